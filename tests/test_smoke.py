@@ -1,0 +1,32 @@
+"""A first end-to-end pass through the REST API."""
+
+from __future__ import annotations
+
+from conftest import OUTCOME_FORM, REQUEST_FORM, SignInFactory
+
+
+async def test_lifecycle_end_to_end(sign_in: SignInFactory) -> None:
+    """An officer's request is accepted, chatted over and completed with a referral."""
+    officer = await sign_in("officer")
+    clinician = await sign_in("clinician")
+    status, created = await officer.post("/api/v1/requests", REQUEST_FORM)
+    assert status == 201, created
+    assert created["position"] == 1 and created["priority"] == 2
+    rid = created["id"]
+    status, _body = await clinician.call("PUT", "/api/v1/availability", {"status": "available"})
+    assert status == 200
+    status, queue = await clinician.get("/api/v1/queue")
+    assert [item["id"] for item in queue["waiting"]] == [rid]
+    status, accepted = await clinician.post(f"/api/v1/requests/{rid}/accept")
+    assert status == 200, accepted
+    assert accepted["status"] == "in_session"
+    status, msg = await officer.post(f"/api/v1/requests/{rid}/messages", {"text": "hello"})
+    assert status == 201, msg
+    status, msgs = await clinician.get(f"/api/v1/requests/{rid}/messages")
+    assert [m["text"] for m in msgs["messages"]] == ["hello"]
+    status, result = await clinician.post(f"/api/v1/requests/{rid}/outcome", OUTCOME_FORM)
+    assert status == 201, result
+    assert result["request"]["status"] == "completed"
+    assert result["referral"]["service"] == "crisis_team"
+    status, _again = await clinician.post(f"/api/v1/requests/{rid}/outcome", OUTCOME_FORM)
+    assert status == 409

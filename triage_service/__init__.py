@@ -1,0 +1,1 @@
+"""Remote mental-health triage for police officers on scene."""

@@ -1,0 +1,83 @@
+"""User accounts: creation and password checks (argon2id)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from .domain import Role
+from .store import Store
+
+# argon2-cffi's defaults are the RFC 9106 "low memory" argon2id profile.
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so both paths take the same time.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+class DuplicateUser(ValueError):
+    """The username is already taken."""
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A signed-in person as the application sees them."""
+
+    id: str
+    username: str
+    display_name: str
+    role: Role
+
+    def as_dict(self) -> dict[str, str]:
+        """The public JSON form."""
+        return {"id": self.id, "username": self.username, "display_name": self.display_name,
+                "role": self.role.value}
+
+
+async def add_user(store: Store, *, username: str, role: Role, password: str,
+                   display_name: str | None = None) -> User:
+    """Create an account; raise `DuplicateUser` if the username exists."""
+    if not username or len(username) > 64 or not username.isprintable() or " " in username:
+        raise ValueError("username must be 1-64 printable characters without spaces")
+    if len(password) < 8:
+        raise ValueError("password must be at least 8 characters")
+    password_hash = await asyncio.to_thread(_hasher.hash, password)
+    user = User(id=secrets.token_hex(8), username=username,
+                display_name=display_name or username, role=role)
+    if not await store.client.hsetnx(store.keys("users"), username.lower(), user.id):
+        raise DuplicateUser(f"user {username!r} already exists")
+    await store.client.hset(store.keys.user(user.id), mapping={
+        **user.as_dict(), "password_hash": password_hash, "created_ms": int(time.time() * 1000)})
+    return user
+
+
+async def get_user(store: Store, user_id: str) -> User | None:
+    """The account with this id, if any."""
+    fields = await store.client.hgetall(store.keys.user(user_id))
+    return _user(fields) if fields else None
+
+
+async def authenticate(store: Store, username: str, password: str) -> User | None:
+    """The account if the password matches, else None (in constant-ish time)."""
+    user_id = await store.client.hget(store.keys("users"), username.lower())
+    fields = await store.client.hgetall(store.keys.user(user_id)) if user_id else {}
+    stored = fields.get("password_hash", _DUMMY_HASH)
+    try:
+        await asyncio.to_thread(_hasher.verify, stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return _user(fields) if fields else None
+
+
+async def count_users(store: Store) -> int:
+    """How many accounts exist."""
+    return int(await store.client.hlen(store.keys("users")))
+
+
+def _user(fields: dict[str, str]) -> User:
+    return User(id=fields["id"], username=fields["username"],
+                display_name=fields["display_name"], role=Role(fields["role"]))

@@ -1,0 +1,59 @@
+"""The aiohttp application: routes, middlewares and one cleanup context per resource."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from .api import ENDPOINTS, ApiRoutes
+from .auth import session_middleware
+from .embedded_redis import EmbeddedRedis
+from .errors import error_middleware
+from .metrics import METRICS, Metrics, metrics_middleware
+from .security import security_headers
+from .settings import Settings
+from .state import CLOCK, SETTINGS, STORE, Clock, wall_clock_ms
+from .store import Store, connect
+from .timers import sweeper_ctx
+from .views import queue, record, referrals, requests, session, system
+
+log = logging.getLogger(__name__)
+ROUTE_TABLES: tuple[ApiRoutes, ...] = (session.routes, requests.routes, queue.routes,
+                                       record.routes, referrals.routes, system.routes)
+
+
+def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Application:
+    """Wire routes, middlewares and resources; does no I/O until the app starts."""
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[security_headers(settings), error_middleware, metrics_middleware,
+                     session_middleware])
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    app[METRICS] = Metrics()
+    app[ENDPOINTS] = [e for table in ROUTE_TABLES for e in table.endpoints]
+    for table in ROUTE_TABLES:
+        app.add_routes(table)
+    app.cleanup_ctx.append(redis_ctx)
+    app.cleanup_ctx.append(sweeper_ctx)
+    return app
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Connect to Redis (starting the embedded server when no URL is set); close on exit."""
+    settings = app[SETTINGS]
+    embedded = None
+    url = settings.redis_url
+    if url is None:
+        embedded = EmbeddedRedis(settings.data_path)
+        url = await embedded.start()
+    try:
+        client = await connect(url)
+        app[STORE] = Store(client, settings.key_prefix)
+        yield
+        await client.aclose()
+    finally:
+        if embedded is not None:
+            await embedded.stop()

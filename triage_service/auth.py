@@ -1,0 +1,129 @@
+"""Sign-in sessions in Redis, CSRF tokens and sign-in rate limiting."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from .accounts import User
+from .domain import Role
+from .errors import ApiError, Handler
+from .settings import Settings
+from .state import CLOCK, SETTINGS, STORE
+from .store import Store
+
+COOKIE = "triage_session"
+TLS_COOKIE = "__Host-triage_session"
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """A live sign-in session."""
+
+    token: str
+    csrf_token: str
+    user: User
+
+
+USER: web.RequestKey[SignIn | None] = web.RequestKey("sign_in")
+
+
+def cookie_name(settings: Settings) -> str:
+    """The session cookie's name: `__Host-` prefixed under TLS."""
+    return TLS_COOKIE if settings.tls else COOKIE
+
+
+async def open_session(store: Store, settings: Settings, user: User, now_ms: int) -> SignIn:
+    """Start a new session with a fresh 128-bit token."""
+    sign_in = SignIn(token=secrets.token_urlsafe(16), csrf_token=secrets.token_urlsafe(16),
+                     user=user)
+    key = store.keys.session(sign_in.token)
+    async with store.client.pipeline(transaction=True) as pipe:
+        pipe.hset(key, mapping={**user.as_dict(), "csrf": sign_in.csrf_token,
+                                "created_ms": now_ms})
+        pipe.expire(key, settings.session_idle_s)
+        await pipe.execute()
+    return sign_in
+
+
+async def load_session(store: Store, settings: Settings, token: str,
+                       now_ms: int) -> SignIn | None:
+    """The session for `token`, refreshing its idle timeout; None if absent or too old."""
+    key = store.keys.session(token)
+    async with store.client.pipeline(transaction=False) as pipe:
+        pipe.hgetall(key)
+        pipe.expire(key, settings.session_idle_s, xx=True)
+        fields, _ = await pipe.execute()
+    if not fields:
+        return None
+    if now_ms - int(fields["created_ms"]) > settings.session_absolute_s * 1000:
+        await store.client.delete(key)
+        return None
+    user = User(id=fields["id"], username=fields["username"],
+                display_name=fields["display_name"], role=Role(fields["role"]))
+    return SignIn(token=token, csrf_token=fields["csrf"], user=user)
+
+
+async def close_session(store: Store, token: str) -> None:
+    """End a session: its cookie is dead from now on."""
+    await store.client.delete(store.keys.session(token))
+
+
+@web.middleware
+async def session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Attach the signed-in session (or None) from the cookie to the request."""
+    token = request.cookies.get(cookie_name(request.app[SETTINGS]))
+    request[USER] = None
+    if token and not request.path.startswith("/static/"):
+        request[USER] = await load_session(request.app[STORE], request.app[SETTINGS], token,
+                                           request.app[CLOCK]())
+    return await handler(request)
+
+
+async def check_login_allowed(store: Store, settings: Settings, *, username: str,
+                              remote: str) -> None:
+    """Raise 429 with Retry-After while the username or address has too many failures."""
+    for key, limit in _failure_keys(store, username, remote, settings):
+        failures = await store.client.get(key)
+        if failures and int(failures) >= limit:
+            retry = max(1, int(await store.client.ttl(key)))
+            raise ApiError(429, "rate_limited",
+                           f"Too many failed sign-ins. Try again in {retry} seconds.",
+                           headers={"Retry-After": str(retry)})
+
+
+async def record_login_failure(store: Store, settings: Settings, *, username: str,
+                               remote: str) -> None:
+    """Count a failed sign-in against the username and the address."""
+    async with store.client.pipeline(transaction=False) as pipe:
+        for key, _ in _failure_keys(store, username, remote, settings):
+            pipe.incr(key)
+            pipe.expire(key, settings.login_window_s, nx=True)
+        await pipe.execute()
+
+
+def _failure_keys(store: Store, username: str, remote: str,
+                  settings: Settings) -> list[tuple[str, int]]:
+    limit = settings.login_max_failures
+    return [(store.keys(f"login_fail:user:{username.lower()}"), limit),
+            (store.keys(f"login_fail:addr:{remote}"), limit * 4)]
+
+
+def require(sign_in: SignIn | None, roles: frozenset[Role] | None) -> SignIn:
+    """The 401/403 checks in contract order: signed in first, then role."""
+    if sign_in is None:
+        raise ApiError(401, "not_signed_in", "Sign in first.")
+    if roles is not None and sign_in.user.role not in roles:
+        raise ApiError(403, "forbidden", "Your role may not do this.")
+    return sign_in
+
+
+def check_csrf(request: web.Request, sign_in: SignIn) -> None:
+    """Every non-GET request must echo the session's CSRF token in `X-CSRF-Token`."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if not secrets.compare_digest(request.headers.get("X-CSRF-Token", ""), sign_in.csrf_token):
+        raise ApiError(403, "csrf", "Missing or wrong X-CSRF-Token header.")
+

@@ -1,0 +1,120 @@
+"""Command line: `triage-service serve` and `triage-service user add`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import secrets
+import ssl
+import sys
+from collections.abc import Callable, Sequence
+
+from aiohttp import web
+
+from .accounts import DuplicateUser, add_user, count_users
+from .app import create_app
+from .domain import Role
+from .embedded_redis import EmbeddedRedis
+from .settings import Settings, SettingsError, add_arguments
+from .store import Store, StoreError, connect
+from .tls import self_signed_context
+
+DEMO_ROLES = (Role.OFFICER, Role.CLINICIAN, Role.SUPERVISOR)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the `triage-service` command."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="triage-service",
+                                     description="Remote mental-health triage for police.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_arguments(commands.add_parser("serve", help="run the server"))
+    user = commands.add_parser("user", help="manage accounts").add_subparsers(
+        dest="action", required=True)
+    add = add_arguments(user.add_parser("add", help="create an account"))
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--display-name")
+    add.add_argument("--password-stdin", action="store_true", required=True,
+                     help="read the password from standard input")
+    parsed = parser.parse_args(args)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = Settings.from_env(argv=args[2:] if parsed.command == "user" else args[1:])
+    except SettingsError as e:
+        print(f"triage-service: bad setting: {e}", file=sys.stderr)
+        raise SystemExit(2) from e
+    if parsed.command == "serve":
+        serve(settings)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+        raise SystemExit(asyncio.run(user_add(settings, parsed.username, Role(parsed.role),
+                                              parsed.display_name, password)))
+
+
+def serve(settings: Settings) -> None:
+    """Run the server until interrupted."""
+    app = create_app(settings)
+    if settings.demo_accounts:
+        app.on_startup.append(create_demo_accounts)
+    ssl_context: ssl.SSLContext | None = None
+    if settings.tls_cert and settings.tls_key:
+        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ssl_context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    elif settings.self_signed:
+        ssl_context = self_signed_context(settings.data_path, settings.host)
+    try:
+        web.run_app(app, host=settings.host, port=settings.port, ssl_context=ssl_context,
+                    access_log=None, print=_announce(settings))
+    except StoreError as e:
+        print(f"triage-service: {e}", file=sys.stderr)
+        raise SystemExit(1) from e
+
+
+def _announce(settings: Settings) -> Callable[[str], None]:
+    scheme = "https" if settings.tls else "http"
+
+    def announce(_: str) -> None:
+        print(f"triage-service listening on {scheme}://{settings.host}:{settings.port}", flush=True)
+
+    return announce
+
+
+async def create_demo_accounts(app: web.Application) -> None:
+    """On an empty store, create one account per role and print the passwords once."""
+    from .state import STORE
+
+    store = app[STORE]
+    if await count_users(store):
+        return
+    lines = []
+    for role in DEMO_ROLES:
+        password = secrets.token_urlsafe(9)
+        name = f"Demo {role.value.title()}"
+        await add_user(store, username=role.value, role=role, password=password,
+                       display_name=name)
+        lines.append(f"  {role.value:<11} username {role.value:<11} password {password}")
+    print("Demo accounts (shown once):\n" + "\n".join(lines), flush=True)
+
+
+async def user_add(settings: Settings, username: str, role: Role, display_name: str | None,
+                   password: str) -> int:
+    """Create an account against the configured (or embedded) Redis; 0 on success."""
+    embedded = None if settings.redis_url else EmbeddedRedis(settings.data_path)
+    url = settings.redis_url or await embedded.start()  # type: ignore[union-attr]
+    try:
+        client = await connect(url, attempts=3)
+        try:
+            await add_user(Store(client, settings.key_prefix), username=username, role=role,
+                           password=password, display_name=display_name)
+        finally:
+            await client.aclose()
+    except (DuplicateUser, ValueError, StoreError) as e:
+        print(f"triage-service: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if embedded is not None:
+            await embedded.stop()
+    print(f"created {role.value} {username}")
+    return 0

@@ -1,0 +1,78 @@
+"""API errors and the middleware that renders every failure in the contract's JSON shape."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_HTTP_CODES = {400: "bad_request", 401: "not_signed_in", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "body_too_large",
+               415: "unsupported_media_type", 422: "invalid", 429: "rate_limited"}
+
+
+class ApiError(Exception):
+    """An error the client caused or may act on, with its HTTP status and stable code."""
+
+    def __init__(self, status: int, code: str, message: str, *,
+                 fields: dict[str, str] | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields
+        self.headers = headers or {}
+
+
+def not_found(what: str = "request") -> ApiError:
+    """The 404 for a missing object or one the user may not see."""
+    return ApiError(404, "not_found", f"No such {what}.")
+
+
+def invalid(code: str, message: str, fields: dict[str, str]) -> ApiError:
+    """A 422 naming the offending fields."""
+    return ApiError(422, code, message, fields=fields)
+
+
+def from_validation(error: ValidationError) -> ApiError:
+    """A pydantic error as a 422 with one line per field path."""
+    fields: dict[str, str] = {}
+    for item in error.errors(include_url=False):
+        path = ".".join(str(part) for part in item["loc"]) or "body"
+        fields.setdefault(path, item["msg"])
+    return invalid("validation_error", "Some fields are missing or invalid.", fields)
+
+
+def error_response(status: int, code: str, message: str, *,
+                   fields: dict[str, str] | None = None,
+                   headers: dict[str, str] | None = None) -> web.Response:
+    """The contract's error body."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return web.json_response({"error": body}, status=status, headers=headers)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every failure into the JSON error shape; log only the unexpected."""
+    try:
+        return await handler(request)
+    except ApiError as e:
+        return error_response(e.status, e.code, e.message, fields=e.fields, headers=e.headers)
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        code = _HTTP_CODES.get(e.status, "http_error")
+        headers = {k: v for k, v in e.headers.items() if k in ("Allow", "Retry-After")}
+        return error_response(e.status, code, e.reason, headers=headers)
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "Something went wrong on our side.")

@@ -1,0 +1,205 @@
+"""Request lifecycle: create, cancel, accept, release, file the outcome, expire.
+
+Each transition is one Lua script in the store (atomic, with its event and counters); these
+functions prepare its arguments and read the result back.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from .accounts import User
+from .domain import (
+    REFERRAL_DISPOSITIONS,
+    Availability,
+    Disposition,
+    TriageCode,
+    mwc_notice_due,
+    queue_score,
+    referral_due_at,
+    request_priority,
+)
+from .errors import ApiError, invalid, not_found
+from .models import OutcomeForm, RequestForm
+from .records import Record, load, to_datetime
+from .settings import Settings
+from .store import Conflict, Store
+
+IDEMPOTENCY_TTL_S = 24 * 3600
+RELEASED_MIN_REMAINING_MS = 120_000
+
+
+def new_id() -> str:
+    """A short random id, unguessable (64 bits)."""
+    return secrets.token_hex(8)
+
+
+async def create_request(store: Store, settings: Settings, officer: User, form: RequestForm,
+                         *, now_ms: int, idempotency_key: str | None) -> tuple[Record, bool]:
+    """Queue a new request; with a repeated idempotency key, return the first one instead."""
+    if not form.consent:
+        raise invalid("consent_required", "The person's consent is required.",
+                      {"consent": "must be true"})
+    cssrs = form.screening.cssrs.model_dump() if form.screening.cssrs else None
+    priority = request_priority(form.urgency, cssrs)
+    fields = {
+        "id": new_id(), "status": "waiting", "priority": priority,
+        "score": queue_score(priority, now_ms), "urgency": form.urgency.value,
+        "mode": form.mode.value, "created_ms": now_ms,
+        "expire_ms": now_ms + settings.max_wait_s * 1000,
+        "officer_id": officer.id, "officer_name": officer.display_name,
+        "area": form.location.area or "",
+        "form": form.model_dump_json(exclude={"consent", "urgency", "mode"}),
+    }
+    result = await store.run("create", now_ms, fields["id"], officer.id, idempotency_key or "",
+                             IDEMPOTENCY_TTL_S, fields["expire_ms"], json.dumps(fields))
+    record = await load(store, result["id"])
+    if record is None:  # the idempotent original was purged
+        raise not_found()
+    return record, bool(result["created"])
+
+
+async def cancel_request(store: Store, settings: Settings, officer: User, request_id: str, *,
+                         now_ms: int) -> Record:
+    """The owner withdraws a waiting request."""
+    await _transition(store, "cancel", now_ms, request_id, officer.id,
+                      settings.short_abandon_s * 1000)
+    return await _reload(store, request_id)
+
+
+async def accept_request(store: Store, clinician: User, request_id: str, *,
+                         now_ms: int) -> Record:
+    """Take a waiting request: exactly one of several concurrent callers wins."""
+    await _transition(store, "accept", now_ms, request_id, clinician.id, clinician.display_name)
+    return await _reload(store, request_id)
+
+
+async def take_next(store: Store, clinician: User, *, now_ms: int) -> Record:
+    """Accept the first waiting request in service order."""
+    try:
+        result = await store.run("next", now_ms, clinician.id, clinician.display_name)
+    except Conflict as e:
+        if e.code == "queue_empty":
+            raise ApiError(404, "queue_empty", "Nobody is waiting.") from e
+        raise _conflict(e) from e
+    return await _reload(store, result["id"])
+
+
+async def release_request(store: Store, clinician: User, request_id: str, reason: str, *,
+                          now_ms: int, actor_role: str = "clinician") -> Record:
+    """Hand a request back to the queue at its original place."""
+    await _transition(store, "release", now_ms, request_id, clinician.id, reason,
+                      RELEASED_MIN_REMAINING_MS, actor_role)
+    return await _reload(store, request_id)
+
+
+async def file_outcome(store: Store, settings: Settings, clinician: User, request_id: str,
+                       outcome: OutcomeForm, *, now_ms: int) -> Record:
+    """Record the outcome once, opening its referral and any s298 notification."""
+    check_outcome(outcome)
+    made_at = to_datetime(now_ms)
+    assert made_at is not None
+    referral = notice = ""
+    if outcome.referral:
+        due = outcome.referral.due_at or referral_due_at(
+            code=outcome.triage_code, disposition=outcome.disposition, made_at=made_at,
+            response_targets_h=settings.response_targets)
+        referral = _referral_json(request_id, now_ms, kind="referral",
+                                  service=outcome.referral.service.value,
+                                  urgency=outcome.referral.urgency,
+                                  due_ms=int(due.timestamp() * 1000),
+                                  contact=outcome.referral.contact or "")
+    if outcome.place_of_safety:
+        due = mwc_notice_due(outcome.place_of_safety.removed_at, days=settings.mwc_notice_days)
+        notice = _referral_json(request_id, now_ms, kind="mwc_notification",
+                                service="mental_welfare_commission", urgency="s298",
+                                due_ms=int(due.timestamp() * 1000), contact="")
+    released = outcome.officer_released_at or made_at
+    await _transition(store, "outcome", now_ms, request_id, clinician.id,
+                      outcome.model_dump_json(), outcome.disposition.value,
+                      outcome.triage_code.value, outcome.conveyance.value,
+                      int(released.timestamp() * 1000), referral, notice)
+    return await _reload(store, request_id)
+
+
+def check_outcome(outcome: OutcomeForm) -> None:
+    """The fields each disposition needs (422 naming the missing one)."""
+    if outcome.disposition in REFERRAL_DISPOSITIONS and outcome.referral is None:
+        raise invalid("referral_required",
+                      f"A referral is required when the disposition is {outcome.disposition}.",
+                      {"referral": "required for this disposition"})
+    if outcome.disposition is Disposition.PLACE_OF_SAFETY_S297:
+        pos = outcome.place_of_safety
+        if pos is None:
+            raise invalid("place_of_safety_required",
+                          "A place of safety (s297) needs the s298 details.",
+                          {"place_of_safety": "required for place_of_safety_s297"})
+        if pos.is_police_station and not (pos.police_station_reason or "").strip():
+            raise invalid("police_station_reason_required",
+                          "Say why a police station was used as the place of safety.",
+                          {"place_of_safety.police_station_reason": "required"})
+    elif outcome.place_of_safety is not None:
+        raise invalid("place_of_safety_unexpected",
+                      "Place-of-safety details belong only to place_of_safety_s297.",
+                      {"place_of_safety": "only for place_of_safety_s297"})
+    if outcome.triage_code is TriageCode.A and outcome.disposition is Disposition.ADVICE_ONLY:
+        raise invalid("inconsistent_outcome", "Code A (emergency) cannot be advice only.",
+                      {"disposition": "not allowed with triage code A"})
+
+
+async def expire_request(store: Store, request_id: str, *, now_ms: int) -> bool:
+    """Expire a request whose wait timer fired; False if it was no longer waiting."""
+    try:
+        await store.run("expire", now_ms, request_id)
+    except Conflict:
+        return False
+    return True
+
+
+async def set_availability(store: Store, clinician: User, status: Availability, *,
+                           now_ms: int) -> Availability:
+    """Record a clinician's availability and its event."""
+    keys = store.keys
+    async with store.client.pipeline(transaction=True) as pipe:
+        pipe.hset(keys("clin:state"), clinician.id, status.value)
+        pipe.hset(keys("clin:names"), clinician.id, clinician.display_name)
+        pipe.xadd(keys("events"), {"type": "availability", "request_id": "",
+                                   "actor": clinician.id, "role": "clinician",
+                                   "at": now_ms, "status": status.value})
+        pipe.publish(keys("wake"), json.dumps({"type": "availability", "request_id": ""}))
+        await pipe.execute()
+    return status
+
+
+def _referral_json(request_id: str, now_ms: int, **fields: str | int) -> str:
+    return json.dumps({"id": new_id(), "request_id": request_id, "status": "pending",
+                       "created_ms": now_ms, "updated_ms": now_ms, **fields})
+
+
+async def _transition(store: Store, script: str, now_ms: int, request_id: str,
+                      *args: str | int) -> None:
+    try:
+        await store.run(script, now_ms, request_id, *args)
+    except Conflict as e:
+        raise _conflict(e) from e
+
+
+async def _reload(store: Store, request_id: str) -> Record:
+    record = await load(store, request_id)
+    if record is None:
+        raise not_found()
+    return record
+
+
+def _conflict(e: Conflict) -> ApiError:
+    if e.code == "not_found":
+        return not_found()
+    messages = {
+        "already_assigned": "Another clinician has already accepted this request.",
+        "not_waiting": f"The request is no longer waiting (it is {e.status}).",
+        "not_in_session": f"The request is not in session with you (it is {e.status}).",
+    }
+    return ApiError(409, e.code, messages.get(e.code, f"Not allowed now: {e.code}."))
+
+

@@ -1,0 +1,74 @@
+-- Shared by every lifecycle script (prepended at load time).
+-- ARGV[1] is the key prefix, ARGV[2] the current time in epoch milliseconds.
+local P = ARGV[1]
+local NOW = tonumber(ARGV[2])
+
+local function key(name) return P .. name end
+
+local function fail(code, status)
+  return cjson.encode({error = code, status = status})
+end
+
+local function ok(fields)
+  fields = fields or {}
+  fields.ok = true
+  return cjson.encode(fields)
+end
+
+-- Appends one lifecycle event; `fields` is a flat list of name, value pairs.
+local function event(kind, request_id, actor, role, fields)
+  local entry = {'type', kind, 'request_id', request_id, 'actor', actor, 'role', role,
+                 'at', tostring(NOW)}
+  for _, v in ipairs(fields or {}) do entry[#entry + 1] = tostring(v) end
+  redis.call('XADD', key('events'), '*', unpack(entry))
+  redis.call('PUBLISH', key('wake'), cjson.encode({type = kind, request_id = request_id}))
+end
+
+-- Statistics buckets: one hash per hour of request creation, plus per-hour histograms of
+-- durations in whole seconds, so a window's figures never need a scan of every record.
+local function bucket(created_ms) return math.floor(tonumber(created_ms) / 3600000) end
+
+local function count(created_ms, field, n)
+  redis.call('HINCRBY', key('stats:h:' .. bucket(created_ms)), field, n or 1)
+end
+
+local function observe(kind, created_ms, ms)
+  local h = bucket(created_ms)
+  local seconds = math.floor(ms / 1000 + 0.5)
+  redis.call('HINCRBY', key('stats:' .. kind .. ':' .. h), tostring(seconds), 1)
+  redis.call('HINCRBY', key('stats:h:' .. h), kind .. '_sum_ms', math.floor(ms))
+  redis.call('SADD', key('stats:hours'), h)
+end
+
+-- Keeps the last 50 values of a duration for the wait estimate.
+local function remember(name, ms)
+  redis.call('LPUSH', key('recent:' .. name), math.floor(ms))
+  redis.call('LTRIM', key('recent:' .. name), 0, 49)
+end
+
+local function accept(id, clinician, clinician_name)
+  local rkey = key('req:' .. id)
+  local status = redis.call('HGET', rkey, 'status')
+  if not status then return fail('not_found') end
+  if status ~= 'waiting' then
+    if status == 'in_session' then return fail('already_assigned', status) end
+    return fail('not_waiting', status)
+  end
+  local created = tonumber(redis.call('HGET', rkey, 'created_ms'))
+  local wait_ms = NOW - created
+  redis.call('HSET', rkey, 'status', 'in_session', 'clinician_id', clinician,
+             'clinician_name', clinician_name, 'accepted_ms', NOW)
+  redis.call('ZREM', key('queue'), id)
+  redis.call('ZREM', key('due'), 'expire:' .. id)
+  redis.call('SADD', key('active'), id)
+  redis.call('HSET', key('clin:state'), clinician, 'busy')
+  redis.call('SADD', key('clin:' .. clinician .. ':sessions'), id)
+  remember('waits', wait_ms)
+  if redis.call('HGET', rkey, 'answered') ~= '1' then
+    redis.call('HSET', rkey, 'answered', '1', 'first_wait_ms', wait_ms)
+    count(created, 'accepted')
+    observe('wait', created, wait_ms)
+  end
+  event('accepted', id, clinician, 'clinician', {'wait_ms', wait_ms})
+  return ok({id = id})
+end

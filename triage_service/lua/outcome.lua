@@ -1,0 +1,57 @@
+-- Files the outcome of an in-session request, exactly once, with its referral and any s298
+-- notification, and frees the clinician.
+-- ARGV: prefix, now, id, clinician_id, outcome_json, disposition, triage_code, conveyance,
+--       police_released_ms, referral_json ('' for none), notice_json ('' for none)
+local id, clinician = ARGV[3], ARGV[4]
+local rkey = key('req:' .. id)
+local status = redis.call('HGET', rkey, 'status')
+if not status then return fail('not_found') end
+if status ~= 'in_session' or redis.call('HGET', rkey, 'clinician_id') ~= clinician then
+  return fail('not_in_session', status)
+end
+local created = tonumber(redis.call('HGET', rkey, 'created_ms'))
+local accepted = tonumber(redis.call('HGET', rkey, 'accepted_ms'))
+local released = tonumber(ARGV[9])
+local disposition, code, conveyance = ARGV[6], ARGV[7], ARGV[8]
+redis.call('HSET', rkey, 'status', 'completed', 'completed_ms', NOW, 'outcome', ARGV[5],
+           'disposition', disposition, 'triage_code', code, 'conveyance', conveyance,
+           'officer_released_ms', released)
+redis.call('SREM', key('active'), id)
+redis.call('SREM', key('clin:' .. clinician .. ':sessions'), id)
+if redis.call('SCARD', key('clin:' .. clinician .. ':sessions')) == 0
+   and redis.call('HGET', key('clin:state'), clinician) == 'busy' then
+  redis.call('HSET', key('clin:state'), clinician, 'available')
+end
+remember('sessions', NOW - accepted)
+count(created, 'completed')
+count(created, 'disp:' .. disposition)
+count(created, 'code:' .. code)
+count(created, 'conv:' .. conveyance)
+observe('assess', created, NOW - accepted)
+observe('police', created, released - created)
+
+local function open_referral(json)
+  local referral = cjson.decode(json)
+  local flat = {}
+  for name, value in pairs(referral) do
+    flat[#flat + 1] = name
+    flat[#flat + 1] = tostring(value)
+  end
+  redis.call('HSET', key('referral:' .. referral.id), unpack(flat))
+  redis.call('ZADD', key('referrals'), NOW, referral.id)
+  redis.call('ZADD', key('referrals:open'), referral.due_ms, referral.id)
+  event('referral_opened', id, clinician, 'clinician', {'referral_id', referral.id,
+        'kind', referral.kind, 'due_ms', referral.due_ms})
+  return referral.id
+end
+
+if ARGV[10] ~= '' then
+  redis.call('HSET', rkey, 'referral_id', open_referral(ARGV[10]))
+  count(created, 'referrals')
+end
+if ARGV[11] ~= '' then
+  redis.call('HSET', rkey, 'notice_id', open_referral(ARGV[11]))
+  count(created, 's297')
+end
+event('completed', id, clinician, 'clinician', {'disposition', disposition, 'triage_code', code})
+return ok({id = id})

@@ -1,0 +1,183 @@
+"""Service settings: one frozen object, parsed and validated once at start-up."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "TRIAGE_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot run with."""
+
+
+def _opt(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Every tunable of the service; each is a `--flag` and a `TRIAGE_*` variable."""
+
+    host: str = _opt("127.0.0.1", "address to listen on")
+    port: int = _opt(8080, "port to listen on")
+    redis_url: str | None = _opt(None, "redis:// rediss:// or unix:// URL; unset: embedded")
+    data_dir: str = _opt("./var", "where the embedded Redis keeps its data")
+    key_prefix: str = _opt("triage:", "prefix of every Redis key")
+    secret_key: str | None = _opt(None, "secret for signing; random per start if unset")
+    public_origin: str | None = _opt(None, "origin browsers use, e.g. https://triage.example")
+    tls_cert: str | None = _opt(None, "TLS certificate file (PEM)")
+    tls_key: str | None = _opt(None, "TLS private key file (PEM)")
+    self_signed: bool = _opt(False, "serve HTTPS with a throwaway self-signed certificate")
+    demo_accounts: bool = _opt(False, "create demo accounts on an empty store and print them")
+    session_idle_s: int = _opt(1800, "sign-in session idle timeout (seconds)")
+    session_absolute_s: int = _opt(43200, "sign-in session absolute lifetime (seconds)")
+    login_max_failures: int = _opt(5, "failed sign-ins allowed per window before 429")
+    login_window_s: int = _opt(900, "window for counting failed sign-ins (seconds)")
+    max_body_bytes: int = _opt(65536, "largest request body accepted (bytes)")
+    max_wait_s: int = _opt(900, "a request still waiting after this long expires (seconds)")
+    escalate_after_s: str = _opt("1:60,2:300,3:600", "per priority: wait that alarms supervisors")
+    clinician_grace_s: int = _opt(60, "session kept this long after a clinician disconnects")
+    response_targets_h: str = _opt("B:4,C:24,D:72,E:672", "face-to-face targets per triage code")
+    mwc_notice_days: int = _opt(14, "days to notify the Mental Welfare Commission (s298)")
+    service_level_s: int = _opt(600, "service-level threshold for time to answer (seconds)")
+    short_abandon_s: int = _opt(30, "cancellations sooner than this are not counted as abandoned")
+    phone_fallback: str = _opt("0800 000 0000", "number shown to an officer when nobody answers")
+    ice_servers: str = _opt("[]",
+                            "JSON list of RTCIceServer objects")
+    turn_secret: str | None = _opt(None, "coturn use-auth-secret shared secret")
+    turn_urls: str | None = _opt(None, "comma-separated turn: URLs for minted credentials")
+    turn_ttl_s: int = _opt(3600, "lifetime of minted TURN credentials (seconds, max 3600)")
+    connection_test_s: int = _opt(20, "longest pre-call connection test (seconds)")
+    connection_test_max: int = _opt(8, "concurrent pre-call connection tests")
+    retention_days: int = _opt(0, "purge identifying fields after this many days (0: never)")
+    metrics_token: str | None = _opt(None, "if set, /metrics needs 'Authorization: Bearer …'")
+    sweep_interval_s: float = _opt(1.0, "how often each instance sweeps due timers (seconds)")
+
+    def __post_init__(self) -> None:
+        positive = [f.name for f in dataclasses.fields(self)
+                    if f.type in ("int", "float") and f.name not in ("retention_days",)]
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name} must be greater than 0, got {getattr(self, name)}")
+        if self.retention_days < 0:
+            raise SettingsError("retention_days must be 0 (keep) or more")
+        if not 0 < self.port < 65536:
+            raise SettingsError(f"port must be 1..65535, got {self.port}")
+        if self.turn_ttl_s > 3600:
+            raise SettingsError("turn_ttl_s must be at most 3600 (one hour)")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError(f"redis_url must start with redis://, rediss:// or unix://, "
+                                f"got {self.redis_url!r}")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise SettingsError("tls_cert and tls_key must be given together")
+        self.ice_server_list  # noqa: B018 - parse now so bad JSON fails at start-up
+        self.response_targets  # noqa: B018
+        self.escalation_thresholds  # noqa: B018
+
+    @property
+    def ice_server_list(self) -> list[dict[str, Any]]:
+        """The configured STUN/TURN servers as RTCIceServer dicts."""
+        try:
+            servers = json.loads(self.ice_servers)
+        except json.JSONDecodeError as e:
+            raise SettingsError(f"ice_servers is not valid JSON: {e}") from e
+        if not isinstance(servers, list) or not all(
+            isinstance(s, dict) and "urls" in s for s in servers
+        ):
+            raise SettingsError("ice_servers must be a JSON list of objects with 'urls'")
+        return servers
+
+    @property
+    def response_targets(self) -> dict[str, int]:
+        """Face-to-face response target in hours for triage codes B to E."""
+        targets = _parse_pairs("response_targets_h", self.response_targets_h)
+        if set(targets) != {"B", "C", "D", "E"}:
+            raise SettingsError("response_targets_h must give B, C, D and E, "
+                                "e.g. B:4,C:24,D:72,E:672")
+        return targets
+
+    @property
+    def escalation_thresholds(self) -> dict[int, int]:
+        """Seconds of waiting, per priority, after which supervisors are alarmed."""
+        pairs = _parse_pairs("escalate_after_s", self.escalate_after_s)
+        try:
+            return {int(k): v for k, v in pairs.items()}
+        except ValueError as e:
+            raise SettingsError("escalate_after_s keys must be priorities 1, 2, 3") from e
+
+    @property
+    def tls(self) -> bool:
+        """Whether the service is served over HTTPS."""
+        return bool(self.tls_cert) or self.self_signed
+
+    @property
+    def data_path(self) -> Path:
+        """The data directory as a path."""
+        return Path(self.data_dir)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None,
+                 argv: Sequence[str] = ()) -> Settings:
+        """Build settings from `TRIAGE_*` variables, overridden by command-line flags."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = _convert(f, raw)
+        flags = add_arguments(argparse.ArgumentParser(add_help=False)).parse_known_args(argv)[0]
+        values.update({k: v for k, v in vars(flags).items() if v is not None})
+        return cls(**values)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add one flag per setting to `parser` (defaults None: unset flags do not override)."""
+    for f in dataclasses.fields(Settings):
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f"{f.metadata['help']} (env {ENV_PREFIX}{f.name.upper()}, default {f.default})"
+        if f.type == "bool":
+            parser.add_argument(flag, action="store_const", const=True, default=None,
+                                help=help_text)
+        else:
+            parser.add_argument(flag, type=_converter(f), default=None, help=help_text)
+    return parser
+
+
+def _converter(f: dataclasses.Field[Any]) -> Any:
+    def convert(raw: str) -> Any:
+        try:
+            return _convert(f, raw)
+        except SettingsError as e:
+            raise argparse.ArgumentTypeError(str(e)) from e
+    return convert
+
+
+def _convert(f: dataclasses.Field[Any], raw: str) -> Any:
+    try:
+        if f.type == "int":
+            return int(raw)
+        if f.type == "float":
+            return float(raw)
+    except ValueError as e:
+        raise SettingsError(f"{f.name} must be a number, got {raw!r}") from e
+    if f.type == "bool":
+        if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off", ""):
+            raise SettingsError(f"{f.name} must be true or false, got {raw!r}")
+        return raw.lower() in ("1", "true", "yes", "on")
+    return raw or None if "None" in str(f.type) else raw
+
+
+def _parse_pairs(name: str, raw: str) -> dict[str, int]:
+    try:
+        pairs = (item.split(":") for item in raw.split(",") if item.strip())
+        return {k.strip(): int(v) for k, v in pairs}
+    except ValueError as e:
+        raise SettingsError(f"{name} must look like K:N,K:N, got {raw!r}") from e

@@ -1,0 +1,51 @@
+"""Timers kept in Redis (a sorted set of due times), swept by whichever instance is first."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from .lifecycle import expire_request
+from .state import CLOCK, SETTINGS, STORE
+from .store import Store
+
+log = logging.getLogger(__name__)
+BATCH = 100
+
+
+async def sweep_due(store: Store, now_ms: int) -> int:
+    """Fire every timer due by `now_ms`; return how many changed something."""
+    due = await store.client.zrangebyscore(store.keys("due"), "-inf", now_ms, start=0, num=BATCH)
+    fired = 0
+    for member in due:
+        kind, _, target = member.partition(":")
+        if kind == "expire":
+            fired += await expire_request(store, target, now_ms=now_ms)
+        else:
+            log.warning("dropping unknown timer %r", member)
+            await store.client.zrem(store.keys("due"), member)
+    return fired
+
+
+async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Sweep due timers every `sweep_interval_s` for the life of the app."""
+    task = asyncio.create_task(_sweep_forever(app), name="timer-sweeper")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _sweep_forever(app: web.Application) -> None:
+    interval = app[SETTINGS].sweep_interval_s
+    while True:
+        try:
+            await sweep_due(app[STORE], app[CLOCK]())
+        except (aioredis.RedisError, OSError) as e:
+            log.warning("timer sweep failed, will retry: %s", e)
+        await asyncio.sleep(interval)
