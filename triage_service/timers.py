@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from .lifecycle import expire_request
+from .presence import grace_expired
 from .state import CLOCK, SETTINGS, STORE
 from .store import Store
 
@@ -26,6 +27,8 @@ async def sweep_due(store: Store, now_ms: int) -> int:
         kind, _, target = member.partition(":")
         if kind == "expire":
             fired += await expire_request(store, target, now_ms=now_ms)
+        elif kind == "grace":
+            fired += await grace_expired(store, target, now_ms=now_ms)
         else:
             log.warning("dropping unknown timer %r", member)
             await store.client.zrem(store.keys("due"), member)

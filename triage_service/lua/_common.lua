@@ -21,7 +21,8 @@ local function event(kind, request_id, actor, role, fields)
                  'at', tostring(NOW)}
   for _, v in ipairs(fields or {}) do entry[#entry + 1] = tostring(v) end
   redis.call('XADD', key('events'), '*', unpack(entry))
-  redis.call('PUBLISH', key('wake'), cjson.encode({type = kind, request_id = request_id}))
+  redis.call('PUBLISH', key('wake'), cjson.encode({type = kind, request_id = request_id,
+                                                    actor = actor}))
 end
 
 -- Statistics buckets: one hash per hour of request creation, plus per-hour histograms of

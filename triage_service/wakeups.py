@@ -1,0 +1,179 @@
+"""Pub/sub wake-ups: each instance listens and re-reads truth from Redis before sending.
+
+Wake-ups are at-most-once; a client that reconnects re-reads state over REST.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from . import records
+from .domain import Availability, Role, estimate_wait_s
+from .live import HUB, Hub
+from .state import CLOCK, STORE, Clock
+from .store import Store
+
+log = logging.getLogger(__name__)
+REQUEST_EVENTS = frozenset({"created", "accepted", "cancelled", "released", "expired",
+                            "completed"})
+QUEUE_EVENTS = REQUEST_EVENTS | {"availability"}
+COALESCE_S = 0.05
+
+
+class Dispatcher:
+    """Turns wake-ups into live messages for this instance's sockets."""
+
+    def __init__(self, store: Store, hub: Hub, clock: Clock) -> None:
+        self.store = store
+        self.hub = hub
+        self.clock = clock
+        self.queue_dirty = asyncio.Event()
+
+    async def dispatch(self, wake: dict[str, Any]) -> None:
+        """Handle one wake-up."""
+        kind = wake.get("type")
+        if kind == "signal":
+            await self.hub.send_to_user(wake["to"], {
+                "type": "signal", "request_id": wake["request_id"],
+                "from_role": wake["from_role"], "data": wake["data"]})
+        elif kind == "message":
+            await self._chat(wake)
+        elif kind in REQUEST_EVENTS:
+            await self._request_changed(kind, wake["request_id"], wake.get("actor"))
+        if kind in QUEUE_EVENTS:
+            self.queue_dirty.set()
+
+    async def _chat(self, wake: dict[str, Any]) -> None:
+        record = await records.load(self.store, wake["request_id"])
+        if record is None:
+            return
+        message = {"type": "chat.message", "request_id": record["id"], "message": wake["message"]}
+        for user_id in {record["officer_id"], record.get("clinician_id", "")} - {""}:
+            await self.hub.send_to_user(user_id, message)
+
+    async def _request_changed(self, kind: str, request_id: str, actor: str | None) -> None:
+        record = await records.load(self.store, request_id)
+        if record is None:
+            return
+        summary = {**records.queue_item(record, self.clock()).model_dump(mode="json"),
+                   "status": record["status"]}
+        staff_type = "request.created" if kind == "created" else "request.updated"
+        for role in (Role.CLINICIAN, Role.SUPERVISOR):
+            await self.hub.send_to_role(role, {"type": staff_type, "request": summary})
+        for user_id in {record["officer_id"], record.get("clinician_id") or "", actor or ""}:
+            await self._send_full(user_id, record)
+
+    async def _send_full(self, user_id: str, record: records.Record) -> None:
+        if not user_id or not self.hub.is_connected(user_id):
+            return
+        sockets = self.hub.by_user[user_id]
+        viewer = self.hub.users[next(iter(sockets))]
+        if viewer.role is Role.CLINICIAN and not records.is_assigned(viewer, record):
+            return  # already told through the staff summary
+        if not records.may_see(viewer, record):
+            return
+        shaped = await records.shape_for(self.store, record, viewer, phone_fallback="")
+        await self.hub.send_to_user(user_id, {"type": "request.updated",
+                                              "request": shaped.model_dump(mode="json")})
+
+    async def broadcast_queue(self) -> None:
+        """Send `queue.changed` to staff, and each waiting officer their position and wait."""
+        keys, now = self.store.keys, self.clock()
+        async with self.store.client.pipeline(transaction=False) as pipe:
+            pipe.zrange(keys("queue"), 0, -1)
+            pipe.lrange(keys("recent:waits"), 0, -1)
+            pipe.lrange(keys("recent:sessions"), 0, -1)
+            pipe.hvals(keys("clin:state"))
+            ids, waits, sessions, states = await pipe.execute()
+        owners = await self._owners(ids)
+        oldest = min((created for _, created in owners), default=None)
+        base = {"type": "queue.changed", "waiting": len(ids),
+                "longest_wait_s": round((now - oldest) / 1000, 1) if oldest else 0.0}
+        for role in (Role.CLINICIAN, Role.SUPERVISOR):
+            await self.hub.send_to_role(role, base)
+        officers_here = self.hub.connected_users(Role.OFFICER)
+        waits_s = [int(ms) / 1000 for ms in waits]
+        sessions_s = [int(ms) / 1000 for ms in sessions]
+        available = states.count(Availability.AVAILABLE.value)
+        busy = states.count(Availability.BUSY.value)
+        for position, (request_id, (officer, _)) in enumerate(zip(ids, owners, strict=True), 1):
+            if officer not in officers_here:
+                continue
+            estimate = estimate_wait_s(position=position, recent_waits_s=waits_s,
+                                       recent_sessions_s=sessions_s,
+                                       clinicians_available=available, clinicians_busy=busy)
+            await self.hub.send_to_user(officer, {**base, "request_id": request_id,
+                                                  "position": position,
+                                                  "estimated_wait_s": round(estimate, 1)})
+
+    async def _owners(self, ids: list[str]) -> list[tuple[str, int]]:
+        async with self.store.client.pipeline(transaction=False) as pipe:
+            for request_id in ids:
+                pipe.hmget(self.store.keys.request(request_id), "officer_id", "created_ms")
+            rows = await pipe.execute()
+        return [(officer or "", int(created or 0)) for officer, created in rows]
+
+
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+
+
+async def wakeups_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Listen for wake-ups and coalesce queue broadcasts for the life of the app."""
+    dispatcher = Dispatcher(app[STORE], app[HUB], app[CLOCK])
+    app[DISPATCHER] = dispatcher
+    tasks = [asyncio.create_task(_listen(dispatcher), name="wakeup-listener"),
+             asyncio.create_task(_queue_broadcasts(dispatcher), name="queue-broadcasts")]
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _listen(dispatcher: Dispatcher) -> None:
+    channel = dispatcher.store.keys("wake")
+    delay = 0.1
+    while True:
+        pubsub = dispatcher.store.client.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(channel)
+            delay = 0.1
+            dispatcher.queue_dirty.set()  # anything missed while away: resend the queue
+            async for message in pubsub.listen():
+                await _dispatch_safely(dispatcher, message["data"])
+        except (aioredis.ConnectionError, OSError) as e:
+            log.warning("pub/sub connection lost (%s); resubscribing in %.1f s", e, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        finally:
+            with contextlib.suppress(aioredis.RedisError, OSError):
+                await pubsub.aclose()
+
+
+async def _dispatch_safely(dispatcher: Dispatcher, data: str) -> None:
+    try:
+        await dispatcher.dispatch(json.loads(data))
+    except (aioredis.ConnectionError, OSError):
+        raise
+    except Exception:
+        log.exception("could not dispatch wake-up %.200s", data)
+
+
+async def _queue_broadcasts(dispatcher: Dispatcher) -> None:
+    while True:
+        await dispatcher.queue_dirty.wait()
+        dispatcher.queue_dirty.clear()
+        try:
+            await dispatcher.broadcast_queue()
+        except (aioredis.RedisError, OSError) as e:
+            log.warning("queue broadcast failed: %s", e)
+        await asyncio.sleep(COALESCE_S)
