@@ -77,10 +77,13 @@ class ApiRoutes(web.RouteTableDef):
 
 
 async def parse_body(request: web.Request, model: type[B]) -> B:
-    """The JSON body validated by `model`: 400 if it is not JSON, 422 if a field is wrong."""
+    """The JSON body validated by `model`: 400 if it is not JSON, 422 if a field is wrong.
+
+    An empty body counts as `{}`, so a missing required field is named in the 422.
+    """
     raw = await request.read()
     try:
-        data = json.loads(raw or b"null")
+        data = json.loads(raw) if raw.strip() else {}
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ApiError(400, "malformed_json", f"The body is not valid JSON: {e}") from e
     if not isinstance(data, dict):

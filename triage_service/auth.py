@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -106,9 +108,18 @@ async def record_login_failure(store: Store, settings: Settings, *, username: st
 
 def _failure_keys(store: Store, username: str, remote: str,
                   settings: Settings) -> list[tuple[str, int]]:
+    # Addresses are personal data: only a keyed hash of them is stored.
+    address = hmac.new(_secret(settings), remote.encode(), hashlib.sha256).hexdigest()[:32]
     limit = settings.login_max_failures
     return [(store.keys(f"login_fail:user:{username.lower()}"), limit),
-            (store.keys(f"login_fail:addr:{remote}"), limit * 4)]
+            (store.keys(f"login_fail:addr:{address}"), limit * 4)]
+
+
+_RANDOM_SECRET = secrets.token_bytes(32)
+
+
+def _secret(settings: Settings) -> bytes:
+    return settings.secret_key.encode() if settings.secret_key else _RANDOM_SECRET
 
 
 def require(sign_in: SignIn | None, roles: frozenset[Role] | None) -> SignIn:

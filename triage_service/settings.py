@@ -31,7 +31,7 @@ class Settings:
     redis_url: str | None = _opt(None, "redis:// rediss:// or unix:// URL; unset: embedded")
     data_dir: str = _opt("./var", "where the embedded Redis keeps its data")
     key_prefix: str = _opt("triage:", "prefix of every Redis key")
-    secret_key: str | None = _opt(None, "secret for signing; random per start if unset")
+    secret_key: str | None = _opt(None, "key for hashing client addresses; same on every instance")
     public_origin: str | None = _opt(None, "origin browsers use, e.g. https://triage.example")
     tls_cert: str | None = _opt(None, "TLS certificate file (PEM)")
     tls_key: str | None = _opt(None, "TLS private key file (PEM)")
