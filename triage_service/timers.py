@@ -12,6 +12,7 @@ from aiohttp import web
 
 from .lifecycle import expire_request
 from .presence import grace_expired
+from .retention import purge_due
 from .state import CLOCK, SETTINGS, STORE
 from .store import Store
 
@@ -45,10 +46,13 @@ async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _sweep_forever(app: web.Application) -> None:
-    interval = app[SETTINGS].sweep_interval_s
+    settings = app[SETTINGS]
     while True:
         try:
             await sweep_due(app[STORE], app[CLOCK]())
+            if settings.retention_days:
+                await purge_due(app[STORE], retention_days=settings.retention_days,
+                                now_ms=app[CLOCK]())
         except (aioredis.RedisError, OSError) as e:
             log.warning("timer sweep failed, will retry: %s", e)
-        await asyncio.sleep(interval)
+        await asyncio.sleep(settings.sweep_interval_s)
