@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from test_live import connect
 
 from conftest import REQUEST_FORM, SignInFactory
-from test_live import connect
 from triage_service.settings import Settings
 
 
