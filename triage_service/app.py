@@ -11,17 +11,21 @@ from .api import ENDPOINTS, ApiRoutes
 from .auth import session_middleware
 from .embedded_redis import EmbeddedRedis
 from .errors import error_middleware
+from .live import HUB, Hub
 from .metrics import METRICS, Metrics, metrics_middleware
+from .rtc.echo import echo_peers_ctx
 from .security import security_headers
 from .settings import Settings
 from .state import CLOCK, SETTINGS, STORE, Clock, wall_clock_ms
 from .store import Store, connect
 from .timers import sweeper_ctx
-from .views import queue, record, referrals, requests, session, system
+from .views import live, pages, queue, record, referrals, requests, rtc, session, system
+from .wakeups import wakeups_ctx
 
 log = logging.getLogger(__name__)
 ROUTE_TABLES: tuple[ApiRoutes, ...] = (session.routes, requests.routes, queue.routes,
-                                       record.routes, referrals.routes, system.routes)
+                                       record.routes, referrals.routes, system.routes,
+                                       live.routes, rtc.routes)
 
 
 def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Application:
@@ -33,12 +37,24 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[METRICS] = Metrics()
+    app[HUB] = Hub()
+    app[pages.JINJA] = pages.jinja_environment()
     app[ENDPOINTS] = [e for table in ROUTE_TABLES for e in table.endpoints]
     for table in ROUTE_TABLES:
         app.add_routes(table)
+    app.add_routes(pages.routes)
+    app.router.add_static("/static", pages.STATIC)
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(sweeper_ctx)
+    app.cleanup_ctx.append(wakeups_ctx)
+    app.cleanup_ctx.append(echo_peers_ctx)
+    app.on_shutdown.append(close_sockets)
     return app
+
+
+async def close_sockets(app: web.Application) -> None:
+    """Close every live socket with GOING_AWAY so shutdown does not wait on them."""
+    await app[HUB].close_all()
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -1,0 +1,190 @@
+"""The pre-call connection test: a server-side aiortc peer that echoes a browser's media.
+
+The browser sends an offer with its camera, microphone and a data channel; the echo peer
+sends every received track straight back and answers each data-channel message `ping:<x>`
+with `pong:<x>`, so the page can show its own video after a round trip and measure the
+round-trip time, loss and bitrate. Each peer lives at most `lifetime_s` seconds and at most
+`limit` run at once; `EchoPeers.close()` ends them all when the app shuts down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from aiohttp import web
+from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc.sdp import SessionDescription
+
+from ..state import SETTINGS
+from .errors import SDP_ERRORS
+from .ice import rtc_configuration
+
+log = logging.getLogger(__name__)
+
+MAX_MEDIA_SECTIONS = 8
+
+
+class EchoPeerError(Exception):
+    """A connection test the service cannot start."""
+
+
+class InvalidOffer(EchoPeerError):
+    """The browser's offer is not an SDP the echo peer can answer."""
+
+
+class TooManyPeers(EchoPeerError):
+    """Every connection-test slot is taken; one frees within `retry_after_s` seconds."""
+
+    def __init__(self, limit: int, retry_after_s: int) -> None:
+        super().__init__(f"all {limit} connection-test slots are in use; "
+                         f"retry in {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+def check_offer(sdp: str) -> None:
+    """Raise InvalidOffer unless `sdp` parses and has 1..MAX_MEDIA_SECTIONS media sections."""
+    try:
+        media = SessionDescription.parse(sdp).media
+    except SDP_ERRORS as e:
+        raise InvalidOffer(f"the SDP does not parse ({type(e).__name__}: {e})") from e
+    if not media:
+        raise InvalidOffer("the SDP has no media section (m= line)")
+    if len(media) > MAX_MEDIA_SECTIONS:
+        raise InvalidOffer(f"the SDP has {len(media)} media sections, "
+                           f"at most {MAX_MEDIA_SECTIONS} allowed")
+
+
+class EchoPeer:
+    """One echo connection, closed when its time is up, when ICE fails, or on `close()`."""
+
+    def __init__(self, *, owner: str, ice_servers: Sequence[dict[str, Any]], lifetime_s: float,
+                 on_closed: Callable[[EchoPeer], None]) -> None:
+        self.owner = owner
+        self.deadline = asyncio.get_running_loop().time() + lifetime_s
+        self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
+        self._on_closed = on_closed
+        self._ended = asyncio.Event()
+        self._closed: asyncio.Future[None] | None = None
+        self._watchdog = asyncio.create_task(self._close_when_done(lifetime_s))
+        self.pc.on("track", self._echo_track)
+        self.pc.on("datachannel", self._answer_pings)
+        self.pc.on("connectionstatechange", self._on_connection_state)
+
+    @property
+    def closed(self) -> bool:
+        """Whether `close()` has started."""
+        return self._closed is not None
+
+    async def answer(self, sdp: str) -> RTCSessionDescription:
+        """Apply the browser's offer and return the answer with every ICE candidate in it."""
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            # aiortc gathers all candidates inside setLocalDescription: no trickle needed.
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
+        except SDP_ERRORS as e:
+            raise InvalidOffer(f"the offer cannot be answered ({type(e).__name__}: {e}; "
+                               f"signaling state {self.pc.signalingState})") from e
+        return self.pc.localDescription
+
+    async def close(self) -> None:
+        """Stop the watchdog, then the connection, then leave the registry; safe twice."""
+        if self._closed is not None:
+            await asyncio.shield(self._closed)
+            return
+        self._closed = asyncio.get_running_loop().create_future()
+        try:
+            # 1. stop the watchdog, unless it is the task closing us
+            if self._watchdog is not asyncio.current_task():
+                self._watchdog.cancel()
+                await asyncio.wait({self._watchdog})
+            # 2. close the connection: stops echoed senders, receivers, SCTP, DTLS and ICE
+            await self.pc.close()
+        finally:
+            # 3. free the slot
+            self._on_closed(self)
+            self._closed.set_result(None)
+
+    async def _close_when_done(self, lifetime_s: float) -> None:
+        try:
+            await asyncio.wait_for(self._ended.wait(), timeout=lifetime_s)
+        except TimeoutError:
+            log.debug("connection test of %s reached its %s s limit", self.owner, lifetime_s)
+        await self.close()
+
+    def _echo_track(self, track: MediaStreamTrack) -> None:
+        self.pc.addTrack(track)
+
+    def _answer_pings(self, channel: RTCDataChannel) -> None:
+        def on_message(message: object) -> None:
+            if isinstance(message, str) and message.startswith("ping:"):
+                channel.send("pong:" + message.removeprefix("ping:"))
+
+        channel.on("message", on_message)
+
+    def _on_connection_state(self) -> None:
+        if self.pc.connectionState in ("failed", "closed"):
+            self._ended.set()
+
+
+class EchoPeers:
+    """The running echo peers of this instance: bounded in number and in lifetime."""
+
+    def __init__(self, *, limit: int, lifetime_s: float,
+                 ice_servers: Sequence[dict[str, Any]] = ()) -> None:
+        self.limit = limit
+        self.lifetime_s = lifetime_s
+        self.ice_servers = list(ice_servers)
+        self._peers: set[EchoPeer] = set()
+        self._closing = False
+
+    def __len__(self) -> int:
+        return len(self._peers)
+
+    async def answer(self, sdp: str, *, owner: str) -> RTCSessionDescription:
+        """Start an echo peer for `owner` (ending their previous one) and return its answer."""
+        if self._closing:
+            raise EchoPeerError("the service is shutting down")
+        check_offer(sdp)
+        await self._close_owned_by(owner)
+        self._check_capacity()
+        peer = EchoPeer(owner=owner, ice_servers=self.ice_servers, lifetime_s=self.lifetime_s,
+                        on_closed=self._peers.discard)
+        self._peers.add(peer)
+        try:
+            return await peer.answer(sdp)
+        except BaseException:
+            await peer.close()
+            raise
+
+    async def close(self) -> None:
+        """Close every peer and refuse new ones; safe to call twice."""
+        self._closing = True
+        await asyncio.gather(*(peer.close() for peer in list(self._peers)))
+
+    async def _close_owned_by(self, owner: str) -> None:
+        await asyncio.gather(*(p.close() for p in list(self._peers) if p.owner == owner))
+
+    def _check_capacity(self) -> None:
+        if len(self._peers) < self.limit:
+            return
+        now = asyncio.get_running_loop().time()
+        soonest = min(peer.deadline for peer in self._peers)
+        raise TooManyPeers(self.limit, max(1, math.ceil(soonest - now)))
+
+
+ECHO_PEERS = web.AppKey("echo_peers", EchoPeers)
+
+
+async def echo_peers_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Hold this instance's echo peers; close them all when the app shuts down."""
+    settings = app[SETTINGS]
+    peers = EchoPeers(limit=settings.connection_test_max,
+                      lifetime_s=settings.connection_test_s,
+                      ice_servers=settings.ice_server_list)
+    app[ECHO_PEERS] = peers
+    yield
+    await peers.close()
