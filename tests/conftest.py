@@ -3,6 +3,8 @@ and signed-in API clients for each role."""
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,7 +25,9 @@ from triage_service.state import STORE
 REDIS_URL = os.environ.get("TRIAGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "correct horse battery"
 # One real argon2id hash for every test account: hashing per user would dominate run time.
-PASSWORD_HASH = PasswordHasher().hash(PASSWORD)
+# Its parameters are light (they travel inside the hash), so each sign-in still runs the real
+# argon2id verification without the production cost of ~0.2 s per sign-in on a small machine.
+PASSWORD_HASH = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
 
 REQUEST_FORM: dict[str, Any] = {
     "incident_ref": "PS-20261126-0042",
@@ -93,10 +97,21 @@ async def redis_client(key_prefix: str) -> AsyncIterator[aioredis.Redis]:
     await client.aclose()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the `settings` marker."""
+    config.addinivalue_line(
+        "markers", "settings(**overrides): Settings overrides for this test's app")
+
+
 @pytest.fixture
-def settings(key_prefix: str) -> Settings:
-    """Settings pointing at the test Redis under the test's prefix."""
-    return Settings(redis_url=REDIS_URL, key_prefix=key_prefix, sweep_interval_s=0.1)
+def settings(key_prefix: str, request: pytest.FixtureRequest) -> Settings:
+    """Settings pointing at the test Redis under the test's prefix.
+
+    `@pytest.mark.settings(max_wait_s=1)` on a test overrides any setting for its app.
+    """
+    marker = request.node.get_closest_marker("settings")
+    overrides: dict[str, Any] = {"sweep_interval_s": 0.1, **(marker.kwargs if marker else {})}
+    return Settings(redis_url=REDIS_URL, key_prefix=key_prefix, **overrides)
 
 
 @pytest.fixture
@@ -136,15 +151,105 @@ async def sign_in(server: TestServer) -> AsyncIterator[SignInFactory]:
 
     async def factory(role: str, **kw: Any) -> ApiClient:
         user = await create_account(server.app, Role(role), **kw)
-        client = TestClient(server)
-        await client.start_server()
-        clients.append(client)
-        async with client.post("/api/v1/login",
-                               json={"username": user.username, "password": PASSWORD}) as r:
-            assert r.status == 200, await r.text()
-            body = await r.json()
-        return ApiClient(client, user, body["csrf_token"])
+        api = await log_in(server, user)
+        clients.append(api.client)
+        return api
 
     yield factory
     for client in clients:
         await client.close()
+
+
+async def log_in(server: TestServer, user: User) -> ApiClient:
+    """A new HTTP client on `server` signed in as `user` (close its `.client` when done)."""
+    client = TestClient(server)
+    await client.start_server()
+    async with client.post("/api/v1/login",
+                           json={"username": user.username, "password": PASSWORD}) as r:
+        assert r.status == 200, await r.text()
+        body = await r.json()
+    return ApiClient(client, user, body["csrf_token"])
+
+
+@pytest.fixture
+async def anonymous(server: TestServer) -> AsyncIterator[ApiClient]:
+    """A client that is not signed in (it sends an empty CSRF header)."""
+    client = TestClient(server)
+    await client.start_server()
+    yield ApiClient(client, User(id="", username="", display_name="", role=Role.OFFICER), "")
+    await client.close()
+
+
+def request_form(**changes: Any) -> dict[str, Any]:
+    """A deep copy of REQUEST_FORM with top-level fields replaced."""
+    return {**copy.deepcopy(REQUEST_FORM), **copy.deepcopy(changes)}
+
+
+async def new_request(officer: ApiClient, **changes: Any) -> dict[str, Any]:
+    """Create a request as `officer` (REQUEST_FORM with `changes`); return it."""
+    status, body = await officer.post("/api/v1/requests", request_form(**changes))
+    assert status == 201, body
+    return dict(body)
+
+
+async def in_session(officer: ApiClient, clinician: ApiClient, **changes: Any) -> dict[str, Any]:
+    """A request created by `officer` and accepted by `clinician`; return it."""
+    created = await new_request(officer, **changes)
+    status, body = await clinician.post(f"/api/v1/requests/{created['id']}/accept")
+    assert status == 200, body
+    return dict(body)
+
+
+async def read_events(client: aioredis.Redis, prefix: str) -> list[dict[str, str]]:
+    """Every entry of the `{prefix}events` stream, oldest first."""
+    return [fields for _id, fields in await client.xrange(prefix + "events")]
+
+
+async def delete_prefix(client: aioredis.Redis, prefix: str) -> None:
+    """Delete every key under `prefix`."""
+    keys = [k async for k in client.scan_iter(match=prefix + "*", count=1000)]
+    for start in range(0, len(keys), 500):
+        await client.delete(*keys[start:start + 500])
+
+
+class Deployment:
+    """The app on a real HTTP server with its own key prefix, for fixtures of any scope."""
+
+    def __init__(self, server: TestServer, prefix: str) -> None:
+        self.server = server
+        self.prefix = prefix
+        self.clients: list[TestClient] = []
+
+    async def sign_in(self, role: str, **kw: Any) -> ApiClient:
+        """A new account of `role`, signed in on its own client."""
+        user = await create_account(self.server.app, Role(role), **kw)
+        api = await log_in(self.server, user)
+        self.clients.append(api.client)
+        return api
+
+    async def anonymous(self) -> ApiClient:
+        """A client that is not signed in."""
+        client = TestClient(self.server)
+        await client.start_server()
+        self.clients.append(client)
+        return ApiClient(client, User(id="", username="", display_name="", role=Role.OFFICER), "")
+
+
+@contextlib.asynccontextmanager
+async def deployment(**overrides: Any) -> AsyncIterator[Deployment]:
+    """Start the app on the test Redis under a fresh prefix; stop it and delete its keys."""
+    prefix = f"test:{secrets.token_hex(6)}:"
+    settings = Settings(**{"redis_url": REDIS_URL, "key_prefix": prefix,
+                           "sweep_interval_s": 0.1, **overrides})
+    server = TestServer(create_app(settings))
+    await server.start_server()
+    running = Deployment(server, prefix)
+    try:
+        yield running
+    finally:
+        for client in running.clients:
+            await client.close()
+        await server.close()
+        redis = aioredis.Redis.from_url(settings.redis_url or REDIS_URL, decode_responses=True)
+        await delete_prefix(redis, prefix)
+        await redis.aclose()

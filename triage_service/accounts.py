@@ -45,7 +45,19 @@ async def add_user(store: Store, *, username: str, role: Role, password: str,
         raise ValueError("username must be 1-64 printable characters without spaces")
     if len(password) < 8:
         raise ValueError("password must be at least 8 characters")
-    password_hash = await asyncio.to_thread(_hasher.hash, password)
+    return await save_user(store, username=username, role=role,
+                           password_hash=await hash_password(password),
+                           display_name=display_name)
+
+
+async def hash_password(password: str) -> str:
+    """The argon2id hash of `password`, computed off the event loop."""
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def save_user(store: Store, *, username: str, role: Role, password_hash: str,
+                    display_name: str | None = None) -> User:
+    """Store an account with an already computed hash (bulk tools share one hash)."""
     user = User(id=secrets.token_hex(8), username=username,
                 display_name=display_name or username, role=role)
     if not await store.client.hsetnx(store.keys("users"), username.lower(), user.id):

@@ -17,15 +17,16 @@ from .rtc.echo import echo_peers_ctx
 from .security import security_headers
 from .settings import Settings
 from .state import CLOCK, SETTINGS, STORE, Clock, wall_clock_ms
+from .stats_push import stats_push_ctx
 from .store import Store, connect
 from .timers import sweeper_ctx
-from .views import live, pages, queue, record, referrals, requests, rtc, session, system
+from .views import live, pages, queue, record, referrals, requests, rtc, session, stats, system
 from .wakeups import wakeups_ctx
 
 log = logging.getLogger(__name__)
 ROUTE_TABLES: tuple[ApiRoutes, ...] = (session.routes, requests.routes, queue.routes,
                                        record.routes, referrals.routes, system.routes,
-                                       live.routes, rtc.routes)
+                                       live.routes, rtc.routes, stats.routes)
 
 
 def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Application:
@@ -47,6 +48,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(sweeper_ctx)
     app.cleanup_ctx.append(wakeups_ctx)
+    app.cleanup_ctx.append(stats_push_ctx)
     app.cleanup_ctx.append(echo_peers_ctx)
     app.on_shutdown.append(close_sockets)
     return app

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
+from redis import exceptions as redis_errors
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         code = _HTTP_CODES.get(e.status, "http_error")
         headers = {k: v for k, v in e.headers.items() if k in ("Allow", "Retry-After")}
         return error_response(e.status, code, e.reason, headers=headers)
+    except (redis_errors.ConnectionError, redis_errors.TimeoutError) as e:
+        log.warning("Redis unreachable on %s %s: %s", request.method, request.path, e)
+        return error_response(503, "unavailable", "The service cannot reach its store; "
+                              "try again shortly.", headers={"Retry-After": "1"})
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "Something went wrong on our side.")

@@ -111,7 +111,12 @@ async def file_outcome(store: Store, settings: Settings, clinician: User, reques
                                   due_ms=int(due.timestamp() * 1000),
                                   contact=outcome.referral.contact or "")
     if outcome.place_of_safety:
-        due = mwc_notice_due(outcome.place_of_safety.removed_at, days=settings.mwc_notice_days)
+        try:
+            due = mwc_notice_due(outcome.place_of_safety.removed_at,
+                                 days=settings.mwc_notice_days)
+        except OverflowError as e:
+            raise invalid("validation_error", "The removal time is out of range.",
+                          {"place_of_safety.removed_at": "out of range"}) from e
         notice = _referral_json(request_id, now_ms, kind="mwc_notification",
                                 service="mental_welfare_commission", urgency="s298",
                                 due_ms=int(due.timestamp() * 1000), contact="")

@@ -26,7 +26,10 @@ from .domain import (
 
 
 def _as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as e:  # e.g. 0001-01-01T00:00+01:00 has no UTC equivalent
+        raise ValueError("time is out of range") from e
 
 
 def iso_z(value: datetime) -> str:

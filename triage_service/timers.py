@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -15,6 +14,7 @@ from .presence import grace_expired
 from .retention import purge_due
 from .state import CLOCK, SETTINGS, STORE
 from .store import Store
+from .tasks import stop_task
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -40,9 +40,7 @@ async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
     """Sweep due timers every `sweep_interval_s` for the life of the app."""
     task = asyncio.create_task(_sweep_forever(app), name="timer-sweeper")
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await stop_task(task)
 
 
 async def _sweep_forever(app: web.Application) -> None:

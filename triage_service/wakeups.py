@@ -20,12 +20,14 @@ from .domain import Availability, Role, estimate_wait_s
 from .live import HUB, Hub
 from .state import CLOCK, STORE, Clock
 from .store import Store
+from .tasks import stop_task
 
 log = logging.getLogger(__name__)
 REQUEST_EVENTS = frozenset({"created", "accepted", "cancelled", "released", "expired",
                             "completed"})
 QUEUE_EVENTS = REQUEST_EVENTS | {"availability"}
 COALESCE_S = 0.05
+YIELD_EVERY = 50  # officer messages sent between yields, so other wake-ups are not held up
 
 
 class Dispatcher:
@@ -36,6 +38,8 @@ class Dispatcher:
         self.hub = hub
         self.clock = clock
         self.queue_dirty = asyncio.Event()
+        # request id → (officer id, created ms) of the waiting requests: both never change.
+        self.owners: dict[str, tuple[str, int]] = {}
 
     async def dispatch(self, wake: dict[str, Any]) -> None:
         """Handle one wake-up."""
@@ -100,8 +104,8 @@ class Dispatcher:
         for role in (Role.CLINICIAN, Role.SUPERVISOR):
             await self.hub.send_to_role(role, base)
         officers_here = self.hub.connected_users(Role.OFFICER)
-        waits_s = [int(ms) / 1000 for ms in waits]
-        sessions_s = [int(ms) / 1000 for ms in sessions]
+        waits_s = sorted(int(ms) / 1000 for ms in waits)
+        sessions_s = sorted(int(ms) / 1000 for ms in sessions)
         available = states.count(Availability.AVAILABLE.value)
         busy = states.count(Availability.BUSY.value)
         for position, (request_id, (officer, _)) in enumerate(zip(ids, owners, strict=True), 1):
@@ -113,13 +117,21 @@ class Dispatcher:
             await self.hub.send_to_user(officer, {**base, "request_id": request_id,
                                                   "position": position,
                                                   "estimated_wait_s": round(estimate, 1)})
+            if position % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
 
     async def _owners(self, ids: list[str]) -> list[tuple[str, int]]:
-        async with self.store.client.pipeline(transaction=False) as pipe:
-            for request_id in ids:
-                pipe.hmget(self.store.keys.request(request_id), "officer_id", "created_ms")
-            rows = await pipe.execute()
-        return [(officer or "", int(created or 0)) for officer, created in rows]
+        """Officer and creation time of each request, read from Redis only once per request."""
+        missing = [request_id for request_id in ids if request_id not in self.owners]
+        if missing:
+            async with self.store.client.pipeline(transaction=False) as pipe:
+                for request_id in missing:
+                    pipe.hmget(self.store.keys.request(request_id), "officer_id", "created_ms")
+                rows = await pipe.execute()
+            for request_id, (officer, created) in zip(missing, rows, strict=True):
+                self.owners[request_id] = (officer or "", int(created or 0))
+        self.owners = {request_id: self.owners[request_id] for request_id in ids}
+        return list(self.owners.values())
 
 
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
@@ -133,10 +145,7 @@ async def wakeups_ctx(app: web.Application) -> AsyncIterator[None]:
              asyncio.create_task(_queue_broadcasts(dispatcher), name="queue-broadcasts")]
     yield
     for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_task(task)
 
 
 async def _listen(dispatcher: Dispatcher) -> None:

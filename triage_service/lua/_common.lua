@@ -27,17 +27,46 @@ end
 
 -- Statistics buckets: one hash per hour of request creation, plus per-hour histograms of
 -- durations in whole seconds, so a window's figures never need a scan of every record.
+-- Each hour is also added into the aligned blocks of 2, 4, ... 2^10 hours that contain it
+-- (`stats:{kind}:L{level}:{h >> level}`; level 0 is `stats:{kind}:{h}`), so any window
+-- reads at most two blocks per level. A histogram counts each whole second `s` and, as
+-- fields `1:{s // 16}` and `2:{s // 256}`, its 16 s and 256 s bins; the 4096 s bins are
+-- `{kind}_b:{s // 4096}` in the counters hash. A percentile so reads a few bins, then 16 at
+-- a time down to the second (lua/stats.lua), whatever the number of values.
+local STATS_LEVELS = 10
+
 local function bucket(created_ms) return math.floor(tonumber(created_ms) / 3600000) end
 
+local function stats_key(kind, h, level)
+  if level == 0 then return key('stats:' .. kind .. ':' .. h) end
+  return key('stats:' .. kind .. ':L' .. level .. ':' .. math.floor(h / 2 ^ level))
+end
+
+local stats_keys_seen = {}
+
+local function add_all_levels(kind, h, field, n)
+  local name = kind .. ':' .. h
+  local keys = stats_keys_seen[name]
+  if not keys then
+    keys = {}
+    for level = 0, STATS_LEVELS do keys[level + 1] = stats_key(kind, h, level) end
+    stats_keys_seen[name] = keys
+  end
+  for i = 1, #keys do redis.call('HINCRBY', keys[i], field, n) end
+end
+
 local function count(created_ms, field, n)
-  redis.call('HINCRBY', key('stats:h:' .. bucket(created_ms)), field, n or 1)
+  add_all_levels('h', bucket(created_ms), field, n or 1)
 end
 
 local function observe(kind, created_ms, ms)
   local h = bucket(created_ms)
-  local seconds = math.floor(ms / 1000 + 0.5)
-  redis.call('HINCRBY', key('stats:' .. kind .. ':' .. h), tostring(seconds), 1)
-  redis.call('HINCRBY', key('stats:h:' .. h), kind .. '_sum_ms', math.floor(ms))
+  local s = math.floor(ms / 1000 + 0.5)
+  add_all_levels(kind, h, tostring(s), 1)
+  add_all_levels(kind, h, '1:' .. math.floor(s / 16), 1)
+  add_all_levels(kind, h, '2:' .. math.floor(s / 256), 1)
+  add_all_levels('h', h, kind .. '_b:' .. math.floor(s / 4096), 1)
+  add_all_levels('h', h, kind .. '_sum_ms', math.floor(ms))
   redis.call('SADD', key('stats:hours'), h)
 end
 

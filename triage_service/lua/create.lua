@@ -23,6 +23,17 @@ count(NOW, 'requests')
 count(NOW, 'prio:' .. fields.priority)
 count(NOW, 'area:' .. (fields.area or ''))
 count(NOW, 'mode:' .. fields.mode)
+-- Equity and rota planning: age band, sex (also kept on the record for the statistics'
+-- edge hours), hour of week (0 = Monday 00 UTC), and area by hour of week apart (`hw`).
+local subject = cjson.decode(fields.form).subject or {}
+local age = type(subject.age_band) == 'string' and subject.age_band or 'unknown'
+local sex = type(subject.sex) == 'string' and subject.sex or 'unknown'
+local how = (bucket(NOW) + 72) % 168
+redis.call('HSET', key('req:' .. id), 'age_band', age, 'sex', sex)
+count(NOW, 'age:' .. age)
+count(NOW, 'sex:' .. sex)
+count(NOW, 'how:' .. how)
+add_all_levels('hw', bucket(NOW), how .. ':' .. (fields.area or ''), 1)
 redis.call('SADD', key('stats:hours'), bucket(NOW))
 event('created', id, officer, 'officer', {'priority', fields.priority, 'area', fields.area or ''})
 return ok({id = id, created = true})

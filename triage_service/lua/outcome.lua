@@ -27,6 +27,10 @@ count(created, 'completed')
 count(created, 'disp:' .. disposition)
 count(created, 'code:' .. code)
 count(created, 'conv:' .. conveyance)
+if disposition ~= 'emergency_department' and disposition ~= 'not_completed'
+   and conveyance ~= 'ambulance' then
+  count(created, 'conveyance_avoided')
+end
 observe('assess', created, NOW - accepted)
 observe('police', created, released - created)
 
@@ -40,6 +44,9 @@ local function open_referral(json)
   redis.call('HSET', key('referral:' .. referral.id), unpack(flat))
   redis.call('ZADD', key('referrals'), NOW, referral.id)
   redis.call('ZADD', key('referrals:open'), referral.due_ms, referral.id)
+  if referral.kind == 'mwc_notification' then
+    redis.call('ZADD', key('referrals:mwc'), referral.due_ms, referral.id)
+  end
   event('referral_opened', id, clinician, 'clinician', {'referral_id', referral.id,
         'kind', referral.kind, 'due_ms', referral.due_ms})
   return referral.id

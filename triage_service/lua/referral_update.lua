@@ -9,11 +9,16 @@ redis.call('HSET', fkey, 'status', status, 'updated_ms', NOW)
 if ARGV[5] ~= '' then redis.call('HSET', fkey, 'note', ARGV[5]) end
 if status ~= 'accepted' then
   redis.call('ZREM', key('referrals:open'), rid)
+  redis.call('ZREM', key('referrals:mwc'), rid)
   local request = redis.call('HGET', fkey, 'request_id')
   local created = redis.call('HGET', key('req:' .. request), 'created_ms')
+  -- s298 notifications are counted apart from referrals (as `referrals` and `s297` are).
+  local counter = redis.call('HGET', fkey, 'kind') == 'mwc_notification' and 'mwc' or 'ref'
   if status == 'completed' and created then
-    count(created, 'ref_completed')
-    if NOW <= tonumber(redis.call('HGET', fkey, 'due_ms')) then count(created, 'ref_on_time') end
+    count(created, counter .. '_completed')
+    if NOW <= tonumber(redis.call('HGET', fkey, 'due_ms')) then
+      count(created, counter .. '_on_time')
+    end
   end
 end
 event('referral_' .. status, redis.call('HGET', fkey, 'request_id'), ARGV[6], 'clinician',

@@ -11,7 +11,7 @@ from aiohttp import web
 from .. import records
 from ..api import ApiRoutes
 from ..auth import USER, SignIn
-from ..domain import TRIAGE_MEANING, Role
+from ..domain import TRIAGE_MEANING, Role, TriageCode
 from ..messages import is_participant
 from ..state import SETTINGS, STORE
 
@@ -71,8 +71,10 @@ async def officer_page(request: web.Request) -> web.Response:
 @routes.get("/console")
 async def console_page(request: web.Request) -> web.Response:
     """The clinician's console: availability, live queue, referrals."""
-    page_user(request, Role.CLINICIAN)
-    return render(request, "console.html")
+    sign_in = page_user(request, Role.CLINICIAN)
+    store = request.app[STORE]
+    active = await store.client.smembers(store.keys.clinician_sessions(sign_in.user.id))
+    return render(request, "console.html", active_sessions=sorted(active))
 
 
 @routes.get("/session/{id}")
@@ -82,6 +84,23 @@ async def session_page(request: web.Request) -> web.Response:
     record = await records.load(request.app[STORE], request.match_info["id"])
     if record is None or not is_participant(sign_in.user, record):
         return render(request, "not_found.html", status=404)
+    targets = request.app[SETTINGS].response_targets
     return render(request, "session.html", request_id=request.match_info["id"],
                   role=sign_in.user.role.value,
-                  triage_meaning={code.value: text for code, text in TRIAGE_MEANING.items()})
+                  triage_meaning={code.value: text for code, text in TRIAGE_MEANING.items()},
+                  response_target={code.value: response_target(code, targets)
+                                   for code in TriageCode})
+
+
+def response_target(code: TriageCode, targets_h: dict[str, int]) -> str:
+    """The response a triage code calls for, in words (B to E from the settings)."""
+    if code is TriageCode.A:
+        return "immediate: emergency services"
+    if code.value not in targets_h:
+        return "referral to another service" if code is TriageCode.F else "none"
+    hours = targets_h[code.value]
+    if hours % 168 == 0:
+        return f"face-to-face within {hours // 168} week{'s' if hours > 168 else ''}"
+    if hours > 24 and hours % 24 == 0:
+        return f"face-to-face within {hours // 24} days"
+    return f"face-to-face within {hours} hours"

@@ -1,0 +1,180 @@
+"""Benchmark: is GET /api/v1/stats flat in the number of stored requests?
+
+Loads 1,000 completed requests spread over the last 30 days under a private key prefix (the
+real lifecycle Lua scripts, `create`, `accept` and `outcome`, pipelined), measures the median
+latency of `GET /api/v1/stats?window=24h` and `?window=30d` over a real HTTP server, loads
+99,000 more (100,000 in all), measures again, prints one JSON object with both medians and
+their ratios, and deletes its keys. Redis: TRIAGE_REDIS_URL, else redis://127.0.0.1:6379/0.
+
+    .venv/bin/python scripts/bench_stats.py [--small 1000] [--large 100000] [--samples 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import secrets
+import statistics
+import sys
+import time
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from triage_service.accounts import User
+from triage_service.app import create_app
+from triage_service.auth import COOKIE, open_session
+from triage_service.domain import Role, queue_score
+from triage_service.settings import Settings
+from triage_service.store import Store, connect
+
+DAY_MS = 86_400_000
+BATCH = 500
+AREAS = [f"Area {n}" for n in range(12)]
+DISPOSITIONS = ["advice_only", "resolved_on_scene", "nhs24_mh_hub", "dbi_referral",
+                "non_urgent_referral", "urgent_face_to_face", "emergency_department",
+                "informal_admission", "criminal_justice", "emergency_services"]
+WITH_REFERRAL = {"dbi_referral", "non_urgent_referral", "urgent_face_to_face"}
+
+
+def request_args(rng: random.Random, now_ms: int) -> tuple[str, int, dict[str, Any]]:
+    """A request's id, creation time and stored fields, as `lifecycle.create_request` writes."""
+    created = now_ms - rng.randint(60_000, 30 * DAY_MS - 60_000)
+    priority = rng.choice([1, 2, 3])
+    form = {"incident_ref": "PS-BENCH", "notes": "", "concerns": ["distress"],
+            "location": {"description": "bench", "area": rng.choice(AREAS)},
+            "subject": {"age_band": rng.choice(["18_25", "26_40", "41_64"]),
+                        "sex": rng.choice(["female", "male"]), "known_name": None},
+            "screening": {"cssrs": None}}
+    rid = secrets.token_hex(8)
+    fields = {"id": rid, "status": "waiting", "priority": priority,
+              "score": queue_score(priority, created), "urgency": "urgent", "mode": "video",
+              "created_ms": created, "expire_ms": created + 900_000, "officer_id": "bench-off",
+              "officer_name": "Bench Officer", "area": form["location"]["area"],  # type: ignore[index]
+              "form": json.dumps(form)}
+    return rid, created, fields
+
+
+def outcome_args(rng: random.Random, rid: str, done: int) -> list[Any]:
+    """The `outcome` script's arguments after the id, as `lifecycle.file_outcome` passes them."""
+    disposition = rng.choice(DISPOSITIONS)
+    outcome = {"triage_code": "D", "disposition": disposition, "conveyance": "none"}
+    referral = ""
+    if disposition in WITH_REFERRAL:
+        referral = json.dumps({"id": secrets.token_hex(8), "request_id": rid,
+                               "status": "pending", "created_ms": done, "updated_ms": done,
+                               "kind": "referral", "service": "gp", "urgency": "D",
+                               "due_ms": done + 3 * DAY_MS, "contact": ""})
+    released = done + rng.randint(0, 1_800_000)
+    return ["bench-clin", json.dumps(outcome), disposition, "D", "none", released, referral, ""]
+
+
+async def load_completed(store: Store, count: int, rng: random.Random, now_ms: int) -> None:
+    """`count` requests created, accepted and completed through the lifecycle scripts."""
+    create, accept, outcome = (store.scripts[n] for n in ("create", "accept", "outcome"))
+    prefix = store.keys.prefix
+    for start in range(0, count, BATCH):
+        async with store.client.pipeline(transaction=False) as pipe:
+            for _ in range(min(BATCH, count - start)):
+                rid, created, fields = request_args(rng, now_ms)
+                accepted = created + rng.randint(0, 900_000)
+                done = accepted + rng.randint(60_000, 5_400_000)
+                await create(args=[prefix, created, rid, "bench-off", "", 60,
+                                   fields["expire_ms"], json.dumps(fields)], client=pipe)
+                await accept(args=[prefix, accepted, rid, "bench-clin", "Bench Clinician"],
+                             client=pipe)
+                await outcome(args=[prefix, done, rid, *outcome_args(rng, rid, done)],
+                              client=pipe)
+            await pipe.execute()
+
+
+async def median_latency_ms(session: aiohttp.ClientSession, url: str, samples: int) -> float:
+    """Median wall time of `samples` sequential GETs of `url` (after a short warm-up)."""
+    timings = []
+    for i in range(samples + 20):
+        started = time.perf_counter()
+        async with session.get(url) as response:
+            await response.read()
+            assert response.status == 200, response.status
+        if i >= 20:
+            timings.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(timings), 3)
+
+
+async def measure(settings: Settings, store: Store, samples: int) -> dict[str, float]:
+    """Median latency of the 24 h and 30 d windows, on a server started for the purpose.
+
+    The server runs only while measuring, so it is not busy with the wake-ups of the load.
+    """
+    runner = web.AppRunner(create_app(settings), access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        supervisor = User(id="bench-sup", username="bench-sup", display_name="Bench",
+                          role=Role.SUPERVISOR)
+        sign_in = await open_session(store, settings, supervisor, int(time.time() * 1000))
+        async with aiohttp.ClientSession(cookies={COOKIE: sign_in.token}) as session:
+            return {window: await median_latency_ms(
+                session, f"{base}/api/v1/stats?window={window}", samples)
+                for window in ("24h", "30d")}
+    finally:
+        await runner.cleanup()
+
+
+async def run_bench(redis_url: str, *, small: int = 1000, large: int = 100_000,
+                    samples: int = 200, seed: int = 4) -> dict[str, Any]:
+    """Load, measure, load more, measure again; delete every key written."""
+    prefix = f"bench-stats:{secrets.token_hex(4)}:"
+    settings = Settings(redis_url=redis_url, key_prefix=prefix, sweep_interval_s=3600)
+    client = await connect(redis_url)
+    store = Store(client, prefix)
+    rng, now_ms = random.Random(seed), int(time.time() * 1000)
+    try:
+        started = time.perf_counter()
+        await load_completed(store, small, rng, now_ms)
+        at_small = await measure(settings, store, samples)
+        await load_completed(store, large - small, rng, now_ms)
+        load_s = time.perf_counter() - started
+        at_large = await measure(settings, store, samples)
+    finally:
+        await delete_prefix(client, prefix)
+        await client.aclose()
+    return {"requests": [small, large], "median_ms": {str(small): at_small, str(large): at_large},
+            "ratio": {w: round(at_large[w] / at_small[w], 3) for w in at_small},
+            "load_s": round(load_s, 1), "samples": samples}
+
+
+async def delete_prefix(client: Any, prefix: str) -> None:
+    """Delete every key under `prefix`."""
+    batch = []
+    async for name in client.scan_iter(match=prefix + "*", count=5000):
+        batch.append(name)
+        if len(batch) >= 5000:
+            await client.unlink(*batch)
+            batch = []
+    if batch:
+        await client.unlink(*batch)
+
+
+def main() -> None:
+    """Parse flags, run the benchmark, print its JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", type=int, default=1000)
+    parser.add_argument("--large", type=int, default=100_000)
+    parser.add_argument("--samples", type=int, default=200)
+    args = parser.parse_args()
+    url = os.environ.get("TRIAGE_REDIS_URL", "redis://127.0.0.1:6379/0")
+    result = asyncio.run(run_bench(url, small=args.small, large=args.large,
+                                   samples=args.samples))
+    json.dump(result, sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    main()

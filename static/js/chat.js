@@ -1,0 +1,71 @@
+// The chat of a request: sent and re-read over REST, pushed live by `chat.message`.
+// It works whether or not the WebRTC call ever connects.
+import { api } from './api.js';
+import { el } from './labels.js';
+
+export class Chat {
+  constructor({ requestId, me, log, form, input, error }) {
+    Object.assign(this, { requestId, me, log, form, input, error });
+    this.seen = new Set();
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.send();
+    });
+    input.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.shiftKey) {
+        event.preventDefault();
+        this.send();
+      }
+    });
+  }
+
+  async reload() {
+    try {
+      const { messages } = await api('GET', `/api/v1/requests/${this.requestId}/messages`);
+      for (const message of messages) this.add(message);
+    } catch { /* the next reconnect re-reads */ }
+  }
+
+  add(message) {
+    if (this.seen.has(message.id)) return;
+    this.seen.add(message.id);
+    const { author } = message;
+    const kind = author.role === 'system' ? 'system' : author.id === this.me ? 'mine' : 'theirs';
+    const time = new Date(message.created_at).toLocaleTimeString([], { timeStyle: 'short' });
+    const item = el('li', { class: `message ${kind}`, 'data-testid': 'chat-message',
+                            dataset: { at: message.created_at } },
+      el('span', { class: 'who' }, `${kind === 'mine' ? 'You' : author.display_name} · ${time}`),
+      el('p', { class: 'text' }, message.text));
+    const later = [...this.log.children].find((li) => li.dataset.at > message.created_at);
+    this.log.insertBefore(item, later || null);
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  /** A line shown only here (call notices), not stored with the record. */
+  note(text) {
+    this.log.append(el('li', { class: 'message system local', dataset: { at: new Date().toISOString() } },
+                       el('p', { class: 'text' }, text)));
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  async send() {
+    const text = this.input.value.trim();
+    if (!text) return;
+    this.error.hidden = true;
+    try {
+      this.add(await api('POST', `/api/v1/requests/${this.requestId}/messages`, { text }));
+      this.input.value = '';
+    } catch (error) {
+      this.error.textContent = error.status ? `Not sent: ${error.message}`
+        : 'Not sent: no connection. Press Send again.';
+      this.error.hidden = false;
+    }
+    this.input.focus();
+  }
+
+  close(reason) {
+    this.input.disabled = true;
+    this.form.querySelector('button').disabled = true;
+    this.input.placeholder = reason;
+  }
+}

@@ -1,0 +1,175 @@
+// The clinician's console: availability, the live queue with arrival alerts, accept / take
+// next, and the follow-up referrals.
+import { Alerter } from './alert.js';
+import { api } from './api.js';
+import { AGE_BANDS, CONCERNS, MODES, URGENCIES, clock, el, label } from './labels.js';
+import { Live } from './live.js';
+import { Referrals } from './referrals.js';
+
+const $ = (id) => document.getElementById(id);
+const root = $('console');
+const me = root.dataset.userId;
+let availability = 'offline';
+let queue = [];
+let fetchedAt = Date.now();
+let queueTimer = null;
+
+const referrals = new Referrals({ list: $('referral-list'), empty: $('referral-empty'),
+                                  scope: $('referral-scope'), message: $('referral-message') });
+const alerter = new Alerter(showAlertStatus);
+
+function notice(text) {
+  $('queue-message').textContent = text || '';
+  $('queue-message').hidden = !text;
+}
+
+// ---- availability and alerts --------------------------------------------------------------
+
+function showAvailability(status) {
+  availability = status;
+  const toggle = $('availability-toggle');
+  $('availability-status').textContent = status;
+  $('availability-status').className = `availability-status is-${status}`;
+  toggle.textContent = status === 'available' ? 'Go offline' : 'Go available';
+  toggle.setAttribute('aria-pressed', String(status === 'available'));
+  toggle.disabled = false;
+  showAlertStatus();
+}
+
+function showAlertStatus() {
+  const parts = [];
+  if (availability !== 'available') parts.push('Go available to be alerted to new requests.');
+  else {
+    parts.push(alerter.soundReady ? 'Tone on.' : 'Click anywhere on this page to turn the tone on.');
+    if (!('Notification' in window)) parts.push('This browser cannot show notifications.');
+    else if (Notification.permission === 'denied') parts.push('Notifications are blocked in the browser.');
+    else if (Notification.permission === 'granted') parts.push('Notifications on.');
+  }
+  $('alert-status').textContent = parts.join(' ');
+}
+
+$('availability-toggle').addEventListener('click', async () => {
+  const next = availability === 'available' ? 'offline' : 'available';
+  if (next === 'available') alerter.prime();
+  try {
+    showAvailability((await api('PUT', '/api/v1/availability', { status: next })).status);
+  } catch (error) {
+    notice(`Could not change availability: ${error.message}`);
+  }
+});
+// Browsers allow sound only after the user has interacted with the page.
+for (const kind of ['pointerdown', 'keydown']) {
+  document.addEventListener(kind, () => { if (availability === 'available') alerter.prime(); });
+}
+
+function alertFor(item) {
+  if (availability !== 'available') return;
+  const concerns = (item.concerns || []).map((c) => label(CONCERNS, c)).join(', ');
+  alerter.alert('New request', [`P${item.priority} ${label(URGENCIES, item.urgency)}`,
+                                item.area, concerns].filter(Boolean).join(' · '), item.id);
+  root.dataset.alerts = String(alerter.count);
+}
+
+// ---- queue --------------------------------------------------------------------------------
+
+function queueItem(item) {
+  const who = [item.area || 'Area not given', label(AGE_BANDS, item.age_band),
+               item.concerns.map((c) => label(CONCERNS, c)).join(', ') || 'No concerns ticked'];
+  return el('li', { class: `queue-item priority-${item.priority}`, 'data-testid': 'queue-item',
+                    dataset: { requestId: item.id } },
+    el('div', { class: 'line' },
+       el('span', { class: `badge p${item.priority}`, title: 'Priority' }, `P${item.priority}`),
+       el('strong', {}, label(URGENCIES, item.urgency)), ` · ${label(MODES, item.mode)}`,
+       el('span', { class: 'waited', 'data-testid': 'queue-waited' })),
+    el('p', { class: 'muted small' }, who.join(' · ')),
+    el('button', { type: 'button', class: 'primary accept', 'data-testid': 'accept-request',
+                   dataset: { requestId: item.id } }, 'Accept'));
+}
+
+function renderQueue() {
+  $('queue-list').replaceChildren(...queue.map(queueItem));
+  $('queue-count').textContent = String(queue.length);
+  $('queue-empty').hidden = queue.length > 0;
+  $('take-next').disabled = queue.length === 0;
+  tick();
+}
+
+function tick() {
+  const since = (Date.now() - fetchedAt) / 1000;
+  const waited = new Map(queue.map((item) => [item.id, item.waited_s + since]));
+  for (const li of $('queue-list').children) {
+    li.querySelector('.waited').textContent = `waiting ${clock(waited.get(li.dataset.requestId))}`;
+  }
+  const longest = Math.max(0, ...waited.values());
+  $('longest-wait').textContent = queue.length ? `longest ${clock(longest)}` : '';
+}
+
+async function loadQueue() {
+  try {
+    queue = (await api('GET', '/api/v1/queue')).waiting;
+    fetchedAt = Date.now();
+    renderQueue();
+  } catch (error) {
+    if (error.status === 401) location.href = '/?next=/console';
+  }
+}
+
+function scheduleQueue() {
+  clearTimeout(queueTimer);
+  queueTimer = setTimeout(loadQueue, 100);
+}
+
+async function take(path) {
+  notice('');
+  for (const button of document.querySelectorAll('.accept, #take-next')) button.disabled = true;
+  try {
+    const request = await api('POST', path);
+    location.href = `/session/${request.id}`;
+  } catch (error) {
+    if (error.status === 409) notice('Someone else took it. The queue has been refreshed.');
+    else if (error.code === 'queue_empty') notice('Nobody is waiting.');
+    else notice(`Could not accept: ${error.message}`);
+    await loadQueue();
+  }
+}
+
+$('queue-list').addEventListener('click', (event) => {
+  const button = event.target.closest('.accept');
+  if (button) take(`/api/v1/requests/${button.dataset.requestId}/accept`);
+});
+$('take-next').addEventListener('click', () => take('/api/v1/queue/next'));
+
+function showActive(request) {
+  if (request.status !== 'in_session' || request.clinician?.id !== me) return;
+  if (document.querySelector(`#active-list a[href="/session/${request.id}"]`)) return;
+  $('active-list').append(el('li', {}, el('a', { class: 'button primary', href: `/session/${request.id}`,
+                                                 'data-testid': 'resume-session' }, 'Resume call')));
+  $('active-sessions').hidden = false;
+}
+
+// ---- live ---------------------------------------------------------------------------------
+
+async function reload() {
+  await Promise.all([
+    loadQueue(), referrals.load(),
+    api('GET', '/api/v1/availability').then((r) => showAvailability(r.status)).catch(() => {}),
+  ]);
+}
+
+new Live({
+  onMessage(message) {
+    if (message.type === 'request.created') {
+      scheduleQueue();
+      alertFor(message.request);
+    } else if (message.type === 'request.updated') {
+      scheduleQueue();
+      showActive(message.request);
+      if (message.request.status === 'completed') referrals.load();
+    } else if (message.type === 'queue.changed') {
+      if (message.waiting !== queue.length) scheduleQueue();
+    }
+  },
+  onReconnect: reload,
+});
+setInterval(tick, 1000);
+reload();

@@ -1,0 +1,50 @@
+// 422 field errors shown next to their fields; `fields` keys are dotted paths.
+
+const FRIENDLY = [
+  [/field required|at least 1 character/i, 'Required.'],
+  [/valid number|parse.*float/i, 'Enter a number.'],
+  [/^Input should be '/, 'Choose one.'],
+  [/valid datetime/i, 'Enter a date and time.'],
+  [/^must be true$/, 'Tick this: the person must agree.'],
+];
+
+const friendly = (problem) => FRIENDLY.find(([pattern]) => pattern.test(problem))?.[1] || problem;
+
+function slotFor(form, path) {
+  const parts = path.split('.');
+  while (parts.length) {
+    const slot = form.querySelector(`[data-error-for="${CSS.escape(parts.join('.'))}"]`);
+    if (slot) return slot;
+    parts.pop();
+  }
+  return null;
+}
+
+export function clearErrors(form) {
+  for (const slot of form.querySelectorAll('[data-error-for]')) {
+    slot.textContent = '';
+    slot.hidden = true;
+  }
+  for (const input of form.querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
+}
+
+/** Put each problem next to its field; returns the ones with no place on the form. */
+export function showErrors(form, fields) {
+  const unplaced = [];
+  let first = null;
+  for (const [path, problem] of Object.entries(fields || {})) {
+    const slot = slotFor(form, path);
+    if (!slot) {
+      unplaced.push(`${path}: ${problem}`);
+      continue;
+    }
+    slot.textContent = friendly(problem);
+    slot.hidden = false;
+    const input = form.querySelector(`[data-field="${CSS.escape(slot.dataset.errorFor)}"]`);
+    input?.setAttribute('aria-invalid', 'true');
+    first = first || input || slot;
+  }
+  first?.scrollIntoView({ block: 'center' });
+  first?.focus?.({ preventScroll: true });
+  return unplaced;
+}

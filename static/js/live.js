@@ -1,0 +1,105 @@
+// The /ws live channel: reconnects with exponential backoff. Pub/sub behind it is
+// at-most-once, so after every reconnect the page re-reads its state over REST (onReconnect).
+import { api } from './api.js';
+
+const PING_MS = 20000;
+const SILENCE_MS = 50000;
+const MAX_DELAY_MS = 15000;
+
+export class Live {
+  /** hooks: onMessage(msg), onReconnect(), onState('connecting'|'open'|'closed') */
+  constructor(hooks = {}) {
+    this.hooks = hooks;
+    this.ws = null;
+    this.attempts = 0;
+    this.everOpened = false;
+    this.stopped = false;
+    this.timer = null;
+    this.lastHeard = Date.now();
+    this.pinger = setInterval(() => this.keepAlive(), PING_MS);
+    window.addEventListener('online', () => this.reconnectNow());
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') this.reconnectNow();
+    });
+    this.open();
+  }
+
+  get isOpen() { return this.ws?.readyState === WebSocket.OPEN; }
+
+  /** Send a JSON message; false if the socket is not open (the caller must cope). */
+  send(message) {
+    if (!this.isOpen) return false;
+    this.ws.send(JSON.stringify(message));
+    return true;
+  }
+
+  close() {
+    this.stopped = true;
+    clearInterval(this.pinger);
+    clearTimeout(this.timer);
+    this.ws?.close(1000);
+  }
+
+  open() {
+    clearTimeout(this.timer);
+    this.timer = null;
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    const ws = new WebSocket(`${scheme}://${location.host}/ws`);
+    this.ws = ws;
+    this.hooks.onState?.('connecting');
+    ws.onopen = () => {
+      this.attempts = 0;
+      this.lastHeard = Date.now();
+      this.hooks.onState?.('open');
+      if (this.everOpened) this.hooks.onReconnect?.();
+      this.everOpened = true;
+    };
+    ws.onmessage = (event) => {
+      this.lastHeard = Date.now();
+      let message;
+      try { message = JSON.parse(event.data); } catch { return; }
+      if (message?.type && message.type !== 'pong') this.hooks.onMessage?.(message);
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.hooks.onState?.('closed');
+      if (!this.stopped) this.scheduleReconnect();
+    };
+  }
+
+  scheduleReconnect() {
+    if (this.timer) return;
+    const base = Math.min(MAX_DELAY_MS, 500 * 2 ** this.attempts);
+    this.attempts += 1;
+    if (this.attempts === 3) this.checkSignedIn();
+    this.timer = setTimeout(() => this.open(), base * (0.75 + Math.random() * 0.5));
+  }
+
+  reconnectNow() {
+    if (this.stopped || this.isOpen || this.ws?.readyState === WebSocket.CONNECTING) return;
+    this.attempts = 0;
+    this.open();
+  }
+
+  keepAlive() {
+    if (!this.isOpen) return;
+    if (Date.now() - this.lastHeard > SILENCE_MS) {
+      // Silently dead (the phone changed network): drop it without waiting for its close.
+      const dead = this.ws;
+      this.ws = null;
+      dead.close();
+      this.hooks.onState?.('closed');
+      this.scheduleReconnect();
+      return;
+    }
+    this.send({ type: 'ping' });
+  }
+
+  async checkSignedIn() {
+    try {
+      await api('GET', '/api/v1/me');
+    } catch (e) {
+      if (e.status === 401) location.href = `/?next=${encodeURIComponent(location.pathname)}`;
+    }
+  }
+}

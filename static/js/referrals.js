@@ -1,0 +1,83 @@
+// The console's follow-up referrals: due times, overdue highlighted, status updates.
+import { api } from './api.js';
+import { REFERRAL_STATUSES, SERVICES, el, label, when } from './labels.js';
+
+const NEXT_STATUSES = ['accepted', 'completed', 'did_not_attend', 'cancelled'];
+
+function relative(iso) {
+  const minutes = Math.round((Date.parse(iso) - Date.now()) / 60000);
+  const size = Math.abs(minutes);
+  const amount = size < 60 ? `${size} min` : size < 48 * 60 ? `${Math.round(size / 60)} h`
+    : `${Math.round(size / 1440)} days`;
+  return minutes >= 0 ? `in ${amount}` : `overdue by ${amount}`;
+}
+
+export class Referrals {
+  constructor({ list, empty, scope, message }) {
+    Object.assign(this, { list, empty, scope, message });
+    scope.addEventListener('change', () => this.load());
+    list.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.update(event.target);
+    });
+    setInterval(() => this.load(), 60000);
+  }
+
+  say(text) {
+    this.message.textContent = text || '';
+    this.message.hidden = !text;
+  }
+
+  async load() {
+    try {
+      const { referrals } = await api('GET', `/api/v1/referrals?status=${this.scope.value}`);
+      this.list.replaceChildren(...referrals.map((r) => this.item(r)));
+      this.empty.hidden = referrals.length > 0;
+    } catch (error) {
+      this.say(`Could not load referrals: ${error.message}`);
+    }
+  }
+
+  item(referral) {
+    const open = referral.status === 'pending' || referral.status === 'accepted';
+    const due = el('p', { class: 'due' }, `Due ${when(referral.due_at)}`,
+                   open ? ` (${relative(referral.due_at)})` : '');
+    const details = [referral.area, referral.contact && `Contact: ${referral.contact}`,
+                     referral.note && `Note: ${referral.note}`].filter(Boolean).join(' · ');
+    return el('li', { class: `referral${referral.overdue ? ' overdue' : ''}`,
+                      'data-testid': 'referral-item', dataset: { referralId: referral.id } },
+      el('div', { class: 'row' },
+         el('strong', {}, label(SERVICES, referral.service)),
+         el('span', { class: 'badge' }, referral.urgency),
+         el('span', { class: `status status-${referral.status}` },
+            label(REFERRAL_STATUSES, referral.status)),
+         referral.overdue ? el('span', { class: 'badge p1' }, 'Overdue') : null),
+      due,
+      details ? el('p', { class: 'muted small' }, details) : null,
+      open ? this.form(referral) : null);
+  }
+
+  form(referral) {
+    const choices = NEXT_STATUSES.filter((s) => s !== referral.status)
+      .map((s) => el('option', { value: s }, label(REFERRAL_STATUSES, s)));
+    return el('form', { class: 'referral-update', dataset: { referralId: referral.id } },
+      el('select', { name: 'status', 'aria-label': 'New status' }, ...choices),
+      el('input', { name: 'note', placeholder: 'Note (optional)', maxlength: '1000',
+                    'aria-label': 'Note' }),
+      el('button', { type: 'submit' }, 'Update'));
+  }
+
+  async update(form) {
+    const body = { status: form.elements.status.value };
+    const note = form.elements.note.value.trim();
+    if (note) body.note = note;
+    try {
+      await api('PATCH', `/api/v1/referrals/${form.dataset.referralId}`, body);
+      this.say('');
+    } catch (error) {
+      this.say(error.status === 409 ? 'That referral was already closed.'
+                                    : `Could not update: ${error.message}`);
+    }
+    await this.load();
+  }
+}

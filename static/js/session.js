@@ -1,0 +1,197 @@
+// The session page for both roles: the call (it starts by itself), chat, and the outcome.
+import { api } from './api.js';
+import { Call } from './call.js';
+import { Chat } from './chat.js';
+import { MODES, el, label } from './labels.js';
+import { Live } from './live.js';
+
+const $ = (id) => document.getElementById(id);
+const root = $('session');
+const { requestId, role, userId } = root.dataset;
+const officer = role === 'officer';
+let call = null;
+let mode = null;
+let asked = null;  // the mode this user just picked, to tell their own switch from the peer's
+let renderDetails = null;  // the clinician's details panel (loaded only for clinicians)
+
+// What the disposition means for the officer on scene, in plain words.
+const NEXT_STEPS = {
+  advice_only: 'Advice only: no mental-health follow-up has been arranged.',
+  resolved_on_scene: 'The person can stay where they are, with the safety plan agreed.',
+  nhs24_mh_hub: 'The NHS 24 Mental Health Hub will take over (phone 111).',
+  dbi_referral: 'Distress Brief Intervention: a practitioner will contact the person within 24 hours.',
+  non_urgent_referral: 'A non-urgent referral has been made (GP, community team or support service).',
+  urgent_face_to_face: 'An urgent face-to-face mental-health assessment has been arranged.',
+  emergency_department: 'The person should go to the Emergency Department.',
+  informal_admission: 'The person is to be admitted to hospital informally (by agreement).',
+  place_of_safety_s297: 'Take the person to the place of safety agreed (s297).',
+  medical_examination_detention: 'A doctor must examine the person (emergency or short-term detention).',
+  criminal_justice: 'Continue with the criminal-justice route; the advice is on record.',
+  emergency_services: 'Emergency: call 999 for emergency services now.',
+  not_completed: 'The assessment could not be completed.',
+};
+const CONVEYANCE = { police: 'by police', ambulance: 'by ambulance', other: 'by other transport' };
+
+function say(text) {
+  $('session-status').textContent = text || '';
+  $('session-status').hidden = !text;
+}
+
+function notice(text) {
+  $('call-notice').textContent = text || '';
+  $('call-notice').hidden = !text;
+}
+
+const chat = new Chat({ requestId, me: userId, log: $('chat-log'), form: $('chat-form'),
+                        input: $('chat-input'), error: $('chat-error') });
+
+// ---- the call -----------------------------------------------------------------------------
+
+function updateStage() {
+  const state = root.dataset.state;
+  const other = officer ? 'the clinician' : 'the officer';
+  let text = '';
+  if (mode === 'text') text = 'Text chat only: use the chat below.';
+  else if (state === 'failed') text = 'The call could not connect; retrying. The chat below still works.';
+  else if (state === 'disconnected') text = 'Connection lost; reconnecting…';
+  else if (state !== 'connected') text = `Connecting to ${other}…`;
+  else if (mode === 'audio') text = `Audio call with ${other}.`;
+  $('stage-note').textContent = text;
+  $('stage-note').hidden = !text;
+}
+
+function showState(state) {
+  $('connection-state').textContent = state;
+  root.dataset.state = state;
+  updateStage();
+}
+
+function showMode(next) {
+  if (mode && next !== mode && next !== asked) notice(`The call is now ${label(MODES, next).toLowerCase()}.`);
+  mode = next;
+  asked = null;
+  root.classList.remove('mode-starting', 'mode-video', 'mode-audio', 'mode-text');
+  root.classList.add(`mode-${next}`);
+  for (const button of document.querySelectorAll('[data-mode]')) {
+    button.setAttribute('aria-pressed', String(button.dataset.mode === next));
+  }
+  updateStage();
+}
+
+function startCall(requestMode) {
+  call = new Call({
+    requestId, polite: officer, mode: requestMode, transport: (message) => live.send(message),
+    localVideo: $('local-video'), remoteVideo: $('remote-video'),
+    hooks: { onState: showState, onMode: showMode, onNotice: notice,
+             onAutoplayBlocked: () => { $('play-remote').hidden = false; } },
+  });
+  call.start();
+  if (live.isOpen) call.liveOpened();
+}
+
+for (const button of document.querySelectorAll('[data-mode]')) {
+  button.addEventListener('click', () => {
+    if (!call || button.dataset.mode === mode) return;
+    asked = button.dataset.mode;
+    notice('');
+    call.switchMode(asked);
+  });
+}
+
+function toggleButton(id, on, offText, onText, missing) {
+  if (on === null) {
+    notice(missing);
+    return;
+  }
+  $(id).setAttribute('aria-pressed', String(on));
+  $(id).textContent = on ? onText : offText;
+}
+$('mute').addEventListener('click', () => toggleButton(
+  'mute', call?.toggleMute() ?? null, 'Mute', 'Unmute', 'There is no microphone in this call.'));
+$('camera').addEventListener('click', () => toggleButton(
+  'camera', call?.toggleCamera() ?? null, 'Camera off', 'Camera on', 'There is no camera in this call.'));
+$('play-remote').addEventListener('click', () => {
+  $('play-remote').hidden = true;
+  call?.playRemote();
+});
+
+// ---- the request's state ------------------------------------------------------------------
+
+function showOutcome(outcome) {
+  const meaning = document.querySelector(`#triage-meaning [data-code="${outcome.triage_code}"]`);
+  $('outcome-code').textContent = outcome.triage_code;
+  $('outcome-meaning').textContent = meaning?.textContent || '';
+  $('outcome-advice').textContent = outcome.advice_to_officer
+    || 'The clinician gave no further advice.';
+  $('outcome-disposition').textContent = NEXT_STEPS[outcome.disposition] || '';
+  $('outcome-conveyance').textContent = CONVEYANCE[outcome.conveyance]
+    ? `Transport: ${CONVEYANCE[outcome.conveyance]}.` : '';
+  $('officer-outcome').hidden = false;
+  $('officer-outcome').scrollIntoView({ block: 'start' });
+}
+
+function finished(request) {
+  call?.end();
+  root.classList.add('ended');
+  chat.close('The session has ended.');
+  if (officer && request.outcome) showOutcome(request.outcome);
+  if (!officer) {
+    const done = el('p', {}, 'Outcome filed: the officer can see your advice. ',
+                    el('a', { href: '/console' }, 'Back to the console'));
+    $('session-status').replaceChildren(done);
+    $('session-status').hidden = false;
+  }
+}
+
+function apply(request) {
+  if (!officer) renderDetails?.(request);
+  if (request.status === 'in_session') {
+    if (!call) startCall(request.mode);
+  } else if (request.status === 'completed') {
+    finished(request);
+  } else if (request.status === 'waiting') {
+    call?.end();
+    chat.close('Back in the queue.');
+    say(officer ? 'The clinician handed your request back to the queue; you keep your place.'
+                : 'This request is back in the queue.');
+    setTimeout(() => { location.href = officer ? '/officer' : '/console'; }, 2500);
+  } else {
+    call?.end();
+    chat.close(`This request is ${request.status}.`);
+    say(`This request is ${request.status}.`);
+  }
+}
+
+async function refresh() {
+  try {
+    apply(await api('GET', `/api/v1/requests/${requestId}`));
+  } catch (error) {
+    if (error.status === 401) location.href = `/?next=${encodeURIComponent(location.pathname)}`;
+    else say(`Could not load the request: ${error.message}`);
+  }
+}
+
+const live = new Live({
+  onMessage(message) {
+    if (message.type === 'signal' && message.request_id === requestId) call?.signal(message.data);
+    else if (message.type === 'chat.message' && message.request_id === requestId) {
+      chat.add(message.message);
+    } else if (message.type === 'request.updated' && message.request?.id === requestId) refresh();
+  },
+  onState(state) {
+    if (state === 'open') call?.liveOpened();
+    else if (state === 'closed') call?.liveClosed();
+  },
+  onReconnect() {
+    refresh();
+    chat.reload();
+  },
+});
+
+if (!officer) {
+  const panel = await import('./clinician-panel.js');
+  renderDetails = panel.renderDetails;
+  panel.setupClinician({ requestId, say, onFiled: (result) => apply(result.request) });
+}
+chat.reload();
+refresh();

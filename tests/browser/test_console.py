@@ -1,0 +1,97 @@
+"""The clinician's console: losing a race politely, take next and resume, referrals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from aiohttp.test_utils import TestServer
+from playwright.async_api import WebSocketRoute
+
+from conftest import OUTCOME_FORM, REQUEST_FORM, SignInFactory
+
+from .conftest import PageFactory, fill_request, go_available, request_and_accept
+
+
+async def no_live_channel(ws: WebSocketRoute) -> None:
+    """Accept the page's /ws but connect it to nothing: the page hears no live events."""
+
+
+async def test_accept_lost_to_another_clinician_says_so(server: TestServer,
+                                                        open_page: PageFactory) -> None:
+    """A clinician whose queue is stale and who accepts a request another clinician already
+    took is told someone else took it, and the queue is refreshed."""
+    quick = await open_page(server, "clinician")
+    slow = await open_page(server, "clinician")
+    await slow.route_web_socket("**/ws", no_live_channel)
+    officer = await open_page(server, "officer")
+    await fill_request(officer)
+    await slow.reload()
+    await slow.get_by_test_id("queue-item").wait_for()
+    await quick.get_by_test_id("accept-request").click()
+    await quick.wait_for_url("**/session/*")
+
+    await slow.get_by_test_id("accept-request").click()
+    message = slow.get_by_test_id("queue-message")
+    await message.filter(has_text="Someone else took it").wait_for()
+    await slow.get_by_test_id("queue-empty").wait_for()
+    assert slow.url.endswith("/console")
+
+
+async def test_take_next_then_resume_from_the_console(server: TestServer,
+                                                      open_page: PageFactory) -> None:
+    """Take next accepts the first in service order; back on the console the call in progress
+    can be resumed."""
+    clinician = await open_page(server, "clinician")
+    await go_available(clinician)
+    officer = await open_page(server, "officer")
+    await fill_request(officer)
+    await clinician.get_by_test_id("queue-item").wait_for()
+    await clinician.get_by_test_id("take-next").click()
+    await clinician.wait_for_url("**/session/*")
+    session_url = clinician.url
+    await clinician.goto("/console")
+    await clinician.get_by_test_id("resume-session").click()
+    await clinician.wait_for_url(session_url)
+    assert await clinician.get_by_test_id("availability-status").count() == 0
+
+
+async def test_referrals_show_overdue_and_take_status_updates(
+        server: TestServer, open_page: PageFactory, sign_in: SignInFactory) -> None:
+    """An overdue referral is listed with its due time and highlighted; marking it completed
+    takes it off the open list and the full list shows it completed."""
+    officer, assessor = await sign_in("officer"), await sign_in("clinician")
+    status, created = await officer.post("/api/v1/requests", REQUEST_FORM)
+    assert status == 201
+    await assessor.post(f"/api/v1/requests/{created['id']}/accept")
+    due = (datetime.now(UTC) - timedelta(hours=2)).isoformat().replace("+00:00", "Z")
+    outcome = {**OUTCOME_FORM, "referral": {**OUTCOME_FORM["referral"], "due_at": due}}
+    status, _ = await assessor.post(f"/api/v1/requests/{created['id']}/outcome", outcome)
+    assert status == 201
+
+    clinician = await open_page(server, "clinician")
+    item = clinician.get_by_test_id("referral-item")
+    await item.wait_for()
+    assert "overdue" in (await item.get_attribute("class") or "")
+    text = await item.text_content() or ""
+    assert "Crisis team" in text and "Due" in text and "overdue by" in text
+    await item.locator("select").select_option("completed")
+    await item.locator("input[name=note]").fill("Seen at home by the crisis team.")
+    await item.get_by_role("button", name="Update").click()
+    await clinician.locator("#referral-empty").wait_for()
+    await clinician.get_by_test_id("referral-scope").select_option("all")
+    await item.filter(has_text="Completed").wait_for()
+
+
+async def test_release_puts_the_request_back_and_the_officer_waits_again(
+        server: TestServer, open_page: PageFactory) -> None:
+    """Releasing from the session page returns the clinician to the console with the request
+    back in the queue, and takes the officer back to the waiting screen."""
+    clinician = await open_page(server, "clinician")
+    officer = await open_page(server, "officer")
+    await request_and_accept(officer, clinician)
+    await clinician.get_by_test_id("release-reason").fill("Needs a Gaelic speaker.")
+    await clinician.get_by_test_id("release").click()
+    await clinician.wait_for_url("**/console")
+    await clinician.get_by_test_id("queue-item").wait_for()
+    await officer.wait_for_url("**/officer")
+    await officer.get_by_test_id("waiting").wait_for()

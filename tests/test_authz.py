@@ -1,0 +1,304 @@
+"""Authorization: every route by every role, other people's objects, and de-identification."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from conftest import (
+    OUTCOME_FORM,
+    REQUEST_FORM,
+    ApiClient,
+    Deployment,
+    deployment,
+    in_session,
+    new_request,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+ROLES = ("officer", "clinician", "supervisor", "admin", "anonymous")
+NOBODY = "0000000000000000"  # an id no object has: 401 and 403 come before 404
+
+
+@dataclass
+class World:
+    """One running service shared by the tests here, with one client per role."""
+
+    running: Deployment
+    clients: dict[str, ApiClient]
+    other_officer: ApiClient
+    other_clinician: ApiClient
+
+    def __getitem__(self, role: str) -> ApiClient:
+        return self.clients[role]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def world() -> AsyncIterator[World]:
+    """Signed-in clients for each role plus a second officer and clinician."""
+    async with deployment() as running:
+        clients = {role: await running.sign_in(role, display_name=f"Named {role.title()}")
+                   for role in ROLES if role != "anonymous"}
+        clients["anonymous"] = await running.anonymous()
+        yield World(running, clients, await running.sign_in("officer"),
+                    await running.sign_in("clinician"))
+
+
+@dataclass(frozen=True)
+class Route:
+    """A route, what its rightful users get, and the object it needs."""
+
+    method: str
+    path: str
+    ok: dict[str, int]
+    needs: str = ""  # "", "waiting", "in_session" or "referral"
+    body: Any = None
+    signed_in: bool = True
+    fresh_client: bool = False  # the call ends the session: use a new sign-in
+
+
+EVERYONE = {"officer": 200, "clinician": 200, "supervisor": 200, "admin": 200}
+ROUTES = [
+    Route("POST", "/api/v1/logout", {r: 204 for r in EVERYONE}, fresh_client=True),
+    Route("GET", "/api/v1/me", EVERYONE),
+    Route("POST", "/api/v1/requests", {"officer": 201}, body=REQUEST_FORM),
+    Route("GET", "/api/v1/requests?scope=mine", {"officer": 200}),
+    Route("GET", "/api/v1/requests/{id}", {"officer": 200, "clinician": 200, "supervisor": 200},
+          needs="waiting"),
+    Route("POST", "/api/v1/requests/{id}/cancel", {"officer": 200}, needs="waiting"),
+    Route("PUT", "/api/v1/availability", {"clinician": 200}, body={"status": "available"}),
+    Route("GET", "/api/v1/availability", {"clinician": 200}),
+    Route("GET", "/api/v1/queue", {"clinician": 200, "supervisor": 200}),
+    Route("POST", "/api/v1/requests/{id}/accept", {"clinician": 200}, needs="waiting"),
+    Route("POST", "/api/v1/queue/next", {"clinician": 200}, needs="waiting"),
+    Route("POST", "/api/v1/requests/{id}/release", {"clinician": 200}, needs="in_session",
+          body={"reason": "handover"}),
+    Route("POST", "/api/v1/requests/{id}/messages", {"officer": 201, "clinician": 201},
+          needs="in_session", body={"text": "hello"}),
+    Route("GET", "/api/v1/requests/{id}/messages", {"officer": 200, "clinician": 200},
+          needs="in_session"),
+    Route("POST", "/api/v1/requests/{id}/outcome", {"clinician": 201}, needs="in_session",
+          body=OUTCOME_FORM),
+    Route("GET", "/api/v1/referrals?status=all", {"clinician": 200, "supervisor": 200}),
+    Route("PATCH", "/api/v1/referrals/{id}", {"clinician": 200}, needs="referral",
+          body={"status": "accepted"}),
+    Route("GET", "/api/v1/stats?window=24h", {"supervisor": 200}),
+    Route("GET", "/api/v1/stats/export.csv", {"supervisor": 200}),
+    Route("GET", "/api/v1/ice-servers", EVERYONE),
+    Route("POST", "/api/v1/connection-test", {r: 422 for r in EVERYONE},
+          body={"sdp": "v=0", "type": "offer"}),
+    Route("POST", "/api/v1/login", {r: 401 for r in ROLES}, signed_in=False,
+          body={"username": "nobody", "password": "wrong password"}),
+    Route("GET", "/healthz", {r: 200 for r in ROLES}, signed_in=False),
+    Route("GET", "/api/v1/openapi.json", {r: 200 for r in ROLES}, signed_in=False),
+    Route("GET", "/metrics", {r: 200 for r in ROLES}, signed_in=False),
+]
+
+
+def expected_status(route: Route, role: str) -> int:
+    """The contract's answer: 401 anonymous, 403 wrong role, else the route's own answer."""
+    if role in route.ok:
+        return route.ok[role]
+    return 401 if role == "anonymous" else 403
+
+
+async def prepare(world: World, route: Route) -> str:
+    """The concrete path, creating the object the rightful user needs."""
+    if not route.needs:
+        return route.path
+    officer, clinician = world["officer"], world["clinician"]
+    if route.needs == "waiting":
+        object_id = (await new_request(officer))["id"]
+    elif route.needs == "in_session":
+        object_id = (await in_session(officer, clinician))["id"]
+    else:
+        request = await in_session(officer, clinician)
+        status, done = await clinician.post(f"/api/v1/requests/{request['id']}/outcome",
+                                            OUTCOME_FORM)
+        assert status == 201, done
+        object_id = done["referral"]["id"]
+    return route.path.format(id=object_id)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
+async def test_route_by_role(world: World, route: Route, role: str) -> None:
+    """Each role gets the contract's status on each route (401, 403, or the route's answer)."""
+    expected = expected_status(route, role)
+    allowed = role in route.ok
+    path = await prepare(world, route) if allowed else route.path.format(id=NOBODY)
+    client = world[role]
+    if route.fresh_client and role != "anonymous":
+        client = await world.running.sign_in(role)
+    status, body = await client.call(route.method, path, route.body)
+    assert status == expected, (role, route.method, path, status, body)
+    if status >= 400:
+        assert body["error"]["code"] and body["error"]["message"]
+    if status == 401 and route.signed_in:
+        assert body["error"]["code"] == "not_signed_in"
+    if status == 403:
+        assert body["error"]["code"] == "forbidden"
+
+
+@pytest.mark.parametrize("role", ["officer", "clinician", "supervisor", "admin"])
+async def test_wrong_role_is_403_even_without_csrf(world: World, role: str) -> None:
+    """The role check comes before CSRF: a forbidden role is told 'forbidden', not 'csrf'."""
+    path = "/api/v1/requests" if role != "officer" else "/api/v1/queue/next"
+    async with world[role].client.post(path, json=REQUEST_FORM) as r:
+        assert r.status == 403
+        assert (await r.json())["error"]["code"] == "forbidden"
+
+
+@pytest.mark.parametrize(("method", "path", "role", "body"), [
+    ("GET", "/api/v1/requests/{id}", "officer", None),
+    ("GET", "/api/v1/requests/{id}", "clinician", None),
+    ("GET", "/api/v1/requests/{id}", "supervisor", None),
+    ("POST", "/api/v1/requests/{id}/cancel", "officer", None),
+    ("POST", "/api/v1/requests/{id}/accept", "clinician", None),
+    ("POST", "/api/v1/requests/{id}/release", "clinician", {}),
+    ("POST", "/api/v1/requests/{id}/messages", "officer", {"text": "hi"}),
+    ("GET", "/api/v1/requests/{id}/messages", "clinician", None),
+    ("POST", "/api/v1/requests/{id}/outcome", "clinician", OUTCOME_FORM),
+    ("PATCH", "/api/v1/referrals/{id}", "clinician", {"status": "accepted"}),
+])
+async def test_unknown_object_is_404(world: World, method: str, path: str, role: str,
+                                     body: Any) -> None:
+    """A rightful role naming an object that does not exist gets 404 `not_found`."""
+    status, answer = await world[role].call(method, path.format(id=NOBODY), body)
+    assert status == 404, answer
+    assert answer["error"]["code"] == "not_found"
+
+
+async def test_another_officers_request_is_404(world: World) -> None:
+    """An officer cannot read, cancel or chat on another officer's request: it is 404."""
+    request = await in_session(world["officer"], world["clinician"])
+    waiting = await new_request(world["officer"])
+    intruder = world.other_officer
+    for method, path, body in [
+            ("GET", f"/api/v1/requests/{waiting['id']}", None),
+            ("POST", f"/api/v1/requests/{waiting['id']}/cancel", None),
+            ("GET", f"/api/v1/requests/{request['id']}", None),
+            ("GET", f"/api/v1/requests/{request['id']}/messages", None),
+            ("POST", f"/api/v1/requests/{request['id']}/messages", {"text": "hi"}),
+            ("GET", f"/api/v1/requests/{waiting['id']}/messages", None)]:
+        status, answer = await intruder.call(method, path, body)
+        assert status == 404, (method, path, answer)
+        assert answer["error"]["code"] == "not_found"
+        assert "Named" not in json.dumps(answer)
+    _, mine = await intruder.get("/api/v1/requests?scope=mine")
+    assert mine["requests"] == []
+    _, still = await world["officer"].get(f"/api/v1/requests/{waiting['id']}")
+    assert still["status"] == "waiting"
+
+
+async def test_unassigned_clinician_cannot_act_on_session(world: World) -> None:
+    """A clinician not in the session gets 404 on its chat and 409 on outcome and release."""
+    request = await in_session(world["officer"], world["clinician"])
+    rid = request["id"]
+    other = world.other_clinician
+    for method, path, body in [("GET", f"/api/v1/requests/{rid}/messages", None),
+                               ("POST", f"/api/v1/requests/{rid}/messages", {"text": "hi"})]:
+        status, answer = await other.call(method, path, body)
+        assert status == 404, (method, answer)
+    status, answer = await other.post(f"/api/v1/requests/{rid}/outcome", OUTCOME_FORM)
+    assert status == 409 and answer["error"]["code"] == "not_in_session"
+    status, answer = await other.post(f"/api/v1/requests/{rid}/release", {"reason": "mine"})
+    assert status == 409 and answer["error"]["code"] == "not_in_session"
+    status, answer = await other.post(f"/api/v1/requests/{rid}/accept")
+    assert status == 409 and answer["error"]["code"] == "already_assigned"
+    status, seen = await other.get(f"/api/v1/requests/{rid}")
+    assert status == 200 and seen["clinician"]["id"] == world["clinician"].user.id
+    _, after = await world["clinician"].get(f"/api/v1/requests/{rid}")
+    assert after["status"] == "in_session"
+
+
+async def test_clinician_cannot_read_chat_of_waiting_request(world: World) -> None:
+    """Before anyone accepts, only the owner officer takes part in the chat."""
+    waiting = await new_request(world["officer"])
+    await world["officer"].post(f"/api/v1/requests/{waiting['id']}/messages",
+                                {"text": "Name is Jane Doe"})
+    status, answer = await world["clinician"].get(f"/api/v1/requests/{waiting['id']}/messages")
+    assert status == 404, answer
+
+
+async def test_released_clinician_loses_the_chat(world: World) -> None:
+    """After releasing, the clinician is no longer a participant."""
+    request = await in_session(world["officer"], world["clinician"])
+    await world["clinician"].post(f"/api/v1/requests/{request['id']}/release", {})
+    status, _ = await world["clinician"].get(f"/api/v1/requests/{request['id']}/messages")
+    assert status == 404
+
+
+IDENTIFYING_FORM = {
+    **REQUEST_FORM, "incident_ref": "PS-SECRET-REF-0001",
+    "location": {"description": "Flat 2/1, 17 Secret Street", "area": "Govan",
+                 "lat": 55.8612345, "lon": -4.3123456},
+    "subject": {"age_band": "18_25", "sex": "male", "known_name": "Secret Person"},
+    "notes": "Secret notes about the person",
+}
+IDENTIFYING_OUTCOME = {
+    **OUTCOME_FORM, "summary": "Secret clinical summary",
+    "advice_to_officer": "Secret advice to the officer",
+    "referral": {"service": "crisis_team", "urgency": "C", "contact": "Secret contact 0141"},
+}
+
+
+def assert_no_secrets(answer: Any, *names: str) -> None:
+    """None of the identifying values appear anywhere in `answer`."""
+    text = json.dumps(answer)
+    for secret in ("Secret", "55.861", "-4.312", "PS-SECRET", *names):
+        assert secret not in text, (secret, text)
+
+
+async def test_supervisor_reads_no_identifying_fields(world: World) -> None:
+    """A supervisor reading a request, at any stage, sees codes and area but no identity."""
+    officer, clinician, supervisor = world["officer"], world["clinician"], world["supervisor"]
+    names = (officer.user.display_name, clinician.user.display_name)
+    waiting = await new_request(officer, **IDENTIFYING_FORM)
+    status, seen = await supervisor.get(f"/api/v1/requests/{waiting['id']}")
+    assert status == 200
+    assert_no_secrets(seen, *names)
+    assert seen["status"] == "waiting" and seen["priority"] == waiting["priority"]
+    assert seen["location"]["area"] == "Govan"
+
+    session = await in_session(officer, clinician, **IDENTIFYING_FORM)
+    place = {"name": "Secret Hospital", "address": "1 Secret Road", "is_police_station": False,
+             "removed_at": "2026-11-26T01:00:00Z", "person_name": "Secret Person"}
+    outcome = {**IDENTIFYING_OUTCOME, "disposition": "place_of_safety_s297",
+               "place_of_safety": place}
+    status, done = await clinician.post(f"/api/v1/requests/{session['id']}/outcome", outcome)
+    assert status == 201, done
+    status, seen = await supervisor.get(f"/api/v1/requests/{session['id']}")
+    assert status == 200
+    assert_no_secrets(seen, *names)
+    assert seen["officer"] is None and seen["clinician"] is None
+    assert seen["incident_ref"] is None and seen["notes"] is None
+    assert seen["screening"] is None
+    assert seen["subject"]["known_name"] is None and seen["subject"]["age_band"] == "18_25"
+    assert seen["location"]["lat"] is None and seen["location"]["lon"] is None
+    assert seen["outcome"]["summary"] == "" and seen["outcome"]["advice_to_officer"] == ""
+    assert seen["outcome"]["place_of_safety"] is None
+    assert seen["outcome"]["triage_code"] == "C"
+    assert seen["outcome"]["disposition"] == "place_of_safety_s297"
+    assert seen["status"] == "completed"
+
+    status, listed = await supervisor.get("/api/v1/referrals?status=all")
+    assert status == 200 and listed["referrals"]
+    assert_no_secrets(listed, *names)
+    status, queue = await supervisor.get("/api/v1/queue")
+    assert status == 200 and waiting["id"] in [item["id"] for item in queue["waiting"]]
+    assert_no_secrets(queue, *names)
+
+
+async def test_clinician_queue_has_no_names(world: World) -> None:
+    """The queue a clinician chooses from carries no names, notes or places."""
+    waiting = await new_request(world["officer"], **IDENTIFYING_FORM)
+    _, queue = await world["clinician"].get("/api/v1/queue")
+    assert waiting["id"] in [item["id"] for item in queue["waiting"]]
+    assert_no_secrets(queue, world["officer"].user.display_name)

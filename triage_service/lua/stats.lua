@@ -1,0 +1,310 @@
+-- Read-only: the statistics of one window and of each point of its series, in one atomic
+-- read (so the figures agree with each other). Prepended with _common.lua.
+-- ARGV: prefix, now, spec (JSON):
+--   {"blocks": [[level, index], ...]   full-hour blocks (see `stats_key` in _common.lua),
+--    "edges": [[hour, from_ms, to_ms], ...]   partial hours (see add_edge),
+--    "edge_block_cost": n (reading a block costs about as much as n records),
+--    "short_abandon_ms": n, "threshold_s": n,
+--    "percentiles": {"wait": [50, 90, 100], ...} (100 is the maximum),
+--    "heat_map": bool (also read requests by area and hour of week),
+--    "series": [{"blocks": [...], "edges": [...]}, ...]}
+-- A duration percentile is nearest-rank over whole seconds: the smallest value v such that
+-- at least ceil(p * n / 100) of the n values are <= v. It is found from the 4096 s bins, then
+-- the 16 children of one bin at a time (256 s, 16 s, 1 s), reading only blocks that have
+-- values in that bin: the cost depends on the number of blocks, not of values.
+local spec = cjson.decode(ARGV[3])
+local call, tonumber, floor = redis.call, tonumber, math.floor
+local KINDS = {'wait', 'assess', 'police'}
+local WIDTHS = {[0] = 1, [1] = 16, [2] = 256, [3] = 4096}
+local RAW = {'status', 'priority', 'area', 'mode', 'first_wait_ms', 'created_ms',
+             'accepted_ms', 'completed_ms', 'disposition', 'triage_code', 'conveyance',
+             'officer_released_ms', 'referral_id', 'notice_id', 'age_band', 'sex'}
+local loaded, children = {}, {}
+
+local function add(t, k, n) t[k] = (t[k] or 0) + (n or 1) end
+
+-- Raw records are added, or taken away from a whole hour's block (sign -1): see add_edge.
+local sign = 1
+local function bump(t, k, n) t[k] = (t[k] or 0) + (n or 1) * sign end
+
+local function block_key(kind, level, index)
+  if level == 0 then return key('stats:' .. kind .. ':' .. index) end
+  return key('stats:' .. kind .. ':L' .. level .. ':' .. index)
+end
+
+local function new_tally(kinds, with_heat)
+  local t = {counts = {}, heat = {}, kinds = kinds, with_heat = with_heat, top = {},
+             raw = {}, blocks = {}, merged = {}, sorted = {}}
+  for _, kind in ipairs(kinds) do
+    t.top[kind], t.blocks[kind] = {}, {}
+    t.raw[kind] = {[1] = {}, [16] = {}, [256] = {}}  -- raw values by width of bin
+  end
+  return t
+end
+
+-- Adds one stored block: its counters and 4096 s bins (and its heat map when asked).
+local function add_block(t, level, index)
+  local c, flat = t.counts, call('HGETALL', block_key('h', level, index))
+  for i = 1, #flat, 2 do add(c, flat[i], tonumber(flat[i + 1])) end
+  if t.with_heat then
+    local cells = call('HGETALL', block_key('hw', level, index))
+    for i = 1, #cells, 2 do add(t.heat, cells[i], tonumber(cells[i + 1])) end
+  end
+  for _, kind in ipairs(t.kinds) do
+    local top, prefix = {}, kind .. '_b:'
+    for i = 1, #flat, 2 do
+      if flat[i]:sub(1, #prefix) == prefix then
+        local bin, n = tonumber(flat[i]:sub(#prefix + 1)), tonumber(flat[i + 1])
+        top[bin] = n
+        add(t.top[kind], bin, n)
+      end
+    end
+    if next(top) then
+      local holders = t.blocks[kind]
+      holders[#holders + 1] = {key = block_key(kind, level, index), top = top, memo = {}}
+    end
+  end
+end
+
+local function observe_raw(t, kind, ms)
+  bump(t.counts, kind .. '_sum_ms', floor(ms))
+  local raw = t.raw[kind]
+  if not raw then return end
+  local s = floor(ms / 1000 + 0.5)
+  for width, bins in pairs(raw) do bump(bins, floor(s / width)) end
+  bump(t.top[kind], floor(s / 4096))
+end
+
+local function referral_done(c, id, counter)
+  if not id then return end
+  local r = call('HMGET', key('referral:' .. id), 'status', 'due_ms', 'updated_ms')
+  if r[1] ~= 'completed' then return end
+  bump(c, counter .. '_completed')
+  if tonumber(r[3]) <= tonumber(r[2]) then bump(c, counter .. '_on_time') end
+end
+
+-- What the outcome script counted for a completed request, recomputed from its record.
+local function add_completed(t, r)
+  local c, disposition = t.counts, r.disposition
+  bump(c, 'completed')
+  bump(c, 'disp:' .. disposition)
+  bump(c, 'code:' .. r.triage_code)
+  bump(c, 'conv:' .. r.conveyance)
+  if disposition ~= 'emergency_department' and disposition ~= 'not_completed'
+     and r.conveyance ~= 'ambulance' then
+    bump(c, 'conveyance_avoided')
+  end
+  observe_raw(t, 'assess', tonumber(r.completed_ms) - tonumber(r.accepted_ms))
+  observe_raw(t, 'police', tonumber(r.officer_released_ms) - tonumber(r.created_ms))
+  if r.referral_id then bump(c, 'referrals') end
+  if r.notice_id then bump(c, 's297') end
+  referral_done(c, r.referral_id, 'ref')
+  referral_done(c, r.notice_id, 'mwc')
+end
+
+local function load(id)
+  if loaded[id] then return loaded[id] end
+  local values = call('HMGET', key('req:' .. id), unpack(RAW))
+  local r = {}
+  for i, name in ipairs(RAW) do if values[i] and values[i] ~= '' then r[name] = values[i] end end
+  if r.status and not r.age_band then  -- a record from before age and sex were kept apart
+    local form = call('HGET', key('req:' .. id), 'form')
+    local subject = form and cjson.decode(form).subject or {}
+    r.age_band = type(subject.age_band) == 'string' and subject.age_band or 'unknown'
+    r.sex = type(subject.sex) == 'string' and subject.sex or 'unknown'
+  end
+  r.area = r.area or ''
+  loaded[id] = r
+  return r
+end
+
+-- What the lifecycle scripts counted for one request, recomputed from its record.
+local function add_record(t, r)
+  local c, created = t.counts, tonumber(r.created_ms)
+  local how = (floor(created / 3600000) + 72) % 168
+  bump(c, 'requests')
+  bump(c, 'prio:' .. r.priority)
+  bump(c, 'area:' .. r.area)
+  bump(c, 'mode:' .. r.mode)
+  bump(c, 'age:' .. r.age_band)
+  bump(c, 'sex:' .. r.sex)
+  bump(c, 'how:' .. how)
+  if t.with_heat then bump(t.heat, how .. ':' .. r.area) end
+  if r.first_wait_ms then
+    bump(c, 'accepted')
+    observe_raw(t, 'wait', tonumber(r.first_wait_ms))
+  end
+  if r.status == 'cancelled' then
+    bump(c, 'cancelled')
+    if not r.first_wait_ms and tonumber(r.completed_ms) - created >= spec.short_abandon_ms then
+      bump(c, 'abandoned')
+    end
+  elseif r.status == 'expired' then
+    bump(c, 'expired')
+  elseif r.status == 'completed' then
+    add_completed(t, r)
+  end
+end
+
+local function add_raw(t, from_ms, to_ms, with_sign)
+  sign = with_sign
+  for _, id in ipairs(call('ZRANGEBYSCORE', key('reqs:created'), from_ms, '(' .. to_ms)) do
+    local r = load(id)
+    if r.status then add_record(t, r) end
+  end
+  sign = 1
+end
+
+-- A partial hour [a, b): its requests one by one, or, when that is fewer records to read,
+-- the hour's block less the requests of the rest of the hour (none after now, say).
+local function add_edge(t, hour, a, b)
+  local h0, h1, created = hour * 3600000, (hour + 1) * 3600000, key('reqs:created')
+  local inside = call('ZCOUNT', created, a, '(' .. b)
+  local block_cost = spec.edge_block_cost
+  local outside = inside > block_cost and call('ZCOUNT', created, h0, '(' .. a)
+                  + call('ZCOUNT', created, b, '(' .. h1)
+  if not outside or inside <= outside + block_cost then
+    add_raw(t, a, b, 1)
+    return
+  end
+  add_block(t, 0, hour)
+  add_raw(t, h0, a, -1)
+  add_raw(t, b, h1, -1)
+end
+
+local function sorted_keys(t)
+  local ks = {}
+  for k in pairs(t) do ks[#ks + 1] = k end
+  table.sort(ks)
+  return ks
+end
+
+-- The field names of the 16 children of `node` at `level` (its children are at level - 1).
+local function child_names(level, node)
+  local cached = level .. ':' .. node
+  if not children[cached] then
+    local names, prefix = {}, level == 1 and '' or (level - 1) .. ':'
+    for i = 0, 15 do names[#names + 1] = prefix .. (node * 16 + i) end
+    children[cached] = names
+  end
+  return children[cached]
+end
+
+-- Per block (that has values under `node`), the counts of `node`'s 16 children.
+local function block_children(block, level, node)
+  local memo = level .. ':' .. node
+  if not block.memo[memo] then
+    local values = call('HMGET', block.key, unpack(child_names(level, node)))
+    local counts = {}
+    for i = 1, 16 do counts[i] = tonumber(values[i]) or 0 end
+    block.memo[memo] = counts
+  end
+  return block.memo[memo]
+end
+
+-- Merged counts of the 16 children of `node`, remembered for the other percentiles.
+local function merged_children(t, kind, holders, level, node)
+  local memo = kind .. level .. ':' .. node
+  if t.merged[memo] then return t.merged[memo] end
+  local counts, raw, base = {}, t.raw[kind][WIDTHS[level - 1]], node * 16 - 1
+  for i = 1, 16 do counts[i] = raw[base + i] or 0 end
+  for _, block in ipairs(holders) do
+    local mine = block_children(block, level, node)
+    for i = 1, 16 do counts[i] = counts[i] + mine[i] end
+  end
+  t.merged[memo] = counts
+  return counts
+end
+
+-- The blocks among `holders` with values in child `i` of `node`.
+local function holding(holders, level, node, i)
+  local found = {}
+  for _, block in ipairs(holders) do
+    if block_children(block, level, node)[i] > 0 then found[#found + 1] = block end
+  end
+  return found
+end
+
+local function holders_of(t, kind, bin)
+  local holders = {}
+  for _, block in ipairs(t.blocks[kind]) do
+    if block.top[bin] then holders[#holders + 1] = block end
+  end
+  return holders
+end
+
+-- The smallest whole-second value with at least `rank` values at or below it.
+local function nth(t, kind, rank)
+  local seen = 0
+  t.sorted[kind] = t.sorted[kind] or sorted_keys(t.top[kind])
+  for _, bin in ipairs(t.sorted[kind]) do
+    local n = t.top[kind][bin]
+    if seen + n >= rank then
+      local node, holders = bin, holders_of(t, kind, bin)
+      for level = 3, 1, -1 do
+        local counts = merged_children(t, kind, holders, level, node)
+        for i = 1, 16 do
+          if seen + counts[i] >= rank then
+            if level > 1 then holders = holding(holders, level, node, i) end
+            node = node * 16 + i - 1
+            break
+          end
+          seen = seen + counts[i]
+        end
+      end
+      return node
+    end
+    seen = seen + n
+  end
+  return cjson.null
+end
+
+local function durations(t, kind, percentiles)
+  local total = 0
+  for _, n in pairs(t.top[kind]) do total = total + n end
+  local out = {n = total}
+  if total == 0 then return out end
+  for _, p in ipairs(percentiles) do
+    out['p' .. p] = nth(t, kind, floor((p * total + 99) / 100))
+  end
+  return out
+end
+
+-- How many waits were at most the service-level threshold `limit`.
+local function within(t, limit)
+  local n, edge = 0, floor(limit / 4096)
+  for bin, count in pairs(t.top.wait) do if bin < edge then n = n + count end end
+  if not t.top.wait[edge] then return n end
+  local node, holders = edge, holders_of(t, 'wait', edge)
+  for level = 3, 1, -1 do
+    local counts = merged_children(t, 'wait', holders, level, node)
+    local target = floor(limit / WIDTHS[level - 1]) - node * 16 + 1
+    for i = 1, target - 1 do n = n + counts[i] end
+    if level == 1 then return n + counts[target] end
+    holders = holding(holders, level, node, target)
+    node = node * 16 + target - 1
+  end
+  return n
+end
+
+local function tally_of(part, kinds, with_heat)
+  local t = new_tally(kinds, with_heat)
+  for _, b in ipairs(part.blocks) do add_block(t, b[1], b[2]) end
+  for _, edge in ipairs(part.edges) do add_edge(t, edge[1], edge[2], edge[3]) end
+  return t
+end
+
+local main = tally_of(spec, KINDS, spec.heat_map)
+local result = {counts = main.counts, heat = main.heat, within = within(main, spec.threshold_s),
+                durations = {}, series = {}}
+for _, kind in ipairs(KINDS) do
+  result.durations[kind] = durations(main, kind, spec.percentiles[kind])
+end
+local POINT_FIELDS = {'requests', 'accepted', 'wait_sum_ms'}
+for i, part in ipairs(spec.series) do
+  local t = tally_of(part, {'wait'}, false)
+  local point = {within = within(t, spec.threshold_s), wait = durations(t, 'wait', {50, 90})}
+  for _, name in ipairs(POINT_FIELDS) do point[name] = t.counts[name] or 0 end
+  result.series[i] = point
+end
+return cjson.encode(result)
