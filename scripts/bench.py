@@ -180,7 +180,7 @@ class Deployment:
                  "--save", "", "--logfile", str(self.tmp / "redis.log")],
                 stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent)
             self.redis_url = f"redis://127.0.0.1:{port}/0"
-        command = [str(Path(sys.executable).with_name("triage-service")), "serve",
+        command = [*(os.environ["BENCH_EXPERIMENT_CMD"].split() if os.environ.get("BENCH_EXPERIMENT_CMD") else [str(Path(sys.executable).with_name("triage-service"))]), "serve",
                    "--port", str(self.port), "--redis-url", self.redis_url,
                    "--key-prefix", self.prefix, "--data-dir", str(self.tmp / "var")]
         with (self.tmp / "server.log").open("wb") as out:
@@ -553,6 +553,8 @@ async def measure_throughput(bench: Bench, staff: Staff, pairs: int,
     cpu = [round(100 * (a - b) / elapsed) for a, b in zip(cpu_after, cpu_before, strict=True)]
     return {"pairs": pairs, "seconds": round(elapsed, 2), "lifecycles": len(counted),
             "lifecycles_per_s": round(len(counted) / seconds, 1),
+            "server_cpu_ms_per_lifecycle": round(10 * cpu[0] * elapsed / max(1, len(counted)),
+                                                 2),
             "http_requests_per_s": round(5 * len(counted) / seconds, 1),
             "lifecycle_ms": summary_ms(counted),
             "per_second": [sum(1 for _, end in done if window[0] + i <= end < window[0] + i + 1)

@@ -325,7 +325,8 @@ class Clinician:
         tally.accepted += 1
         tally.in_session += 1
         tally.waits_s.append(parse_time(request["accepted_at"]) - parse_time(request["created_at"]))
-        length = data.lognormal_minutes(self.rng, self.sim.shift.assessment_minutes, 0.45, 6, 75)
+        median = self.sim.shift.assessment_minutes
+        length = data.lognormal_minutes(self.rng, median, 0.45, median / 3.5, median * 3.5)
         end = min(clock.minutes() + length, self.sim.shift.minutes + self.sim.shift.drain_minutes)
         peer = await self.start_call(request, accepted)
         path = f"/api/v1/requests/{request['id']}/messages"
@@ -400,21 +401,26 @@ async def incident(sim: Sim, officer: Officer, number: int, idle: list[Officer])
         idle.append(officer)
 
 
+def progress_line(sim: Sim) -> str:
+    """The progress bar and the running counts."""
+    total, now, t = sim.shift.minutes, sim.clock.minutes(), sim.tally
+    done = min(1.0, now / total) if total else 1.0
+    return (f"[{'#' * int(done * 30):<30}] {now:6.1f}/{total:.0f} min"
+            f"{' (finishing)' if sim.ending else ''}  requests {t.created}  "
+            f"waiting {t.waiting}  in session {t.in_session}  completed {t.completed}  "
+            f"cancelled {t.cancelled}  expired {t.expired}")
+
+
 async def progress(sim: Sim) -> None:
     """A one-line progress bar on stderr (a line per 10 % when not a terminal)."""
     tty, last_decile = sys.stderr.isatty(), -1
-    total = sim.shift.minutes
     while True:
-        done = min(1.0, sim.clock.minutes() / total) if total else 1.0
-        t = sim.tally
-        line = (f"[{'#' * int(done * 30):<30}] {sim.clock.minutes():6.1f}/{total:.0f} min  "
-                f"requests {t.created}  waiting {t.waiting}  in session {t.in_session}  "
-                f"completed {t.completed}  cancelled {t.cancelled}  expired {t.expired}")
+        decile = int(min(1.0, sim.clock.minutes() / (sim.shift.minutes or 1)) * 10)
         if tty:
-            print("\r" + line, end="", file=sys.stderr, flush=True)
-        elif int(done * 10) > last_decile:
-            last_decile = int(done * 10)
-            print(line, file=sys.stderr, flush=True)
+            print("\r" + progress_line(sim), end="", file=sys.stderr, flush=True)
+        elif decile > last_decile:
+            last_decile = decile
+            print(progress_line(sim), file=sys.stderr, flush=True)
         await asyncio.sleep(0.5)
 
 
@@ -457,7 +463,8 @@ async def run_shift(shift: Shift) -> dict[str, Any]:
             if bar is not None:
                 bar.cancel()
                 await asyncio.wait({bar})
-                print(file=sys.stderr)
+                print(("\r" if sys.stderr.isatty() else "") + progress_line(sim),
+                      file=sys.stderr)
     return sim.tally.summary(shift.speed)
 
 
@@ -522,11 +529,19 @@ class Backfill:
             heapq.heappush(self.steps, (when_ms, self.planned, step))
 
     def plan_request(self, created_ms: int, number: int) -> None:
-        """One request's life: created, then cancelled, expired or accepted and completed."""
+        """One request's life: created, then cancelled, expired or accepted and completed.
+
+        A request whose life would not be over by now is left out: the live service owns now.
+        """
         rng = self.rng
         when = datetime.fromtimestamp(created_ms / 1000, UTC)
         form = RequestForm.model_validate(data.request_form(rng, number, when))
         officer = data.pick(rng, self.users["officer"])
+        median_wait = {"immediate": 0.75, "urgent": 2.5, "routine": 4.0}[form.urgency.value]
+        wait_ms = int(data.lognormal_minutes(rng, median_wait, 0.7, 0.1, 60) * 60_000)
+        length_ms = int(data.lognormal_minutes(rng, 21, 0.45, 6, 75) * 60_000)
+        if created_ms + min(wait_ms, self.max_wait_ms) + length_ms + 60_000 >= self.now_ms:
+            return
         record: dict[str, Any] = {}
 
         async def create(now_ms: int) -> None:
@@ -545,20 +560,17 @@ class Backfill:
             self.tally.expired += 1
 
         self.at(created_ms, create)
-        median_wait = {"immediate": 0.75, "urgent": 2.5, "routine": 4.0}[form.urgency.value]
-        wait_ms = int(data.lognormal_minutes(rng, median_wait, 0.7, 0.1, 60) * 60_000)
         if rng.random() < 0.06 and wait_ms > 60_000:
             self.at(created_ms + rng.randint(60_000, min(wait_ms, self.max_wait_ms)), cancel)
         elif wait_ms >= self.max_wait_ms:
             self.at(created_ms + self.max_wait_ms, expire)
         else:
-            self.plan_session(created_ms + wait_ms, form, officer, record)
+            self.plan_session(created_ms + wait_ms, length_ms, form, officer, record)
 
-    def plan_session(self, accepted_ms: int, form: RequestForm, officer: User,
+    def plan_session(self, accepted_ms: int, length_ms: int, form: RequestForm, officer: User,
                      record: dict[str, Any]) -> None:
         """Accept, two to four chat messages, then the outcome."""
         rng, clinician = self.rng, data.pick(self.rng, self.users["clinician"])
-        length_ms = int(data.lognormal_minutes(rng, 21, 0.45, 6, 75) * 60_000)
         outcome_ms = accepted_ms + length_ms
 
         async def accept(now_ms: int) -> None:

@@ -88,8 +88,9 @@ ROUTES = [
     Route("GET", "/api/v1/referrals?status=all", {"clinician": 200, "supervisor": 200}),
     Route("PATCH", "/api/v1/referrals/{id}", {"clinician": 200}, needs="referral",
           body={"status": "accepted"}),
-    Route("GET", "/api/v1/stats?window=24h", {"supervisor": 200}),
-    Route("GET", "/api/v1/stats/export.csv", {"supervisor": 200}),
+    # Statistics are de-identified aggregates; the stats module also lets admins read them.
+    Route("GET", "/api/v1/stats?window=24h", {"supervisor": 200, "admin": 200}),
+    Route("GET", "/api/v1/stats/export.csv", {"supervisor": 200, "admin": 200}),
     Route("GET", "/api/v1/ice-servers", EVERYONE),
     Route("POST", "/api/v1/connection-test", {r: 422 for r in EVERYONE},
           body={"sdp": "v=0", "type": "offer"}),

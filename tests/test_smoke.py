@@ -30,3 +30,13 @@ async def test_lifecycle_end_to_end(sign_in: SignInFactory) -> None:
     assert result["referral"]["service"] == "crisis_team"
     status, _again = await clinician.post(f"/api/v1/requests/{rid}/outcome", OUTCOME_FORM)
     assert status == 409
+
+
+async def test_consent_is_named_alongside_other_mistakes(sign_in: SignInFactory) -> None:
+    """An unticked consent box is reported even when other fields are wrong too."""
+    officer = await sign_in("officer")
+    form = {**REQUEST_FORM, "consent": False, "mode": "carrier-pigeon"}
+    status, body = await officer.post("/api/v1/requests", form)
+    assert status == 422
+    assert body["error"]["code"] == "validation_error"
+    assert set(body["error"]["fields"]) == {"consent", "mode"}

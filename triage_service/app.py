@@ -20,7 +20,19 @@ from .state import CLOCK, SETTINGS, STORE, Clock, wall_clock_ms
 from .stats_push import stats_push_ctx
 from .store import Store, connect
 from .timers import sweeper_ctx
-from .views import live, pages, queue, record, referrals, requests, rtc, session, stats, system
+from .views import (
+    live,
+    pages,
+    queue,
+    record,
+    referrals,
+    requests,
+    rtc,
+    session,
+    stats,
+    supervisor,
+    system,
+)
 from .wakeups import wakeups_ctx
 
 log = logging.getLogger(__name__)
@@ -44,6 +56,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
     for table in ROUTE_TABLES:
         app.add_routes(table)
     app.add_routes(pages.routes)
+    app.add_routes(supervisor.routes)
     app.router.add_static("/static", pages.STATIC)
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(sweeper_ctx)

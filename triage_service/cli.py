@@ -9,6 +9,7 @@ import secrets
 import ssl
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from aiohttp import web
 
@@ -23,10 +24,18 @@ from .tls import self_signed_context
 DEMO_ROLES = (Role.OFFICER, Role.CLINICIAN, Role.SUPERVISOR)
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """An argument parser that reports a mistake in one line, not a page of usage."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print `prog: error: message` with a pointer to --help and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the `triage-service` command."""
     args = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="triage-service",
+    parser = OneLineErrors(prog="triage-service",
                                      description="Remote mental-health triage for police.")
     commands = parser.add_subparsers(dest="command", required=True)
     add_arguments(commands.add_parser("serve", help="run the server"))

@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +88,10 @@ class EmbeddedRedis:
     async def _answers(self) -> bool:
         if not self.socket.exists():
             return False
-        client = aioredis.Redis(unix_socket_path=str(self.socket), socket_connect_timeout=0.5)
+        # No retries: a stale socket left by a crash must answer "no" at once, not after
+        # redis-py's default back-off (about 4 s).
+        client = aioredis.Redis(unix_socket_path=str(self.socket), socket_connect_timeout=0.5,
+                                retry=Retry(NoBackoff(), 0))
         try:
             return bool(await client.ping())
         except (aioredis.ConnectionError, OSError):

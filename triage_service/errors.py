@@ -42,12 +42,19 @@ def invalid(code: str, message: str, fields: dict[str, str]) -> ApiError:
     return ApiError(422, code, message, fields=fields)
 
 
+# Validation failures that carry a code of their own when they are the only problem.
+DOMAIN_CODES = {"consent_required": "The person's consent is required."}
+
+
 def from_validation(error: ValidationError) -> ApiError:
     """A pydantic error as a 422 with one line per field path."""
     fields: dict[str, str] = {}
-    for item in error.errors(include_url=False):
+    items = error.errors(include_url=False)
+    for item in items:
         path = ".".join(str(part) for part in item["loc"]) or "body"
         fields.setdefault(path, item["msg"])
+    if len(items) == 1 and items[0]["type"] in DOMAIN_CODES:
+        return invalid(items[0]["type"], DOMAIN_CODES[items[0]["type"]], fields)
     return invalid("validation_error", "Some fields are missing or invalid.", fields)
 
 

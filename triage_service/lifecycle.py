@@ -38,9 +38,6 @@ def new_id() -> str:
 async def create_request(store: Store, settings: Settings, officer: User, form: RequestForm,
                          *, now_ms: int, idempotency_key: str | None) -> tuple[Record, bool]:
     """Queue a new request; with a repeated idempotency key, return the first one instead."""
-    if not form.consent:
-        raise invalid("consent_required", "The person's consent is required.",
-                      {"consent": "must be true"})
     cssrs = form.screening.cssrs.model_dump() if form.screening.cssrs else None
     priority = request_priority(form.urgency, cssrs)
     fields = {

@@ -60,9 +60,13 @@ class Hub:
         """Send to every socket of one user on this instance."""
         await self._send(self.by_user.get(user_id, ()), json.dumps(message))
 
-    async def send_to_role(self, role: Role, message: dict[str, Any]) -> None:
-        """Send to every socket of a role on this instance."""
-        await self._send(self.by_role[role], json.dumps(message))
+    async def send_to_role(self, role: Role, message: dict[str, Any], *,
+                           exclude: set[str] | frozenset[str] = frozenset()) -> None:
+        """Send to every socket of a role on this instance, except users in `exclude`."""
+        sockets = self.by_role[role]
+        if exclude:
+            sockets = {ws for ws in sockets if self.users[ws].id not in exclude}
+        await self._send(sockets, json.dumps(message))
 
     async def close_all(self) -> None:
         """Close every socket with GOING_AWAY (instance shutting down)."""

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from .domain import (
     AgeBand,
@@ -93,6 +101,14 @@ class RequestForm(Strict):
     mode: Mode
     consent: bool
     notes: str = Field(default="", max_length=2000)
+
+    @field_validator("consent")
+    @classmethod
+    def consent_given(cls, value: bool) -> bool:
+        """The person must have agreed to a remote assessment."""
+        if not value:
+            raise PydanticCustomError("consent_required", "must be true")
+        return value
 
 
 class AvailabilityChange(Strict):

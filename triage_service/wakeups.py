@@ -18,7 +18,7 @@ from aiohttp import web
 from . import records
 from .domain import Availability, Role, estimate_wait_s
 from .live import HUB, Hub
-from .state import CLOCK, STORE, Clock
+from .state import CLOCK, SETTINGS, STORE, Clock
 from .store import Store
 from .tasks import stop_task
 
@@ -33,10 +33,11 @@ YIELD_EVERY = 50  # officer messages sent between yields, so other wake-ups are 
 class Dispatcher:
     """Turns wake-ups into live messages for this instance's sockets."""
 
-    def __init__(self, store: Store, hub: Hub, clock: Clock) -> None:
+    def __init__(self, store: Store, hub: Hub, clock: Clock, *, phone_fallback: str) -> None:
         self.store = store
         self.hub = hub
         self.clock = clock
+        self.phone_fallback = phone_fallback
         self.queue_dirty = asyncio.Event()
         # request id → (officer id, created ms) of the waiting requests: both never change.
         self.owners: dict[str, tuple[str, int]] = {}
@@ -70,8 +71,11 @@ class Dispatcher:
         summary = {**records.queue_item(record, self.clock()).model_dump(mode="json"),
                    "status": record["status"]}
         staff_type = "request.created" if kind == "created" else "request.updated"
+        # The assigned clinician gets the full record below instead of the summary.
+        assigned = {record.get("clinician_id") or ""}
         for role in (Role.CLINICIAN, Role.SUPERVISOR):
-            await self.hub.send_to_role(role, {"type": staff_type, "request": summary})
+            await self.hub.send_to_role(role, {"type": staff_type, "request": summary},
+                                        exclude=assigned)
         for user_id in {record["officer_id"], record.get("clinician_id") or "", actor or ""}:
             await self._send_full(user_id, record)
 
@@ -84,7 +88,8 @@ class Dispatcher:
             return  # already told through the staff summary
         if not records.may_see(viewer, record):
             return
-        shaped = await records.shape_for(self.store, record, viewer, phone_fallback="")
+        shaped = await records.shape_for(self.store, record, viewer,
+                                         phone_fallback=self.phone_fallback)
         await self.hub.send_to_user(user_id, {"type": "request.updated",
                                               "request": shaped.model_dump(mode="json")})
 
@@ -139,7 +144,8 @@ DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 
 async def wakeups_ctx(app: web.Application) -> AsyncIterator[None]:
     """Listen for wake-ups and coalesce queue broadcasts for the life of the app."""
-    dispatcher = Dispatcher(app[STORE], app[HUB], app[CLOCK])
+    dispatcher = Dispatcher(app[STORE], app[HUB], app[CLOCK],
+                            phone_fallback=app[SETTINGS].phone_fallback)
     app[DISPATCHER] = dispatcher
     tasks = [asyncio.create_task(_listen(dispatcher), name="wakeup-listener"),
              asyncio.create_task(_queue_broadcasts(dispatcher), name="queue-broadcasts")]

@@ -33,6 +33,7 @@ export class Call {
     this.id = null;
     this.peer = null;
     this.liveOpen = false;
+    this.started = false;
     this.ended = false;
     this.backoff = 1000;
     this.chain = Promise.resolve();
@@ -253,7 +254,7 @@ export class Call {
   async describe(description) {
     const pc = this.pc;
     const offer = description.type === 'offer';
-    if (offer && pc.remoteDescription?.sdp === description.sdp && pc.localDescription) {
+    if (offer && pc.signalingState === 'stable' && pc.remoteDescription?.sdp === description.sdp) {
       this.send({ description: pc.localDescription });  // a repeat: our answer was lost
       return;
     }

@@ -41,13 +41,6 @@ export class Chat {
     this.log.scrollTop = this.log.scrollHeight;
   }
 
-  /** A line shown only here (call notices), not stored with the record. */
-  note(text) {
-    this.log.append(el('li', { class: 'message system local', dataset: { at: new Date().toISOString() } },
-                       el('p', { class: 'text' }, text)));
-    this.log.scrollTop = this.log.scrollHeight;
-  }
-
   async send() {
     const text = this.input.value.trim();
     if (!text) return;

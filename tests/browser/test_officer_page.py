@@ -168,3 +168,18 @@ async def test_long_wait_and_expiry_show_the_phone_number(impatient_server: Test
     phone = officer.get_by_test_id("ended-phone")
     assert await phone.is_visible()
     assert "0141 555 0100" in (await phone.text_content() or "")
+
+
+async def test_queue_position_updates_live(server: TestServer, open_page: PageFactory) -> None:
+    """An officer second in the queue sees "Number 2", then, when the request ahead is
+    cancelled, "next" and a fresh estimate without reloading."""
+    first = await open_page(server, "officer")
+    second = await open_page(server, "officer")
+    await fill_request(first, incident_ref="PS-FIRST")
+    await fill_request(second, incident_ref="PS-SECOND")
+    position = second.get_by_test_id("queue-position")
+    await position.filter(has_text="Number 2").wait_for()
+    assert "Estimated wait" in (await second.get_by_test_id("queue-estimate").text_content() or "")
+    await first.get_by_test_id("cancel-request").click()
+    await first.get_by_test_id("cancel-confirm").click()
+    await position.filter(has_text="next").wait_for()

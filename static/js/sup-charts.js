@@ -1,0 +1,151 @@
+// Small inline-SVG charts for the supervisor dashboard: no library, no inline styles (CSP),
+// colours come from classes in supervisor.css. Each function replaces a container's chart.
+
+const NS = 'http://www.w3.org/2000/svg';
+const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+
+function svg(tag, attributes = {}, ...children) {
+  const node = document.createElementNS(NS, tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value !== undefined && value !== null) node.setAttribute(key, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+function text(x, y, content, attributes = {}) {
+  return svg('text', { x, y, ...attributes }, content);
+}
+
+function titled(node, title) {
+  node.append(svg('title', {}, title));
+  return node;
+}
+
+function frame(container, width, height, label) {
+  const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': label,
+                            preserveAspectRatio: 'xMidYMid meet' });
+  container.replaceChildren(root);
+  return root;
+}
+
+function empty(container, message) {
+  const p = document.createElement('p');
+  p.className = 'muted empty';
+  p.textContent = message;
+  container.replaceChildren(p);
+}
+
+const hourLabel = (iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit' });
+const dayLabel = (iso) => new Date(iso).toLocaleDateString([], { day: 'numeric', month: 'short' });
+
+/** Y axis with gridlines from 0 to `top`; `format` labels each tick. */
+function yAxis(root, box, top, ticks, format) {
+  for (let i = 0; i <= ticks; i += 1) {
+    const value = (top * i) / ticks;
+    const y = box.bottom - ((box.bottom - box.top) * i) / ticks;
+    root.append(svg('line', { x1: box.left, x2: box.right, y1: y, y2: y, class: 'grid' }),
+                text(box.left - 6, y + 4, format(value), { class: 'tick', 'text-anchor': 'end' }));
+  }
+}
+
+/** Waits per hour: bars of the mean, dots of the 90th percentile, a dashed threshold. */
+export function waitChart(container, points, thresholdS) {
+  const answered = points.filter((p) => p.accepted > 0);
+  if (!answered.length) { empty(container, 'No request answered in the last 24 hours.'); return; }
+  const box = { left: 44, right: 632, top: 12, bottom: 196 };
+  const root = frame(container, 640, 224, 'Mean and 90th percentile wait per hour');
+  const peak = Math.max(thresholdS, ...answered.map((p) => p.wait_p90_s ?? p.wait_mean_s ?? 0));
+  const top = Math.ceil(peak / 60 / 5) * 5 * 60 || 300;
+  const y = (seconds) => box.bottom - ((box.bottom - box.top) * seconds) / top;
+  const step = (box.right - box.left) / points.length;
+  yAxis(root, box, top, 5, (v) => `${Math.round(v / 60)}m`);
+  points.forEach((p, i) => {
+    const x = box.left + i * step;
+    if (p.accepted > 0) {
+      root.append(titled(svg('rect', { x: x + step * 0.15, width: step * 0.7, y: y(p.wait_mean_s),
+        height: box.bottom - y(p.wait_mean_s), class: 'bar' }),
+        `${hourLabel(p.from)}: ${p.accepted} answered, mean ${Math.round(p.wait_mean_s)} s, ` +
+        `90% within ${p.wait_p90_s} s, service level ${p.service_level_pct}%`));
+      root.append(svg('circle', { cx: x + step / 2, cy: y(p.wait_p90_s), r: 3.5, class: 'dot' }));
+    }
+    if (i % 3 === 1) {
+      root.append(text(x + step / 2, box.bottom + 16, hourLabel(p.from),
+                       { class: 'tick', 'text-anchor': 'middle' }));
+    }
+  });
+  root.append(svg('line', { x1: box.left, x2: box.right, y1: y(thresholdS), y2: y(thresholdS),
+                            class: 'threshold' }));
+}
+
+/** Service level per day as a line with dots, 0-100 %. */
+export function serviceLevelChart(container, points) {
+  const known = points.filter((p) => p.service_level_pct !== null);
+  if (!known.length) { empty(container, 'No request answered in the last 30 days.'); return; }
+  const box = { left: 44, right: 632, top: 12, bottom: 196 };
+  const root = frame(container, 640, 224, 'Service level per day');
+  yAxis(root, box, 100, 4, (v) => `${v}%`);
+  const step = (box.right - box.left) / Math.max(1, points.length - 1);
+  const xy = (p, i) => [box.left + i * step, box.bottom - ((box.bottom - box.top) * p) / 100];
+  const path = points.map((p, i) => (p.service_level_pct === null ? null
+    : xy(p.service_level_pct, i))).filter(Boolean);
+  root.append(svg('polyline', { points: path.map((c) => c.join(',')).join(' '), class: 'line' }));
+  points.forEach((p, i) => {
+    if (p.service_level_pct !== null) {
+      const [cx, cy] = xy(p.service_level_pct, i);
+      root.append(titled(svg('circle', { cx, cy, r: 3.5, class: 'dot' }),
+        `${dayLabel(p.from)}: ${p.service_level_pct}% of ${p.accepted} answered in time`));
+    }
+    if (i % 5 === 0) {
+      root.append(text(box.left + i * step, box.bottom + 16, dayLabel(p.from),
+                       { class: 'tick', 'text-anchor': 'middle' }));
+    }
+  });
+}
+
+/** Horizontal bars, largest first: [[label, count], ...]. */
+export function barList(container, entries, emptyMessage) {
+  if (!entries.length) { empty(container, emptyMessage); return; }
+  const rows = [...entries].sort((a, b) => b[1] - a[1]).slice(0, 12);
+  const height = 16 + rows.length * 26;
+  const root = frame(container, 640, height, 'Counts');
+  const most = Math.max(...rows.map((r) => r[1]));
+  rows.forEach(([label, count], i) => {
+    const y = 8 + i * 26;
+    const width = (400 * count) / most;
+    root.append(text(190, y + 15, label, { class: 'label', 'text-anchor': 'end' }),
+                titled(svg('rect', { x: 200, y, width: Math.max(width, 2), height: 18,
+                                     class: 'bar' }), `${label}: ${count}`),
+                text(206 + width, y + 14, String(count), { class: 'value' }));
+  });
+}
+
+/** Areas × 168 hours of week, darker where busier (hour 0 is Monday 00:00 UTC). */
+export function heatMap(container, byArea) {
+  const areas = Object.entries(byArea || {})
+    .map(([area, hours]) => [area, hours, hours.reduce((a, b) => a + b, 0)])
+    .sort((a, b) => b[2] - a[2]).slice(0, 15);
+  if (!areas.length) { empty(container, 'No requests in the last 30 days.'); return; }
+  const cell = 5;
+  const left = 150;
+  const root = frame(container, left + 168 * cell + 10, 30 + areas.length * 18,
+                     'Requests by area and hour of week');
+  const most = Math.max(1, ...areas.flatMap(([, hours]) => hours));
+  DAYS.forEach((day, d) => root.append(text(left + d * 24 * cell + 2, 12, day,
+                                            { class: 'tick' })));
+  areas.forEach(([area, hours], row) => {
+    const y = 20 + row * 18;
+    root.append(text(left - 6, y + 12, area.length > 22 ? `${area.slice(0, 21)}…` : area,
+                     { class: 'label', 'text-anchor': 'end' }));
+    hours.forEach((n, h) => {
+      if (!n) return;
+      root.append(titled(svg('rect', { x: left + h * cell, y, width: cell, height: 16,
+        class: 'heat', 'fill-opacity': (0.15 + 0.85 * (n / most)).toFixed(2) }),
+        `${area}, ${DAYS[Math.floor(h / 24)]} ${String(h % 24).padStart(2, '0')}:00 UTC: ${n}`));
+    });
+  });
+  for (let d = 1; d < 7; d += 1) {
+    root.append(svg('line', { x1: left + d * 24 * cell, x2: left + d * 24 * cell, y1: 16,
+                              y2: 20 + areas.length * 18, class: 'grid' }));
+  }
+}

@@ -1,0 +1,119 @@
+// The supervisor's dashboard: the live figures arrive over /ws as `stats` every few seconds;
+// the 30-day pictures (service-level trend, demand heat map) are re-read every five minutes.
+import { api } from './api.js';
+import { clock, el } from './labels.js';
+import { Live } from './live.js';
+import { barList, heatMap, serviceLevelChart, waitChart } from './sup-charts.js';
+
+const MONTH_EVERY_MS = 5 * 60 * 1000;
+const DISPOSITIONS = {
+  advice_only: 'Advice only', resolved_on_scene: 'Resolved on scene',
+  nhs24_mh_hub: 'NHS 24 MH hub', dbi_referral: 'DBI referral',
+  non_urgent_referral: 'Non-urgent referral', urgent_face_to_face: 'Urgent face to face',
+  emergency_department: 'Emergency department', informal_admission: 'Informal admission',
+  place_of_safety_s297: 'Place of safety (s297)',
+  medical_examination_detention: 'Detained for examination', criminal_justice: 'Criminal justice',
+  emergency_services: 'Emergency services', not_completed: 'Not completed',
+};
+
+const dashboard = document.getElementById('dashboard');
+const thresholdS = Number(dashboard.dataset.thresholdS);
+const byId = (id) => document.getElementById(id);
+
+function setText(id, value) {
+  const node = byId(id);
+  const textValue = String(value);
+  if (node.textContent !== textValue) node.textContent = textValue;
+}
+
+const pct = (value) => (value === null || value === undefined ? '–' : `${value}%`);
+const seconds = (value) => (value === null || value === undefined ? '–' : clock(value));
+
+function renderTiles(stats) {
+  const { queue, clinicians, referrals, window: day } = stats;
+  setText('sup-waiting', queue.waiting);
+  for (const node of byId('sup-waiting-by-priority').querySelectorAll('[data-priority]')) {
+    node.textContent = queue.by_priority[node.dataset.priority] ?? 0;
+  }
+  setText('sup-longest-wait', queue.waiting ? clock(queue.longest_wait_s) : '–');
+  setText('sup-in-session', queue.in_session);
+  setText('sup-clinicians-available', clinicians.available);
+  setText('sup-clinicians-busy', clinicians.busy);
+  setText('sup-clinicians-offline', clinicians.offline);
+  const level = day.service_level.today_pct ?? day.service_level.pct;
+  setText('sup-service-level', pct(level));
+  byId('sup-service-level').classList.toggle('bad', level !== null && level < 90);
+  setText('sup-overdue-referrals', referrals.overdue);
+  byId('sup-overdue-referrals').classList.toggle('bad', referrals.overdue > 0);
+  setText('sup-open-referrals', referrals.open);
+  byId('sup-longest-wait').classList.toggle('bad', queue.escalated > 0);
+}
+
+function renderAlarms(alarms) {
+  const list = byId('sup-alarms');
+  list.replaceChildren(...alarms.map((alarm) => el('li', { class: `alarm ${alarm.kind}`,
+    dataset: { kind: alarm.kind } }, alarm.message)));
+  byId('sup-no-alarms').hidden = alarms.length > 0;
+}
+
+function renderFigures(day) {
+  const rows = [
+    ['Requests', day.requests], ['Answered', `${day.accepted} (${pct(day.answered_pct)})`],
+    ['Median wait', seconds(day.wait_s.p50)], ['90% answered within', seconds(day.wait_s.p90)],
+    ['Median assessment', seconds(day.assessment_s.p50)],
+    ['Mean police time', seconds(day.police_s.mean)],
+    ['Abandoned', day.abandoned], ['Expired', day.expired],
+    ['Resolved on scene', day.resolved_on_scene],
+    ['No ED or ambulance needed', day.conveyance_avoided],
+    ['Detentions', day.detentions.total],
+    ['Referrals on time', `${day.referrals.completed_on_time} of ${day.referrals.made}`],
+  ];
+  byId('sup-figures').replaceChildren(...rows.flatMap(([name, value]) => [
+    el('dt', {}, name), el('dd', {}, String(value))]));
+}
+
+function renderDay(stats) {
+  renderTiles(stats);
+  renderAlarms(stats.alarms);
+  renderFigures(stats.window);
+  waitChart(byId('sup-chart-waits'), stats.window.series?.points ?? [], thresholdS);
+  barList(byId('sup-chart-dispositions'), Object.entries(stats.window.dispositions)
+    .map(([code, n]) => [DISPOSITIONS[code] || code, n]), 'No outcomes in the last 24 hours.');
+  setText('sup-updated', `Updated ${new Date(stats.generated_at).toLocaleTimeString()}`);
+}
+
+function renderMonth(stats) {
+  serviceLevelChart(byId('sup-chart-service-level'), stats.window.series?.points ?? []);
+  heatMap(byId('sup-heatmap'), stats.window.by_area_hour_of_week);
+}
+
+async function loadDay() {
+  try {
+    renderDay(await api('GET', '/api/v1/stats?window=24h&series=true'));
+  } catch (e) {
+    setText('sup-updated', `Could not load the figures: ${e.message}`);
+  }
+}
+
+async function loadMonth() {
+  try {
+    renderMonth(await api('GET', '/api/v1/stats?window=30d&series=true&heat_map=true'));
+  } catch (e) {
+    setText('sup-updated', `Could not load the 30-day pictures: ${e.message}`);
+  }
+}
+
+function showConnection(state) {
+  const node = byId('sup-connection');
+  node.dataset.state = state;
+  node.textContent = { open: 'Live', connecting: 'Connecting…', closed: 'Reconnecting…' }[state];
+}
+
+new Live({
+  onMessage: (message) => { if (message.type === 'stats') renderDay(message.stats); },
+  onReconnect: () => { loadDay(); },
+  onState: showConnection,
+});
+loadDay();
+loadMonth();
+setInterval(loadMonth, MONTH_EVERY_MS);

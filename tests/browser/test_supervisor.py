@@ -1,0 +1,82 @@
+"""The supervisor's dashboard: live over /ws, pictures drawn, nothing identifying shown."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, Page
+
+from conftest import OUTCOME_FORM, PASSWORD, REQUEST_FORM, SignInFactory, create_account
+from triage_service.domain import Role
+
+from .conftest import LAPTOP
+
+IDENTIFYING = [REQUEST_FORM["incident_ref"], REQUEST_FORM["notes"],
+               REQUEST_FORM["location"]["description"], REQUEST_FORM["subject"]["known_name"],
+               OUTCOME_FORM["summary"], OUTCOME_FORM["advice_to_officer"]]
+
+
+@pytest.fixture
+async def dashboard(server: TestServer, browser: Browser) -> AsyncIterator[Page]:
+    """A supervisor signed in through the sign-in page, on the dashboard; page errors fail."""
+    user = await create_account(server.app, Role.SUPERVISOR)
+    context = await browser.new_context(base_url=str(server.make_url("")).rstrip("/"),
+                                        viewport=LAPTOP)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    await page.goto("/")
+    await page.get_by_test_id("login-username").fill(user.username)
+    await page.get_by_test_id("login-password").fill(PASSWORD)
+    await page.get_by_test_id("login-submit").click()
+    await page.wait_for_url("**/supervisor")
+    yield page
+    await context.close()
+    assert not errors, errors
+
+
+async def test_dashboard_updates_live(dashboard: Page, sign_in: SignInFactory) -> None:
+    """A new request shows as waiting within seconds, then as in session once accepted,
+    without reloading, and no name or free text ever reaches the page."""
+    page = dashboard
+    await page.get_by_test_id("sup-connection").filter(has_text="Live").wait_for()
+    await page.get_by_test_id("sup-waiting").filter(has_text="0").wait_for()
+    officer, clinician = await sign_in("officer"), await sign_in("clinician")
+    status, created = await officer.post("/api/v1/requests", REQUEST_FORM)
+    assert status == 201
+    await page.get_by_test_id("sup-waiting").filter(has_text="1").wait_for(timeout=8000)
+    await page.get_by_test_id("sup-alarms").get_by_text("no clinician is available").wait_for()
+    await clinician.post(f"/api/v1/requests/{created['id']}/accept")
+    await page.get_by_test_id("sup-in-session").filter(has_text="1").wait_for(timeout=8000)
+    await page.get_by_test_id("sup-waiting").filter(has_text="0").wait_for()
+    assert await page.get_by_test_id("sup-clinicians-busy").text_content() == "1"
+    await clinician.post(f"/api/v1/requests/{created['id']}/outcome", OUTCOME_FORM)
+    await page.get_by_test_id("sup-in-session").filter(has_text="0").wait_for(timeout=8000)
+    await page.locator("[data-testid=sup-chart-waits] svg rect.bar").first.wait_for()
+    await page.locator("[data-testid=sup-chart-dispositions] svg rect.bar").first.wait_for()
+    assert await page.get_by_test_id("sup-service-level").text_content() == "100%"
+    await page.reload()  # the 30-day pictures are re-read every five minutes, or on load
+    await page.locator("[data-testid=sup-heatmap] svg rect.heat").first.wait_for()
+    await page.locator("[data-testid=sup-chart-service-level] svg circle.dot").first.wait_for()
+    content = await page.content()
+    for value in IDENTIFYING:
+        assert value not in content
+
+
+async def test_other_roles_are_sent_away(server: TestServer, browser: Browser) -> None:
+    """A clinician opening /supervisor lands back on their own page."""
+    user = await create_account(server.app, Role.CLINICIAN)
+    context = await browser.new_context(base_url=str(server.make_url("")).rstrip("/"))
+    page = await context.new_page()
+    await page.goto("/")
+    await page.get_by_test_id("login-username").fill(user.username)
+    await page.get_by_test_id("login-password").fill(PASSWORD)
+    await page.get_by_test_id("login-submit").click()
+    await page.wait_for_url("**/console")
+    await page.goto("/supervisor")
+    assert page.url.endswith("/console")
+    await context.close()
