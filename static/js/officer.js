@@ -20,7 +20,7 @@ const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
 function show(section) {
   for (const id of ['request-form', 'waiting', 'ended']) $(id).hidden = id !== section;
-  $('waiting-extras').hidden = section !== 'waiting';  // the camera and connection test
+  $('waiting-extras').hidden = section === 'ended';  // the camera and connection test
   if (section !== 'request-form') $('last-outcome').hidden = true;
   window.scrollTo(0, 0);
 }
