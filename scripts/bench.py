@@ -415,6 +415,18 @@ def is_updated(request_id: str, status: str) -> Match:
 
 # ---------------------------------------------------------------- phases
 
+async def others_cpu_pct(bench: Bench, seconds: float) -> int:
+    """CPU used by processes other than the benchmark, server and Redis (% of one core)."""
+    ours = [bench.deployment.server_pid, *filter(None, [bench.deployment.redis_pid])]
+
+    def busy() -> float:
+        return machine_cpu_seconds() - sum(map(cpu_seconds, ours)) - time.process_time()
+
+    before = busy()
+    await asyncio.sleep(seconds)
+    return max(0, round(100 * (busy() - before) / seconds))
+
+
 async def measure_floor(bench: Bench, samples: int) -> dict[str, Any]:
     """Median round trip of a Redis PING and of GET /healthz, sequentially."""
     redis_s, healthz_s = [], []
@@ -826,7 +838,11 @@ async def run_phases(bench: Bench) -> None:
     r["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "redis": ("external" if args.redis_url
                               else f"private, appendfsync {args.appendfsync}"),
-                    "server_rss_at_start_mb": rss_mb(pid)}
+                    "server_rss_at_start_mb": rss_mb(pid),
+                    "other_processes_cpu_pct_at_start": await others_cpu_pct(bench, 2.0)}
+    if r["machine"]["other_processes_cpu_pct_at_start"] > 20:
+        log(f"warning: other processes use {r['machine']['other_processes_cpu_pct_at_start']}% "
+            "CPU; the figures will be noisy")
     log("floor: Redis PING and /healthz")
     for _ in range(50):
         await bench.client.healthz()

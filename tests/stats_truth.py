@@ -39,15 +39,15 @@ def nearest_rank(values: list[int], p: int) -> float | None:
     return float(ordered[math.ceil(p * len(ordered) / 100) - 1])
 
 
-def durations(ms_values: list[int], *, with_max: bool = False) -> dict[str, Any]:
-    """n, mean (from milliseconds) and nearest-rank percentiles over whole seconds."""
+def durations(ms_values: list[int], *, wait: bool = False) -> dict[str, Any]:
+    """n, mean (from milliseconds) and nearest-rank median over whole seconds; for waits
+    also the 90th percentile and the maximum."""
     s = [seconds(v) for v in ms_values]
-    found: dict[str, Any] = {"n": len(s), "mean": None, "p50": None, "p90": None}
+    found: dict[str, Any] = {"n": len(s), "mean": None, "p50": None}
     if s:
-        found.update(mean=round(sum(ms_values) / len(s) / 1000, 1),
-                     p50=nearest_rank(s, 50), p90=nearest_rank(s, 90))
-    if with_max:
-        found["max"] = float(max(s)) if s else None
+        found.update(mean=round(sum(ms_values) / len(s) / 1000, 1), p50=nearest_rank(s, 50))
+    if wait:
+        found.update(p90=nearest_rank(s, 90), max=float(max(s)) if s else None)
     return found
 
 
@@ -104,7 +104,7 @@ def window_truth(records: list[Record], referrals: dict[str, Record], start: int
         "requests": len(chosen), "accepted": len(answered), "completed": len(done),
         "cancelled": sum(r["status"] == "cancelled" for r in chosen), "expired": expired,
         "abandoned": len(abandoned), "answered_pct": pct(len(answered), len(chosen)),
-        "wait_s": durations(waits, with_max=True),
+        "wait_s": durations(waits, wait=True),
         "service_level": {"threshold_s": threshold_s, "pct": pct(within, len(waits)),
                           "within": within, "answered": len(waits),
                           "offered": len(waits) + len(abandoned) + expired,
@@ -144,7 +144,7 @@ def series_truth(records: list[Record], start: int, end: int, *,
         chosen = in_window(records, a, b)
         waits = [_int(r, "first_wait_ms") for r in chosen if r.get("answered") == "1"]
         within = sum(seconds(w) <= threshold_s for w in waits)
-        d = durations(waits)
+        d = durations(waits, wait=True)
         points.append({"requests": len(chosen), "accepted": len(waits), "within": within,
                        "service_level_pct": pct(within, len(waits)), "wait_mean_s": d["mean"],
                        "wait_p50_s": d["p50"], "wait_p90_s": d["p90"]})

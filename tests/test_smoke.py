@@ -40,3 +40,14 @@ async def test_consent_is_named_alongside_other_mistakes(sign_in: SignInFactory)
     assert status == 422
     assert body["error"]["code"] == "validation_error"
     assert set(body["error"]["fields"]) == {"consent", "mode"}
+
+
+async def test_officer_release_before_the_request_is_refused(sign_in: SignInFactory) -> None:
+    """An officer cannot be released before the request was made (422 on the field)."""
+    officer, clinician = await sign_in("officer"), await sign_in("clinician")
+    _, created = await officer.post("/api/v1/requests", REQUEST_FORM)
+    await clinician.post(f"/api/v1/requests/{created['id']}/accept")
+    outcome = {**OUTCOME_FORM, "officer_released_at": "2001-01-01T00:00:00Z"}
+    status, body = await clinician.post(f"/api/v1/requests/{created['id']}/outcome", outcome)
+    assert status == 422
+    assert "officer_released_at" in body["error"]["fields"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 import time
 from dataclasses import dataclass
@@ -15,8 +16,12 @@ from .store import Store
 
 # argon2-cffi's defaults are the RFC 9106 "low memory" argon2id profile.
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so both paths take the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so both paths take the same time."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 class DuplicateUser(ValueError):
@@ -77,12 +82,15 @@ async def authenticate(store: Store, username: str, password: str) -> User | Non
     """The account if the password matches, else None (in constant-ish time)."""
     user_id = await store.client.hget(store.keys("users"), username.lower())
     fields = await store.client.hgetall(store.keys.user(user_id)) if user_id else {}
-    stored = fields.get("password_hash", _DUMMY_HASH)
+    matches = await asyncio.to_thread(_verify, fields.get("password_hash"), password)
+    return _user(fields) if fields and matches else None
+
+
+def _verify(stored: str | None, password: str) -> bool:
     try:
-        await asyncio.to_thread(_hasher.verify, stored, password)
+        return bool(_hasher.verify(stored or _dummy_hash(), password))
     except (VerificationError, InvalidHashError):
-        return None
-    return _user(fields) if fields else None
+        return False
 
 
 async def count_users(store: Store) -> int:

@@ -28,6 +28,7 @@ from .store import Conflict, Store
 
 IDEMPOTENCY_TTL_S = 24 * 3600
 RELEASED_MIN_REMAINING_MS = 120_000
+RELEASE_HORIZON_MS = 24 * 3_600_000  # an officer may stay on scene after the outcome
 
 
 def new_id() -> str:
@@ -118,11 +119,21 @@ async def file_outcome(store: Store, settings: Settings, clinician: User, reques
                                 service="mental_welfare_commission", urgency="s298",
                                 due_ms=int(due.timestamp() * 1000), contact="")
     released = outcome.officer_released_at or made_at
+    await _check_released(store, request_id, int(released.timestamp() * 1000), now_ms)
     await _transition(store, "outcome", now_ms, request_id, clinician.id,
                       outcome.model_dump_json(), outcome.disposition.value,
                       outcome.triage_code.value, outcome.conveyance.value,
                       int(released.timestamp() * 1000), referral, notice)
     return await _reload(store, request_id)
+
+
+async def _check_released(store: Store, request_id: str, released_ms: int, now_ms: int) -> None:
+    """The officer is released after the request, and within a day of the outcome."""
+    created = await store.client.hget(store.keys.request(request_id), "created_ms")
+    if created and not int(created) <= released_ms <= now_ms + RELEASE_HORIZON_MS:
+        raise invalid("validation_error", "The officer's release time must be after the "
+                      "request and within a day of now.",
+                      {"officer_released_at": "after the request, within a day of now"})
 
 
 def check_outcome(outcome: OutcomeForm) -> None:

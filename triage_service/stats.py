@@ -37,8 +37,9 @@ from .stats_models import (
 )
 from .stats_window import HOUR_MS, Detail, Window, plan_span, series_points
 
-# Nearest-rank percentiles computed per duration (100 is the maximum).
-PERCENTILES = {"wait": [50, 90, 100], "assess": [50, 90], "police": [50, 90]}
+# Nearest-rank percentiles computed per duration (100 is the maximum). Each costs a walk
+# down the histograms of every block in the window, so only these are computed.
+PERCENTILES = {"wait": [50, 90, 100], "assess": [50], "police": [50]}
 NO_AREA = "(not given)"
 # Reading an hour's block costs about as much as reading this many requests (lua/stats.lua).
 EDGE_BLOCK_COST = 20
@@ -118,18 +119,18 @@ def heat_map(cells: dict[str, int]) -> dict[str, list[int]]:
 
 
 def durations(counts: dict[str, int], found: dict[str, Any], kind: str) -> Durations:
-    """Mean (from the millisecond sums) and nearest-rank percentiles of one duration."""
+    """Mean (from the millisecond sums) and nearest-rank median of one duration."""
     n = int(found["n"])
     if n == 0:
         return Durations(n=0)
     return Durations(n=n, mean=round(counts.get(f"{kind}_sum_ms", 0) / n / 1000, 1),
-                     p50=found["p50"], p90=found["p90"])
+                     p50=found["p50"])
 
 
 def waits(counts: dict[str, int], found: dict[str, Any]) -> WaitDurations:
-    """Time to connect: `durations` and the longest wait."""
+    """Time to connect: `durations`, the 90th percentile and the longest wait."""
     return WaitDurations(**durations(counts, found, "wait").model_dump(),
-                         max=found.get("p100"))
+                         p90=found.get("p90"), max=found.get("p100"))
 
 
 def service_level(counts: dict[str, int], within: int, result: dict[str, Any], window: Window,

@@ -33,17 +33,17 @@ class Clinicians(BaseModel):
 
 
 class Durations(BaseModel):
-    """Seconds; percentiles are nearest-rank over whole seconds, the mean is exact."""
+    """Seconds: the exact mean, and the median (nearest-rank over whole seconds)."""
 
     n: int
     mean: float | None = None
     p50: float | None = None
-    p90: float | None = None
 
 
 class WaitDurations(Durations):
-    """Time to connect, with the longest wait."""
+    """Time to connect, with its 90th percentile and the longest wait."""
 
+    p90: float | None = None
     max: float | None = None
 
 

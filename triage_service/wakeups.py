@@ -27,6 +27,7 @@ REQUEST_EVENTS = frozenset({"created", "accepted", "cancelled", "released", "exp
                             "completed"})
 QUEUE_EVENTS = REQUEST_EVENTS | {"availability"}
 COALESCE_S = 0.05
+BROADCAST_DUTY = 0.2  # at most this share of the loop goes to queue broadcasts under load
 YIELD_EVERY = 50  # officer messages sent between yields, so other wake-ups are not held up
 
 
@@ -184,11 +185,16 @@ async def _dispatch_safely(dispatcher: Dispatcher, data: str) -> None:
 
 
 async def _queue_broadcasts(dispatcher: Dispatcher) -> None:
+    """Broadcast at once on a change, then coalesce: a broadcast costs one message per waiting
+    officer, so the pause after it grows with its cost and busy queues cannot hog the loop."""
+    loop = asyncio.get_running_loop()
     while True:
         await dispatcher.queue_dirty.wait()
         dispatcher.queue_dirty.clear()
+        started = loop.time()
         try:
             await dispatcher.broadcast_queue()
         except (aioredis.RedisError, OSError) as e:
             log.warning("queue broadcast failed: %s", e)
-        await asyncio.sleep(COALESCE_S)
+        spent = loop.time() - started
+        await asyncio.sleep(max(COALESCE_S, spent * (1 - BROADCAST_DUTY) / BROADCAST_DUTY))

@@ -36,7 +36,7 @@ local function new_tally(kinds, with_heat)
   local t = {counts = {}, heat = {}, kinds = kinds, with_heat = with_heat, top = {},
              raw = {}, blocks = {}, merged = {}, sorted = {}}
   for _, kind in ipairs(kinds) do
-    t.top[kind], t.blocks[kind] = {}, {}
+    t.top[kind], t.blocks[kind], t.merged[kind] = {}, {}, {}
     t.raw[kind] = {[1] = {}, [16] = {}, [256] = {}}  -- raw values by width of bin
   end
   return t
@@ -71,7 +71,9 @@ local function observe_raw(t, kind, ms)
   local raw = t.raw[kind]
   if not raw then return end
   local s = floor(ms / 1000 + 0.5)
-  for width, bins in pairs(raw) do bump(bins, floor(s / width)) end
+  bump(raw[1], s)
+  bump(raw[16], floor(s / 16))
+  bump(raw[256], floor(s / 256))
   bump(t.top[kind], floor(s / 4096))
 end
 
@@ -181,7 +183,7 @@ end
 
 -- The field names of the 16 children of `node` at `level` (its children are at level - 1).
 local function child_names(level, node)
-  local cached = level .. ':' .. node
+  local cached = node * 4 + level
   if not children[cached] then
     local names, prefix = {}, level == 1 and '' or (level - 1) .. ':'
     for i = 0, 15 do names[#names + 1] = prefix .. (node * 16 + i) end
@@ -190,29 +192,34 @@ local function child_names(level, node)
   return children[cached]
 end
 
--- Per block (that has values under `node`), the counts of `node`'s 16 children.
+-- Per block (that has values under `node`), its fields for `node`'s 16 children: a count
+-- or false (a field is only ever written by adding 1, so one that exists is positive).
 local function block_children(block, level, node)
-  local memo = level .. ':' .. node
-  if not block.memo[memo] then
-    local values = call('HMGET', block.key, unpack(child_names(level, node)))
-    local counts = {}
-    for i = 1, 16 do counts[i] = tonumber(values[i]) or 0 end
-    block.memo[memo] = counts
+  local memo = node * 4 + level
+  local values = block.memo[memo]
+  if not values then
+    values = call('HMGET', block.key, unpack(child_names(level, node)))
+    block.memo[memo] = values
   end
-  return block.memo[memo]
+  return values
 end
 
 -- Merged counts of the 16 children of `node`, remembered for the other percentiles.
 local function merged_children(t, kind, holders, level, node)
-  local memo = kind .. level .. ':' .. node
-  if t.merged[memo] then return t.merged[memo] end
-  local counts, raw, base = {}, t.raw[kind][WIDTHS[level - 1]], node * 16 - 1
+  local memo = node * 4 + level
+  local counts = t.merged[kind][memo]
+  if counts then return counts end
+  counts = {}
+  local raw, base = t.raw[kind][WIDTHS[level - 1]], node * 16 - 1
   for i = 1, 16 do counts[i] = raw[base + i] or 0 end
   for _, block in ipairs(holders) do
-    local mine = block_children(block, level, node)
-    for i = 1, 16 do counts[i] = counts[i] + mine[i] end
+    local values = block_children(block, level, node)
+    for i = 1, 16 do
+      local v = values[i]
+      if v then counts[i] = counts[i] + tonumber(v) end
+    end
   end
-  t.merged[memo] = counts
+  t.merged[kind][memo] = counts
   return counts
 end
 
@@ -220,7 +227,7 @@ end
 local function holding(holders, level, node, i)
   local found = {}
   for _, block in ipairs(holders) do
-    if block_children(block, level, node)[i] > 0 then found[#found + 1] = block end
+    if block_children(block, level, node)[i] then found[#found + 1] = block end
   end
   return found
 end
