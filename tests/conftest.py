@@ -129,6 +129,15 @@ async def server(app: web.Application) -> AsyncIterator[TestServer]:
     await test_server.close()
 
 
+@pytest.fixture
+async def second_server(settings: Settings) -> AsyncIterator[TestServer]:
+    """A second instance of the service sharing the first one's Redis and key prefix."""
+    test_server = TestServer(create_app(settings))
+    await test_server.start_server()
+    yield test_server
+    await test_server.close()
+
+
 async def create_account(app: web.Application, role: Role, username: str | None = None,
                          display_name: str | None = None) -> User:
     """Write an account straight to the store with the shared password hash."""

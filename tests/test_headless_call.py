@@ -10,21 +10,10 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from conftest import OUTCOME_FORM, PASSWORD, REQUEST_FORM, create_account
-from triage_service.app import create_app
 from triage_service.domain import Role
 from triage_service.rtc.headless import OFFER_RESEND_S, HeadlessPeer
-from triage_service.settings import Settings
 
 PeerFactory = Callable[..., Awaitable[HeadlessPeer]]
-
-
-@pytest.fixture
-async def second_server(settings: Settings) -> AsyncIterator[TestServer]:
-    """A second instance of the service sharing the first one's Redis and key prefix."""
-    test_server = TestServer(create_app(settings))
-    await test_server.start_server()
-    yield test_server
-    await test_server.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -13,9 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from conftest import PASSWORD, REQUEST_FORM, ApiClient, SignInFactory, create_account
-from triage_service.app import create_app
 from triage_service.domain import Role
-from triage_service.settings import Settings
 
 
 class Socket:
@@ -127,15 +124,6 @@ async def test_ws_needs_sign_in_and_same_origin(server: TestServer,
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         await officer.client.ws_connect("/ws", headers={"Origin": "https://evil.example"})
     assert refused.value.status == 403
-
-
-@pytest.fixture
-async def second_server(settings: Settings) -> AsyncIterator[TestServer]:
-    """Another instance of the service sharing the same Redis and key prefix."""
-    test_server = TestServer(create_app(settings))
-    await test_server.start_server()
-    yield test_server
-    await test_server.close()
 
 
 async def sign_in_on(server: TestServer, app: web.Application, role: str) -> ApiClient:

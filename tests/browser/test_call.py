@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
-import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, WebSocketRoute
-
-from triage_service.app import create_app
-from triage_service.settings import Settings
 
 from .conftest import (
     PageFactory,
@@ -24,15 +19,6 @@ from .conftest import (
 )
 
 ADVICE = "Stay with her until the crisis team arrives; they will phone you within the hour."
-
-
-@pytest.fixture
-async def second_server(settings: Settings) -> AsyncIterator[TestServer]:
-    """A second instance of the service sharing the first one's Redis and key prefix."""
-    test_server = TestServer(create_app(settings))
-    await test_server.start_server()
-    yield test_server
-    await test_server.close()
 
 
 async def file_outcome(clinician: Page) -> None:
