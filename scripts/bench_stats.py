@@ -6,7 +6,12 @@ latency of `GET /api/v1/stats?window=24h` and `?window=30d` over a real HTTP ser
 99,000 more (100,000 in all), measures again, prints one JSON object with both medians and
 their ratios, and deletes its keys. Redis: TRIAGE_REDIS_URL, else redis://127.0.0.1:6379/0.
 
+By default the 99,000 are spread over the same 30 days, so each window also holds 100 times
+more requests. With `--older` they are created 31 to 365 days ago instead: the windows hold
+the same requests and only the store grows.
+
     .venv/bin/python scripts/bench_stats.py [--small 1000] [--large 100000] [--samples 200]
+                                            [--older]
 """
 
 from __future__ import annotations
@@ -41,9 +46,11 @@ DISPOSITIONS = ["advice_only", "resolved_on_scene", "nhs24_mh_hub", "dbi_referra
 WITH_REFERRAL = {"dbi_referral", "non_urgent_referral", "urgent_face_to_face"}
 
 
-def request_args(rng: random.Random, now_ms: int) -> tuple[str, int, dict[str, Any]]:
-    """A request's id, creation time and stored fields, as `lifecycle.create_request` writes."""
-    created = now_ms - rng.randint(60_000, 30 * DAY_MS - 60_000)
+def request_args(rng: random.Random, now_ms: int,
+                 days: tuple[int, int]) -> tuple[str, int, dict[str, Any]]:
+    """A request's id, creation time (`days` ago, from and to) and stored fields, as
+    `lifecycle.create_request` writes them."""
+    created = now_ms - rng.randint(days[0] * DAY_MS + 60_000, days[1] * DAY_MS - 60_000)
     priority = rng.choice([1, 2, 3])
     form = {"incident_ref": "PS-BENCH", "notes": "", "concerns": ["distress"],
             "location": {"description": "bench", "area": rng.choice(AREAS)},
@@ -73,14 +80,15 @@ def outcome_args(rng: random.Random, rid: str, done: int) -> list[Any]:
     return ["bench-clin", json.dumps(outcome), disposition, "D", "none", released, referral, ""]
 
 
-async def load_completed(store: Store, count: int, rng: random.Random, now_ms: int) -> None:
+async def load_completed(store: Store, count: int, rng: random.Random, now_ms: int, *,
+                         days: tuple[int, int] = (0, 30)) -> None:
     """`count` requests created, accepted and completed through the lifecycle scripts."""
     create, accept, outcome = (store.scripts[n] for n in ("create", "accept", "outcome"))
     prefix = store.keys.prefix
     for start in range(0, count, BATCH):
         async with store.client.pipeline(transaction=False) as pipe:
             for _ in range(min(BATCH, count - start)):
-                rid, created, fields = request_args(rng, now_ms)
+                rid, created, fields = request_args(rng, now_ms, days)
                 accepted = created + rng.randint(0, 900_000)
                 done = accepted + rng.randint(60_000, 5_400_000)
                 await create(args=[prefix, created, rid, "bench-off", "", 60,
@@ -128,7 +136,7 @@ async def measure(settings: Settings, store: Store, samples: int) -> dict[str, f
 
 
 async def run_bench(redis_url: str, *, small: int = 1000, large: int = 100_000,
-                    samples: int = 200, seed: int = 4) -> dict[str, Any]:
+                    samples: int = 200, older: bool = False, seed: int = 4) -> dict[str, Any]:
     """Load, measure, load more, measure again; delete every key written."""
     prefix = f"bench-stats:{secrets.token_hex(4)}:"
     settings = Settings(redis_url=redis_url, key_prefix=prefix, sweep_interval_s=3600)
@@ -139,7 +147,8 @@ async def run_bench(redis_url: str, *, small: int = 1000, large: int = 100_000,
         started = time.perf_counter()
         await load_completed(store, small, rng, now_ms)
         at_small = await measure(settings, store, samples)
-        await load_completed(store, large - small, rng, now_ms)
+        await load_completed(store, large - small, rng, now_ms,
+                             days=(31, 365) if older else (0, 30))
         load_s = time.perf_counter() - started
         at_large = await measure(settings, store, samples)
     finally:
@@ -147,6 +156,7 @@ async def run_bench(redis_url: str, *, small: int = 1000, large: int = 100_000,
         await client.aclose()
     return {"requests": [small, large], "median_ms": {str(small): at_small, str(large): at_large},
             "ratio": {w: round(at_large[w] / at_small[w], 3) for w in at_small},
+            "more_requests": "31-365 days old" if older else "in the same 30 days",
             "load_s": round(load_s, 1), "samples": samples}
 
 
@@ -168,10 +178,12 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=1000)
     parser.add_argument("--large", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--older", action="store_true",
+                        help="create the extra requests 31-365 days ago (store size alone)")
     args = parser.parse_args()
     url = os.environ.get("TRIAGE_REDIS_URL", "redis://127.0.0.1:6379/0")
     result = asyncio.run(run_bench(url, small=args.small, large=args.large,
-                                   samples=args.samples))
+                                   samples=args.samples, older=args.older))
     json.dump(result, sys.stdout, indent=2)
     print()
 

@@ -14,7 +14,7 @@ from stats_random import make_random_requests
 from stats_truth import load_all, series_truth, window_truth
 
 from conftest import OUTCOME_FORM, REDIS_URL, REQUEST_FORM, ApiClient, SignInFactory
-from triage_service import stats
+from triage_service import stats_window
 from triage_service.app import create_app
 from triage_service.settings import Settings
 from triage_service.state import STORE
@@ -152,7 +152,7 @@ async def test_scripted_day_every_figure(sign_in: SignInFactory, clock: FakeCloc
     day = Day(clock, await sign_in("officer"), await sign_in("clinician"))
     await script_day(day, await sign_in("clinician"), app)
     status, stats = await (await sign_in("supervisor")).get(
-        "/api/v1/stats?window=24h&heat_map=true")
+        "/api/v1/stats?window=24h&heat_map=true&series=true")
     assert status == 200, stats
     assert stats["queue"] == {"waiting": 1, "by_priority": {"1": 1, "2": 0, "3": 0},
                               "longest_wait_s": 240.0, "in_session": 1, "escalated": 1,
@@ -241,14 +241,15 @@ async def test_only_supervisors_read_stats(sign_in: SignInFactory) -> None:
         assert (await client.get("/api/v1/stats/export.csv"))[0] == 403
 
 
-@pytest.mark.parametrize("edge_block_cost", [20, -10**6], ids=["cheapest", "hour-less-rest"])
+@pytest.mark.parametrize("hour_block_cost", [3, -100, 100],
+                         ids=["cheapest", "hour-less-rest", "slices-and-records"])
 async def test_stats_match_brute_force(sign_in: SignInFactory, clock: FakeClock,
                                        app: web.Application, redis_client: aioredis.Redis,
-                                       key_prefix: str, edge_block_cost: int,
+                                       key_prefix: str, hour_block_cost: int,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """For random requests over four days, random windows equal a recomputation from records,
-    whether partial hours are read record by record or as their hour less the rest."""
-    monkeypatch.setattr(stats, "EDGE_BLOCK_COST", edge_block_cost)
+    whether partial hours are read as slices and records or as their hour less the rest."""
+    monkeypatch.setattr(stats_window, "HOUR_BLOCK_COST", hour_block_cost)
     rng = random.Random(20261126)
     await make_random_requests(app[STORE], app, rng, start_ms=DAY, hours=96, count=240)
     records, referrals = await load_all(redis_client, key_prefix)
@@ -269,3 +270,24 @@ async def test_stats_match_brute_force(sign_in: SignInFactory, clock: FakeClock,
         points = [{k: v for k, v in p.items() if k != "from"}
                   for p in found["window"]["series"]["points"]]
         assert points == series_truth(records, a, b), (iso(a), iso(b))
+
+
+async def test_supervisors_get_stats_pushed(sign_in: SignInFactory, clock: FakeClock) -> None:
+    """A supervisor's live channel receives the last 24 hours' stats every few seconds; an
+    officer's never does."""
+    supervisor, officer = await sign_in("supervisor"), await sign_in("officer")
+    clock.now_ms = DAY + 9 * H
+    await officer.post("/api/v1/requests", form("urgent", "North"))
+    sup_ws = await supervisor.client.ws_connect("/ws")
+    officer_ws = await officer.client.ws_connect("/ws")
+    message = await sup_ws.receive_json(timeout=6)
+    while message["type"] != "stats":  # queue.changed and the like come too
+        message = await sup_ws.receive_json(timeout=6)
+    assert message["stats"]["queue"]["waiting"] == 1
+    assert message["stats"]["window"]["from"] == iso(DAY - 15 * H)
+    assert len(message["stats"]["window"]["series"]["points"]) == 24
+    with pytest.raises(TimeoutError):
+        while True:
+            assert (await officer_ws.receive_json(timeout=3))["type"] != "stats"
+    await sup_ws.close()
+    await officer_ws.close()

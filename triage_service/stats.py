@@ -2,14 +2,16 @@
 
 A window [from, to) covers the requests *created* in it and everything that has happened to
 them since (answered, outcome, referral completed). The lifecycle scripts count each request
-into the bucket of its creation hour, and into the aligned blocks of 2, 4, ... 8192 hours
-holding it (`lua/_common.lua`). The full hours of a window are read as at most two blocks
-per level; the partial hours at its two edges are recomputed from the requests created in
-just those spans (`lua/stats.lua`). The cost so depends on the window's length and its edge
-hours' demand, not on how many requests are stored.
+into the bucket of its creation hour, the aligned blocks of 2, 4, ... 1024 hours holding
+it, and its 5-minute slice (`lua/_common.lua`). A window's whole hours are read as at most
+two blocks per level, its partial hours as slices, and the minutes left at its two ends
+from the requests themselves (`stats_window.plan_span`, `lua/stats.lua`). The cost so
+depends on the window's length and the demand in its edge minutes, not on how many
+requests are stored.
 
 Percentiles are nearest-rank over whole seconds (each duration rounded half up): pN is the
-smallest value v such that at least ceil(N * n / 100) of the n values are at most v.
+smallest value v such that at least ceil(N * n / 100) of the n values are at most v; the
+maximum is p100. Means are exact, from millisecond sums.
 """
 
 from __future__ import annotations
@@ -36,13 +38,12 @@ from .stats_models import (
     WindowStats,
 )
 from .stats_window import HOUR_MS, Detail, Window, plan_span, series_points
+from .store import Store
 
 # Nearest-rank percentiles computed per duration (100 is the maximum). Each costs a walk
 # down the histograms of every block in the window, so only these are computed.
 PERCENTILES = {"wait": [50, 90, 100], "assess": [50], "police": [50]}
 NO_AREA = "(not given)"
-# Reading an hour's block costs about as much as reading this many requests (lua/stats.lua).
-EDGE_BLOCK_COST = 20
 _SCRIPTS: weakref.WeakKeyDictionary[Any, AsyncScript] = weakref.WeakKeyDictionary()
 
 
@@ -60,15 +61,15 @@ def build_spec(window: Window, settings: Settings, detail: Detail) -> dict[str, 
     return {**plan_span(window.from_ms, window.to_ms),
             "short_abandon_ms": settings.short_abandon_s * 1000,
             "threshold_s": settings.service_level_s, "percentiles": PERCENTILES,
-            "heat_map": detail.heat_map, "edge_block_cost": EDGE_BLOCK_COST,
+            "heat_map": detail.heat_map,
             "series": [plan_span(start, end) for start, end in points]}
 
 
-async def window_stats(client: Any, prefix: str, settings: Settings, window: Window,
+async def window_stats(store: Store, settings: Settings, window: Window,
                        detail: Detail) -> WindowStats:
     """The figures of one window, in one atomic read of the counters and edge records."""
     spec = build_spec(window, settings, detail)
-    raw = await _script(client)(args=[prefix, 0, json.dumps(spec)])
+    raw = await _script(store.client)(args=[store.keys.prefix, 0, json.dumps(spec)])
     return shape_window(json.loads(raw), window, settings, detail)
 
 

@@ -52,7 +52,7 @@ async def compute_stats(store: Store, settings: Settings, window: Window, *, now
                         detail: Detail | None = None) -> Stats:
     """The whole `Stats` answer: the live figures now and the window's figures."""
     figures, live = await asyncio.gather(
-        window_stats(store.client, store.keys.prefix, settings, window, detail or Detail()),
+        window_stats(store, settings, window, detail or Detail()),
         read_live(store, settings, now_ms=now_ms))
     generated = to_datetime(now_ms)
     assert generated is not None

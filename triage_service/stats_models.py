@@ -124,7 +124,7 @@ class WindowStats(Aliased):
     by_area_hour_of_week: dict[str, list[int]] | None = Field(
         description="requests by area and hour of week; only with heat_map=true")
     series: Series | None = Field(
-        description="per hour (windows up to 48 h) or UTC day; by default only up to 48 h")
+        description="per hour (windows up to 48 h) or UTC day; only with series=true")
 
 
 class ReferralsNow(BaseModel):

@@ -14,6 +14,9 @@ WINDOWS = {"1h": HOUR_MS, "24h": DAY_MS, "7d": 7 * DAY_MS, "30d": 30 * DAY_MS}
 MAX_SPAN_DAYS = 366
 MAX_LEVEL = 10  # blocks of up to 2**10 hours, as `lua/_common.lua` keeps them
 HOURLY_SERIES_UP_TO_MS = 48 * HOUR_MS
+SLICE_MS = 300_000  # requests are also counted per 5-minute slice (`lua/_common.lua`)
+# Reading an hour's block costs about as much as this many slices (see `plan_span`).
+HOUR_BLOCK_COST = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +35,9 @@ class Detail:
     heat_map: bool = False
 
 
-def parse_detail(query: Mapping[str, str], window: Window) -> Detail:
-    """`series` (default: on for windows up to 48 h) and `heat_map` (default off)."""
-    hourly = window.to_ms - window.from_ms <= HOURLY_SERIES_UP_TO_MS
-    return Detail(series=_flag(query, "series", hourly),
-                  heat_map=_flag(query, "heat_map", False))
+def parse_detail(query: Mapping[str, str]) -> Detail:
+    """`series` and `heat_map`, both off unless asked for (`true` or `1`)."""
+    return Detail(series=_flag(query, "series", False), heat_map=_flag(query, "heat_map", False))
 
 
 def _flag(query: Mapping[str, str], name: str, default: bool) -> bool:
@@ -107,21 +108,59 @@ def dyadic_blocks(first_hour: int, end_hour: int) -> list[list[int]]:
 
 
 def plan_span(from_ms: int, to_ms: int) -> dict[str, list[list[int]]]:
-    """[from_ms, to_ms) as blocks of full hours and the partial hours at its edges.
+    """What `lua/stats.lua` reads for [from_ms, to_ms).
 
-    Each edge is [hour, from_ms, to_ms]; `lua/stats.lua` reads its requests one by one, or
-    the hour's block less the rest of the hour's requests, whichever reads fewer records.
+    Whole hours are blocks ([level, index]); a partial hour is its 5-minute slices
+    ([index, sign]) and, for the minutes left over, the requests themselves
+    ([from_ms, to_ms, sign]), or, when that is fewer slices, the hour's block less the
+    slices and requests of the rest of the hour.
     """
-    first_full = -(-from_ms // HOUR_MS)
-    end_full = to_ms // HOUR_MS
+    first_full, end_full = -(-from_ms // HOUR_MS), to_ms // HOUR_MS
+    plan: dict[str, list[list[int]]] = {"blocks": [], "slices": [], "edges": []}
     if first_full > end_full:  # within one hour
-        return {"blocks": [], "edges": [[end_full, from_ms, to_ms]]}
-    edges = []
+        _plan_partial_hour(plan, end_full, from_ms, to_ms)
+        return plan
+    plan["blocks"] = dyadic_blocks(first_full, end_full)
     if from_ms < first_full * HOUR_MS:
-        edges.append([first_full - 1, from_ms, first_full * HOUR_MS])
+        _plan_partial_hour(plan, first_full - 1, from_ms, first_full * HOUR_MS)
     if to_ms > end_full * HOUR_MS:
-        edges.append([end_full, end_full * HOUR_MS, to_ms])
-    return {"blocks": dyadic_blocks(first_full, end_full), "edges": edges}
+        _plan_partial_hour(plan, end_full, end_full * HOUR_MS, to_ms)
+    return plan
+
+
+def _plan_partial_hour(plan: dict[str, list[list[int]]], hour: int, a: int, b: int) -> None:
+    start, end = hour * HOUR_MS, (hour + 1) * HOUR_MS
+    inside = _slice_cover(a, b)
+    outside = _slice_cover(start, a) + _slice_cover(b, end)
+    if len(inside) <= len(outside) + HOUR_BLOCK_COST:
+        _add_cover(plan, inside, 1)
+    else:
+        plan["blocks"].append([0, hour])
+        _add_cover(plan, outside, -1)
+
+
+def _slice_cover(a: int, b: int) -> list[tuple[int, int, int]]:
+    """[a, b) as whole slices (index, 0, 0) and leftover spans (-1, from, to)."""
+    if a >= b:
+        return []
+    first, end = -(-a // SLICE_MS), b // SLICE_MS
+    if first > end:
+        return [(-1, a, b)]
+    cover = [(index, 0, 0) for index in range(first, end)]
+    if a < first * SLICE_MS:
+        cover.append((-1, a, first * SLICE_MS))
+    if b > end * SLICE_MS:
+        cover.append((-1, end * SLICE_MS, b))
+    return cover
+
+
+def _add_cover(plan: dict[str, list[list[int]]], cover: list[tuple[int, int, int]],
+               sign: int) -> None:
+    for index, a, b in cover:
+        if index >= 0:
+            plan["slices"].append([index, sign])
+        else:
+            plan["edges"].append([a, b, sign])
 
 
 def series_points(window: Window) -> tuple[int, list[tuple[int, int]]]:

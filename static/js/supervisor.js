@@ -68,8 +68,8 @@ function renderFigures(day) {
     ['Detentions', day.detentions.total],
     ['Referrals on time', `${day.referrals.completed_on_time} of ${day.referrals.made}`],
   ];
-  byId('sup-figures').replaceChildren(...rows.flatMap(([name, value]) => [
-    el('dt', {}, name), el('dd', {}, String(value))]));
+  byId('sup-figures').replaceChildren(...rows.map(([name, value]) => el('div', {},
+    el('dt', {}, name), el('dd', {}, String(value)))));
 }
 
 function renderDay(stats) {

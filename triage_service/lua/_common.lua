@@ -29,10 +29,12 @@ end
 -- durations in whole seconds, so a window's figures never need a scan of every record.
 -- Each hour is also added into the aligned blocks of 2, 4, ... 2^10 hours that contain it
 -- (`stats:{kind}:L{level}:{h >> level}`; level 0 is `stats:{kind}:{h}`), so any window
--- reads at most two blocks per level. A histogram counts each whole second `s` and, as
--- fields `1:{s // 16}` and `2:{s // 256}`, its 16 s and 256 s bins; the 4096 s bins are
--- `{kind}_b:{s // 4096}` in the counters hash. A percentile so reads a few bins, then 16 at
--- a time down to the second (lua/stats.lua), whatever the number of values.
+-- reads at most two blocks per level, and each request into its 5-minute slice
+-- (`stats:{kind}:S:{created_ms // 300000}`) for the partial hours at a window's edges.
+-- A histogram counts each whole second `s` and, in hour blocks, as fields `1:{s // 16}` and
+-- `2:{s // 256}`, its 16 s and 256 s bins; the 4096 s bins are `{kind}_b:{s // 4096}` in
+-- the counters hash. A percentile so reads a few bins, then 16 at a time down to the second
+-- (lua/stats.lua), whatever the number of values.
 local STATS_LEVELS = 10
 
 local function bucket(created_ms) return math.floor(tonumber(created_ms) / 3600000) end
@@ -44,30 +46,38 @@ end
 
 local stats_keys_seen = {}
 
-local function add_all_levels(kind, h, field, n)
-  local name = kind .. ':' .. h
+-- The keys of every block holding a request created at `created_ms`, its slice's last.
+local function stats_keys(kind, created_ms)
+  local name = kind .. ':' .. created_ms
   local keys = stats_keys_seen[name]
   if not keys then
+    local h = bucket(created_ms)
     keys = {}
     for level = 0, STATS_LEVELS do keys[level + 1] = stats_key(kind, h, level) end
+    keys[#keys + 1] = key('stats:' .. kind .. ':S:' .. math.floor(tonumber(created_ms) / 300000))
     stats_keys_seen[name] = keys
   end
-  for i = 1, #keys do redis.call('HINCRBY', keys[i], field, n) end
+  return keys
+end
+
+-- Adds `n` to `field` in every block (`hours_only`: not in the slice).
+local function add_all_levels(kind, created_ms, field, n, hours_only)
+  local keys = stats_keys(kind, created_ms)
+  for i = 1, hours_only and #keys - 1 or #keys do redis.call('HINCRBY', keys[i], field, n) end
 end
 
 local function count(created_ms, field, n)
-  add_all_levels('h', bucket(created_ms), field, n or 1)
+  add_all_levels('h', created_ms, field, n or 1)
 end
 
 local function observe(kind, created_ms, ms)
-  local h = bucket(created_ms)
   local s = math.floor(ms / 1000 + 0.5)
-  add_all_levels(kind, h, tostring(s), 1)
-  add_all_levels(kind, h, '1:' .. math.floor(s / 16), 1)
-  add_all_levels(kind, h, '2:' .. math.floor(s / 256), 1)
-  add_all_levels('h', h, kind .. '_b:' .. math.floor(s / 4096), 1)
-  add_all_levels('h', h, kind .. '_sum_ms', math.floor(ms))
-  redis.call('SADD', key('stats:hours'), h)
+  add_all_levels(kind, created_ms, tostring(s), 1)
+  add_all_levels(kind, created_ms, '1:' .. math.floor(s / 16), 1, true)
+  add_all_levels(kind, created_ms, '2:' .. math.floor(s / 256), 1, true)
+  add_all_levels('h', created_ms, kind .. '_b:' .. math.floor(s / 4096), 1)
+  add_all_levels('h', created_ms, kind .. '_sum_ms', math.floor(ms))
+  redis.call('SADD', key('stats:hours'), bucket(created_ms))
 end
 
 -- Keeps the last 50 values of a duration for the wait estimate.

@@ -1,13 +1,14 @@
 -- Read-only: the statistics of one window and of each point of its series, in one atomic
 -- read (so the figures agree with each other). Prepended with _common.lua.
 -- ARGV: prefix, now, spec (JSON):
---   {"blocks": [[level, index], ...]   full-hour blocks (see `stats_key` in _common.lua),
---    "edges": [[hour, from_ms, to_ms], ...]   partial hours (see add_edge),
---    "edge_block_cost": n (reading a block costs about as much as n records),
+--   {"blocks": [[level, index], ...]   blocks of whole hours (`stats_key` in _common.lua),
+--    "slices": [[index, sign], ...]     5-minute slices, added (1) or taken away (-1),
+--    "edges": [[from_ms, to_ms, sign], ...]   the rest, read from the requests themselves,
 --    "short_abandon_ms": n, "threshold_s": n,
 --    "percentiles": {"wait": [50, 90, 100], ...} (100 is the maximum),
 --    "heat_map": bool (also read requests by area and hour of week),
---    "series": [{"blocks": [...], "edges": [...]}, ...]}
+--    "series": [{"blocks": [...], "slices": [...], "edges": [...]}, ...]}
+-- (stats_window.plan_span says which of these cover a window.)
 -- A duration percentile is nearest-rank over whole seconds: the smallest value v such that
 -- at least ceil(p * n / 100) of the n values are <= v. It is found from the 4096 s bins, then
 -- the 16 children of one bin at a time (256 s, 16 s, 1 s), reading only blocks that have
@@ -23,7 +24,7 @@ local loaded, children = {}, {}
 
 local function add(t, k, n) t[k] = (t[k] or 0) + (n or 1) end
 
--- Raw records are added, or taken away from a whole hour's block (sign -1): see add_edge.
+-- Slices and raw records are added, or taken away from a whole hour's block (sign -1).
 local sign = 1
 local function bump(t, k, n) t[k] = (t[k] or 0) + (n or 1) * sign end
 
@@ -42,27 +43,33 @@ local function new_tally(kinds, with_heat)
   return t
 end
 
+-- The duration kind and 4096 s bin of a counter field such as `wait_b:0`, if it is one.
+local function top_bin(field)
+  if not field:find('_b:', 1, true) then return nil end
+  local kind, bin = field:match('^(%a+)_b:(-?%d+)$')
+  return kind, tonumber(bin)
+end
+
 -- Adds one stored block: its counters and 4096 s bins (and its heat map when asked).
 local function add_block(t, level, index)
-  local c, flat = t.counts, call('HGETALL', block_key('h', level, index))
-  for i = 1, #flat, 2 do add(c, flat[i], tonumber(flat[i + 1])) end
+  local c, flat, tops = t.counts, call('HGETALL', block_key('h', level, index)), {}
+  for i = 1, #flat, 2 do
+    local field, n = flat[i], tonumber(flat[i + 1])
+    add(c, field, n)
+    local kind, bin = top_bin(field)
+    if kind and t.top[kind] then
+      add(t.top[kind], bin, n)
+      tops[kind] = tops[kind] or {}
+      tops[kind][bin] = n
+    end
+  end
   if t.with_heat then
     local cells = call('HGETALL', block_key('hw', level, index))
     for i = 1, #cells, 2 do add(t.heat, cells[i], tonumber(cells[i + 1])) end
   end
-  for _, kind in ipairs(t.kinds) do
-    local top, prefix = {}, kind .. '_b:'
-    for i = 1, #flat, 2 do
-      if flat[i]:sub(1, #prefix) == prefix then
-        local bin, n = tonumber(flat[i]:sub(#prefix + 1)), tonumber(flat[i + 1])
-        top[bin] = n
-        add(t.top[kind], bin, n)
-      end
-    end
-    if next(top) then
-      local holders = t.blocks[kind]
-      holders[#holders + 1] = {key = block_key(kind, level, index), top = top, memo = {}}
-    end
+  for kind, top in pairs(tops) do
+    local holders = t.blocks[kind]
+    holders[#holders + 1] = {key = block_key(kind, level, index), top = top, memo = {}}
   end
 end
 
@@ -157,21 +164,30 @@ local function add_raw(t, from_ms, to_ms, with_sign)
   sign = 1
 end
 
--- A partial hour [a, b): its requests one by one, or, when that is fewer records to read,
--- the hour's block less the requests of the rest of the hour (none after now, say).
-local function add_edge(t, hour, a, b)
-  local h0, h1, created = hour * 3600000, (hour + 1) * 3600000, key('reqs:created')
-  local inside = call('ZCOUNT', created, a, '(' .. b)
-  local block_cost = spec.edge_block_cost
-  local outside = inside > block_cost and call('ZCOUNT', created, h0, '(' .. a)
-                  + call('ZCOUNT', created, b, '(' .. h1)
-  if not outside or inside <= outside + block_cost then
-    add_raw(t, a, b, 1)
-    return
+-- A 5-minute slice: its counters, bins and (as if they were raw records) its seconds.
+local function add_slice(t, index, with_sign)
+  sign = with_sign
+  local flat = call('HGETALL', key('stats:h:S:' .. index))
+  for i = 1, #flat, 2 do
+    local field, n = flat[i], tonumber(flat[i + 1])
+    bump(t.counts, field, n)
+    local kind, bin = top_bin(field)
+    if kind and t.top[kind] then bump(t.top[kind], bin, n) end
   end
-  add_block(t, 0, hour)
-  add_raw(t, h0, a, -1)
-  add_raw(t, b, h1, -1)
+  if t.with_heat then
+    local cells = call('HGETALL', key('stats:hw:S:' .. index))
+    for i = 1, #cells, 2 do bump(t.heat, cells[i], tonumber(cells[i + 1])) end
+  end
+  for _, kind in ipairs(t.kinds) do
+    local raw, values = t.raw[kind], call('HGETALL', key('stats:' .. kind .. ':S:' .. index))
+    for i = 1, #values, 2 do
+      local s, n = tonumber(values[i]), tonumber(values[i + 1])
+      bump(raw[1], s, n)
+      bump(raw[16], floor(s / 16), n)
+      bump(raw[256], floor(s / 256), n)
+    end
+  end
+  sign = 1
 end
 
 local function sorted_keys(t)
@@ -297,7 +313,8 @@ end
 local function tally_of(part, kinds, with_heat)
   local t = new_tally(kinds, with_heat)
   for _, b in ipairs(part.blocks) do add_block(t, b[1], b[2]) end
-  for _, edge in ipairs(part.edges) do add_edge(t, edge[1], edge[2], edge[3]) end
+  for _, slice in ipairs(part.slices) do add_slice(t, slice[1], slice[2]) end
+  for _, edge in ipairs(part.edges) do add_raw(t, edge[1], edge[2], edge[3]) end
   return t
 end
 

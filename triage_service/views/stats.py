@@ -28,7 +28,7 @@ async def get_stats(request: web.Request, sign_in: SignIn) -> web.Response:
     now_ms = request.app[CLOCK]()
     window = parse_window(request.query, now_ms=now_ms)
     stats = await compute_stats(request.app[STORE], request.app[SETTINGS], window,
-                                now_ms=now_ms, detail=parse_detail(request.query, window))
+                                now_ms=now_ms, detail=parse_detail(request.query))
     return web.Response(text=stats.model_dump_json(), content_type="application/json")
 
 
