@@ -52,10 +52,6 @@ class Hub:
         """Whether anyone of `role` is connected to this instance."""
         return bool(self.by_role[role])
 
-    def connected_users(self, role: Role) -> set[str]:
-        """Ids of the users of `role` connected to this instance."""
-        return {self.users[ws].id for ws in self.by_role[role]}
-
     async def send_to_user(self, user_id: str, message: dict[str, Any]) -> None:
         """Send to every socket of one user on this instance."""
         await self._send(self.by_user.get(user_id, ()), json.dumps(message))

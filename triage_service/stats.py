@@ -5,7 +5,9 @@ them since (answered, outcome, referral completed). The lifecycle scripts count 
 into the bucket of its creation hour, the aligned blocks of 2, 4, ... 1024 hours holding
 it, and its 5-minute slice (`lua/_common.lua`). A window's whole hours are read as at most
 two blocks per level, its partial hours as slices, and the minutes left at its two ends
-from the requests themselves (`stats_window.plan_span`, `lua/stats.lua`). The cost so
+from the requests themselves (`stats_window.plan_span`, `lua/stats.lua`). Durations also
+go into sorted sets per 256 s bin, 16 s bin and second, scored by creation time, so a
+percentile counts the window's values bin by bin (ZCOUNT) down to the second. The cost so
 depends on the window's length and the demand in its edge minutes, not on how many
 requests are stored.
 
@@ -41,7 +43,7 @@ from .stats_window import HOUR_MS, Detail, Window, plan_span, series_points
 from .store import Store
 
 # Nearest-rank percentiles computed per duration (100 is the maximum). Each costs a walk
-# down the histograms of every block in the window, so only these are computed.
+# down the duration bins (some dozens of ZCOUNTs), so only these are computed.
 PERCENTILES = {"wait": [50, 90, 100], "assess": [50], "police": [50]}
 NO_AREA = "(not given)"
 _SCRIPTS: weakref.WeakKeyDictionary[Any, AsyncScript] = weakref.WeakKeyDictionary()
@@ -50,7 +52,8 @@ _SCRIPTS: weakref.WeakKeyDictionary[Any, AsyncScript] = weakref.WeakKeyDictionar
 def _script(client: Any) -> AsyncScript:
     if client not in _SCRIPTS:
         lua = resources.files(__package__) / "lua"
-        source = (lua / "_common.lua").read_text() + "\n" + (lua / "stats.lua").read_text()
+        source = "\n".join((lua / name).read_text()
+                            for name in ("_common.lua", "stats_bins.lua", "stats.lua"))
         _SCRIPTS[client] = client.register_script(source)
     return _SCRIPTS[client]
 
@@ -58,11 +61,17 @@ def _script(client: Any) -> AsyncScript:
 def build_spec(window: Window, settings: Settings, detail: Detail) -> dict[str, Any]:
     """What `lua/stats.lua` reads for this window and each point of its series."""
     points = series_points(window)[1] if detail.series else []
-    return {**plan_span(window.from_ms, window.to_ms),
+    return {**read_plan(window.from_ms, window.to_ms),
             "short_abandon_ms": settings.short_abandon_s * 1000,
             "threshold_s": settings.service_level_s, "percentiles": PERCENTILES,
             "heat_map": detail.heat_map,
-            "series": [plan_span(start, end) for start, end in points]}
+            "series": [read_plan(start, end) for start, end in points]}
+
+
+def read_plan(from_ms: int, to_ms: int) -> dict[str, Any]:
+    """The span [from_ms, to_ms) (for the sorted sets of durations) and the counters that
+    cover it."""
+    return {"span": [from_ms, to_ms], **plan_span(from_ms, to_ms)}
 
 
 async def window_stats(store: Store, settings: Settings, window: Window,

@@ -14,9 +14,12 @@ WINDOWS = {"1h": HOUR_MS, "24h": DAY_MS, "7d": 7 * DAY_MS, "30d": 30 * DAY_MS}
 MAX_SPAN_DAYS = 366
 MAX_LEVEL = 10  # blocks of up to 2**10 hours, as `lua/_common.lua` keeps them
 HOURLY_SERIES_UP_TO_MS = 48 * HOUR_MS
-SLICE_MS = 300_000  # requests are also counted per 5-minute slice (`lua/_common.lua`)
+# Requests are also counted per 5-minute slice and per minute (`lua/_common.lua`), widest
+# first: the plan's lists of each, then the spans left over, read from the requests.
+SLICE_WIDTHS = (("slices", 300_000), ("minutes", 60_000))
 # Reading an hour's block costs about as much as this many slices (see `plan_span`).
 HOUR_BLOCK_COST = 3
+Piece = tuple[str, int, int]  # ("slices" | "minutes", index, 0) or ("edges", from, to)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +113,13 @@ def dyadic_blocks(first_hour: int, end_hour: int) -> list[list[int]]:
 def plan_span(from_ms: int, to_ms: int) -> dict[str, list[list[int]]]:
     """What `lua/stats.lua` reads for [from_ms, to_ms).
 
-    Whole hours are blocks ([level, index]); a partial hour is its 5-minute slices
-    ([index, sign]) and, for the minutes left over, the requests themselves
-    ([from_ms, to_ms, sign]), or, when that is fewer slices, the hour's block less the
-    slices and requests of the rest of the hour.
+    Whole hours are blocks ([level, index]); a partial hour is its 5-minute slices and
+    whole minutes ([index, sign]) and, for the seconds left over, the requests themselves
+    ([from_ms, to_ms, sign]), or, when that is fewer pieces, the hour's block less the
+    slices, minutes and requests of the rest of the hour.
     """
     first_full, end_full = -(-from_ms // HOUR_MS), to_ms // HOUR_MS
-    plan: dict[str, list[list[int]]] = {"blocks": [], "slices": [], "edges": []}
+    plan: dict[str, list[list[int]]] = {"blocks": [], "slices": [], "minutes": [], "edges": []}
     if first_full > end_full:  # within one hour
         _plan_partial_hour(plan, end_full, from_ms, to_ms)
         return plan
@@ -139,28 +142,25 @@ def _plan_partial_hour(plan: dict[str, list[list[int]]], hour: int, a: int, b: i
         _add_cover(plan, outside, -1)
 
 
-def _slice_cover(a: int, b: int) -> list[tuple[int, int, int]]:
-    """[a, b) as whole slices (index, 0, 0) and leftover spans (-1, from, to)."""
+def _slice_cover(a: int, b: int, level: int = 0) -> list[Piece]:
+    """[a, b) as whole slices of `SLICE_WIDTHS[level]`, narrower ones at their ends, and
+    the spans left over."""
     if a >= b:
         return []
-    first, end = -(-a // SLICE_MS), b // SLICE_MS
-    if first > end:
-        return [(-1, a, b)]
-    cover = [(index, 0, 0) for index in range(first, end)]
-    if a < first * SLICE_MS:
-        cover.append((-1, a, first * SLICE_MS))
-    if b > end * SLICE_MS:
-        cover.append((-1, end * SLICE_MS, b))
-    return cover
+    if level == len(SLICE_WIDTHS):
+        return [("edges", a, b)]
+    name, width = SLICE_WIDTHS[level]
+    first, end = -(-a // width), b // width
+    if first >= end:
+        return _slice_cover(a, b, level + 1)
+    return (_slice_cover(a, first * width, level + 1)
+            + [(name, index, 0) for index in range(first, end)]
+            + _slice_cover(end * width, b, level + 1))
 
 
-def _add_cover(plan: dict[str, list[list[int]]], cover: list[tuple[int, int, int]],
-               sign: int) -> None:
-    for index, a, b in cover:
-        if index >= 0:
-            plan["slices"].append([index, sign])
-        else:
-            plan["edges"].append([a, b, sign])
+def _add_cover(plan: dict[str, list[list[int]]], cover: list[Piece], sign: int) -> None:
+    for name, a, b in cover:
+        plan[name].append([a, b, sign] if name == "edges" else [a, sign])
 
 
 def series_points(window: Window) -> tuple[int, list[tuple[int, int]]]:

@@ -28,7 +28,7 @@ REQUEST_EVENTS = frozenset({"created", "accepted", "cancelled", "released", "exp
 QUEUE_EVENTS = REQUEST_EVENTS | {"availability"}
 COALESCE_S = 0.05
 BROADCAST_DUTY = 0.2  # at most this share of the loop goes to queue broadcasts under load
-YIELD_EVERY = 50  # officer messages sent between yields, so other wake-ups are not held up
+YIELD_EVERY = 16  # officer messages sent between yields, so other wake-ups are not held up
 
 
 class Dispatcher:
@@ -109,13 +109,12 @@ class Dispatcher:
                 "longest_wait_s": round((now - oldest) / 1000, 1) if oldest else 0.0}
         for role in (Role.CLINICIAN, Role.SUPERVISOR):
             await self.hub.send_to_role(role, base)
-        officers_here = self.hub.connected_users(Role.OFFICER)
         waits_s = sorted(int(ms) / 1000 for ms in waits)
         sessions_s = sorted(int(ms) / 1000 for ms in sessions)
         available = states.count(Availability.AVAILABLE.value)
         busy = states.count(Availability.BUSY.value)
         for position, (request_id, (officer, _)) in enumerate(zip(ids, owners, strict=True), 1):
-            if officer not in officers_here:
+            if not self.hub.is_connected(officer):
                 continue
             estimate = estimate_wait_s(position=position, recent_waits_s=waits_s,
                                        recent_sessions_s=sessions_s,

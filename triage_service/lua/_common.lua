@@ -25,16 +25,19 @@ local function event(kind, request_id, actor, role, fields)
                                                     actor = actor}))
 end
 
--- Statistics buckets: one hash per hour of request creation, plus per-hour histograms of
--- durations in whole seconds, so a window's figures never need a scan of every record.
--- Each hour is also added into the aligned blocks of 2, 4, ... 2^10 hours that contain it
--- (`stats:{kind}:L{level}:{h >> level}`; level 0 is `stats:{kind}:{h}`), so any window
--- reads at most two blocks per level, and each request into its 5-minute slice
--- (`stats:{kind}:S:{created_ms // 300000}`) for the partial hours at a window's edges.
--- A histogram counts each whole second `s` and, in hour blocks, as fields `1:{s // 16}` and
--- `2:{s // 256}`, its 16 s and 256 s bins; the 4096 s bins are `{kind}_b:{s // 4096}` in
--- the counters hash. A percentile so reads a few bins, then 16 at a time down to the second
--- (lua/stats.lua), whatever the number of values.
+-- Statistics counters: one hash per hour of request creation (`stats:h:{hour}`; the
+-- heat map's area by hour-of-week cells in `stats:hw:{hour}`), so a window's figures never
+-- need a scan of every record. Each hour is also added into the aligned blocks of 2, 4, ...
+-- 2^10 hours that contain it (`stats:h:L{level}:{hour >> level}`), so any window reads at
+-- most two blocks per level, and each request into its 5-minute slice
+-- (`stats:h:S:{created_ms // 300000}`) and its minute (`stats:h:M:{created_ms // 60000}`)
+-- for the partial hours at a window's edges.
+-- A duration counts its sum and its 4096 s bin (`{kind}_b:{s // 4096}`) there; its whole
+-- second `s` also goes, as `{s}:{request id}` scored by the request's creation time, into
+-- the sorted sets of its 4096 s, 256 s and 16 s bins and its second
+-- (`stats:{kind}:{w}s:{s // w}`), so a percentile counts a window's values in any bin with
+-- one ZCOUNT, 16 bins at a time down to the second (lua/stats_bins.lua), whatever the number
+-- of values or the window's length.
 local STATS_LEVELS = 10
 
 local function bucket(created_ms) return math.floor(tonumber(created_ms) / 3600000) end
@@ -46,7 +49,8 @@ end
 
 local stats_keys_seen = {}
 
--- The keys of every block holding a request created at `created_ms`, its slice's last.
+-- The keys of every block holding a request created at `created_ms`, then its slice's and
+-- its minute's.
 local function stats_keys(kind, created_ms)
   local name = kind .. ':' .. created_ms
   local keys = stats_keys_seen[name]
@@ -55,26 +59,30 @@ local function stats_keys(kind, created_ms)
     keys = {}
     for level = 0, STATS_LEVELS do keys[level + 1] = stats_key(kind, h, level) end
     keys[#keys + 1] = key('stats:' .. kind .. ':S:' .. math.floor(tonumber(created_ms) / 300000))
+    keys[#keys + 1] = key('stats:' .. kind .. ':M:' .. math.floor(tonumber(created_ms) / 60000))
     stats_keys_seen[name] = keys
   end
   return keys
 end
 
--- Adds `n` to `field` in every block (`hours_only`: not in the slice).
-local function add_all_levels(kind, created_ms, field, n, hours_only)
-  local keys = stats_keys(kind, created_ms)
-  for i = 1, hours_only and #keys - 1 or #keys do redis.call('HINCRBY', keys[i], field, n) end
+-- Adds `n` to `field` in every block, slice and minute holding `created_ms`.
+local function add_all_levels(kind, created_ms, field, n)
+  for _, name in ipairs(stats_keys(kind, created_ms)) do redis.call('HINCRBY', name, field, n) end
 end
 
 local function count(created_ms, field, n)
   add_all_levels('h', created_ms, field, n or 1)
 end
 
-local function observe(kind, created_ms, ms)
+local HISTOGRAM_WIDTHS = {4096, 256, 16, 1}
+
+-- Counts the duration `ms` of request `id` (created at `created_ms`) for statistics.
+local function observe(kind, id, created_ms, ms)
   local s = math.floor(ms / 1000 + 0.5)
-  add_all_levels(kind, created_ms, tostring(s), 1)
-  add_all_levels(kind, created_ms, '1:' .. math.floor(s / 16), 1, true)
-  add_all_levels(kind, created_ms, '2:' .. math.floor(s / 256), 1, true)
+  for _, width in ipairs(HISTOGRAM_WIDTHS) do
+    redis.call('ZADD', key('stats:' .. kind .. ':' .. width .. 's:' .. math.floor(s / width)),
+               created_ms, s .. ':' .. id)
+  end
   add_all_levels('h', created_ms, kind .. '_b:' .. math.floor(s / 4096), 1)
   add_all_levels('h', created_ms, kind .. '_sum_ms', math.floor(ms))
   redis.call('SADD', key('stats:hours'), bucket(created_ms))
@@ -107,7 +115,7 @@ local function accept(id, clinician, clinician_name)
   if redis.call('HGET', rkey, 'answered') ~= '1' then
     redis.call('HSET', rkey, 'answered', '1', 'first_wait_ms', wait_ms)
     count(created, 'accepted')
-    observe('wait', created, wait_ms)
+    observe('wait', id, created, wait_ms)
   end
   event('accepted', id, clinician, 'clinician', {'wait_ms', wait_ms})
   return ok({id = id})

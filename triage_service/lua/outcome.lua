@@ -31,8 +31,8 @@ if disposition ~= 'emergency_department' and disposition ~= 'not_completed'
    and conveyance ~= 'ambulance' then
   count(created, 'conveyance_avoided')
 end
-observe('assess', created, NOW - accepted)
-observe('police', created, released - created)
+observe('assess', id, created, NOW - accepted)
+observe('police', id, created, released - created)
 
 local function open_referral(json)
   local referral = cjson.decode(json)

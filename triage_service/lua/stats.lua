@@ -1,45 +1,35 @@
 -- Read-only: the statistics of one window and of each point of its series, in one atomic
--- read (so the figures agree with each other). Prepended with _common.lua.
+-- read (so the figures agree with each other). Prepended with _common.lua and
+-- stats_bins.lua (durations: percentiles and the service level).
 -- ARGV: prefix, now, spec (JSON):
---   {"blocks": [[level, index], ...]   blocks of whole hours (`stats_key` in _common.lua),
---    "slices": [[index, sign], ...]     5-minute slices, added (1) or taken away (-1),
+--   {"span": [from_ms, to_ms],         the window (requests created from, inclusive, to)
+--    "blocks": [[level, index], ...]   blocks of whole hours (`stats_key` in _common.lua),
+--    "slices": [[index, sign], ...]   5-minute slices, added (1) or taken away (-1),
+--    "minutes": [[index, sign], ...]  minutes, likewise,
 --    "edges": [[from_ms, to_ms, sign], ...]   the rest, read from the requests themselves,
 --    "short_abandon_ms": n, "threshold_s": n,
 --    "percentiles": {"wait": [50, 90, 100], ...} (100 is the maximum),
 --    "heat_map": bool (also read requests by area and hour of week),
---    "series": [{"blocks": [...], "slices": [...], "edges": [...]}, ...]}
--- (stats_window.plan_span says which of these cover a window.)
--- A duration percentile is nearest-rank over whole seconds: the smallest value v such that
--- at least ceil(p * n / 100) of the n values are <= v. It is found from the 4096 s bins, then
--- the 16 children of one bin at a time (256 s, 16 s, 1 s), reading only blocks that have
--- values in that bin: the cost depends on the number of blocks, not of values.
+--    "series": [{"span": ..., "blocks": ..., "slices": ..., "minutes": ..., "edges": ...}]}
+-- (stats_window.plan_span says which blocks, slices, minutes and edges cover a window.)
 local spec = cjson.decode(ARGV[3])
 local call, tonumber, floor = redis.call, tonumber, math.floor
 local KINDS = {'wait', 'assess', 'police'}
-local WIDTHS = {[0] = 1, [1] = 16, [2] = 256, [3] = 4096}
 local RAW = {'status', 'priority', 'area', 'mode', 'first_wait_ms', 'created_ms',
              'accepted_ms', 'completed_ms', 'disposition', 'triage_code', 'conveyance',
              'officer_released_ms', 'referral_id', 'notice_id', 'age_band', 'sex'}
-local loaded, children = {}, {}
+local loaded = {}
 
-local function add(t, k, n) t[k] = (t[k] or 0) + (n or 1) end
-
--- Slices and raw records are added, or taken away from a whole hour's block (sign -1).
+-- Slices, minutes and raw records are added, or taken away from a whole hour's block (-1);
+-- `bump` counts a raw record with the current `sign`.
 local sign = 1
 local function bump(t, k, n) t[k] = (t[k] or 0) + (n or 1) * sign end
 
-local function block_key(kind, level, index)
-  if level == 0 then return key('stats:' .. kind .. ':' .. index) end
-  return key('stats:' .. kind .. ':L' .. level .. ':' .. index)
-end
-
-local function new_tally(kinds, with_heat)
-  local t = {counts = {}, heat = {}, kinds = kinds, with_heat = with_heat, top = {},
-             raw = {}, blocks = {}, merged = {}, sorted = {}}
-  for _, kind in ipairs(kinds) do
-    t.top[kind], t.blocks[kind], t.merged[kind] = {}, {}, {}
-    t.raw[kind] = {[1] = {}, [16] = {}, [256] = {}}  -- raw values by width of bin
-  end
+-- `fields`: the only counters needed (all when nil).
+local function new_tally(part, kinds, with_heat, fields)
+  local t = {counts = {}, heat = {}, with_heat = with_heat, fields = fields, top = {},
+             found = {}, values = {}, from_ms = part.span[1], to_ms = '(' .. part.span[2]}
+  for _, kind in ipairs(kinds) do t.top[kind] = {} end
   return t
 end
 
@@ -50,38 +40,49 @@ local function top_bin(field)
   return kind, tonumber(bin)
 end
 
--- Adds one stored block: its counters and 4096 s bins (and its heat map when asked).
-local function add_block(t, level, index)
-  local c, flat, tops = t.counts, call('HGETALL', block_key('h', level, index)), {}
-  for i = 1, #flat, 2 do
-    local field, n = flat[i], tonumber(flat[i + 1])
-    add(c, field, n)
-    local kind, bin = top_bin(field)
-    if kind and t.top[kind] then
-      add(t.top[kind], bin, n)
-      tops[kind] = tops[kind] or {}
-      tops[kind][bin] = n
+-- The counters of block, slice or minute `name`, as field, value pairs: all, or `t.fields`.
+local function read_counters(t, name)
+  if not t.fields then return call('HGETALL', key('stats:h:' .. name)) end
+  local values, flat = call('HMGET', key('stats:h:' .. name), unpack(t.fields)), {}
+  for i, field in ipairs(t.fields) do
+    if values[i] then
+      flat[#flat + 1] = field
+      flat[#flat + 1] = values[i]
     end
   end
-  if t.with_heat then
-    local cells = call('HGETALL', block_key('hw', level, index))
-    for i = 1, #cells, 2 do add(t.heat, cells[i], tonumber(cells[i + 1])) end
+  return flat
+end
+
+-- Adds field, value pairs `flat` into `into`, times `with_sign`.
+local function add_pairs(into, flat, with_sign)
+  for i = 1, #flat, 2 do
+    local field = flat[i]
+    into[field] = (into[field] or 0) + tonumber(flat[i + 1]) * with_sign
   end
-  for kind, top in pairs(tops) do
-    local holders = t.blocks[kind]
-    holders[#holders + 1] = {key = block_key(kind, level, index), top = top, memo = {}}
+end
+
+-- Adds the counters of one block, slice or minute, and its heat map when asked.
+local function add_counters(t, name, with_sign)
+  add_pairs(t.counts, read_counters(t, name), with_sign)
+  if t.with_heat then add_pairs(t.heat, call('HGETALL', key('stats:hw:' .. name)), with_sign) end
+end
+
+-- The count of the tally's values per 4096 s bin, by duration kind (`t.top`).
+local function collect_top(t)
+  for field, n in pairs(t.counts) do
+    local kind, bin = top_bin(field)
+    if kind and t.top[kind] then t.top[kind][bin] = n end
   end
+end
+
+local function block_name(level, index)
+  if level == 0 then return tostring(index) end
+  return 'L' .. level .. ':' .. index
 end
 
 local function observe_raw(t, kind, ms)
   bump(t.counts, kind .. '_sum_ms', floor(ms))
-  local raw = t.raw[kind]
-  if not raw then return end
-  local s = floor(ms / 1000 + 0.5)
-  bump(raw[1], s)
-  bump(raw[16], floor(s / 16))
-  bump(raw[256], floor(s / 256))
-  bump(t.top[kind], floor(s / 4096))
+  bump(t.counts, kind .. '_b:' .. floor(floor(ms / 1000 + 0.5) / 4096))
 end
 
 local function referral_done(c, id, counter)
@@ -164,157 +165,13 @@ local function add_raw(t, from_ms, to_ms, with_sign)
   sign = 1
 end
 
--- A 5-minute slice: its counters, bins and (as if they were raw records) its seconds.
-local function add_slice(t, index, with_sign)
-  sign = with_sign
-  local flat = call('HGETALL', key('stats:h:S:' .. index))
-  for i = 1, #flat, 2 do
-    local field, n = flat[i], tonumber(flat[i + 1])
-    bump(t.counts, field, n)
-    local kind, bin = top_bin(field)
-    if kind and t.top[kind] then bump(t.top[kind], bin, n) end
-  end
-  if t.with_heat then
-    local cells = call('HGETALL', key('stats:hw:S:' .. index))
-    for i = 1, #cells, 2 do bump(t.heat, cells[i], tonumber(cells[i + 1])) end
-  end
-  for _, kind in ipairs(t.kinds) do
-    local raw, values = t.raw[kind], call('HGETALL', key('stats:' .. kind .. ':S:' .. index))
-    for i = 1, #values, 2 do
-      local s, n = tonumber(values[i]), tonumber(values[i + 1])
-      bump(raw[1], s, n)
-      bump(raw[16], floor(s / 16), n)
-      bump(raw[256], floor(s / 256), n)
-    end
-  end
-  sign = 1
-end
-
-local function sorted_keys(t)
-  local ks = {}
-  for k in pairs(t) do ks[#ks + 1] = k end
-  table.sort(ks)
-  return ks
-end
-
--- The field names of the 16 children of `node` at `level` (its children are at level - 1).
-local function child_names(level, node)
-  local cached = node * 4 + level
-  if not children[cached] then
-    local names, prefix = {}, level == 1 and '' or (level - 1) .. ':'
-    for i = 0, 15 do names[#names + 1] = prefix .. (node * 16 + i) end
-    children[cached] = names
-  end
-  return children[cached]
-end
-
--- Per block (that has values under `node`), its fields for `node`'s 16 children: a count
--- or false (a field is only ever written by adding 1, so one that exists is positive).
-local function block_children(block, level, node)
-  local memo = node * 4 + level
-  local values = block.memo[memo]
-  if not values then
-    values = call('HMGET', block.key, unpack(child_names(level, node)))
-    block.memo[memo] = values
-  end
-  return values
-end
-
--- Merged counts of the 16 children of `node`, remembered for the other percentiles.
-local function merged_children(t, kind, holders, level, node)
-  local memo = node * 4 + level
-  local counts = t.merged[kind][memo]
-  if counts then return counts end
-  counts = {}
-  local raw, base = t.raw[kind][WIDTHS[level - 1]], node * 16 - 1
-  for i = 1, 16 do counts[i] = raw[base + i] or 0 end
-  for _, block in ipairs(holders) do
-    local values = block_children(block, level, node)
-    for i = 1, 16 do
-      local v = values[i]
-      if v then counts[i] = counts[i] + tonumber(v) end
-    end
-  end
-  t.merged[kind][memo] = counts
-  return counts
-end
-
--- The blocks among `holders` with values in child `i` of `node`.
-local function holding(holders, level, node, i)
-  local found = {}
-  for _, block in ipairs(holders) do
-    if block_children(block, level, node)[i] then found[#found + 1] = block end
-  end
-  return found
-end
-
-local function holders_of(t, kind, bin)
-  local holders = {}
-  for _, block in ipairs(t.blocks[kind]) do
-    if block.top[bin] then holders[#holders + 1] = block end
-  end
-  return holders
-end
-
--- The smallest whole-second value with at least `rank` values at or below it.
-local function nth(t, kind, rank)
-  local seen = 0
-  t.sorted[kind] = t.sorted[kind] or sorted_keys(t.top[kind])
-  for _, bin in ipairs(t.sorted[kind]) do
-    local n = t.top[kind][bin]
-    if seen + n >= rank then
-      local node, holders = bin, holders_of(t, kind, bin)
-      for level = 3, 1, -1 do
-        local counts = merged_children(t, kind, holders, level, node)
-        for i = 1, 16 do
-          if seen + counts[i] >= rank then
-            if level > 1 then holders = holding(holders, level, node, i) end
-            node = node * 16 + i - 1
-            break
-          end
-          seen = seen + counts[i]
-        end
-      end
-      return node
-    end
-    seen = seen + n
-  end
-  return cjson.null
-end
-
-local function durations(t, kind, percentiles)
-  local total = 0
-  for _, n in pairs(t.top[kind]) do total = total + n end
-  local out = {n = total}
-  if total == 0 then return out end
-  for _, p in ipairs(percentiles) do
-    out['p' .. p] = nth(t, kind, floor((p * total + 99) / 100))
-  end
-  return out
-end
-
--- How many waits were at most the service-level threshold `limit`.
-local function within(t, limit)
-  local n, edge = 0, floor(limit / 4096)
-  for bin, count in pairs(t.top.wait) do if bin < edge then n = n + count end end
-  if not t.top.wait[edge] then return n end
-  local node, holders = edge, holders_of(t, 'wait', edge)
-  for level = 3, 1, -1 do
-    local counts = merged_children(t, 'wait', holders, level, node)
-    local target = floor(limit / WIDTHS[level - 1]) - node * 16 + 1
-    for i = 1, target - 1 do n = n + counts[i] end
-    if level == 1 then return n + counts[target] end
-    holders = holding(holders, level, node, target)
-    node = node * 16 + target - 1
-  end
-  return n
-end
-
-local function tally_of(part, kinds, with_heat)
-  local t = new_tally(kinds, with_heat)
-  for _, b in ipairs(part.blocks) do add_block(t, b[1], b[2]) end
-  for _, slice in ipairs(part.slices) do add_slice(t, slice[1], slice[2]) end
+local function tally_of(part, kinds, with_heat, fields)
+  local t = new_tally(part, kinds, with_heat, fields)
+  for _, b in ipairs(part.blocks) do add_counters(t, block_name(b[1], b[2]), 1) end
+  for _, slice in ipairs(part.slices) do add_counters(t, 'S:' .. slice[1], slice[2]) end
+  for _, minute in ipairs(part.minutes) do add_counters(t, 'M:' .. minute[1], minute[2]) end
   for _, edge in ipairs(part.edges) do add_raw(t, edge[1], edge[2], edge[3]) end
+  collect_top(t)
   return t
 end
 
@@ -324,9 +181,12 @@ local result = {counts = main.counts, heat = main.heat, within = within(main, sp
 for _, kind in ipairs(KINDS) do
   result.durations[kind] = durations(main, kind, spec.percentiles[kind])
 end
+-- A point of the series lies inside the window, so its waits are in the window's bins.
 local POINT_FIELDS = {'requests', 'accepted', 'wait_sum_ms'}
+local point_counters = {unpack(POINT_FIELDS)}
+for bin in pairs(main.top.wait) do point_counters[#point_counters + 1] = 'wait_b:' .. bin end
 for i, part in ipairs(spec.series) do
-  local t = tally_of(part, {'wait'}, false)
+  local t = tally_of(part, {'wait'}, false, point_counters)
   local point = {within = within(t, spec.threshold_s), wait = durations(t, 'wait', {50, 90})}
   for _, name in ipairs(POINT_FIELDS) do point[name] = t.counts[name] or 0 end
   result.series[i] = point
