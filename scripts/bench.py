@@ -64,7 +64,7 @@ OUTCOME_FORM: dict[str, Any] = {
     "summary": "benchmark", "advice_to_officer": "Safety plan agreed.",
 }
 TARGETS = {"notify_p99_ms": 20.0, "accept_p99_ms": 20.0, "lifecycles_per_s": 200.0,
-           "rss_mb": 400.0, "fanout_p99_ms": 500.0}
+           "rss_mb": 400.0, "fanout_p99_ms": 500.0, "stats_ratio": 1.5}
 
 
 # ---------------------------------------------------------------- figures
@@ -180,7 +180,10 @@ class Deployment:
                  "--save", "", "--logfile", str(self.tmp / "redis.log")],
                 stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent)
             self.redis_url = f"redis://127.0.0.1:{port}/0"
-        command = [*(os.environ["BENCH_EXPERIMENT_CMD"].split() if os.environ.get("BENCH_EXPERIMENT_CMD") else [str(Path(sys.executable).with_name("triage-service"))]), "serve",
+        # BENCH_SERVER_CMD runs another build of the server (for before/after comparisons).
+        server = (os.environ["BENCH_SERVER_CMD"].split() if os.environ.get("BENCH_SERVER_CMD")
+                  else [str(Path(sys.executable).with_name("triage-service"))])
+        command = [*server, "serve",
                    "--port", str(self.port), "--redis-url", self.redis_url,
                    "--key-prefix", self.prefix, "--data-dir", str(self.tmp / "var")]
         with (self.tmp / "server.log").open("wb") as out:
@@ -357,6 +360,7 @@ class Bench:
     client: Client
     args: argparse.Namespace
     password_hash: str = ""
+    started: float = field(default_factory=time.perf_counter)
     results: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -538,41 +542,54 @@ async def lifecycle_loop(bench: Bench, officer: Session, clinician: Session,
         done.append((started, time.perf_counter()))
 
 
-async def measure_throughput(bench: Bench, staff: Staff, pairs: int,
-                             seconds: float) -> dict[str, Any]:
-    """Full lifecycles per second with `pairs` officer/clinician pairs working at once."""
+@dataclass
+class Pairs:
+    """Officer/clinician pairs, every one signed in with a socket open."""
+
+    officers: list[Session]
+    clinicians: list[Session]
+    sockets: list[LiveSocket]
+
+
+async def pair_up(bench: Bench, staff: Staff, pairs: int) -> Pairs:
+    """Sign in `pairs` officers (with sockets) to work with the first `pairs` clinicians."""
     officers = await bench.logins(await bench.users(Role.OFFICER, pairs, "pair-officer"))
-    clinicians = staff.clinicians[:pairs]
     for s in (*staff.clinician_sockets, staff.officer_socket):
         s.keep = False
-    sockets = [await bench.client.socket(s, keep=False) for s in officers]
+    return Pairs(officers, staff.clinicians[:pairs],
+                 [await bench.client.socket(s, keep=False) for s in officers])
+
+
+async def measure_throughput(bench: Bench, pairs: Pairs, seconds: float) -> dict[str, Any]:
+    """Full lifecycles per second, every pair working back to back, after a 2 s warm-up."""
     warmup = 2.0
     done: list[tuple[float, float]] = []
-    server, redis_pid = bench.deployment.server_pid, bench.deployment.redis_pid
+    pids = [bench.deployment.server_pid, *filter(None, [bench.deployment.redis_pid])]
+
+    def cpu_now() -> list[float]:
+        return [*map(cpu_seconds, pids), time.process_time(), machine_cpu_seconds()]
+
     start = time.perf_counter()
     window = (start + warmup, start + warmup + seconds)
     loops = [asyncio.create_task(lifecycle_loop(bench, o, c, window[1], done))
-             for o, c in zip(officers, clinicians, strict=True)]
+             for o, c in zip(pairs.officers, pairs.clinicians, strict=True)]
     await asyncio.sleep(warmup)
-    cpu_before = (cpu_seconds(server), time.process_time(),
-                  cpu_seconds(redis_pid) if redis_pid else 0.0, machine_cpu_seconds())
+    cpu_before = cpu_now()
     await asyncio.gather(*loops)
     elapsed = time.perf_counter() - window[0]
-    cpu_after = (cpu_seconds(server), time.process_time(),
-                 cpu_seconds(redis_pid) if redis_pid else 0.0, machine_cpu_seconds())
+    used = [100 * (a - b) / elapsed for a, b in zip(cpu_now(), cpu_before, strict=True)]
     counted = [end - begin for begin, end in done if window[0] <= end <= window[1]]
-    await asyncio.gather(*(s.close() for s in sockets))
-    cpu = [round(100 * (a - b) / elapsed) for a, b in zip(cpu_after, cpu_before, strict=True)]
-    return {"pairs": pairs, "seconds": round(elapsed, 2), "lifecycles": len(counted),
-            "lifecycles_per_s": round(len(counted) / seconds, 1),
-            "server_cpu_ms_per_lifecycle": round(10 * cpu[0] * elapsed / max(1, len(counted)),
+    return {"pairs": len(pairs.officers), "seconds": round(elapsed, 2),
+            "lifecycles": len(counted), "lifecycles_per_s": round(len(counted) / seconds, 1),
+            "server_cpu_ms_per_lifecycle": round(10 * used[0] * elapsed / max(1, len(counted)),
                                                  2),
             "http_requests_per_s": round(5 * len(counted) / seconds, 1),
             "lifecycle_ms": summary_ms(counted),
             "per_second": [sum(1 for _, end in done if window[0] + i <= end < window[0] + i + 1)
                            for i in range(math.ceil(seconds))],
-            "cpu_pct": {"server": cpu[0], "bench": cpu[1], "redis": cpu[2],
-                        "other_processes": max(0, cpu[3] - sum(cpu[:3]))}}
+            "cpu_pct": {"server": round(used[0]), "redis": round(used[1]) if len(pids) > 1 else 0,
+                        "bench": round(used[-2]),
+                        "other_processes": max(0, round(used[-1] - sum(used[:-1])))}}
 
 
 async def measure_call_setup(bench: Bench, calls: int) -> dict[str, Any]:
@@ -698,27 +715,34 @@ async def measure_capacity(bench: Bench, staff: Staff, sockets: int, waiting: in
                        **summary_ms(deliveries), "last_delivery_ms": per_change}}
 
 
-def run_stats_bench(timeout_s: float) -> dict[str, Any] | None:
-    """Run scripts/bench_stats.py if another part of the project provides it."""
+async def run_stats_bench(bench: Bench, timeout_s: float) -> dict[str, Any] | None:
+    """Run scripts/bench_stats.py (if the project has it) against this run's Redis.
+
+    It bulk-loads 100,000 requests, so a private Redis stops fsyncing every write first: the
+    stats figure is about reading, not durability.
+    """
     script = ROOT / "scripts" / "bench_stats.py"
     if not script.exists():
         return None
-    log("stats flatness: running scripts/bench_stats.py")
+    log(f"stats flatness: scripts/bench_stats.py (at most {timeout_s:.0f} s)")
+    if not bench.deployment.external_redis:
+        await bench.store.client.config_set("appendfsync", "no")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "TRIAGE_REDIS_URL": bench.deployment.redis_url})
     try:
-        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                              timeout=timeout_s, cwd=ROOT, check=False)
-    except subprocess.TimeoutExpired:
+        out, err = await asyncio.wait_for(process.communicate(), timeout_s)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
         return {"error": f"timed out after {timeout_s:.0f} s"}
-    for line in reversed(done.stdout.strip().splitlines()):
-        with contextlib.suppress(json.JSONDecodeError):
-            found = json.loads(line)
-            if isinstance(found, dict):
-                return found
     with contextlib.suppress(json.JSONDecodeError):
-        found = json.loads(done.stdout)
+        found = json.loads(out)
         if isinstance(found, dict):
             return found
-    return {"error": f"exit {done.returncode}, no JSON object", "stderr": done.stderr[-500:]}
+    return {"error": f"exit {process.returncode}, no JSON object",
+            "stderr": err.decode(errors="replace")[-500:]}
 
 
 # ---------------------------------------------------------------- report
@@ -731,6 +755,8 @@ def verdicts(results: dict[str, Any]) -> dict[str, Any]:
         "lifecycles_per_s": results.get("throughput", {}).get("lifecycles_per_s"),
         "rss_mb": results.get("capacity", {}).get("rss_mb"),
         "fanout_p99_ms": results.get("capacity", {}).get("fanout", {}).get("p99"),
+        "stats_ratio": max((results.get("stats") or {}).get("ratio", {}).values(),
+                           default=None),
     }
     out: dict[str, Any] = {}
     for name, target in TARGETS.items():
@@ -756,10 +782,13 @@ def table_rows(r: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
                    f"{f['ratio']['p50_to_healthz']}x / {f['ratio']['p99_to_healthz']}x healthz")
     if "throughput" in r:
         t = r["throughput"]
-        yield ("lifecycles per second", f"{t['lifecycles_per_s']}",
-               f"{t['pairs']} pairs, cpu % server {t['cpu_pct']['server']} "
-               f"bench {t['cpu_pct']['bench']} redis {t['cpu_pct']['redis']} "
-               f"others {t['cpu_pct']['other_processes']}")
+        busy = next(v for k, v in t.items() if k.startswith("with_"))
+        for label, f in (("lifecycles per second", t),
+                         ("  ... with the queue full", busy)):
+            yield (label, f"{f['lifecycles_per_s']}",
+                   f"{f['pairs']} pairs, {f['server_cpu_ms_per_lifecycle']} ms server CPU each; "
+                   f"cpu % server {f['cpu_pct']['server']} bench {f['cpu_pct']['bench']} "
+                   f"redis {f['cpu_pct']['redis']} others {f['cpu_pct']['other_processes']}")
     if "call_setup" in r and "median_ms" in r["call_setup"]:
         yield ("call setup (accept → data channel)", f"{r['call_setup']['median_ms']} ms",
                "median")
@@ -770,6 +799,11 @@ def table_rows(r: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
         fan = cap["fanout"]
         yield (f"queue change → {fan['waiting_officers']} officers",
                f"p50 {fan['p50']:.1f} / p99 {fan['p99']:.1f} ms", f"{fan['changes']} changes")
+    stats = r.get("stats") or {}
+    if "ratio" in stats:
+        small, large = stats.get("requests", ["small", "large"])
+        yield (f"GET /stats, {large:,} vs {small:,} requests",
+               " / ".join(f"{w} x{v}" for w, v in stats["ratio"].items()), "ratio of medians")
 
 
 def print_table(results: dict[str, Any]) -> None:
@@ -804,6 +838,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--fanout-changes", type=int, default=5)
     p.add_argument("--skip", action="append", default=[],
                    choices=["latency", "throughput", "calls", "capacity", "stats"])
+    p.add_argument("--budget-s", type=float, default=290.0,
+                   help="stop the stats benchmark when the whole run reaches this many seconds")
     p.add_argument("--json-out", type=Path, help="also write the JSON object to this file")
     p.add_argument("--py-spy", type=Path, metavar="DIR",
                    help="profile the server per phase with py-spy into DIR (collapsed stacks)")
@@ -853,12 +889,10 @@ async def run_phases(bench: Bench) -> None:
         log(f"notify and accept latency: {args.samples} rounds")
         with profiled(bench, "latency"):
             r.update(await measure_latency(bench, staff, args.samples))
-    if "throughput" not in args.skip:
-        log(f"lifecycle throughput: {args.pairs} pairs for {args.throughput_seconds:.0f} s")
-        with profiled(bench, "throughput"):
-            r["throughput"] = await measure_throughput(bench, staff, args.pairs,
-                                                       args.throughput_seconds)
-    await cancel_waiting(bench, staff)
+    if "throughput" in args.skip:
+        await cancel_waiting(bench, staff)
+    else:
+        await measure_both_throughputs(bench, staff)
     if "calls" not in args.skip:
         log(f"call set-up: {args.calls} headless aiortc calls")
         r["call_setup"] = await measure_call_setup(bench, args.calls)
@@ -869,8 +903,25 @@ async def run_phases(bench: Bench) -> None:
                                                    args.fanout_officers, args.fanout_changes)
     await staff.close()
     r["floor_after"] = await measure_floor(bench, 100)
-    r["stats"] = None if "stats" in args.skip else run_stats_bench(150)
+    budget = args.budget_s - (time.perf_counter() - bench.started)
+    r["stats"] = None if "stats" in args.skip else await run_stats_bench(bench, max(60, budget))
     r["targets"] = verdicts(r)
+
+
+async def measure_both_throughputs(bench: Bench, staff: Staff) -> None:
+    """Lifecycle throughput with the latency phases' requests still waiting, then without."""
+    args = bench.args
+    pairs = await pair_up(bench, staff, args.pairs)
+    log(f"lifecycle throughput: {args.pairs} pairs for {args.throughput_seconds:.0f} s, "
+        f"{args.waiting} requests waiting")
+    busy_queue = await measure_throughput(bench, pairs, args.throughput_seconds)
+    await cancel_waiting(bench, staff)
+    log(f"lifecycle throughput: {args.pairs} pairs for {args.throughput_seconds:.0f} s")
+    with profiled(bench, "throughput"):
+        bench.results["throughput"] = await measure_throughput(bench, pairs,
+                                                               args.throughput_seconds)
+    bench.results["throughput"][f"with_{args.waiting}_waiting"] = busy_queue
+    await asyncio.gather(*(s.close() for s in pairs.sockets))
 
 
 async def cancel_waiting(bench: Bench, staff: Staff) -> None:
