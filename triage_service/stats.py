@@ -3,13 +3,13 @@
 A window [from, to) covers the requests *created* in it and everything that has happened to
 them since (answered, outcome, referral completed). The lifecycle scripts count each request
 into the bucket of its creation hour, the aligned blocks of 2, 4, ... 1024 hours holding
-it, and its 5-minute slice (`lua/_common.lua`). A window's whole hours are read as at most
-two blocks per level, its partial hours as slices, and the minutes left at its two ends
-from the requests themselves (`stats_window.plan_span`, `lua/stats.lua`). Durations also
-go into sorted sets per 256 s bin, 16 s bin and second, scored by creation time, so a
-percentile counts the window's values bin by bin (ZCOUNT) down to the second. The cost so
-depends on the window's length and the demand in its edge minutes, not on how many
-requests are stored.
+it, its 5-minute slice and its minute (`lua/_common.lua`). A window's whole hours are read
+as at most two blocks per level, its partial hours as slices and minutes, and the seconds
+left at its two ends from the requests themselves (`stats_window.plan_span`,
+`lua/stats.lua`). Durations also go into sorted sets per 4096 s, 256 s and 16 s bin and per
+second, scored by creation time, so a percentile counts the window's values bin by bin
+(ZCOUNT) down to the second (`lua/stats_bins.lua`). The cost so depends on the window's
+length and the demand in its edge minutes, not on how many requests are stored.
 
 Percentiles are nearest-rank over whole seconds (each duration rounded half up): pN is the
 smallest value v such that at least ceil(N * n / 100) of the n values are at most v; the
