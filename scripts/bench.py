@@ -560,8 +560,23 @@ async def pair_up(bench: Bench, staff: Staff, pairs: int) -> Pairs:
                  [await bench.client.socket(s, keep=False) for s in officers])
 
 
-async def measure_throughput(bench: Bench, pairs: Pairs, seconds: float) -> dict[str, Any]:
-    """Full lifecycles per second, every pair working back to back, after a 2 s warm-up."""
+async def live_lag_ms(bench: Bench, staff: Staff) -> float:
+    """Notify latency of one new request: shows whether the live channel kept up."""
+    listener = staff.clinician_sockets[0]
+    listener.keep = True
+    listener.drain()
+    sent = time.perf_counter()
+    rid = (await bench.client.call(staff.officer, "POST", "/api/v1/requests", REQUEST_FORM))["id"]
+    arrived = await listener.arrival(is_created(rid), timeout=120)
+    listener.keep = False
+    await bench.client.call(staff.officer, "POST", f"/api/v1/requests/{rid}/cancel")
+    return round((arrived - sent) * 1000, 1)
+
+
+async def measure_throughput(bench: Bench, staff: Staff, pairs: Pairs,
+                             seconds: float) -> dict[str, Any]:
+    """Full lifecycles per second, every pair working back to back, after a 2 s warm-up;
+    then how late the live channel is (a backlog of wake-ups would show here)."""
     warmup = 2.0
     done: list[tuple[float, float]] = []
     pids = [bench.deployment.server_pid, *filter(None, [bench.deployment.redis_pid])]
@@ -579,7 +594,9 @@ async def measure_throughput(bench: Bench, pairs: Pairs, seconds: float) -> dict
     elapsed = time.perf_counter() - window[0]
     used = [100 * (a - b) / elapsed for a, b in zip(cpu_now(), cpu_before, strict=True)]
     counted = [end - begin for begin, end in done if window[0] <= end <= window[1]]
+    lag = await live_lag_ms(bench, staff)
     return {"pairs": len(pairs.officers), "seconds": round(elapsed, 2),
+            "notify_right_after_ms": lag,
             "lifecycles": len(counted), "lifecycles_per_s": round(len(counted) / seconds, 1),
             "server_cpu_ms_per_lifecycle": round(10 * used[0] * elapsed / max(1, len(counted)),
                                                  2),
@@ -786,7 +803,8 @@ def table_rows(r: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
         for label, f in (("lifecycles per second", t),
                          ("  ... with the queue full", busy)):
             yield (label, f"{f['lifecycles_per_s']}",
-                   f"{f['pairs']} pairs, {f['server_cpu_ms_per_lifecycle']} ms server CPU each; "
+                   f"{f['pairs']} pairs, {f['server_cpu_ms_per_lifecycle']} ms server CPU each, "
+                   f"notify right after {f['notify_right_after_ms']} ms; "
                    f"cpu % server {f['cpu_pct']['server']} bench {f['cpu_pct']['bench']} "
                    f"redis {f['cpu_pct']['redis']} others {f['cpu_pct']['other_processes']}")
     if "call_setup" in r and "median_ms" in r["call_setup"]:
@@ -914,11 +932,11 @@ async def measure_both_throughputs(bench: Bench, staff: Staff) -> None:
     pairs = await pair_up(bench, staff, args.pairs)
     log(f"lifecycle throughput: {args.pairs} pairs for {args.throughput_seconds:.0f} s, "
         f"{args.waiting} requests waiting")
-    busy_queue = await measure_throughput(bench, pairs, args.throughput_seconds)
+    busy_queue = await measure_throughput(bench, staff, pairs, args.throughput_seconds)
     await cancel_waiting(bench, staff)
     log(f"lifecycle throughput: {args.pairs} pairs for {args.throughput_seconds:.0f} s")
     with profiled(bench, "throughput"):
-        bench.results["throughput"] = await measure_throughput(bench, pairs,
+        bench.results["throughput"] = await measure_throughput(bench, staff, pairs,
                                                                args.throughput_seconds)
     bench.results["throughput"][f"with_{args.waiting}_waiting"] = busy_queue
     await asyncio.gather(*(s.close() for s in pairs.sockets))

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 REQUEST_EVENTS = frozenset({"created", "accepted", "cancelled", "released", "expired",
                             "completed"})
 QUEUE_EVENTS = REQUEST_EVENTS | {"availability"}
+RECORD_WAKES = REQUEST_EVENTS | {"message"}  # wake-ups whose record is read before sending
+BATCH_MAX = 256  # wake-ups already received are served together, their records read at once
 COALESCE_S = 0.05
 BROADCAST_DUTY = 0.2  # at most this share of the loop goes to queue broadcasts under load
 YIELD_EVERY = 16  # officer messages sent between yields, so other wake-ups are not held up
@@ -43,32 +45,68 @@ class Dispatcher:
         # request id → (officer id, created ms) of the waiting requests: both never change.
         self.owners: dict[str, tuple[str, int]] = {}
 
-    async def dispatch(self, wake: dict[str, Any]) -> None:
-        """Handle one wake-up."""
+    async def dispatch_batch(self, raw: list[str]) -> None:
+        """Handle wake-ups in arrival order, reading every record they name in one round trip.
+
+        Under load, wake-ups arrive faster than one Redis round trip each can serve them;
+        batching keeps the live channel from falling behind. Each record is read after its
+        wake-up was sent, so it is still the truth the clients are told.
+        """
+        wakes = []
+        for data in raw:
+            try:
+                wake = json.loads(data)
+            except json.JSONDecodeError:
+                wake = None
+            if isinstance(wake, dict):
+                wakes.append(wake)
+            else:
+                log.warning("dropping malformed wake-up %.200s", data)
+        found = await self._records(wakes)
+        for wake in wakes:
+            try:
+                await self.dispatch(wake, found.get(wake.get("request_id") or ""))
+            except (aioredis.ConnectionError, OSError):
+                raise
+            except Exception:
+                log.exception("could not dispatch wake-up %.200s", wake)
+
+    async def _records(self, wakes: list[dict[str, Any]]) -> dict[str, records.Record]:
+        """The records the wake-ups name, by id (none if Redis refuses, short of a lost
+        connection, which the listener handles)."""
+        ids = list(dict.fromkeys(w["request_id"] for w in wakes
+                                 if w.get("type") in RECORD_WAKES and w.get("request_id")))
+        if not ids:
+            return {}
+        try:
+            return {r["id"]: r for r in await records.load_many(self.store, ids)}
+        except aioredis.ConnectionError:
+            raise
+        except aioredis.RedisError:
+            log.exception("could not read the records of %d wake-ups", len(ids))
+            return {}
+
+    async def dispatch(self, wake: dict[str, Any], record: records.Record | None) -> None:
+        """Handle one wake-up; `record` is the request it names, as just read."""
         kind = wake.get("type")
         if kind == "signal":
             await self.hub.send_to_user(wake["to"], {
                 "type": "signal", "request_id": wake["request_id"],
                 "from_role": wake["from_role"], "data": wake["data"]})
-        elif kind == "message":
-            await self._chat(wake)
-        elif kind in REQUEST_EVENTS:
-            await self._request_changed(kind, wake["request_id"], wake.get("actor"))
+        elif kind == "message" and record is not None:
+            await self._chat(wake, record)
+        elif kind in REQUEST_EVENTS and record is not None:
+            await self._request_changed(kind, record, wake.get("actor"))
         if kind in QUEUE_EVENTS:
             self.queue_dirty.set()
 
-    async def _chat(self, wake: dict[str, Any]) -> None:
-        record = await records.load(self.store, wake["request_id"])
-        if record is None:
-            return
+    async def _chat(self, wake: dict[str, Any], record: records.Record) -> None:
         message = {"type": "chat.message", "request_id": record["id"], "message": wake["message"]}
         for user_id in {record["officer_id"], record.get("clinician_id", "")} - {""}:
             await self.hub.send_to_user(user_id, message)
 
-    async def _request_changed(self, kind: str, request_id: str, actor: str | None) -> None:
-        record = await records.load(self.store, request_id)
-        if record is None:
-            return
+    async def _request_changed(self, kind: str, record: records.Record,
+                               actor: str | None) -> None:
         summary = {**records.queue_item(record, self.clock()).model_dump(mode="json"),
                    "status": record["status"]}
         staff_type = "request.created" if kind == "created" else "request.updated"
@@ -164,7 +202,11 @@ async def _listen(dispatcher: Dispatcher) -> None:
             delay = 0.1
             dispatcher.queue_dirty.set()  # anything missed while away: resend the queue
             async for message in pubsub.listen():
-                await _dispatch_safely(dispatcher, message["data"])
+                batch = [message["data"]]
+                while len(batch) < BATCH_MAX and (
+                        more := await pubsub.get_message(timeout=0.0)) is not None:
+                    batch.append(more["data"])
+                await dispatcher.dispatch_batch(batch)
         except (aioredis.ConnectionError, OSError) as e:
             log.warning("pub/sub connection lost (%s); resubscribing in %.1f s", e, delay)
             await asyncio.sleep(delay)
@@ -172,15 +214,6 @@ async def _listen(dispatcher: Dispatcher) -> None:
         finally:
             with contextlib.suppress(aioredis.RedisError, OSError):
                 await pubsub.aclose()
-
-
-async def _dispatch_safely(dispatcher: Dispatcher, data: str) -> None:
-    try:
-        await dispatcher.dispatch(json.loads(data))
-    except (aioredis.ConnectionError, OSError):
-        raise
-    except Exception:
-        log.exception("could not dispatch wake-up %.200s", data)
 
 
 async def _queue_broadcasts(dispatcher: Dispatcher) -> None:
