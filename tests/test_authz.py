@@ -91,6 +91,7 @@ ROUTES = [
     # Statistics are de-identified aggregates; the stats module also lets admins read them.
     Route("GET", "/api/v1/stats?window=24h", {"supervisor": 200, "admin": 200}),
     Route("GET", "/api/v1/stats/export.csv", {"supervisor": 200, "admin": 200}),
+    Route("GET", "/api/v1/stats/export.fhir.ndjson", {"supervisor": 200, "admin": 200}),
     Route("GET", "/api/v1/ice-servers", EVERYONE),
     Route("POST", "/api/v1/connection-test", {r: 422 for r in EVERYONE},
           body={"sdp": "v=0", "type": "offer"}),

@@ -27,7 +27,7 @@ REQUEST_FIELDS = ("id", "created_ms", "area", "form", "priority", "urgency", "mo
                   "answered", "first_wait_ms", "accepted_ms", "completed_ms",
                   "officer_released_ms", "triage_code", "disposition", "conveyance",
                   "referral_id", "notice_id")
-REFERRAL_FIELDS = ("service", "status", "due_ms", "updated_ms")
+REFERRAL_FIELDS = ("service", "status", "due_ms", "updated_ms", "urgency", "created_ms")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 EXPORT_HEADERS = {"Content-Disposition": 'attachment; filename="triage-evaluation.csv"',
                   "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",

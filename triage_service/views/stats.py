@@ -10,6 +10,7 @@ from ..api import ApiRoutes
 from ..audit import record_access
 from ..auth import SignIn
 from ..export import EXPORT_HEADERS, write_export
+from ..export_fhir import FHIR_HEADERS, write_fhir_export
 from ..models import iso_z
 from ..state import CLOCK, SETTINGS, STORE
 from ..stats_live import compute_stats
@@ -37,16 +38,45 @@ async def get_stats(request: web.Request, sign_in: SignIn) -> web.Response:
 async def export_csv(request: web.Request, sign_in: SignIn) -> web.StreamResponse:
     """One de-identified row per request created in the window, streamed page by page."""
     now_ms = request.app[CLOCK]()
-    window = parse_window(request.query, now_ms=now_ms, default="30d")
-    store = request.app[STORE]
-    await record_access(store, sign_in.user, action="export", record_id=_span(window),
-                        now_ms=now_ms)
-    response = web.StreamResponse(headers=EXPORT_HEADERS)
-    response.content_type = "text/csv"
-    response.charset = "utf-8"
-    await response.prepare(request)
-    await write_export(store, request.app[SETTINGS], window, response, now_ms=now_ms)
+    window = await _audited_window(request, sign_in, action="export", now_ms=now_ms)
+    response = await _stream(request, EXPORT_HEADERS, "text/csv", charset="utf-8")
+    await write_export(request.app[STORE], request.app[SETTINGS], window, response,
+                       now_ms=now_ms)
     await response.write_eof()
+    return response
+
+
+@routes.endpoint("GET", "/api/v1/stats/export.fhir.ndjson",
+                 summary="Evaluation export (FHIR R4 Encounter and ServiceRequest, NDJSON)",
+                 roles=STATS_ROLES)
+async def export_fhir(request: web.Request, sign_in: SignIn) -> web.StreamResponse:
+    """One de-identified Encounter per completed request created in the window and one
+    ServiceRequest per referral, a resource a line, streamed page by page."""
+    now_ms = request.app[CLOCK]()
+    window = await _audited_window(request, sign_in, action="export_fhir", now_ms=now_ms)
+    response = await _stream(request, FHIR_HEADERS, "application/fhir+ndjson")
+    await write_fhir_export(request.app[STORE], request.app[SETTINGS], window, response)
+    await response.write_eof()
+    return response
+
+
+async def _audited_window(request: web.Request, sign_in: SignIn, *, action: str,
+                          now_ms: int) -> Window:
+    """The export's window (default the last 30 days; 422 naming a bad field), logged."""
+    window = parse_window(request.query, now_ms=now_ms, default="30d")
+    await record_access(request.app[STORE], sign_in.user, action=action,
+                        record_id=_span(window), now_ms=now_ms)
+    return window
+
+
+async def _stream(request: web.Request, headers: dict[str, str], content_type: str, *,
+                  charset: str | None = None) -> web.StreamResponse:
+    """A prepared streaming response for an export."""
+    response = web.StreamResponse(headers=headers)
+    response.content_type = content_type
+    if charset:
+        response.charset = charset
+    await response.prepare(request)
     return response
 
 
