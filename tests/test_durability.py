@@ -135,3 +135,32 @@ async def test_acknowledged_writes_survive_kill_9(tmp_path: Path,
             assert [i["id"] for i in queue["waiting"]] == [r["id"] for r in [*waiting, last]]
             status, next_one = await clinician.post("/api/v1/queue/next")
             assert status == 200 and next_one["id"] == waiting[0]["id"]
+
+
+async def test_a_store_that_stops_answering_gives_503_then_recovers(
+        tmp_path: Path, embedded: list[EmbeddedRedis]) -> None:
+    """A frozen Redis (SIGSTOP) is answered with 503 after the deadline, not a hang; once it
+    runs again the same instance serves requests."""
+    frozen = EmbeddedRedis(tmp_path)
+    embedded.append(frozen)
+    url = await frozen.start()
+    assert frozen.process is not None
+    settings = Settings(redis_url=url, key_prefix="frozen:", store_deadline_s=0.5)
+    server = TestServer(create_app(settings))
+    await server.start_server()
+    try:
+        officer = await log_in(server, await create_account(server.app, Role.OFFICER))
+        os.kill(frozen.process.pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            status, body = await officer.post("/api/v1/requests", REQUEST_FORM)
+            took = time.monotonic() - started
+        finally:
+            os.kill(frozen.process.pid, signal.SIGCONT)
+        assert status == 503 and body["error"]["code"] == "unavailable"
+        assert 0.4 < took < 5
+        status, created = await officer.post("/api/v1/requests", REQUEST_FORM)
+        assert status == 201 and created["status"] == "waiting"
+        await officer.client.close()
+    finally:
+        await server.close()

@@ -10,7 +10,7 @@ from aiohttp import web
 from .api import ENDPOINTS, ApiRoutes
 from .auth import session_middleware
 from .embedded_redis import EmbeddedRedis
-from .errors import error_middleware
+from .errors import deadline_middleware, error_middleware
 from .live import HUB, Hub
 from .metrics import METRICS, Metrics, metrics_middleware
 from .rtc.echo import echo_peers_ctx
@@ -46,7 +46,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[security_headers(settings), error_middleware, metrics_middleware,
-                     session_middleware])
+                     deadline_middleware(settings.store_deadline_s), session_middleware])
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[METRICS] = Metrics()

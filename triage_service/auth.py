@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from dataclasses import dataclass
 
@@ -41,25 +42,25 @@ async def open_session(store: Store, settings: Settings, user: User, now_ms: int
     """Start a new session with a fresh 128-bit token."""
     sign_in = SignIn(token=secrets.token_urlsafe(16), csrf_token=secrets.token_urlsafe(16),
                      user=user)
-    key = store.keys.session(sign_in.token)
-    async with store.client.pipeline(transaction=True) as pipe:
-        pipe.hset(key, mapping={**user.as_dict(), "csrf": sign_in.csrf_token,
-                                "created_ms": now_ms})
-        pipe.expire(key, settings.session_idle_s)
-        await pipe.execute()
+    await store.client.set(store.keys.session(sign_in.token),
+                           json.dumps({**user.as_dict(), "csrf": sign_in.csrf_token,
+                                       "created_ms": now_ms}),
+                           ex=settings.session_idle_s)
     return sign_in
 
 
 async def load_session(store: Store, settings: Settings, token: str,
                        now_ms: int) -> SignIn | None:
-    """The session for `token`, refreshing its idle timeout; None if absent or too old."""
+    """The session for `token`, refreshing its idle timeout; None if absent or too old.
+
+    A JSON string rather than a hash, so that reading and refreshing are one command
+    (GETEX): this runs on every request.
+    """
     key = store.keys.session(token)
-    async with store.client.pipeline(transaction=False) as pipe:
-        pipe.hgetall(key)
-        pipe.expire(key, settings.session_idle_s, xx=True)
-        fields, _ = await pipe.execute()
-    if not fields:
+    raw = await store.client.getex(key, ex=settings.session_idle_s)
+    if raw is None:
         return None
+    fields = json.loads(raw)
     if now_ms - int(fields["created_ms"]) > settings.session_absolute_s * 1000:
         await store.client.delete(key)
         return None

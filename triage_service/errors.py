@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from pydantic import ValidationError
 from redis import exceptions as redis_errors
 
@@ -58,6 +60,23 @@ def from_validation(error: ValidationError) -> ApiError:
     return invalid("validation_error", "Some fields are missing or invalid.", fields)
 
 
+# Answers that may rightly take long: the live channel and streamed exports.
+UNBOUNDED_PATHS = ("/ws", "/api/v1/stats/export")
+
+
+def deadline_middleware(deadline_s: float) -> Middleware:
+    """Bound every other request, so a store that stops answering yields 503s, not hangs."""
+
+    @web.middleware
+    async def bounded(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(UNBOUNDED_PATHS):
+            return await handler(request)
+        async with asyncio.timeout(deadline_s):
+            return await handler(request)
+
+    return bounded
+
+
 def error_response(status: int, code: str, message: str, *,
                    fields: dict[str, str] | None = None,
                    headers: dict[str, str] | None = None) -> web.Response:
@@ -84,6 +103,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except (redis_errors.ConnectionError, redis_errors.TimeoutError) as e:
         log.warning("Redis unreachable on %s %s: %s", request.method, request.path, e)
         return error_response(503, "unavailable", "The service cannot reach its store; "
+                              "try again shortly.", headers={"Retry-After": "1"})
+    except TimeoutError:
+        log.warning("no answer within the deadline on %s %s", request.method, request.path)
+        return error_response(503, "unavailable", "The service did not answer in time; "
                               "try again shortly.", headers={"Retry-After": "1"})
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.path)

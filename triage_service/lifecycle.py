@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from typing import Any
 
 from .accounts import User
 from .domain import (
@@ -22,7 +23,7 @@ from .domain import (
 )
 from .errors import ApiError, invalid, not_found
 from .models import OutcomeForm, RequestForm
-from .records import Record, load, to_datetime
+from .records import Record, to_datetime
 from .settings import Settings
 from .store import Conflict, Store
 
@@ -52,25 +53,21 @@ async def create_request(store: Store, settings: Settings, officer: User, form: 
     }
     result = await store.run("create", now_ms, fields["id"], officer.id, idempotency_key or "",
                              IDEMPOTENCY_TTL_S, fields["expire_ms"], json.dumps(fields))
-    record = await load(store, result["id"])
-    if record is None:  # the idempotent original was purged
-        raise not_found()
-    return record, bool(result["created"])
+    return _record(result), bool(result["created"])
 
 
 async def cancel_request(store: Store, settings: Settings, officer: User, request_id: str, *,
                          now_ms: int) -> Record:
     """The owner withdraws a waiting request."""
-    await _transition(store, "cancel", now_ms, request_id, officer.id,
-                      settings.short_abandon_s * 1000)
-    return await _reload(store, request_id)
+    return await _transition(store, "cancel", now_ms, request_id, officer.id,
+                             settings.short_abandon_s * 1000)
 
 
 async def accept_request(store: Store, clinician: User, request_id: str, *,
                          now_ms: int) -> Record:
     """Take a waiting request: exactly one of several concurrent callers wins."""
-    await _transition(store, "accept", now_ms, request_id, clinician.id, clinician.display_name)
-    return await _reload(store, request_id)
+    return await _transition(store, "accept", now_ms, request_id, clinician.id,
+                             clinician.display_name)
 
 
 async def take_next(store: Store, clinician: User, *, now_ms: int) -> Record:
@@ -81,15 +78,14 @@ async def take_next(store: Store, clinician: User, *, now_ms: int) -> Record:
         if e.code == "queue_empty":
             raise ApiError(404, "queue_empty", "Nobody is waiting.") from e
         raise _conflict(e) from e
-    return await _reload(store, result["id"])
+    return _record(result)
 
 
 async def release_request(store: Store, clinician: User, request_id: str, reason: str, *,
                           now_ms: int, actor_role: str = "clinician") -> Record:
     """Hand a request back to the queue at its original place."""
-    await _transition(store, "release", now_ms, request_id, clinician.id, reason,
-                      RELEASED_MIN_REMAINING_MS, actor_role)
-    return await _reload(store, request_id)
+    return await _transition(store, "release", now_ms, request_id, clinician.id, reason,
+                             RELEASED_MIN_REMAINING_MS, actor_role)
 
 
 async def file_outcome(store: Store, settings: Settings, clinician: User, request_id: str,
@@ -120,11 +116,10 @@ async def file_outcome(store: Store, settings: Settings, clinician: User, reques
                                 due_ms=int(due.timestamp() * 1000), contact="")
     released = outcome.officer_released_at or made_at
     await _check_released(store, request_id, int(released.timestamp() * 1000), now_ms)
-    await _transition(store, "outcome", now_ms, request_id, clinician.id,
-                      outcome.model_dump_json(), outcome.disposition.value,
-                      outcome.triage_code.value, outcome.conveyance.value,
-                      int(released.timestamp() * 1000), referral, notice)
-    return await _reload(store, request_id)
+    return await _transition(store, "outcome", now_ms, request_id, clinician.id,
+                             outcome.model_dump_json(), outcome.disposition.value,
+                             outcome.triage_code.value, outcome.conveyance.value,
+                             int(released.timestamp() * 1000), referral, notice)
 
 
 async def _check_released(store: Store, request_id: str, released_ms: int, now_ms: int) -> None:
@@ -191,16 +186,19 @@ def _referral_json(request_id: str, now_ms: int, **fields: str | int) -> str:
 
 
 async def _transition(store: Store, script: str, now_ms: int, request_id: str,
-                      *args: str | int) -> None:
+                      *args: str | int) -> Record:
+    """Run a lifecycle script; the record as it left it."""
     try:
-        await store.run(script, now_ms, request_id, *args)
+        result = await store.run(script, now_ms, request_id, *args)
     except Conflict as e:
         raise _conflict(e) from e
+    return _record(result)
 
 
-async def _reload(store: Store, request_id: str) -> Record:
-    record = await load(store, request_id)
-    if record is None:
+def _record(result: dict[str, Any]) -> Record:
+    """The record a script returned (empty if it was purged meanwhile: 404)."""
+    record: Record = result.get("record") or {}
+    if not record:
         raise not_found()
     return record
 

@@ -60,6 +60,9 @@ class Settings:
     retention_days: int = _opt(0, "purge identifying fields after this many days (0: never)")
     metrics_token: str | None = _opt(None, "if set, /metrics needs 'Authorization: Bearer …'")
     sweep_interval_s: float = _opt(1.0, "how often each instance sweeps due timers (seconds)")
+    store_deadline_s: float = _opt(5.0, "a request Redis has not answered by then gets a 503")
+    fhir_base_url: str = _opt("https://triage-service.example/fhir",
+                              "base URL of the FHIR export's own code systems and identifiers")
 
     def __post_init__(self) -> None:
         positive = [f.name for f in dataclasses.fields(self)
@@ -76,6 +79,8 @@ class Settings:
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError(f"redis_url must start with redis://, rediss:// or unix://, "
                                 f"got {self.redis_url!r}")
+        if not self.fhir_base_url.startswith(("https://", "http://")):
+            raise SettingsError(f"fhir_base_url must be an http(s) URL, got {self.fhir_base_url!r}")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise SettingsError("tls_cert and tls_key must be given together")
         self.ice_server_list  # noqa: B018 - parse now so bad JSON fails at start-up

@@ -15,6 +15,17 @@ local function ok(fields)
   return cjson.encode(fields)
 end
 
+-- Success with the request's hash as it now stands, so the caller need not read it again.
+local function done(id, fields)
+  local flat = redis.call('HGETALL', key('req:' .. id))
+  local record = {}
+  for i = 1, #flat, 2 do record[flat[i]] = flat[i + 1] end
+  fields = fields or {}
+  fields.id = id
+  fields.record = record
+  return ok(fields)
+end
+
 -- Appends one lifecycle event; `fields` is a flat list of name, value pairs.
 local function event(kind, request_id, actor, role, fields)
   local entry = {'type', kind, 'request_id', request_id, 'actor', actor, 'role', role,
@@ -118,5 +129,5 @@ local function accept(id, clinician, clinician_name)
     observe('wait', id, created, wait_ms)
   end
   event('accepted', id, clinician, 'clinician', {'wait_ms', wait_ms})
-  return ok({id = id})
+  return done(id)
 end

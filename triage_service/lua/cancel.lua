@@ -14,4 +14,4 @@ if redis.call('HGET', rkey, 'answered') ~= '1' and NOW - created >= tonumber(ARG
   count(created, 'abandoned')
 end
 event('cancelled', id, officer, 'officer', {'waited_ms', NOW - created})
-return ok({id = id})
+return done(id)

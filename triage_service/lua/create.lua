@@ -5,7 +5,7 @@ local id, officer, idem = ARGV[3], ARGV[4], ARGV[5]
 local idem_key = key('idem:' .. officer .. ':' .. idem)
 if idem ~= '' then
   local existing = redis.call('GET', idem_key)
-  if existing then return ok({id = existing, created = false}) end
+  if existing then return done(existing, {created = false}) end
 end
 local fields = cjson.decode(ARGV[8])
 local flat = {}
@@ -36,4 +36,4 @@ count(NOW, 'how:' .. how)
 add_all_levels('hw', NOW, how .. ':' .. (fields.area or ''), 1)
 redis.call('SADD', key('stats:hours'), bucket(NOW))
 event('created', id, officer, 'officer', {'priority', fields.priority, 'area', fields.area or ''})
-return ok({id = id, created = true})
+return done(id, {created = true})

@@ -61,4 +61,4 @@ if ARGV[11] ~= '' then
   count(created, 's297')
 end
 event('completed', id, clinician, 'clinician', {'disposition', disposition, 'triage_code', code})
-return ok({id = id})
+return done(id)

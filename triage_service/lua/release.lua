@@ -19,4 +19,4 @@ if redis.call('SCARD', key('clin:' .. clinician .. ':sessions')) == 0
   redis.call('HSET', key('clin:state'), clinician, 'available')
 end
 event('released', id, clinician, ARGV[7], {'reason', ARGV[5]})
-return ok({id = id})
+return done(id)

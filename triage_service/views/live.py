@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -72,7 +73,10 @@ async def live_channel(request: web.Request) -> web.WebSocketResponse:
         app[HUB].discard(ws)
         app[METRICS].websockets.dec()
         if not app[HUB].is_connected(user.id):
-            await clinician_disconnected(app[STORE], app[SETTINGS], user, now_ms=app[CLOCK]())
+            # Shielded: the handler is cancelled when the connection drops, and the grace
+            # timer must still be set.
+            await asyncio.shield(clinician_disconnected(app[STORE], app[SETTINGS], user,
+                                                        now_ms=app[CLOCK]()))
     return ws
 
 
