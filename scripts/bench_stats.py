@@ -1,10 +1,12 @@
 """Benchmark: is GET /api/v1/stats flat in the number of stored requests?
 
-Loads 1,000 completed requests spread over the last 30 days under a private key prefix (the
-real lifecycle Lua scripts, `create`, `accept` and `outcome`, pipelined), measures the median
-latency of `GET /api/v1/stats?window=24h` and `?window=30d` over a real HTTP server, loads
-99,000 more (100,000 in all), measures again, prints one JSON object with both medians and
-their ratios, and deletes its keys. Redis: TRIAGE_REDIS_URL, else redis://127.0.0.1:6379/0.
+Loads two stores under private key prefixes through the real lifecycle Lua scripts (`create`,
+`accept` and `outcome`, pipelined): one with 1,000 completed requests spread over the last 30
+days, one with the same 1,000 and 99,000 more (100,000 in all). Then it measures the median
+latency of `GET /api/v1/stats?window=24h` and `?window=30d` over a real HTTP server per store,
+the requests to the two alternating so that the machine's speed, which drifts on a shared
+host, weighs on both alike; prints one JSON object with both medians and their ratios, and
+deletes its keys. Redis: TRIAGE_REDIS_URL, else redis://127.0.0.1:6379/0.
 
 By default the 99,000 are spread over the same 30 days, so each window also holds 100 times
 more requests. With `--older` they are created 31 to 365 days ago instead: the windows hold
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -25,6 +28,7 @@ import secrets
 import statistics
 import sys
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -43,6 +47,7 @@ AREAS = [f"Area {n}" for n in range(12)]
 DISPOSITIONS = ["advice_only", "resolved_on_scene", "nhs24_mh_hub", "dbi_referral",
                 "non_urgent_referral", "urgent_face_to_face", "emergency_department",
                 "informal_admission", "criminal_justice", "emergency_services"]
+WINDOWS = ("24h", "30d")
 WITH_REFERRAL = {"dbi_referral", "non_urgent_referral", "urgent_face_to_face"}
 
 
@@ -100,64 +105,87 @@ async def load_completed(store: Store, count: int, rng: random.Random, now_ms: i
             await pipe.execute()
 
 
-async def median_latency_ms(session: aiohttp.ClientSession, url: str, samples: int) -> float:
-    """Median wall time of `samples` sequential GETs of `url` (after a short warm-up)."""
-    timings = []
-    for i in range(samples + 20):
-        started = time.perf_counter()
-        async with session.get(url) as response:
-            await response.read()
-            assert response.status == 200, response.status
-        if i >= 20:
-            timings.append((time.perf_counter() - started) * 1000)
-    return round(statistics.median(timings), 3)
+async def get_ms(session: aiohttp.ClientSession, url: str) -> float:
+    """Wall time of one GET of `url`, in milliseconds."""
+    started = time.perf_counter()
+    async with session.get(url) as response:
+        await response.read()
+        assert response.status == 200, response.status
+    return (time.perf_counter() - started) * 1000
 
 
-async def measure(settings: Settings, store: Store, samples: int) -> dict[str, float]:
-    """Median latency of the 24 h and 30 d windows, on a server started for the purpose.
-
-    The server runs only while measuring, so it is not busy with the wake-ups of the load.
-    """
+@contextlib.asynccontextmanager
+async def stats_server(settings: Settings, store: Store) -> AsyncIterator[tuple[str, str]]:
+    """A server on `store` (base URL) and a supervisor's session cookie on it."""
     runner = web.AppRunner(create_app(settings), access_log=None)
     await runner.setup()
     try:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        base = f"http://127.0.0.1:{runner.addresses[0][1]}"
         supervisor = User(id="bench-sup", username="bench-sup", display_name="Bench",
                           role=Role.SUPERVISOR)
         sign_in = await open_session(store, settings, supervisor, int(time.time() * 1000))
-        async with aiohttp.ClientSession(cookies={COOKIE: sign_in.token}) as session:
-            return {window: await median_latency_ms(
-                session, f"{base}/api/v1/stats?window={window}", samples)
-                for window in ("24h", "30d")}
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}", sign_in.token
     finally:
         await runner.cleanup()
 
 
+async def measure(stores: dict[str, tuple[Settings, Store]],
+                  samples: int) -> dict[str, dict[str, float]]:
+    """Median latency of the 24 h and 30 d windows on each store, requests interleaved.
+
+    Each store has its own server; the GETs alternate between them (after a warm-up), so a
+    machine that speeds up or slows down meanwhile affects both alike and the ratio stays
+    true. The servers run only while measuring, not during the load.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        servers = {name: await stack.enter_async_context(stats_server(*pair))
+                   for name, pair in stores.items()}
+        sessions = {name: await stack.enter_async_context(
+            aiohttp.ClientSession(cookies={COOKIE: token}))
+            for name, (_, token) in servers.items()}
+        timings: dict[str, dict[str, list[float]]] = {
+            name: {w: [] for w in WINDOWS} for name in stores}
+        for i in range(samples + 20):
+            for window in WINDOWS:
+                for name, (base, _) in servers.items():
+                    ms = await get_ms(sessions[name], f"{base}/api/v1/stats?window={window}")
+                    if i >= 20:
+                        timings[name][window].append(ms)
+    return {name: {w: round(statistics.median(t), 3) for w, t in by_window.items()}
+            for name, by_window in timings.items()}
+
+
 async def run_bench(redis_url: str, *, small: int = 1000, large: int = 100_000,
                     samples: int = 200, older: bool = False, seed: int = 4) -> dict[str, Any]:
-    """Load, measure, load more, measure again; delete every key written."""
+    """Load a small and a large store, measure both interleaved; delete every key written.
+
+    The large store holds the small one's requests (the same seed) and the rest.
+    """
     prefix = f"bench-stats:{secrets.token_hex(4)}:"
-    settings = Settings(redis_url=redis_url, key_prefix=prefix, sweep_interval_s=3600)
     client = await connect(redis_url)
-    store = Store(client, prefix)
-    rng, now_ms = random.Random(seed), int(time.time() * 1000)
+    stores = {name: (Settings(redis_url=redis_url, key_prefix=f"{prefix}{name}:",
+                              sweep_interval_s=3600), Store(client, f"{prefix}{name}:"))
+              for name in ("small", "large")}
+    now_ms = int(time.time() * 1000)
     try:
         started = time.perf_counter()
-        await load_completed(store, small, rng, now_ms)
-        at_small = await measure(settings, store, samples)
-        await load_completed(store, large - small, rng, now_ms,
-                             days=(31, 365) if older else (0, 30))
+        for name, (_, store) in stores.items():
+            rng = random.Random(seed)
+            await load_completed(store, small, rng, now_ms)
+            if name == "large":
+                await load_completed(store, large - small, rng, now_ms,
+                                     days=(31, 365) if older else (0, 30))
         load_s = time.perf_counter() - started
-        at_large = await measure(settings, store, samples)
+        medians = await measure(stores, samples)
     finally:
         await delete_prefix(client, prefix)
         await client.aclose()
+    at_small, at_large = medians["small"], medians["large"]
     return {"requests": [small, large], "median_ms": {str(small): at_small, str(large): at_large},
             "ratio": {w: round(at_large[w] / at_small[w], 3) for w in at_small},
             "more_requests": "31-365 days old" if older else "in the same 30 days",
-            "load_s": round(load_s, 1), "samples": samples}
+            "load_s": round(load_s, 1), "samples": samples, "interleaved": True}
 
 
 async def delete_prefix(client: Any, prefix: str) -> None:
