@@ -573,6 +573,15 @@ async def live_lag_ms(bench: Bench, staff: Staff) -> float:
     return round((arrived - sent) * 1000, 1)
 
 
+def host_probe_ms() -> float:
+    """CPU time of a fixed pure-Python loop: how fast this shared machine is just now (the
+    same build's throughput moves with it)."""
+    started, total = time.process_time(), 0
+    for i in range(1_000_000):
+        total += i * i
+    return round((time.process_time() - started) * 1000, 1)
+
+
 async def measure_throughput(bench: Bench, staff: Staff, pairs: Pairs,
                              seconds: float) -> dict[str, Any]:
     """Full lifecycles per second, every pair working back to back, after a 2 s warm-up;
@@ -584,6 +593,7 @@ async def measure_throughput(bench: Bench, staff: Staff, pairs: Pairs,
     def cpu_now() -> list[float]:
         return [*map(cpu_seconds, pids), time.process_time(), machine_cpu_seconds()]
 
+    probe_before = host_probe_ms()
     start = time.perf_counter()
     window = (start + warmup, start + warmup + seconds)
     loops = [asyncio.create_task(lifecycle_loop(bench, o, c, window[1], done))
@@ -597,6 +607,7 @@ async def measure_throughput(bench: Bench, staff: Staff, pairs: Pairs,
     lag = await live_lag_ms(bench, staff)
     return {"pairs": len(pairs.officers), "seconds": round(elapsed, 2),
             "notify_right_after_ms": lag,
+            "host_probe_ms": [probe_before, host_probe_ms()],
             "lifecycles": len(counted), "lifecycles_per_s": round(len(counted) / seconds, 1),
             "server_cpu_ms_per_lifecycle": round(10 * used[0] * elapsed / max(1, len(counted)),
                                                  2),
@@ -804,7 +815,8 @@ def table_rows(r: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
                          ("  ... with the queue full", busy)):
             yield (label, f"{f['lifecycles_per_s']}",
                    f"{f['pairs']} pairs, {f['server_cpu_ms_per_lifecycle']} ms server CPU each, "
-                   f"notify right after {f['notify_right_after_ms']} ms; "
+                   f"notify right after {f['notify_right_after_ms']} ms, "
+                   f"host probe {f['host_probe_ms'][0]}/{f['host_probe_ms'][1]} ms; "
                    f"cpu % server {f['cpu_pct']['server']} bench {f['cpu_pct']['bench']} "
                    f"redis {f['cpu_pct']['redis']} others {f['cpu_pct']['other_processes']}")
     if "call_setup" in r and "median_ms" in r["call_setup"]:
