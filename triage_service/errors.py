@@ -60,8 +60,9 @@ def from_validation(error: ValidationError) -> ApiError:
     return invalid("validation_error", "Some fields are missing or invalid.", fields)
 
 
-# Answers that may rightly take long: the live channel and streamed exports.
-UNBOUNDED_PATHS = ("/ws", "/api/v1/stats/export")
+# Answers that may rightly take long: the live channel, streamed exports, and the connection
+# test (its aiortc peer gathers ICE candidates under limits of its own).
+UNBOUNDED_PATHS = ("/ws", "/api/v1/stats/export", "/api/v1/connection-test")
 
 
 def deadline_middleware(deadline_s: float) -> Middleware:
