@@ -119,7 +119,8 @@ async def test_export_rows_header_and_no_identifiers(sign_in: SignInFactory,
                                              "to": "2026-03-02T11:00:00Z"}) as r:
         assert r.status == 200
         assert r.content_type == "text/csv"
-        assert "attachment" in r.headers["Content-Disposition"]
+        assert r.headers["Content-Disposition"] == (
+            'attachment; filename="triage-evaluation-2026-03-02-to-2026-03-02.csv"')
         text = await r.text()
     rows = parse(text)
     assert [row["request_id"] for row in rows] == ids[:3]

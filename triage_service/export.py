@@ -29,8 +29,7 @@ REQUEST_FIELDS = ("id", "created_ms", "area", "form", "priority", "urgency", "mo
                   "referral_id", "notice_id")
 REFERRAL_FIELDS = ("service", "status", "due_ms", "updated_ms", "urgency", "created_ms")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-EXPORT_HEADERS = {"Content-Disposition": 'attachment; filename="triage-evaluation.csv"',
-                  "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+EXPORT_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
                   "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
                   "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
 OPEN_REFERRAL = ("pending", "accepted")

@@ -28,15 +28,13 @@ from fhir.resources.R4B.reference import Reference
 from fhir.resources.R4B.resource import Resource
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
-from .export import EXPORT_HEADERS, Sink, load_rows, pages
+from .export import Sink, load_rows, pages
 from .models import iso_z
 from .records import to_datetime
 from .settings import Settings
 from .stats_window import Window
 from .store import Store
 
-FHIR_HEADERS = {**EXPORT_HEADERS,
-                "Content-Disposition": 'attachment; filename="triage-evaluation.ndjson"'}
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 ACT_PRIORITY = "http://terminology.hl7.org/CodeSystem/v3-ActPriority"
 ENCOUNTER_PRIORITY = {"immediate": ("EM", "emergency"), "urgent": ("UR", "urgent"),

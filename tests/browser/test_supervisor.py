@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -10,6 +13,7 @@ from playwright.async_api import Browser, Page
 
 from conftest import OUTCOME_FORM, PASSWORD, REQUEST_FORM, SignInFactory, create_account
 from triage_service.domain import Role
+from triage_service.export import COLUMNS
 
 from .conftest import LAPTOP
 
@@ -65,6 +69,33 @@ async def test_dashboard_updates_live(dashboard: Page, sign_in: SignInFactory) -
     content = await page.content()
     for value in IDENTIFYING:
         assert value not in content
+
+
+async def test_export_for_chosen_days(dashboard: Page, sign_in: SignInFactory) -> None:
+    """The export form downloads the chosen days as CSV and as FHIR NDJSON under dated
+    names, and says what is wrong with a period instead of downloading it."""
+    officer, clinician = await sign_in("officer"), await sign_in("clinician")
+    _, created = await officer.post("/api/v1/requests", REQUEST_FORM)
+    await clinician.post(f"/api/v1/requests/{created['id']}/accept")
+    await clinician.post(f"/api/v1/requests/{created['id']}/outcome", OUTCOME_FORM)
+    page, today = dashboard, datetime.now(UTC).date()
+    await page.get_by_test_id("sup-export-from").fill(str(today))
+    await page.get_by_test_id("sup-export-to").fill(str(today))
+    texts = {}
+    for button, extension in (("sup-export-csv", "csv"), ("sup-export-fhir", "ndjson")):
+        async with page.expect_download() as info:
+            await page.get_by_test_id(button).click()
+        download = await info.value
+        assert download.suggested_filename == f"triage-evaluation-{today}-to-{today}.{extension}"
+        texts[extension] = Path(await download.path()).read_text()
+    rows = texts["csv"].splitlines()
+    assert rows[0] == ",".join(COLUMNS) and len(rows) == 2 and created["id"] in rows[1]
+    resources = [json.loads(line) for line in texts["ndjson"].splitlines()]
+    assert [r["resourceType"] for r in resources] == ["Encounter", "ServiceRequest"]
+    await page.get_by_test_id("sup-export-from").fill(str(today + timedelta(days=1)))
+    await page.get_by_test_id("sup-export-csv").click()
+    error = page.get_by_test_id("sup-export-error")
+    await error.filter(has_text="must not be before the first day").wait_for()
 
 
 async def test_other_roles_are_sent_away(server: TestServer, browser: Browser) -> None:

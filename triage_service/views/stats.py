@@ -10,7 +10,7 @@ from ..api import ApiRoutes
 from ..audit import record_access
 from ..auth import SignIn
 from ..export import EXPORT_HEADERS, write_export
-from ..export_fhir import FHIR_HEADERS, write_fhir_export
+from ..export_fhir import write_fhir_export
 from ..models import iso_z
 from ..state import CLOCK, SETTINGS, STORE
 from ..stats_live import compute_stats
@@ -39,7 +39,7 @@ async def export_csv(request: web.Request, sign_in: SignIn) -> web.StreamRespons
     """One de-identified row per request created in the window, streamed page by page."""
     now_ms = request.app[CLOCK]()
     window = await _audited_window(request, sign_in, action="export", now_ms=now_ms)
-    response = await _stream(request, EXPORT_HEADERS, "text/csv", charset="utf-8")
+    response = await _stream(request, window, "csv", "text/csv", charset="utf-8")
     await write_export(request.app[STORE], request.app[SETTINGS], window, response,
                        now_ms=now_ms)
     await response.write_eof()
@@ -54,7 +54,7 @@ async def export_fhir(request: web.Request, sign_in: SignIn) -> web.StreamRespon
     ServiceRequest per referral, a resource a line, streamed page by page."""
     now_ms = request.app[CLOCK]()
     window = await _audited_window(request, sign_in, action="export_fhir", now_ms=now_ms)
-    response = await _stream(request, FHIR_HEADERS, "application/fhir+ndjson")
+    response = await _stream(request, window, "ndjson", "application/fhir+ndjson")
     await write_fhir_export(request.app[STORE], request.app[SETTINGS], window, response)
     await response.write_eof()
     return response
@@ -69,10 +69,14 @@ async def _audited_window(request: web.Request, sign_in: SignIn, *, action: str,
     return window
 
 
-async def _stream(request: web.Request, headers: dict[str, str], content_type: str, *,
+async def _stream(request: web.Request, window: Window, extension: str, content_type: str, *,
                   charset: str | None = None) -> web.StreamResponse:
-    """A prepared streaming response for an export."""
-    response = web.StreamResponse(headers=headers)
+    """A prepared streaming response for an export, named after the days it covers (UTC)."""
+    first, last = (datetime.fromtimestamp(ms / 1000, UTC).date()
+                   for ms in (window.from_ms, window.to_ms - 1))
+    name = f"triage-evaluation-{first}-to-{last}.{extension}"
+    response = web.StreamResponse(headers={
+        **EXPORT_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
     response.content_type = content_type
     if charset:
         response.charset = charset
