@@ -12,7 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from conftest import OUTCOME_FORM, REDIS_URL, REQUEST_FORM, SignInFactory
+from conftest import OUTCOME_FORM, REQUEST_FORM, SignInFactory
 from triage_service import lifecycle
 from triage_service.accounts import User
 from triage_service.app import create_app
@@ -44,22 +44,19 @@ class FakeClock:
         return self.now_ms
 
 
-@pytest.fixture
-def clock() -> FakeClock:
+# Sign-ins outlive the clock jumps of these tests.
+pytestmark = pytest.mark.settings(sweep_interval_s=3600, session_absolute_s=30 * 86400)
+
+
+@pytest.fixture(name="clock")
+def noon_clock() -> FakeClock:
     """A clock at noon on the test day."""
     return FakeClock(DAY + 12 * H)
 
 
-@pytest.fixture
-def settings(key_prefix: str) -> Settings:
-    """Test settings whose sign-ins outlive clock jumps."""
-    return Settings(redis_url=REDIS_URL, key_prefix=key_prefix, sweep_interval_s=3600,
-                    session_absolute_s=30 * 86400)
-
-
-@pytest.fixture
-async def app(settings: Settings, redis_client: aioredis.Redis,
-              clock: FakeClock) -> web.Application:
+@pytest.fixture(name="app")
+async def app_on_test_clock(settings: Settings, redis_client: aioredis.Redis,
+                            clock: FakeClock) -> web.Application:
     """The application on the test clock."""
     return create_app(settings, clock=clock)
 

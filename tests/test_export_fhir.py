@@ -9,15 +9,23 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 from fhir.resources.R4B import get_fhir_model_class
-from test_export import DAY, SECRETS, FakeClock, H, M, identifying_form, identifying_outcome
+from test_export import (  # app_on_test_clock and noon_clock: fixtures `app`, `clock`
+    DAY,
+    SECRETS,
+    FakeClock,
+    H,
+    M,
+    app_on_test_clock,  # noqa: F401
+    identifying_form,
+    identifying_outcome,
+    noon_clock,  # noqa: F401
+)
 
-from conftest import OUTCOME_FORM, REDIS_URL, ApiClient, SignInFactory
+from conftest import OUTCOME_FORM, ApiClient, SignInFactory
 from triage_service import lifecycle
 from triage_service.accounts import User
-from triage_service.app import create_app
 from triage_service.domain import Role
 from triage_service.models import OutcomeForm, RequestForm
-from triage_service.settings import Settings
 from triage_service.state import SETTINGS, STORE
 
 EXPORT = "/api/v1/stats/export.fhir.ndjson"
@@ -33,24 +41,9 @@ REQUEST_INTENT = {"proposal", "plan", "directive", "order", "original-order", "r
 REQUEST_PRIORITY = {"routine", "urgent", "asap", "stat"}
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    """A clock at noon on the test day."""
-    return FakeClock(DAY + 12 * H)
-
-
-@pytest.fixture
-def settings(key_prefix: str) -> Settings:
-    """Test settings whose sign-ins outlive clock jumps, with a health board's base URL."""
-    return Settings(redis_url=REDIS_URL, key_prefix=key_prefix, sweep_interval_s=3600,
-                    session_absolute_s=30 * 86400, fhir_base_url=BASE)
-
-
-@pytest.fixture
-async def app(settings: Settings, redis_client: aioredis.Redis,
-              clock: FakeClock) -> web.Application:
-    """The application on the test clock."""
-    return create_app(settings, clock=clock)
+# Sign-ins outlive the clock jumps of these tests; codes under a health board's base URL.
+pytestmark = pytest.mark.settings(sweep_interval_s=3600, session_absolute_s=30 * 86400,
+                                  fhir_base_url=BASE)
 
 
 def parse(text: str) -> list[dict[str, Any]]:
