@@ -747,6 +747,19 @@ async def test_session_absolute_lifetime(sign_in: SignInFactory) -> None:
     assert status == 401
 
 
+async def test_session_of_an_earlier_version_means_signing_in_again(
+        sign_in: SignInFactory, redis_client: aioredis.Redis, key_prefix: str) -> None:
+    """A session stored as a hash (before sessions became one JSON string) answers 401 and
+    is removed, rather than failing every request until it expires."""
+    officer = await sign_in("officer")
+    [key] = await redis_client.keys(f"{key_prefix}sess:*")
+    await redis_client.delete(key)
+    await redis_client.hset(key, mapping={"id": officer.user.id, "created_ms": 0})
+    status, body = await officer.get("/api/v1/me")
+    assert status == 401 and body["error"]["code"] == "not_signed_in"
+    assert not await redis_client.exists(key)
+
+
 # ---- system routes and headers --------------------------------------------------------------
 
 async def test_healthz_ok(anonymous: ApiClient) -> None:

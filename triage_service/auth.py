@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass
 
 from aiohttp import web
+from redis.exceptions import ResponseError
 
 from .accounts import User
 from .domain import Role
@@ -57,7 +58,11 @@ async def load_session(store: Store, settings: Settings, token: str,
     (GETEX): this runs on every request.
     """
     key = store.keys.session(token)
-    raw = await store.client.getex(key, ex=settings.session_idle_s)
+    try:
+        raw = await store.client.getex(key, ex=settings.session_idle_s)
+    except ResponseError:  # a hash written by an earlier version: sign in again
+        await store.client.delete(key)
+        return None
     if raw is None:
         return None
     fields = json.loads(raw)
