@@ -60,8 +60,10 @@ async def load_session(store: Store, settings: Settings, token: str,
     key = store.keys.session(token)
     try:
         raw = await store.client.getex(key, ex=settings.session_idle_s)
-    except ResponseError:  # a hash written by an earlier version: sign in again
-        await store.client.delete(key)
+    except ResponseError as e:
+        if not str(e).startswith("WRONGTYPE"):
+            raise
+        await store.client.delete(key)  # a hash written by an earlier version: sign in again
         return None
     if raw is None:
         return None
