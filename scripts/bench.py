@@ -37,12 +37,14 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from triage_service.accounts import User, hash_password, save_user
-from triage_service.auth import COOKIE, open_session
-from triage_service.domain import Role
-from triage_service.embedded_redis import find_redis_server
+from triage_service.domain.codes import Role
+from triage_service.domain.users import User
+from triage_service.service.accounts import hash_password, save_user
+from triage_service.service.sessions import open_session
 from triage_service.settings import Settings
-from triage_service.store import Store, connect
+from triage_service.store.embedded import find_redis_server
+from triage_service.store.store import Store, connect
+from triage_service.web.auth import COOKIE
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-not-secret"
@@ -54,20 +56,33 @@ REQUEST_FORM: dict[str, Any] = {
     "incident_ref": "PS-BENCH-0001",
     "location": {"description": "Bus station, Buchanan St", "area": "Glasgow City Centre"},
     "subject": {"age_band": "26_40", "sex": "female"},
-    "urgency": "urgent", "concerns": ["distress"],
+    "urgency": "urgent",
+    "concerns": ["distress"],
     "screening": {"cssrs": {"q1": True, "q2": False}},
-    "mode": "text", "consent": True, "notes": "benchmark",
+    "mode": "text",
+    "consent": True,
+    "notes": "benchmark",
 }
 OUTCOME_FORM: dict[str, Any] = {
-    "triage_code": "E", "disposition": "resolved_on_scene", "conveyance": "none",
+    "triage_code": "E",
+    "disposition": "resolved_on_scene",
+    "conveyance": "none",
     "risk": {"to_self": "low", "to_others": "none"},
-    "summary": "benchmark", "advice_to_officer": "Safety plan agreed.",
+    "summary": "benchmark",
+    "advice_to_officer": "Safety plan agreed.",
 }
-TARGETS = {"notify_p99_ms": 20.0, "accept_p99_ms": 20.0, "lifecycles_per_s": 200.0,
-           "rss_mb": 400.0, "fanout_p99_ms": 500.0, "stats_ratio": 1.5}
+TARGETS = {
+    "notify_p99_ms": 20.0,
+    "accept_p99_ms": 20.0,
+    "lifecycles_per_s": 200.0,
+    "rss_mb": 400.0,
+    "fanout_p99_ms": 500.0,
+    "stats_ratio": 1.5,
+}
 
 
 # ---------------------------------------------------------------- figures
+
 
 def percentile(values: Sequence[float], q: float) -> float:
     """The q-th percentile (0 < q <= 100) by the nearest-rank method: a value that occurred."""
@@ -82,16 +97,22 @@ def percentile(values: Sequence[float], q: float) -> float:
 def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
     """p50, p99 and max in milliseconds, with the sample count."""
     ms = [s * 1000 for s in seconds]
-    return {"n": len(ms), "p50": round(percentile(ms, 50), 3),
-            "p99": round(percentile(ms, 99), 3), "max": round(max(ms), 3)}
+    return {
+        "n": len(ms),
+        "p50": round(percentile(ms, 50), 3),
+        "p99": round(percentile(ms, 99), 3),
+        "max": round(max(ms), 3),
+    }
 
 
 def ratios(latency: dict[str, float], floor: dict[str, Any]) -> dict[str, float]:
     """Each latency percentile divided by the median Redis and /healthz round trips."""
     redis_ms, healthz_ms = floor["redis_ping_ms"]["p50"], floor["healthz_ms"]["p50"]
-    return {f"{q}_to_{name}": round(latency[q] / base, 1)
-            for q in ("p50", "p99") for name, base in (("redis", redis_ms),
-                                                      ("healthz", healthz_ms))}
+    return {
+        f"{q}_to_{name}": round(latency[q] / base, 1)
+        for q in ("p50", "p99")
+        for name, base in (("redis", redis_ms), ("healthz", healthz_ms))
+    }
 
 
 def cpu_seconds(pid: int) -> float:
@@ -124,10 +145,22 @@ def profiled(bench: Bench, phase: str) -> Iterator[None]:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     bench.args.py_spy.mkdir(parents=True, exist_ok=True)
     recorder = subprocess.Popen(
-        [py_spy, "record", "--pid", str(bench.deployment.server_pid), "--rate", "500",
-         "--nonblocking",
-         "--format", "raw", "--output", str(bench.args.py_spy / f"{phase}.txt")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            py_spy,
+            "record",
+            "--pid",
+            str(bench.deployment.server_pid),
+            "--rate",
+            "500",
+            "--nonblocking",
+            "--format",
+            "raw",
+            "--output",
+            str(bench.args.py_spy / f"{phase}.txt"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         yield
     finally:
@@ -141,6 +174,7 @@ def log(text: str) -> None:
 
 
 # ---------------------------------------------------------------- processes
+
 
 def free_port() -> int:
     """A TCP port free on loopback right now."""
@@ -175,20 +209,49 @@ class Deployment:
         if not self.external_redis:
             port = free_port()
             self.redis = subprocess.Popen(
-                [find_redis_server(), "--port", str(port), "--bind", "127.0.0.1",
-                 "--dir", str(self.tmp), "--appendonly", "yes", "--appendfsync", self.appendfsync,
-                 "--save", "", "--logfile", str(self.tmp / "redis.log")],
-                stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                [
+                    find_redis_server(),
+                    "--port",
+                    str(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--dir",
+                    str(self.tmp),
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    self.appendfsync,
+                    "--save",
+                    "",
+                    "--logfile",
+                    str(self.tmp / "redis.log"),
+                ],
+                stdout=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,
+            )
             self.redis_url = f"redis://127.0.0.1:{port}/0"
         # BENCH_SERVER_CMD runs another build of the server (for before/after comparisons).
-        server = (os.environ["BENCH_SERVER_CMD"].split() if os.environ.get("BENCH_SERVER_CMD")
-                  else [str(Path(sys.executable).with_name("triage-service"))])
-        command = [*server, "serve",
-                   "--port", str(self.port), "--redis-url", self.redis_url,
-                   "--key-prefix", self.prefix, "--data-dir", str(self.tmp / "var")]
+        server = (
+            os.environ["BENCH_SERVER_CMD"].split()
+            if os.environ.get("BENCH_SERVER_CMD")
+            else [str(Path(sys.executable).with_name("triage-service"))]
+        )
+        command = [
+            *server,
+            "serve",
+            "--port",
+            str(self.port),
+            "--redis-url",
+            self.redis_url,
+            "--key-prefix",
+            self.prefix,
+            "--data-dir",
+            str(self.tmp / "var"),
+        ]
         with (self.tmp / "server.log").open("wb") as out:
-            self.server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
-                                           preexec_fn=_die_with_parent)
+            self.server = subprocess.Popen(
+                command, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+            )
 
     async def wait_ready(self) -> None:
         """Connect to Redis and wait until /healthz answers 200."""
@@ -258,6 +321,7 @@ async def _delete_prefix(store: Store) -> None:
 
 # ---------------------------------------------------------------- clients
 
+
 @dataclass(frozen=True, slots=True)
 class Session:
     """A signed-in session: its cookie token, CSRF token and user."""
@@ -310,17 +374,18 @@ class Client:
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
-        self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
-                                          cookie_jar=aiohttp.DummyCookieJar())
+        self.http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0), cookie_jar=aiohttp.DummyCookieJar()
+        )
 
     def _headers(self, session: Session) -> dict[str, str]:
         return {"Cookie": f"{COOKIE}={session.token}", "X-CSRF-Token": session.csrf}
 
-    async def call(self, session: Session, method: str, path: str,
-                   body: Any = None) -> Any:
+    async def call(self, session: Session, method: str, path: str, body: Any = None) -> Any:
         """One REST call; its decoded JSON, raising on any 4xx or 5xx."""
-        async with self.http.request(method, self.base_url + path, json=body,
-                                     headers=self._headers(session)) as r:
+        async with self.http.request(
+            method, self.base_url + path, json=body, headers=self._headers(session)
+        ) as r:
             answer = await r.json() if r.content_type == "application/json" else None
             if r.status >= 400:
                 raise RuntimeError(f"{method} {path} answered {r.status}: {answer}")
@@ -328,8 +393,9 @@ class Client:
 
     async def login(self, username: str) -> Session:
         """Sign in through POST /api/v1/login (argon2id verification and all)."""
-        async with self.http.post(self.base_url + "/api/v1/login",
-                                  json={"username": username, "password": PASSWORD}) as r:
+        async with self.http.post(
+            self.base_url + "/api/v1/login", json={"username": username, "password": PASSWORD}
+        ) as r:
             body = await r.json()
             if r.status != 200:
                 raise RuntimeError(f"login {username} answered {r.status}: {body}")
@@ -337,9 +403,13 @@ class Client:
 
     async def socket(self, session: Session, *, keep: bool = True) -> LiveSocket:
         """Open `/ws` with the session cookie and a same-origin Origin header."""
-        ws = await self.http.ws_connect(self.base_url.replace("http", "ws", 1) + "/ws",
-                                        headers={"Cookie": f"{COOKIE}={session.token}"},
-                                        origin=self.base_url, autoclose=True, heartbeat=None)
+        ws = await self.http.ws_connect(
+            self.base_url.replace("http", "ws", 1) + "/ws",
+            headers={"Cookie": f"{COOKIE}={session.token}"},
+            origin=self.base_url,
+            autoclose=True,
+            heartbeat=None,
+        )
         return LiveSocket(ws, keep=keep)
 
     async def healthz(self) -> None:
@@ -373,10 +443,19 @@ class Bench:
         """`count` new accounts sharing one argon2id hash of PASSWORD."""
         if not self.password_hash:
             self.password_hash = await hash_password(PASSWORD)
-        return await bounded(64, (save_user(self.store, username=f"{label}-{i:04d}", role=role,
-                                            password_hash=self.password_hash,
-                                            display_name=f"{label.title()} {i}")
-                                  for i in range(count)))
+        return await bounded(
+            64,
+            (
+                save_user(
+                    self.store,
+                    username=f"{label}-{i:04d}",
+                    role=role,
+                    password_hash=self.password_hash,
+                    display_name=f"{label.title()} {i}",
+                )
+                for i in range(count)
+            ),
+        )
 
     async def logins(self, users: Iterable[User]) -> list[Session]:
         """Sign each user in through the REST API (real argon2id verification)."""
@@ -384,8 +463,7 @@ class Bench:
 
     async def sessions(self, users: Iterable[User]) -> list[Session]:
         """Open a server-side session per user with the login view's own `open_session`."""
-        settings = Settings(redis_url=self.deployment.redis_url,
-                            key_prefix=self.deployment.prefix)
+        settings = Settings(redis_url=self.deployment.redis_url, key_prefix=self.deployment.prefix)
         now_ms = time.time_ns() // 1_000_000
 
         async def one(user: User) -> Session:
@@ -413,11 +491,15 @@ def is_created(request_id: str) -> Match:
 
 def is_updated(request_id: str, status: str) -> Match:
     """Matches `request.updated` for one request in `status`."""
-    return lambda m: (m.get("type") == "request.updated" and m["request"]["id"] == request_id
-                      and m["request"]["status"] == status)
+    return lambda m: (
+        m.get("type") == "request.updated"
+        and m["request"]["id"] == request_id
+        and m["request"]["status"] == status
+    )
 
 
 # ---------------------------------------------------------------- phases
+
 
 async def others_cpu_pct(bench: Bench, seconds: float) -> int:
     """CPU used by processes other than the benchmark, server and Redis (% of one core)."""
@@ -475,18 +557,22 @@ async def staff_up(bench: Bench, clinicians: int, waiting: int) -> Staff:
     for s in clinician_sessions:
         await c.call(s, "PUT", "/api/v1/availability", {"status": "available"})
     queue_officers = await bench.sessions(officer_users[1:])
-    created = await bounded(8, (c.call(s, "POST", "/api/v1/requests", REQUEST_FORM)
-                                for s in queue_officers))
-    staff = Staff(clinician_sessions, [await c.socket(s) for s in clinician_sessions],
-                  officer, await c.socket(officer),
-                  [(s, r["id"]) for s, r in zip(queue_officers, created, strict=True)],
-                  await bounded(32, (c.socket(s, keep=False) for s in queue_officers)))
+    created = await bounded(
+        8, (c.call(s, "POST", "/api/v1/requests", REQUEST_FORM) for s in queue_officers)
+    )
+    staff = Staff(
+        clinician_sessions,
+        [await c.socket(s) for s in clinician_sessions],
+        officer,
+        await c.socket(officer),
+        [(s, r["id"]) for s, r in zip(queue_officers, created, strict=True)],
+        await bounded(32, (c.socket(s, keep=False) for s in queue_officers)),
+    )
     await asyncio.sleep(0.5)
     return staff
 
 
-async def one_round(bench: Bench, staff: Staff, clinician: Session
-                    ) -> tuple[float, float, float]:
+async def one_round(bench: Bench, staff: Staff, clinician: Session) -> tuple[float, float, float]:
     """Create → every clinician notified → accept → officer told → outcome.
 
     Returns (first clinician notified, last clinician notified, officer told of accept).
@@ -520,24 +606,41 @@ async def measure_latency(bench: Bench, staff: Staff, samples: int) -> dict[str,
     notify = summary_ms(first)
     accepted = summary_ms(accept)
     return {
-        "notify": {**notify, "waiting": len(staff.waiting),
-                   "clinicians": len(staff.clinicians), "all_clinicians": summary_ms(every),
-                   "ratio": ratios(notify, floor)},
+        "notify": {
+            **notify,
+            "waiting": len(staff.waiting),
+            "clinicians": len(staff.clinicians),
+            "all_clinicians": summary_ms(every),
+            "ratio": ratios(notify, floor),
+        },
         "accept": {**accepted, "ratio": ratios(accepted, floor)},
     }
 
 
-async def lifecycle_loop(bench: Bench, officer: Session, clinician: Session,
-                         until: float, done: list[tuple[float, float]]) -> None:
+async def lifecycle_loop(
+    bench: Bench,
+    officer: Session,
+    clinician: Session,
+    until: float,
+    done: list[tuple[float, float]],
+) -> None:
     """Run full lifecycles back to back until `until`, recording (start, end) of each."""
     c = bench.client
     while (started := time.perf_counter()) < until:
         rid = (await c.call(officer, "POST", "/api/v1/requests", REQUEST_FORM))["id"]
         await c.call(clinician, "POST", f"/api/v1/requests/{rid}/accept")
-        await c.call(officer, "POST", f"/api/v1/requests/{rid}/messages",
-                     {"text": "We are at the bus station; she is calmer now."})
-        await c.call(clinician, "POST", f"/api/v1/requests/{rid}/messages",
-                     {"text": "Thanks. Can I speak with her?"})
+        await c.call(
+            officer,
+            "POST",
+            f"/api/v1/requests/{rid}/messages",
+            {"text": "We are at the bus station; she is calmer now."},
+        )
+        await c.call(
+            clinician,
+            "POST",
+            f"/api/v1/requests/{rid}/messages",
+            {"text": "Thanks. Can I speak with her?"},
+        )
         await c.call(clinician, "POST", f"/api/v1/requests/{rid}/outcome", OUTCOME_FORM)
         done.append((started, time.perf_counter()))
 
@@ -556,8 +659,11 @@ async def pair_up(bench: Bench, staff: Staff, pairs: int) -> Pairs:
     officers = await bench.logins(await bench.users(Role.OFFICER, pairs, "pair-officer"))
     for s in (*staff.clinician_sockets, staff.officer_socket):
         s.keep = False
-    return Pairs(officers, staff.clinicians[:pairs],
-                 [await bench.client.socket(s, keep=False) for s in officers])
+    return Pairs(
+        officers,
+        staff.clinicians[:pairs],
+        [await bench.client.socket(s, keep=False) for s in officers],
+    )
 
 
 async def live_lag_ms(bench: Bench, staff: Staff) -> float:
@@ -582,8 +688,9 @@ def host_probe_ms() -> float:
     return round((time.process_time() - started) * 1000, 1)
 
 
-async def measure_throughput(bench: Bench, staff: Staff, pairs: Pairs,
-                             seconds: float) -> dict[str, Any]:
+async def measure_throughput(
+    bench: Bench, staff: Staff, pairs: Pairs, seconds: float
+) -> dict[str, Any]:
     """Full lifecycles per second, every pair working back to back, after a 2 s warm-up;
     then how late the live channel is (a backlog of wake-ups would show here)."""
     warmup = 2.0
@@ -596,8 +703,10 @@ async def measure_throughput(bench: Bench, staff: Staff, pairs: Pairs,
     probe_before = host_probe_ms()
     start = time.perf_counter()
     window = (start + warmup, start + warmup + seconds)
-    loops = [asyncio.create_task(lifecycle_loop(bench, o, c, window[1], done))
-             for o, c in zip(pairs.officers, pairs.clinicians, strict=True)]
+    loops = [
+        asyncio.create_task(lifecycle_loop(bench, o, c, window[1], done))
+        for o, c in zip(pairs.officers, pairs.clinicians, strict=True)
+    ]
     await asyncio.sleep(warmup)
     cpu_before = cpu_now()
     await asyncio.gather(*loops)
@@ -605,19 +714,27 @@ async def measure_throughput(bench: Bench, staff: Staff, pairs: Pairs,
     used = [100 * (a - b) / elapsed for a, b in zip(cpu_now(), cpu_before, strict=True)]
     counted = [end - begin for begin, end in done if window[0] <= end <= window[1]]
     lag = await live_lag_ms(bench, staff)
-    return {"pairs": len(pairs.officers), "seconds": round(elapsed, 2),
-            "notify_right_after_ms": lag,
-            "host_probe_ms": [probe_before, host_probe_ms()],
-            "lifecycles": len(counted), "lifecycles_per_s": round(len(counted) / seconds, 1),
-            "server_cpu_ms_per_lifecycle": round(10 * used[0] * elapsed / max(1, len(counted)),
-                                                 2),
-            "http_requests_per_s": round(5 * len(counted) / seconds, 1),
-            "lifecycle_ms": summary_ms(counted),
-            "per_second": [sum(1 for _, end in done if window[0] + i <= end < window[0] + i + 1)
-                           for i in range(math.ceil(seconds))],
-            "cpu_pct": {"server": round(used[0]), "redis": round(used[1]) if len(pids) > 1 else 0,
-                        "bench": round(used[-2]),
-                        "other_processes": max(0, round(used[-1] - sum(used[:-1])))}}
+    return {
+        "pairs": len(pairs.officers),
+        "seconds": round(elapsed, 2),
+        "notify_right_after_ms": lag,
+        "host_probe_ms": [probe_before, host_probe_ms()],
+        "lifecycles": len(counted),
+        "lifecycles_per_s": round(len(counted) / seconds, 1),
+        "server_cpu_ms_per_lifecycle": round(10 * used[0] * elapsed / max(1, len(counted)), 2),
+        "http_requests_per_s": round(5 * len(counted) / seconds, 1),
+        "lifecycle_ms": summary_ms(counted),
+        "per_second": [
+            sum(1 for _, end in done if window[0] + i <= end < window[0] + i + 1)
+            for i in range(math.ceil(seconds))
+        ],
+        "cpu_pct": {
+            "server": round(used[0]),
+            "redis": round(used[1]) if len(pids) > 1 else 0,
+            "bench": round(used[-2]),
+            "other_processes": max(0, round(used[-1] - sum(used[:-1]))),
+        },
+    }
 
 
 async def measure_call_setup(bench: Bench, calls: int) -> dict[str, Any]:
@@ -626,8 +743,8 @@ async def measure_call_setup(bench: Bench, calls: int) -> dict[str, Any]:
         from triage_service.rtc.headless import HeadlessPeer
     except ImportError as e:
         return {"skipped": f"headless peers unavailable: {e}"}
-    officer_user, = await bench.users(Role.OFFICER, 1, "call-officer")
-    clinician_user, = await bench.users(Role.CLINICIAN, 1, "call-clinician")
+    (officer_user,) = await bench.users(Role.OFFICER, 1, "call-officer")
+    (clinician_user,) = await bench.users(Role.CLINICIAN, 1, "call-clinician")
     base = bench.deployment.base_url
     officer = await HeadlessPeer.signed_in(base, officer_user.username, PASSWORD)
     clinician = await HeadlessPeer.signed_in(base, clinician_user.username, PASSWORD)
@@ -641,8 +758,11 @@ async def measure_call_setup(bench: Bench, calls: int) -> dict[str, Any]:
     finally:
         await officer.close()
         await clinician.close()
-    return {"samples": calls, "median_ms": round(statistics.median(setups) * 1000, 1),
-            "all_ms": [round(s * 1000, 1) for s in setups]}
+    return {
+        "samples": calls,
+        "median_ms": round(statistics.median(setups) * 1000, 1),
+        "all_ms": [round(s * 1000, 1) for s in setups],
+    }
 
 
 async def one_call(officer: Any, clinician: Any) -> float:
@@ -687,8 +807,9 @@ async def crowd_up(bench: Bench, sockets: int, waiting: int) -> Crowd:
     c = bench.client
     officers = await bench.sessions(await bench.users(Role.OFFICER, sockets, "crowd"))
     log(f"  {len(officers)} sessions open; queueing {waiting} requests")
-    created = await bounded(8, (c.call(s, "POST", "/api/v1/requests", REQUEST_FORM)
-                                for s in officers[:waiting]))
+    created = await bounded(
+        8, (c.call(s, "POST", "/api/v1/requests", REQUEST_FORM) for s in officers[:waiting])
+    )
     log(f"  connecting {sockets} sockets")
     live = await bounded(50, (c.socket(s) for s in officers))
     return Crowd({r["id"]: s for r, s in zip(created, live, strict=False)}, live[waiting:])
@@ -706,16 +827,19 @@ async def fan_out_once(bench: Bench, crowd: Crowd, clinician: Session) -> list[f
     def changed(m: dict[str, Any]) -> bool:
         return m.get("type") == "queue.changed" and m.get("waiting") == left
 
-    arrivals = await asyncio.gather(*(s.arrival(changed, timeout=30)
-                                      for s in crowd.waiting.values()))
-    await bench.client.call(clinician, "POST", f"/api/v1/requests/{taken['id']}/outcome",
-                            OUTCOME_FORM)
+    arrivals = await asyncio.gather(
+        *(s.arrival(changed, timeout=30) for s in crowd.waiting.values())
+    )
+    await bench.client.call(
+        clinician, "POST", f"/api/v1/requests/{taken['id']}/outcome", OUTCOME_FORM
+    )
     await asyncio.sleep(0.5)
     return [a - started for a in arrivals]
 
 
-async def measure_capacity(bench: Bench, staff: Staff, sockets: int, waiting: int,
-                           changes: int) -> dict[str, Any]:
+async def measure_capacity(
+    bench: Bench, staff: Staff, sockets: int, waiting: int, changes: int
+) -> dict[str, Any]:
     """RSS with `sockets` signed-in sockets open (the clinicians' included), and the queue
     fan-out to `waiting` officers."""
     pid, clinician = bench.deployment.server_pid, staff.clinicians[0]
@@ -734,13 +858,24 @@ async def measure_capacity(bench: Bench, staff: Staff, sockets: int, waiting: in
         peak = max(with_sockets, rss_mb(pid))
     finally:
         await crowd.close()
-    return {"sockets": sockets, "distinct_sessions": sockets,
-            "mix": {"waiting_officers": waiting, "idle_officers": len(crowd.idle),
-                    "clinicians": len(staff.clinician_sockets)},
-            "rss_mb": peak, "rss_before_sockets_mb": before,
-            "per_socket_kb": round((with_sockets - before) * 1024 / sockets, 1),
-            "fanout": {"waiting_officers": waiting, "changes": changes,
-                       **summary_ms(deliveries), "last_delivery_ms": per_change}}
+    return {
+        "sockets": sockets,
+        "distinct_sessions": sockets,
+        "mix": {
+            "waiting_officers": waiting,
+            "idle_officers": len(crowd.idle),
+            "clinicians": len(staff.clinician_sockets),
+        },
+        "rss_mb": peak,
+        "rss_before_sockets_mb": before,
+        "per_socket_kb": round((with_sockets - before) * 1024 / sockets, 1),
+        "fanout": {
+            "waiting_officers": waiting,
+            "changes": changes,
+            **summary_ms(deliveries),
+            "last_delivery_ms": per_change,
+        },
+    }
 
 
 async def run_stats_bench(bench: Bench, timeout_s: float) -> dict[str, Any] | None:
@@ -756,9 +891,13 @@ async def run_stats_bench(bench: Bench, timeout_s: float) -> dict[str, Any] | No
     if not bench.deployment.external_redis:
         await bench.store.client.config_set("appendfsync", "no")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(script), cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+        sys.executable,
+        str(script),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "TRIAGE_REDIS_URL": bench.deployment.redis_url})
+        env={**os.environ, "TRIAGE_REDIS_URL": bench.deployment.redis_url},
+    )
     try:
         out, err = await asyncio.wait_for(process.communicate(), timeout_s)
     except TimeoutError:
@@ -769,11 +908,14 @@ async def run_stats_bench(bench: Bench, timeout_s: float) -> dict[str, Any] | No
         found = json.loads(out)
         if isinstance(found, dict):
             return found
-    return {"error": f"exit {process.returncode}, no JSON object",
-            "stderr": err.decode(errors="replace")[-500:]}
+    return {
+        "error": f"exit {process.returncode}, no JSON object",
+        "stderr": err.decode(errors="replace")[-500:],
+    }
 
 
 # ---------------------------------------------------------------- report
+
 
 def verdicts(results: dict[str, Any]) -> dict[str, Any]:
     """Each target with the measured figure and whether it is met."""
@@ -783,15 +925,13 @@ def verdicts(results: dict[str, Any]) -> dict[str, Any]:
         "lifecycles_per_s": results.get("throughput", {}).get("lifecycles_per_s"),
         "rss_mb": results.get("capacity", {}).get("rss_mb"),
         "fanout_p99_ms": results.get("capacity", {}).get("fanout", {}).get("p99"),
-        "stats_ratio": max((results.get("stats") or {}).get("ratio", {}).values(),
-                           default=None),
+        "stats_ratio": max((results.get("stats") or {}).get("ratio", {}).values(), default=None),
     }
     out: dict[str, Any] = {}
     for name, target in TARGETS.items():
         value = measured[name]
         higher_is_better = name == "lifecycles_per_s"
-        met = None if value is None else (value >= target if higher_is_better
-                                          else value <= target)
+        met = None if value is None else (value >= target if higher_is_better else value <= target)
         out[name] = {"target": target, "measured": value, "met": met}
     return out
 
@@ -802,38 +942,53 @@ def table_rows(r: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
     if floor:
         yield ("Redis PING round trip", f"{floor['redis_ping_ms']['p50']:.3f} ms", "median")
         yield ("/healthz round trip", f"{floor['healthz_ms']['p50']:.3f} ms", "median")
-    for key, label in (("notify", "notify (create → clinician /ws)"),
-                       ("accept", "accept (accept → officer /ws)")):
+    for key, label in (
+        ("notify", "notify (create → clinician /ws)"),
+        ("accept", "accept (accept → officer /ws)"),
+    ):
         if key in r:
             f = r[key]
-            yield (label, f"p50 {f['p50']:.2f} / p99 {f['p99']:.2f} ms",
-                   f"{f['ratio']['p50_to_healthz']}x / {f['ratio']['p99_to_healthz']}x healthz")
+            yield (
+                label,
+                f"p50 {f['p50']:.2f} / p99 {f['p99']:.2f} ms",
+                f"{f['ratio']['p50_to_healthz']}x / {f['ratio']['p99_to_healthz']}x healthz",
+            )
     if "throughput" in r:
         t = r["throughput"]
         busy = next(v for k, v in t.items() if k.startswith("with_"))
-        for label, f in (("lifecycles per second", t),
-                         ("  ... with the queue full", busy)):
-            yield (label, f"{f['lifecycles_per_s']}",
-                   f"{f['pairs']} pairs, {f['server_cpu_ms_per_lifecycle']} ms server CPU each, "
-                   f"notify right after {f['notify_right_after_ms']} ms, "
-                   f"host probe {f['host_probe_ms'][0]}/{f['host_probe_ms'][1]} ms; "
-                   f"cpu % server {f['cpu_pct']['server']} bench {f['cpu_pct']['bench']} "
-                   f"redis {f['cpu_pct']['redis']} others {f['cpu_pct']['other_processes']}")
+        for label, f in (("lifecycles per second", t), ("  ... with the queue full", busy)):
+            yield (
+                label,
+                f"{f['lifecycles_per_s']}",
+                f"{f['pairs']} pairs, {f['server_cpu_ms_per_lifecycle']} ms server CPU each, "
+                f"notify right after {f['notify_right_after_ms']} ms, "
+                f"host probe {f['host_probe_ms'][0]}/{f['host_probe_ms'][1]} ms; "
+                f"cpu % server {f['cpu_pct']['server']} bench {f['cpu_pct']['bench']} "
+                f"redis {f['cpu_pct']['redis']} others {f['cpu_pct']['other_processes']}",
+            )
     if "call_setup" in r and "median_ms" in r["call_setup"]:
-        yield ("call setup (accept → data channel)", f"{r['call_setup']['median_ms']} ms",
-               "median")
+        yield ("call setup (accept → data channel)", f"{r['call_setup']['median_ms']} ms", "median")
     if "capacity" in r:
         cap = r["capacity"]
-        yield (f"{cap['sockets']} sockets: server RSS", f"{cap['rss_mb']} MiB",
-               f"{cap['per_socket_kb']} KiB per socket")
+        yield (
+            f"{cap['sockets']} sockets: server RSS",
+            f"{cap['rss_mb']} MiB",
+            f"{cap['per_socket_kb']} KiB per socket",
+        )
         fan = cap["fanout"]
-        yield (f"queue change → {fan['waiting_officers']} officers",
-               f"p50 {fan['p50']:.1f} / p99 {fan['p99']:.1f} ms", f"{fan['changes']} changes")
+        yield (
+            f"queue change → {fan['waiting_officers']} officers",
+            f"p50 {fan['p50']:.1f} / p99 {fan['p99']:.1f} ms",
+            f"{fan['changes']} changes",
+        )
     stats = r.get("stats") or {}
     if "ratio" in stats:
         small, large = stats.get("requests", ["small", "large"])
-        yield (f"GET /stats, {large:,} vs {small:,} requests",
-               " / ".join(f"{w} x{v}" for w, v in stats["ratio"].items()), "ratio of medians")
+        yield (
+            f"GET /stats, {large:,} vs {small:,} requests",
+            " / ".join(f"{w} x{v}" for w, v in stats["ratio"].items()),
+            "ratio of medians",
+        )
 
 
 def print_table(results: dict[str, Any]) -> None:
@@ -850,13 +1005,19 @@ def print_table(results: dict[str, Any]) -> None:
 
 # ---------------------------------------------------------------- main
 
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--redis-url", help="use this Redis (unique key prefix) instead of a "
-                                       "private redis-server")
-    p.add_argument("--appendfsync", choices=["always", "everysec", "no"], default="always",
-                   help="the private Redis's AOF fsync policy (the embedded default: always)")
+    p.add_argument(
+        "--redis-url", help="use this Redis (unique key prefix) instead of a private redis-server"
+    )
+    p.add_argument(
+        "--appendfsync",
+        choices=["always", "everysec", "no"],
+        default="always",
+        help="the private Redis's AOF fsync policy (the embedded default: always)",
+    )
     p.add_argument("--samples", type=int, default=200, help="notify/accept rounds")
     p.add_argument("--waiting", type=int, default=200, help="requests waiting during them")
     p.add_argument("--clinicians", type=int, default=20, help="clinicians connected")
@@ -866,13 +1027,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--sockets", type=int, default=2000, help="signed-in sockets")
     p.add_argument("--fanout-officers", type=int, default=500)
     p.add_argument("--fanout-changes", type=int, default=5)
-    p.add_argument("--skip", action="append", default=[],
-                   choices=["latency", "throughput", "calls", "capacity", "stats"])
-    p.add_argument("--budget-s", type=float, default=290.0,
-                   help="stop the stats benchmark when the whole run reaches this many seconds")
+    p.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["latency", "throughput", "calls", "capacity", "stats"],
+    )
+    p.add_argument(
+        "--budget-s",
+        type=float,
+        default=290.0,
+        help="stop the stats benchmark when the whole run reaches this many seconds",
+    )
     p.add_argument("--json-out", type=Path, help="also write the JSON object to this file")
-    p.add_argument("--py-spy", type=Path, metavar="DIR",
-                   help="profile the server per phase with py-spy into DIR (collapsed stacks)")
+    p.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="DIR",
+        help="profile the server per phase with py-spy into DIR (collapsed stacks)",
+    )
     args = p.parse_args(argv)
     if args.pairs > args.clinicians:
         p.error("--pairs cannot exceed --clinicians")
@@ -901,14 +1074,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 async def run_phases(bench: Bench) -> None:
     """Every phase in order, each adding to `bench.results`."""
     args, r, pid = bench.args, bench.results, bench.deployment.server_pid
-    r["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "redis": ("external" if args.redis_url
-                              else f"private, appendfsync {args.appendfsync}"),
-                    "server_rss_at_start_mb": rss_mb(pid),
-                    "other_processes_cpu_pct_at_start": await others_cpu_pct(bench, 2.0)}
+    r["machine"] = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "redis": ("external" if args.redis_url else f"private, appendfsync {args.appendfsync}"),
+        "server_rss_at_start_mb": rss_mb(pid),
+        "other_processes_cpu_pct_at_start": await others_cpu_pct(bench, 2.0),
+    }
     if r["machine"]["other_processes_cpu_pct_at_start"] > 20:
-        log(f"warning: other processes use {r['machine']['other_processes_cpu_pct_at_start']}% "
-            "CPU; the figures will be noisy")
+        log(
+            f"warning: other processes use {r['machine']['other_processes_cpu_pct_at_start']}% "
+            "CPU; the figures will be noisy"
+        )
     log("floor: Redis PING and /healthz")
     for _ in range(50):
         await bench.client.healthz()
@@ -929,8 +1106,9 @@ async def run_phases(bench: Bench) -> None:
     if "capacity" not in args.skip:
         log(f"capacity: {args.sockets} sockets, fan-out to {args.fanout_officers} officers")
         with profiled(bench, "capacity"):
-            r["capacity"] = await measure_capacity(bench, staff, args.sockets,
-                                                   args.fanout_officers, args.fanout_changes)
+            r["capacity"] = await measure_capacity(
+                bench, staff, args.sockets, args.fanout_officers, args.fanout_changes
+            )
     await staff.close()
     r["floor_after"] = await measure_floor(bench, 100)
     budget = args.budget_s - (time.perf_counter() - bench.started)
@@ -942,22 +1120,30 @@ async def measure_both_throughputs(bench: Bench, staff: Staff) -> None:
     """Lifecycle throughput with the latency phases' requests still waiting, then without."""
     args = bench.args
     pairs = await pair_up(bench, staff, args.pairs)
-    log(f"lifecycle throughput: {args.pairs} pairs for {args.throughput_seconds:.0f} s, "
-        f"{args.waiting} requests waiting")
+    log(
+        f"lifecycle throughput: {args.pairs} pairs for {args.throughput_seconds:.0f} s, "
+        f"{args.waiting} requests waiting"
+    )
     busy_queue = await measure_throughput(bench, staff, pairs, args.throughput_seconds)
     await cancel_waiting(bench, staff)
     log(f"lifecycle throughput: {args.pairs} pairs for {args.throughput_seconds:.0f} s")
     with profiled(bench, "throughput"):
-        bench.results["throughput"] = await measure_throughput(bench, staff, pairs,
-                                                               args.throughput_seconds)
+        bench.results["throughput"] = await measure_throughput(
+            bench, staff, pairs, args.throughput_seconds
+        )
     bench.results["throughput"][f"with_{args.waiting}_waiting"] = busy_queue
     await asyncio.gather(*(s.close() for s in pairs.sockets))
 
 
 async def cancel_waiting(bench: Bench, staff: Staff) -> None:
     """Withdraw the latency phases' waiting requests and close their sockets."""
-    await bounded(8, (bench.client.call(s, "POST", f"/api/v1/requests/{rid}/cancel")
-                      for s, rid in staff.waiting))
+    await bounded(
+        8,
+        (
+            bench.client.call(s, "POST", f"/api/v1/requests/{rid}/cancel")
+            for s, rid in staff.waiting
+        ),
+    )
     await staff.close_officers()
 
 

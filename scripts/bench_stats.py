@@ -34,40 +34,68 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from triage_service.accounts import User
-from triage_service.app import create_app
-from triage_service.auth import COOKIE, open_session
-from triage_service.domain import Role, queue_score
+from triage_service.domain.codes import Role
+from triage_service.domain.rules import queue_score
+from triage_service.domain.users import User
+from triage_service.service.sessions import open_session
 from triage_service.settings import Settings
-from triage_service.store import Store, connect
+from triage_service.store.store import Store, connect
+from triage_service.web.app import create_app
+from triage_service.web.auth import COOKIE
 
 DAY_MS = 86_400_000
 BATCH = 500
 AREAS = [f"Area {n}" for n in range(12)]
-DISPOSITIONS = ["advice_only", "resolved_on_scene", "nhs24_mh_hub", "dbi_referral",
-                "non_urgent_referral", "urgent_face_to_face", "emergency_department",
-                "informal_admission", "criminal_justice", "emergency_services"]
+DISPOSITIONS = [
+    "advice_only",
+    "resolved_on_scene",
+    "nhs24_mh_hub",
+    "dbi_referral",
+    "non_urgent_referral",
+    "urgent_face_to_face",
+    "emergency_department",
+    "informal_admission",
+    "criminal_justice",
+    "emergency_services",
+]
 WINDOWS = ("24h", "30d")
 WITH_REFERRAL = {"dbi_referral", "non_urgent_referral", "urgent_face_to_face"}
 
 
-def request_args(rng: random.Random, now_ms: int,
-                 days: tuple[int, int]) -> tuple[str, int, dict[str, Any]]:
+def request_args(
+    rng: random.Random, now_ms: int, days: tuple[int, int]
+) -> tuple[str, int, dict[str, Any]]:
     """A request's id, creation time (`days` ago, from and to) and stored fields, as
     `lifecycle.create_request` writes them."""
     created = now_ms - rng.randint(days[0] * DAY_MS + 60_000, days[1] * DAY_MS - 60_000)
     priority = rng.choice([1, 2, 3])
-    form = {"incident_ref": "PS-BENCH", "notes": "", "concerns": ["distress"],
-            "location": {"description": "bench", "area": rng.choice(AREAS)},
-            "subject": {"age_band": rng.choice(["18_25", "26_40", "41_64"]),
-                        "sex": rng.choice(["female", "male"]), "known_name": None},
-            "screening": {"cssrs": None}}
+    form = {
+        "incident_ref": "PS-BENCH",
+        "notes": "",
+        "concerns": ["distress"],
+        "location": {"description": "bench", "area": rng.choice(AREAS)},
+        "subject": {
+            "age_band": rng.choice(["18_25", "26_40", "41_64"]),
+            "sex": rng.choice(["female", "male"]),
+            "known_name": None,
+        },
+        "screening": {"cssrs": None},
+    }
     rid = secrets.token_hex(8)
-    fields = {"id": rid, "status": "waiting", "priority": priority,
-              "score": queue_score(priority, created), "urgency": "urgent", "mode": "video",
-              "created_ms": created, "expire_ms": created + 900_000, "officer_id": "bench-off",
-              "officer_name": "Bench Officer", "area": form["location"]["area"],  # type: ignore[index]
-              "form": json.dumps(form)}
+    fields = {
+        "id": rid,
+        "status": "waiting",
+        "priority": priority,
+        "score": queue_score(priority, created),
+        "urgency": "urgent",
+        "mode": "video",
+        "created_ms": created,
+        "expire_ms": created + 900_000,
+        "officer_id": "bench-off",
+        "officer_name": "Bench Officer",
+        "area": form["location"]["area"],  # type: ignore[index]
+        "form": json.dumps(form),
+    }
     return rid, created, fields
 
 
@@ -77,16 +105,27 @@ def outcome_args(rng: random.Random, rid: str, done: int) -> list[Any]:
     outcome = {"triage_code": "D", "disposition": disposition, "conveyance": "none"}
     referral = ""
     if disposition in WITH_REFERRAL:
-        referral = json.dumps({"id": secrets.token_hex(8), "request_id": rid,
-                               "status": "pending", "created_ms": done, "updated_ms": done,
-                               "kind": "referral", "service": "gp", "urgency": "D",
-                               "due_ms": done + 3 * DAY_MS, "contact": ""})
+        referral = json.dumps(
+            {
+                "id": secrets.token_hex(8),
+                "request_id": rid,
+                "status": "pending",
+                "created_ms": done,
+                "updated_ms": done,
+                "kind": "referral",
+                "service": "gp",
+                "urgency": "D",
+                "due_ms": done + 3 * DAY_MS,
+                "contact": "",
+            }
+        )
     released = done + rng.randint(0, 1_800_000)
     return ["bench-clin", json.dumps(outcome), disposition, "D", "none", released, referral, ""]
 
 
-async def load_completed(store: Store, count: int, rng: random.Random, now_ms: int, *,
-                         days: tuple[int, int] = (0, 30)) -> None:
+async def load_completed(
+    store: Store, count: int, rng: random.Random, now_ms: int, *, days: tuple[int, int] = (0, 30)
+) -> None:
     """`count` requests created, accepted and completed through the lifecycle scripts."""
     create, accept, outcome = (store.scripts[n] for n in ("create", "accept", "outcome"))
     prefix = store.keys.prefix
@@ -96,12 +135,23 @@ async def load_completed(store: Store, count: int, rng: random.Random, now_ms: i
                 rid, created, fields = request_args(rng, now_ms, days)
                 accepted = created + rng.randint(0, 900_000)
                 done = accepted + rng.randint(60_000, 5_400_000)
-                await create(args=[prefix, created, rid, "bench-off", "", 60,
-                                   fields["expire_ms"], json.dumps(fields)], client=pipe)
-                await accept(args=[prefix, accepted, rid, "bench-clin", "Bench Clinician"],
-                             client=pipe)
-                await outcome(args=[prefix, done, rid, *outcome_args(rng, rid, done)],
-                              client=pipe)
+                await create(
+                    args=[
+                        prefix,
+                        created,
+                        rid,
+                        "bench-off",
+                        "",
+                        60,
+                        fields["expire_ms"],
+                        json.dumps(fields),
+                    ],
+                    client=pipe,
+                )
+                await accept(
+                    args=[prefix, accepted, rid, "bench-clin", "Bench Clinician"], client=pipe
+                )
+                await outcome(args=[prefix, done, rid, *outcome_args(rng, rid, done)], client=pipe)
             await pipe.execute()
 
 
@@ -122,16 +172,18 @@ async def stats_server(settings: Settings, store: Store) -> AsyncIterator[tuple[
     try:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        supervisor = User(id="bench-sup", username="bench-sup", display_name="Bench",
-                          role=Role.SUPERVISOR)
+        supervisor = User(
+            id="bench-sup", username="bench-sup", display_name="Bench", role=Role.SUPERVISOR
+        )
         sign_in = await open_session(store, settings, supervisor, int(time.time() * 1000))
         yield f"http://127.0.0.1:{runner.addresses[0][1]}", sign_in.token
     finally:
         await runner.cleanup()
 
 
-async def measure(stores: dict[str, tuple[Settings, Store]],
-                  samples: int) -> dict[str, dict[str, float]]:
+async def measure(
+    stores: dict[str, tuple[Settings, Store]], samples: int
+) -> dict[str, dict[str, float]]:
     """Median latency of the 24 h and 30 d windows on each store, requests interleaved.
 
     Each store has its own server; the GETs alternate between them (after a warm-up), so a
@@ -139,34 +191,51 @@ async def measure(stores: dict[str, tuple[Settings, Store]],
     true. The servers run only while measuring, not during the load.
     """
     async with contextlib.AsyncExitStack() as stack:
-        servers = {name: await stack.enter_async_context(stats_server(*pair))
-                   for name, pair in stores.items()}
-        sessions = {name: await stack.enter_async_context(
-            aiohttp.ClientSession(cookies={COOKIE: token}))
-            for name, (_, token) in servers.items()}
+        servers = {
+            name: await stack.enter_async_context(stats_server(*pair))
+            for name, pair in stores.items()
+        }
+        sessions = {
+            name: await stack.enter_async_context(aiohttp.ClientSession(cookies={COOKIE: token}))
+            for name, (_, token) in servers.items()
+        }
         timings: dict[str, dict[str, list[float]]] = {
-            name: {w: [] for w in WINDOWS} for name in stores}
+            name: {w: [] for w in WINDOWS} for name in stores
+        }
         for i in range(samples + 20):
             for window in WINDOWS:
                 for name, (base, _) in servers.items():
                     ms = await get_ms(sessions[name], f"{base}/api/v1/stats?window={window}")
                     if i >= 20:
                         timings[name][window].append(ms)
-    return {name: {w: round(statistics.median(t), 3) for w, t in by_window.items()}
-            for name, by_window in timings.items()}
+    return {
+        name: {w: round(statistics.median(t), 3) for w, t in by_window.items()}
+        for name, by_window in timings.items()
+    }
 
 
-async def run_bench(redis_url: str, *, small: int = 1000, large: int = 100_000,
-                    samples: int = 200, older: bool = False, seed: int = 4) -> dict[str, Any]:
+async def run_bench(
+    redis_url: str,
+    *,
+    small: int = 1000,
+    large: int = 100_000,
+    samples: int = 200,
+    older: bool = False,
+    seed: int = 4,
+) -> dict[str, Any]:
     """Load a small and a large store, measure both interleaved; delete every key written.
 
     The large store holds the small one's requests (the same seed) and the rest.
     """
     prefix = f"bench-stats:{secrets.token_hex(4)}:"
     client = await connect(redis_url)
-    stores = {name: (Settings(redis_url=redis_url, key_prefix=f"{prefix}{name}:",
-                              sweep_interval_s=3600), Store(client, f"{prefix}{name}:"))
-              for name in ("small", "large")}
+    stores = {
+        name: (
+            Settings(redis_url=redis_url, key_prefix=f"{prefix}{name}:", sweep_interval_s=3600),
+            Store(client, f"{prefix}{name}:"),
+        )
+        for name in ("small", "large")
+    }
     now_ms = int(time.time() * 1000)
     try:
         started = time.perf_counter()
@@ -174,18 +243,24 @@ async def run_bench(redis_url: str, *, small: int = 1000, large: int = 100_000,
             rng = random.Random(seed)
             await load_completed(store, small, rng, now_ms)
             if name == "large":
-                await load_completed(store, large - small, rng, now_ms,
-                                     days=(31, 365) if older else (0, 30))
+                await load_completed(
+                    store, large - small, rng, now_ms, days=(31, 365) if older else (0, 30)
+                )
         load_s = time.perf_counter() - started
         medians = await measure(stores, samples)
     finally:
         await delete_prefix(client, prefix)
         await client.aclose()
     at_small, at_large = medians["small"], medians["large"]
-    return {"requests": [small, large], "median_ms": {str(small): at_small, str(large): at_large},
-            "ratio": {w: round(at_large[w] / at_small[w], 3) for w in at_small},
-            "more_requests": "31-365 days old" if older else "in the same 30 days",
-            "load_s": round(load_s, 1), "samples": samples, "interleaved": True}
+    return {
+        "requests": [small, large],
+        "median_ms": {str(small): at_small, str(large): at_large},
+        "ratio": {w: round(at_large[w] / at_small[w], 3) for w in at_small},
+        "more_requests": "31-365 days old" if older else "in the same 30 days",
+        "load_s": round(load_s, 1),
+        "samples": samples,
+        "interleaved": True,
+    }
 
 
 async def delete_prefix(client: Any, prefix: str) -> None:
@@ -206,12 +281,16 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=1000)
     parser.add_argument("--large", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=200)
-    parser.add_argument("--older", action="store_true",
-                        help="create the extra requests 31-365 days ago (store size alone)")
+    parser.add_argument(
+        "--older",
+        action="store_true",
+        help="create the extra requests 31-365 days ago (store size alone)",
+    )
     args = parser.parse_args()
     url = os.environ.get("TRIAGE_REDIS_URL", "redis://127.0.0.1:6379/0")
-    result = asyncio.run(run_bench(url, small=args.small, large=args.large,
-                                   samples=args.samples, older=args.older))
+    result = asyncio.run(
+        run_bench(url, small=args.small, large=args.large, samples=args.samples, older=args.older)
+    )
     json.dump(result, sys.stdout, indent=2)
     print()
 

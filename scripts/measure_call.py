@@ -23,16 +23,23 @@ import time
 from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright
 
-from triage_service.accounts import hash_password, save_user
-from triage_service.app import create_app
-from triage_service.domain import Role
+from triage_service.domain.codes import Role
+from triage_service.service.accounts import hash_password, save_user
 from triage_service.settings import Settings
-from triage_service.state import STORE
+from triage_service.web.app import create_app
+from triage_service.web.state import STORE
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--no-sandbox",
-        "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "measure-call-not-secret"
 PLAYING = """() => {
   const video = document.querySelector('[data-testid="remote-video"]');
@@ -57,8 +64,9 @@ async def one_call(browser: Browser, app: web.Application, base: str, password_h
     """Seconds from the Accept click to remote video playing on both session pages."""
     tag = secrets.token_hex(3)
     for role in (Role.OFFICER, Role.CLINICIAN):
-        await save_user(app[STORE], username=f"{role.value}-{tag}", role=role,
-                        password_hash=password_hash)
+        await save_user(
+            app[STORE], username=f"{role.value}-{tag}", role=role, password_hash=password_hash
+        )
     officer = await signed_in_page(browser, base, f"officer-{tag}", "/officer")
     clinician = await signed_in_page(browser, base, f"clinician-{tag}", "/console")
     await clinician.get_by_test_id("availability-toggle").click()
@@ -72,8 +80,12 @@ async def one_call(browser: Browser, app: web.Application, base: str, password_h
     await accept.click()
     await clinician.wait_for_url("**/session/*")
     await officer.wait_for_url("**/session/*")
-    await asyncio.gather(*(page.wait_for_function(PLAYING, polling="raf", timeout=30000)
-                           for page in (officer, clinician)))
+    await asyncio.gather(
+        *(
+            page.wait_for_function(PLAYING, polling="raf", timeout=30000)
+            for page in (officer, clinician)
+        )
+    )
     elapsed = time.perf_counter() - started
     for page in (officer, clinician):
         await page.context.close()
@@ -108,9 +120,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="calls to measure (default 5)")
     results = asyncio.run(measure(parser.parse_args().runs))
-    print(f"accept → both videos playing: median {statistics.median(results) * 1000:.0f} ms "
-          f"over {len(results)} runs (min {min(results) * 1000:.0f}, "
-          f"max {max(results) * 1000:.0f})")
+    print(
+        f"accept → both videos playing: median {statistics.median(results) * 1000:.0f} ms "
+        f"over {len(results)} runs (min {min(results) * 1000:.0f}, "
+        f"max {max(results) * 1000:.0f})"
+    )
 
 
 if __name__ == "__main__":

@@ -16,13 +16,26 @@ T = TypeVar("T")
 
 # area: (weight, lat, lon, typical places)
 AREAS: dict[str, tuple[float, float, float, tuple[str, ...]]] = {
-    "Glasgow City Centre": (14, 55.861, -4.251, (
-        "Buchanan Bus Station", "Central Station concourse", "George Square",
-        "Clyde Walkway near the Squinty Bridge", "Argyle Street, outside a shop")),
+    "Glasgow City Centre": (
+        14,
+        55.861,
+        -4.251,
+        (
+            "Buchanan Bus Station",
+            "Central Station concourse",
+            "George Square",
+            "Clyde Walkway near the Squinty Bridge",
+            "Argyle Street, outside a shop",
+        ),
+    ),
     "Glasgow East End": (6, 55.850, -4.205, ("Parkhead Forge car park", "Tollcross Park")),
     "Glasgow Govan": (4, 55.862, -4.312, ("Govan Cross subway", "Elder Park")),
-    "Edinburgh City Centre": (9, 55.953, -3.189, (
-        "Waverley Station", "North Bridge", "Princes Street Gardens", "The Meadows")),
+    "Edinburgh City Centre": (
+        9,
+        55.953,
+        -3.189,
+        ("Waverley Station", "North Bridge", "Princes Street Gardens", "The Meadows"),
+    ),
     "Edinburgh Leith": (6, 55.975, -3.170, ("The Shore", "Leith Walk", "Ocean Terminal")),
     "Edinburgh Wester Hailes": (3, 55.916, -3.284, ("Wester Hailes station", "Union Canal")),
     "Dundee City Centre": (6, 56.462, -2.970, ("Tay Road Bridge walkway", "Overgate Centre")),
@@ -46,8 +59,16 @@ AREAS: dict[str, tuple[float, float, float, tuple[str, ...]]] = {
     "Stornoway": (0.5, 58.209, -6.389, ("Stornoway harbour",)),
     "Lerwick": (0.5, 60.155, -1.145, ("Lerwick harbour",)),
 }
-COMMON_PLACES = ("Private address", "Supermarket car park", "Bus stop", "Railway platform",
-                 "Outside a pub", "Bridge parapet", "Block of flats, stairwell", "A&E entrance")
+COMMON_PLACES = (
+    "Private address",
+    "Supermarket car park",
+    "Bus stop",
+    "Railway platform",
+    "Outside a pub",
+    "Bridge parapet",
+    "Block of flats, stairwell",
+    "A&E entrance",
+)
 PLACES_OF_SAFETY = {
     "Glasgow": ("Gartnavel Royal Hospital", "1055 Great Western Road, Glasgow G12 0XH"),
     "Edinburgh": ("Royal Edinburgh Hospital", "Morningside Terrace, Edinburgh EH10 5HF"),
@@ -58,18 +79,55 @@ PLACES_OF_SAFETY = {
 }
 DEFAULT_PLACE_OF_SAFETY = ("Forth Valley Royal Hospital", "Stirling Road, Larbert FK5 4WR")
 
-OFFICER_NAMES = ("Ross Campbell", "Eilidh MacDonald", "Calum Fraser", "Morag Stewart",
-                 "Iain Robertson", "Kirsty Murray", "Euan Thomson", "Shona Reid", "Fraser Scott",
-                 "Catriona Ross", "Hamish Paterson", "Isla Watson", "Duncan Kerr",
-                 "Mhairi Ferguson", "Alasdair Grant", "Fiona Mackay")
-CLINICIAN_NAMES = ("Aileen MacLeod", "Graeme Duncan", "Lorna Sinclair", "Neil Hamilton",
-                   "Jenna Wallace", "Stuart Cameron", "Rhona Buchanan", "Kenny Boyle")
+OFFICER_NAMES = (
+    "Ross Campbell",
+    "Eilidh MacDonald",
+    "Calum Fraser",
+    "Morag Stewart",
+    "Iain Robertson",
+    "Kirsty Murray",
+    "Euan Thomson",
+    "Shona Reid",
+    "Fraser Scott",
+    "Catriona Ross",
+    "Hamish Paterson",
+    "Isla Watson",
+    "Duncan Kerr",
+    "Mhairi Ferguson",
+    "Alasdair Grant",
+    "Fiona Mackay",
+)
+CLINICIAN_NAMES = (
+    "Aileen MacLeod",
+    "Graeme Duncan",
+    "Lorna Sinclair",
+    "Neil Hamilton",
+    "Jenna Wallace",
+    "Stuart Cameron",
+    "Rhona Buchanan",
+    "Kenny Boyle",
+)
 
-AGE_BANDS = {"under_16": 4, "16_17": 5, "18_25": 22, "26_40": 33, "41_64": 28, "65_plus": 5,
-             "unknown": 3}
+AGE_BANDS = {
+    "under_16": 4,
+    "16_17": 5,
+    "18_25": 22,
+    "26_40": 33,
+    "41_64": 28,
+    "65_plus": 5,
+    "unknown": 3,
+}
 SEXES = {"male": 52, "female": 45, "other": 1, "unknown": 2}
-CONCERNS = {"distress": 55, "suicidal_thoughts": 40, "intoxication": 30, "self_harm": 20,
-            "psychosis": 12, "aggression": 10, "confusion": 8, "other": 5}
+CONCERNS = {
+    "distress": 55,
+    "suicidal_thoughts": 40,
+    "intoxication": 30,
+    "self_harm": 20,
+    "psychosis": 12,
+    "aggression": 10,
+    "confusion": 8,
+    "other": 5,
+}
 URGENCIES = {"immediate": 15, "urgent": 50, "routine": 35}
 MODES = {"video": 60, "audio": 28, "text": 12}
 NOTES = (
@@ -107,9 +165,15 @@ CONVEYANCE = {
     "emergency_services": {"ambulance": 1},
     "criminal_justice": {"police": 1},
 }
-RISK_BY_CODE = {"A": ("high", "moderate"), "B": ("high", "low"), "C": ("moderate", "low"),
-                "D": ("moderate", "none"), "E": ("low", "none"), "F": ("low", "none"),
-                "G": ("none", "none")}
+RISK_BY_CODE = {
+    "A": ("high", "moderate"),
+    "B": ("high", "low"),
+    "C": ("moderate", "low"),
+    "D": ("moderate", "none"),
+    "E": ("low", "none"),
+    "F": ("low", "none"),
+    "G": ("none", "none"),
+}
 ADVICE = {
     "resolved_on_scene": "Safety plan agreed; they are going home with a friend. You can leave.",
     "dbi_referral": "DBI practitioner will phone within 24 hours. Leave the DBI card with them.",
@@ -137,8 +201,9 @@ def pick(rng: random.Random, items: Sequence[T]) -> T:
     return items[rng.randrange(len(items))]
 
 
-def lognormal_minutes(rng: random.Random, median: float, sigma: float, low: float,
-                      high: float) -> float:
+def lognormal_minutes(
+    rng: random.Random, median: float, sigma: float, low: float, high: float
+) -> float:
     """A duration in minutes, log-normal around `median`, clipped to [low, high]."""
     return min(high, max(low, median * math.exp(rng.gauss(0, sigma))))
 
@@ -151,8 +216,7 @@ def cssrs(rng: random.Random, suicidal: bool) -> dict[str, bool] | None:
     q2 = q1 and rng.random() < (0.75 if suicidal else 0.3)
     answers = {"q1": q1, "q2": q2}
     if q2:
-        answers |= {"q3": rng.random() < 0.6, "q4": rng.random() < 0.3,
-                    "q5": rng.random() < 0.15}
+        answers |= {"q3": rng.random() < 0.6, "q4": rng.random() < 0.3, "q5": rng.random() < 0.15}
     lifetime = rng.random() < (0.45 if suicidal else 0.2)
     answers |= {"q6_lifetime": lifetime, "q6_recent": lifetime and rng.random() < 0.4}
     return answers
@@ -162,21 +226,32 @@ def request_form(rng: random.Random, number: int, when: datetime) -> dict[str, A
     """A plausible officer's request (API.md request form)."""
     area = weighted(rng, {name: spec[0] for name, spec in AREAS.items()})
     _, lat, lon, places = AREAS[area]
-    concerns = sorted(set(rng.choices(list(CONCERNS), weights=list(CONCERNS.values()),
-                                      k=rng.choice((1, 1, 2, 2, 3)))))
+    concerns = sorted(
+        set(
+            rng.choices(
+                list(CONCERNS), weights=list(CONCERNS.values()), k=rng.choice((1, 1, 2, 2, 3))
+            )
+        )
+    )
     urgency = weighted(rng, URGENCIES)
     if urgency == "routine" and {"aggression", "psychosis"} & set(concerns):
         urgency = "urgent"
     screening = cssrs(rng, "suicidal_thoughts" in concerns)
     return {
         "incident_ref": f"PS-{when:%Y%m%d}-{number:04d}",
-        "location": {"description": pick(rng, places + COMMON_PLACES), "area": area,
-                     "lat": round(lat + rng.uniform(-0.01, 0.01), 5),
-                     "lon": round(lon + rng.uniform(-0.01, 0.01), 5)},
+        "location": {
+            "description": pick(rng, places + COMMON_PLACES),
+            "area": area,
+            "lat": round(lat + rng.uniform(-0.01, 0.01), 5),
+            "lon": round(lon + rng.uniform(-0.01, 0.01), 5),
+        },
         "subject": {"age_band": weighted(rng, AGE_BANDS), "sex": weighted(rng, SEXES)},
-        "urgency": urgency, "concerns": concerns,
+        "urgency": urgency,
+        "concerns": concerns,
         "screening": {"cssrs": screening} if screening else {},
-        "mode": weighted(rng, MODES), "consent": True, "notes": pick(rng, NOTES),
+        "mode": weighted(rng, MODES),
+        "consent": True,
+        "notes": pick(rng, NOTES),
     }
 
 
@@ -188,12 +263,17 @@ def outcome_form(rng: random.Random, form: dict[str, Any], when: datetime) -> di
     if "aggression" in form["concerns"] and to_others == "none":
         to_others = "moderate"
     outcome: dict[str, Any] = {
-        "triage_code": code, "disposition": disposition,
-        "risk": {"to_self": to_self, "to_others": to_others, "from_others": "low",
-                 "self_neglect": rng.choice(("none", "low", "moderate"))},
+        "triage_code": code,
+        "disposition": disposition,
+        "risk": {
+            "to_self": to_self,
+            "to_others": to_others,
+            "from_others": "low",
+            "self_neglect": rng.choice(("none", "low", "moderate")),
+        },
         "conveyance": weighted(rng, CONVEYANCE.get(disposition, {"none": 1})),
         "summary": f"Remote assessment ({form['mode']}). Triage code {code}. "
-                   f"Concerns: {', '.join(form['concerns']) or 'none recorded'}.",
+        f"Concerns: {', '.join(form['concerns']) or 'none recorded'}.",
         "advice_to_officer": ADVICE[disposition],
     }
     referral = referral_form(rng, disposition, code, form["subject"]["age_band"])
@@ -204,36 +284,45 @@ def outcome_form(rng: random.Random, form: dict[str, Any], when: datetime) -> di
     return outcome
 
 
-def referral_form(rng: random.Random, disposition: str, code: str,
-                  age_band: str) -> dict[str, Any] | None:
+def referral_form(
+    rng: random.Random, disposition: str, code: str, age_band: str
+) -> dict[str, Any] | None:
     """The referral a disposition needs, if any."""
     urgency = code if code in "ABCDE" else "E"
     if disposition == "dbi_referral":
         return {"service": "dbi", "urgency": urgency}
     if disposition == "non_urgent_referral":
-        return {"service": weighted(rng, {"gp": 50, "cmht": 40, "other": 10}),
-                "urgency": urgency}
+        return {"service": weighted(rng, {"gp": 50, "cmht": 40, "other": 10}), "urgency": urgency}
     if disposition == "urgent_face_to_face":
         young = age_band in ("under_16", "16_17")
-        service = "camhs" if young else weighted(rng, {"crisis_team": 60,
-                                                       "liaison_psychiatry": 25, "cmht": 15})
+        service = (
+            "camhs"
+            if young
+            else weighted(rng, {"crisis_team": 60, "liaison_psychiatry": 25, "cmht": 15})
+        )
         return {"service": service, "urgency": urgency}
     return None
 
 
 def place_of_safety(rng: random.Random, area: str, when: datetime) -> dict[str, Any]:
     """s297 details; a police station only rarely, and then with the reason s298 asks for."""
-    name, address = next((v for town, v in PLACES_OF_SAFETY.items() if area.startswith(town)),
-                         DEFAULT_PLACE_OF_SAFETY)
+    name, address = next(
+        (v for town, v in PLACES_OF_SAFETY.items() if area.startswith(town)),
+        DEFAULT_PLACE_OF_SAFETY,
+    )
     police_station = rng.random() < 0.05
-    return {"name": "Local police office" if police_station else name,
-            "address": "Police Scotland office" if police_station else address,
-            "is_police_station": police_station,
-            "police_station_reason": ("No health-based place of safety bed available "
-                                      "within reach; NHS staff attended.")
-            if police_station else None,
-            "removed_at": iso(when),
-            "circumstances": "Removed from a public place in acute distress."}
+    return {
+        "name": "Local police office" if police_station else name,
+        "address": "Police Scotland office" if police_station else address,
+        "is_police_station": police_station,
+        "police_station_reason": (
+            "No health-based place of safety bed available within reach; NHS staff attended."
+        )
+        if police_station
+        else None,
+        "removed_at": iso(when),
+        "circumstances": "Removed from a public place in acute distress.",
+    }
 
 
 def iso(when: datetime) -> str:
@@ -242,8 +331,32 @@ def iso(when: datetime) -> str:
 
 
 # Arrivals per hour of day relative to the mean: evenings and nights are busiest.
-HOURLY_PROFILE = (1.3, 1.2, 1.0, 0.8, 0.6, 0.4, 0.3, 0.3, 0.4, 0.5, 0.6, 0.7,
-                  0.8, 0.8, 0.9, 1.0, 1.1, 1.3, 1.5, 1.6, 1.7, 1.7, 1.6, 1.5)
+HOURLY_PROFILE = (
+    1.3,
+    1.2,
+    1.0,
+    0.8,
+    0.6,
+    0.4,
+    0.3,
+    0.3,
+    0.4,
+    0.5,
+    0.6,
+    0.7,
+    0.8,
+    0.8,
+    0.9,
+    1.0,
+    1.1,
+    1.3,
+    1.5,
+    1.6,
+    1.7,
+    1.7,
+    1.6,
+    1.5,
+)
 WEEKDAY_FACTOR = (0.9, 0.9, 0.95, 1.0, 1.2, 1.25, 1.0)  # Monday .. Sunday
 
 

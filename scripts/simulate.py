@@ -41,24 +41,31 @@ from typing import Any
 
 import shift_data as data
 
-from triage_service import lifecycle, messages, referrals
-from triage_service.accounts import DuplicateUser, User, get_user, hash_password, save_user
-from triage_service.domain import Availability, Role
-from triage_service.embedded_redis import EmbeddedRedis
-from triage_service.models import OutcomeForm, RequestForm
+from triage_service.domain.codes import Availability, Role
+from triage_service.domain.models import OutcomeForm, RequestForm
+from triage_service.domain.users import User
 from triage_service.rtc.client import ServiceClient
+from triage_service.service import lifecycle, messages, referrals
+from triage_service.service.accounts import DuplicateUser, get_user, hash_password, save_user
 from triage_service.settings import Settings
-from triage_service.store import Store, connect
+from triage_service.store.embedded import EmbeddedRedis
+from triage_service.store.store import Store, connect
 
 DEFAULT_PASSWORD = "simulated-shift-only"
-QUESTIONS = ("Hello, I'm the mental health nurse. Can you tell me what's happened?",
-             "Has he or she said anything about wanting to end their life?",
-             "Is there anyone at home who could stay with them tonight?",
-             "Are they taking any medication, and have they taken anything today?",
-             "Thanks. Could you put them on so I can speak with them directly?")
-REPLIES = ("We found them on the bridge about twenty minutes ago.", "They said they feel hopeless.",
-           "Their sister lives nearby and is on her way.", "They say they haven't taken anything.",
-           "Putting them on now.")
+QUESTIONS = (
+    "Hello, I'm the mental health nurse. Can you tell me what's happened?",
+    "Has he or she said anything about wanting to end their life?",
+    "Is there anyone at home who could stay with them tonight?",
+    "Are they taking any medication, and have they taken anything today?",
+    "Thanks. Could you put them on so I can speak with them directly?",
+)
+REPLIES = (
+    "We found them on the bridge about twenty minutes ago.",
+    "They said they feel hopeless.",
+    "Their sister lives nearby and is on her way.",
+    "They say they haven't taken anything.",
+    "Putting them on now.",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,17 +111,29 @@ class Tally:
         """The figures at the end; waits in real seconds and in simulated minutes."""
         median_wait = statistics.median(self.waits_s) if self.waits_s else None
         return {
-            "requests": self.created, "accepted": self.accepted, "completed": self.completed,
-            "cancelled": self.cancelled, "expired": self.expired,
-            "withdrawn_at_end": self.withdrawn_at_end, "no_officer_free": self.no_officer_free,
-            "messages": self.messages, "errors": self.errors,
+            "requests": self.created,
+            "accepted": self.accepted,
+            "completed": self.completed,
+            "cancelled": self.cancelled,
+            "expired": self.expired,
+            "withdrawn_at_end": self.withdrawn_at_end,
+            "no_officer_free": self.no_officer_free,
+            "messages": self.messages,
+            "errors": self.errors,
             "median_wait_s": round(median_wait, 2) if median_wait is not None else None,
-            "median_wait_sim_min": (round(median_wait * speed / 60, 1)
-                                    if median_wait is not None else None),
+            "median_wait_sim_min": (
+                round(median_wait * speed / 60, 1) if median_wait is not None else None
+            ),
             "dispositions": dict(self.dispositions.most_common()),
-            "calls": {"connected": len(self.call_setups_s), "failed": self.calls_failed,
-                      "median_setup_ms": (round(statistics.median(self.call_setups_s) * 1000)
-                                          if self.call_setups_s else None)},
+            "calls": {
+                "connected": len(self.call_setups_s),
+                "failed": self.calls_failed,
+                "median_setup_ms": (
+                    round(statistics.median(self.call_setups_s) * 1000)
+                    if self.call_setups_s
+                    else None
+                ),
+            },
         }
 
 
@@ -185,6 +204,7 @@ def call_peer(client: ServiceClient, mode: str) -> Any:
 
 # ---------------------------------------------------------------- officers
 
+
 class Officer:
     """A signed-in officer who raises one request at a time and talks to the clinician."""
 
@@ -216,8 +236,9 @@ class Officer:
         status = "waiting"
         while status in ("waiting", "in_session"):
             deadline = self.deadline(status, gives_up)
-            event = await next_event(self.client, self.sim.clock.real_s(
-                min(deadline - self.sim.clock.minutes(), 2.0)))
+            event = await next_event(
+                self.client, self.sim.clock.real_s(min(deadline - self.sim.clock.minutes(), 2.0))
+            )
             if event is None:
                 if self.sim.clock.minutes() >= deadline:
                     status = await self.withdraw(rid, mode, at_end=gives_up is None)
@@ -275,8 +296,9 @@ class Officer:
         if message["author"]["role"] != "clinician":
             return
         await self.sim.clock.sleep(self.rng.uniform(0.3, 1.5))
-        code, _ = await self.client.call("POST", f"/api/v1/requests/{rid}/messages",
-                                         {"text": data.pick(self.rng, REPLIES)})
+        code, _ = await self.client.call(
+            "POST", f"/api/v1/requests/{rid}/messages", {"text": data.pick(self.rng, REPLIES)}
+        )
         self.sim.tally.messages += code == 201
 
     async def hang_up(self) -> None:
@@ -287,6 +309,7 @@ class Officer:
 
 
 # ---------------------------------------------------------------- clinicians
+
 
 class Clinician:
     """A signed-in clinician who takes the next request, assesses it and files the outcome."""
@@ -314,8 +337,10 @@ class Clinician:
         until = time.monotonic() + self.sim.clock.real_s(1.0)
         while (left := until - time.monotonic()) > 0:
             event = await next_event(self.client, left)
-            if event and (event.get("type") == "request.created"
-                          or (event.get("type") == "queue.changed" and event.get("waiting"))):
+            if event and (
+                event.get("type") == "request.created"
+                or (event.get("type") == "queue.changed" and event.get("waiting"))
+            ):
                 return
 
     async def assess(self, request: dict[str, Any]) -> None:
@@ -333,8 +358,9 @@ class Clinician:
         try:
             for _ in range(self.rng.randint(2, 4)):
                 await clock.sleep((end - clock.minutes()) * self.rng.uniform(0.1, 0.3))
-                code, _ = await self.client.call("POST", path,
-                                                 {"text": data.pick(self.rng, QUESTIONS)})
+                code, _ = await self.client.call(
+                    "POST", path, {"text": data.pick(self.rng, QUESTIONS)}
+                )
                 tally.messages += code == 201
             await clock.sleep(end - clock.minutes())
             await self.file_outcome(request)
@@ -362,8 +388,9 @@ class Clinician:
     async def file_outcome(self, request: dict[str, Any]) -> None:
         """File a varied outcome (and referral) for the request."""
         outcome = data.outcome_form(self.rng, request, datetime.now(UTC))
-        code, body = await self.client.call("POST", f"/api/v1/requests/{request['id']}/outcome",
-                                            outcome)
+        code, body = await self.client.call(
+            "POST", f"/api/v1/requests/{request['id']}/outcome", outcome
+        )
         if code == 201:
             self.sim.tally.completed += 1
             self.sim.tally.dispositions[outcome["disposition"]] += 1
@@ -373,6 +400,7 @@ class Clinician:
 
 
 # ---------------------------------------------------------------- the shift
+
 
 async def arrivals(sim: Sim, officers: list[Officer], tasks: set[asyncio.Task[None]]) -> None:
     """Officers call in as a Poisson process until the shift ends."""
@@ -405,10 +433,12 @@ def progress_line(sim: Sim) -> str:
     """The progress bar and the running counts."""
     total, now, t = sim.shift.minutes, sim.clock.minutes(), sim.tally
     done = min(1.0, now / total) if total else 1.0
-    return (f"[{'#' * int(done * 30):<30}] {now:6.1f}/{total:.0f} min"
-            f"{' (finishing)' if sim.ending else ''}  requests {t.created}  "
-            f"waiting {t.waiting}  in session {t.in_session}  completed {t.completed}  "
-            f"cancelled {t.cancelled}  expired {t.expired}")
+    return (
+        f"[{'#' * int(done * 30):<30}] {now:6.1f}/{total:.0f} min"
+        f"{' (finishing)' if sim.ending else ''}  requests {t.created}  "
+        f"waiting {t.waiting}  in session {t.in_session}  completed {t.completed}  "
+        f"cancelled {t.cancelled}  expired {t.expired}"
+    )
 
 
 async def progress(sim: Sim) -> None:
@@ -425,8 +455,9 @@ async def progress(sim: Sim) -> None:
 
 
 @contextlib.asynccontextmanager
-async def signed_in(url: str, usernames: list[str], password: str
-                    ) -> AsyncIterator[list[ServiceClient]]:
+async def signed_in(
+    url: str, usernames: list[str], password: str
+) -> AsyncIterator[list[ServiceClient]]:
     """Clients signed in as `usernames` with their live channel open; closed afterwards."""
     clients = [ServiceClient(url) for _ in usernames]
     try:
@@ -447,50 +478,60 @@ async def run_shift(shift: Shift) -> dict[str, Any]:
     """Play one shift against the service at `shift.url`; return the summary."""
     sim = Sim(shift)
     names = usernames(shift)
-    async with signed_in(shift.url, names["officer"], shift.password) as officer_clients, \
-            signed_in(shift.url, names["clinician"], shift.password) as clinician_clients:
+    async with (
+        signed_in(shift.url, names["officer"], shift.password) as officer_clients,
+        signed_in(shift.url, names["clinician"], shift.password) as clinician_clients,
+    ):
         sim.clock = SimClock(shift.speed)  # start the clock once everyone is signed in
         officers = [Officer(sim, c, i) for i, c in enumerate(officer_clients)]
         clinicians = [Clinician(sim, c, i) for i, c in enumerate(clinician_clients)]
         incidents: set[asyncio.Task[None]] = set()
         bar = asyncio.create_task(progress(sim)) if shift.progress else None
         try:
-            await asyncio.gather(arrivals(sim, officers, incidents),
-                                 *(c.work() for c in clinicians))
+            await asyncio.gather(
+                arrivals(sim, officers, incidents), *(c.work() for c in clinicians)
+            )
             if incidents:
                 await asyncio.gather(*incidents)
         finally:
             if bar is not None:
                 bar.cancel()
                 await asyncio.wait({bar})
-                print(("\r" if sys.stderr.isatty() else "") + progress_line(sim),
-                      file=sys.stderr)
+                print(("\r" if sys.stderr.isatty() else "") + progress_line(sim), file=sys.stderr)
     return sim.tally.summary(shift.speed)
 
 
 # ---------------------------------------------------------------- accounts and backfill
 
+
 def usernames(shift: Shift) -> dict[str, list[str]]:
     """The simulation's account names by role."""
-    return {"officer": [f"sim-officer-{i + 1:02d}" for i in range(shift.officers)],
-            "clinician": [f"sim-clinician-{i + 1:02d}" for i in range(shift.clinicians)]}
+    return {
+        "officer": [f"sim-officer-{i + 1:02d}" for i in range(shift.officers)],
+        "clinician": [f"sim-clinician-{i + 1:02d}" for i in range(shift.clinicians)],
+    }
 
 
 async def create_accounts(store: Store, shift: Shift) -> dict[str, list[User]]:
     """Create any missing simulation accounts (one shared password); return all of them."""
     password_hash = await hash_password(shift.password)
     names = usernames(shift)
-    display = {"officer": lambda i: f"PC {data.OFFICER_NAMES[i % len(data.OFFICER_NAMES)]}",
-               "clinician": lambda i: f"{data.CLINICIAN_NAMES[i % len(data.CLINICIAN_NAMES)]}"
-                                      " (CPN)"}
+    display = {
+        "officer": lambda i: f"PC {data.OFFICER_NAMES[i % len(data.OFFICER_NAMES)]}",
+        "clinician": lambda i: f"{data.CLINICIAN_NAMES[i % len(data.CLINICIAN_NAMES)]} (CPN)",
+    }
     users: dict[str, list[User]] = {}
     for role, role_names in names.items():
         users[role] = []
         for i, username in enumerate(role_names):
             try:
-                user = await save_user(store, username=username, role=Role(role),
-                                       password_hash=password_hash,
-                                       display_name=display[role](i))
+                user = await save_user(
+                    store,
+                    username=username,
+                    role=Role(role),
+                    password_hash=password_hash,
+                    display_name=display[role](i),
+                )
             except DuplicateUser:
                 user_id = await store.client.hget(store.keys("users"), username)
                 found = await get_user(store, user_id)
@@ -546,13 +587,15 @@ class Backfill:
 
         async def create(now_ms: int) -> None:
             created, _ = await lifecycle.create_request(
-                self.store, self.settings, officer, form, now_ms=now_ms, idempotency_key=None)
+                self.store, self.settings, officer, form, now_ms=now_ms, idempotency_key=None
+            )
             record.update(created)
             self.tally.created += 1
 
         async def cancel(now_ms: int) -> None:
-            await lifecycle.cancel_request(self.store, self.settings, officer, record["id"],
-                                           now_ms=now_ms)
+            await lifecycle.cancel_request(
+                self.store, self.settings, officer, record["id"], now_ms=now_ms
+            )
             self.tally.cancelled += 1
 
         async def expire(now_ms: int) -> None:
@@ -567,75 +610,95 @@ class Backfill:
         else:
             self.plan_session(created_ms + wait_ms, length_ms, form, officer, record)
 
-    def plan_session(self, accepted_ms: int, length_ms: int, form: RequestForm, officer: User,
-                     record: dict[str, Any]) -> None:
+    def plan_session(
+        self,
+        accepted_ms: int,
+        length_ms: int,
+        form: RequestForm,
+        officer: User,
+        record: dict[str, Any],
+    ) -> None:
         """Accept, two to four chat messages, then the outcome."""
         rng, clinician = self.rng, data.pick(self.rng, self.users["clinician"])
         outcome_ms = accepted_ms + length_ms
 
         async def accept(now_ms: int) -> None:
-            record.update(await lifecycle.accept_request(self.store, clinician, record["id"],
-                                                         now_ms=now_ms))
+            record.update(
+                await lifecycle.accept_request(self.store, clinician, record["id"], now_ms=now_ms)
+            )
             self.tally.accepted += 1
             self.tally.waits_s.append((now_ms - int(record["created_ms"])) / 1000)
 
         self.at(accepted_ms, accept)
         for i in range(rng.randint(2, 4)):
             author, texts = (clinician, QUESTIONS) if i % 2 == 0 else (officer, REPLIES)
-            self.at(accepted_ms + (i + 1) * length_ms // 6,
-                    self.message(author, data.pick(rng, texts), record))
-        outcome = data.outcome_form(rng, form.model_dump(mode="json"),
-                                    datetime.fromtimestamp(outcome_ms / 1000, UTC))
+            self.at(
+                accepted_ms + (i + 1) * length_ms // 6,
+                self.message(author, data.pick(rng, texts), record),
+            )
+        outcome = data.outcome_form(
+            rng, form.model_dump(mode="json"), datetime.fromtimestamp(outcome_ms / 1000, UTC)
+        )
         if outcome["conveyance"] != "none":  # the officer waits for the ambulance or escorts
             released_ms = outcome_ms + rng.randint(20, 120) * 60_000
             outcome["officer_released_at"] = data.iso(
-                datetime.fromtimestamp(released_ms / 1000, UTC))
-        self.at(outcome_ms, self.file_outcome(clinician, OutcomeForm.model_validate(outcome),
-                                              record))
+                datetime.fromtimestamp(released_ms / 1000, UTC)
+            )
+        self.at(
+            outcome_ms, self.file_outcome(clinician, OutcomeForm.model_validate(outcome), record)
+        )
 
     def message(self, author: User, text: str, record: dict[str, Any]) -> StepFn:
         """The step that posts one chat message."""
+
         async def step(now_ms: int) -> None:
             await messages.post_message(self.store, record, author, text, now_ms=now_ms)
             self.tally.messages += 1
+
         return step
 
-    def file_outcome(self, clinician: User, outcome: OutcomeForm,
-                     record: dict[str, Any]) -> StepFn:
+    def file_outcome(self, clinician: User, outcome: OutcomeForm, record: dict[str, Any]) -> StepFn:
         """The step that files the outcome, then plans its referral's follow-up."""
+
         async def step(now_ms: int) -> None:
-            done = await lifecycle.file_outcome(self.store, self.settings, clinician,
-                                                record["id"], outcome, now_ms=now_ms)
+            done = await lifecycle.file_outcome(
+                self.store, self.settings, clinician, record["id"], outcome, now_ms=now_ms
+            )
             self.tally.completed += 1
             self.tally.dispositions[outcome.disposition.value] += 1
             for key in ("referral_id", "notice_id"):
                 if done.get(key):
                     await self.plan_follow_up(done[key], clinician, now_ms)
+
         return step
 
     async def plan_follow_up(self, referral_id: str, clinician: User, made_ms: int) -> None:
         """Most referrals are completed on time, some late, a few not attended, some open."""
-        due_ms = int(await self.store.client.hget(self.store.keys.referral(referral_id),
-                                                  "due_ms"))
+        due_ms = int(await self.store.client.hget(self.store.keys.referral(referral_id), "due_ms"))
         span = max(due_ms - made_ms, 3_600_000)
-        fate = data.weighted(self.rng, {"on_time": 80, "late": 10, "did_not_attend": 5,
-                                        "open": 5})
+        fate = data.weighted(self.rng, {"on_time": 80, "late": 10, "did_not_attend": 5, "open": 5})
         if fate == "open":
             return
         share = self.rng.uniform(1.05, 1.6) if fate == "late" else self.rng.uniform(0.1, 0.95)
         status = "did_not_attend" if fate == "did_not_attend" else "completed"
 
         async def step(now_ms: int) -> None:
-            await referrals.update_referral(self.store, referral_id, status,
-                                            "Recorded by the simulation.",
-                                            actor_id=clinician.id, now_ms=now_ms)
+            await referrals.update_referral(
+                self.store,
+                referral_id,
+                status,
+                "Recorded by the simulation.",
+                actor_id=clinician.id,
+                now_ms=now_ms,
+            )
 
         self.at(made_ms + int(span * share), step)
 
     async def run(self, days: int, per_day: float) -> Tally:
         """Plan the last `days` days hour by hour, then play every step in time order."""
         hour = datetime.fromtimestamp(self.now_ms / 1000, UTC).replace(
-            minute=0, second=0, microsecond=0) - timedelta(days=days)
+            minute=0, second=0, microsecond=0
+        ) - timedelta(days=days)
         number = 0
         while (hour_ms := int(hour.timestamp() * 1000)) < self.now_ms:
             for _ in range(data.poisson(self.rng, data.hourly_rate(per_day, hour))):
@@ -646,25 +709,36 @@ class Backfill:
             when_ms, _, step = heapq.heappop(self.steps)
             await step(when_ms)
         for clinician in self.users["clinician"]:
-            await lifecycle.set_availability(self.store, clinician, Availability.OFFLINE,
-                                             now_ms=self.now_ms)
+            await lifecycle.set_availability(
+                self.store, clinician, Availability.OFFLINE, now_ms=self.now_ms
+            )
         return self.tally
 
 
-async def backfill(store: Store, users: dict[str, list[User]], *, days: int, per_day: float,
-                   seed: int, max_wait_s: int) -> dict[str, Any]:
+async def backfill(
+    store: Store,
+    users: dict[str, list[User]],
+    *,
+    days: int,
+    per_day: float,
+    seed: int,
+    max_wait_s: int,
+) -> dict[str, Any]:
     """Write `days` days of past requests; return the summary of what was written."""
     now_ms = time.time_ns() // 1_000_000
     # The running service sweeps expiry timers: set each request's timer beyond now so the
     # sweeper never races the backfill; every request is finished explicitly instead.
-    settings = Settings(redis_url="redis://backfill", key_prefix=store.keys.prefix,
-                        max_wait_s=(days + 2) * 86_400)
-    filler = Backfill(store, settings, users, random.Random(f"{seed}:backfill"), now_ms,
-                      max_wait_s * 1000)
+    settings = Settings(
+        redis_url="redis://backfill", key_prefix=store.keys.prefix, max_wait_s=(days + 2) * 86_400
+    )
+    filler = Backfill(
+        store, settings, users, random.Random(f"{seed}:backfill"), now_ms, max_wait_s * 1000
+    )
     return (await filler.run(days, per_day)).summary(speed=60)
 
 
 # ---------------------------------------------------------------- command line
+
 
 @contextlib.asynccontextmanager
 async def redis_store(args: argparse.Namespace) -> AsyncIterator[Store]:
@@ -673,8 +747,9 @@ async def redis_store(args: argparse.Namespace) -> AsyncIterator[Store]:
     url = args.redis_url or os.environ.get("TRIAGE_REDIS_URL")
     if not url:
         if not args.data_dir:
-            raise SystemExit("simulate: --create-accounts and --backfill-days need "
-                             "--redis-url or --data-dir")
+            raise SystemExit(
+                "simulate: --create-accounts and --backfill-days need --redis-url or --data-dir"
+            )
         embedded = EmbeddedRedis(Path(args.data_dir))
         url = await embedded.start()
     client = await connect(url, attempts=5)
@@ -692,30 +767,60 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--url", default=d.url, help="the running service")
     p.add_argument("--minutes", type=float, default=d.minutes, help="simulated shift length")
-    p.add_argument("--speed", type=float, default=d.speed,
-                   help="simulated minutes per real minute (60: a minute per second)")
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=d.speed,
+        help="simulated minutes per real minute (60: a minute per second)",
+    )
     p.add_argument("--officers", type=int, default=d.officers)
     p.add_argument("--clinicians", type=int, default=d.clinicians)
-    p.add_argument("--arrivals-per-hour", type=float, default=d.arrivals_per_hour,
-                   help="mean requests per simulated hour (Poisson)")
-    p.add_argument("--cancel-share", type=float, default=d.cancel_share,
-                   help="share of officers who cancel while waiting")
-    p.add_argument("--drain-minutes", type=float, default=d.drain_minutes,
-                   help="after the shift, time to finish open requests")
+    p.add_argument(
+        "--arrivals-per-hour",
+        type=float,
+        default=d.arrivals_per_hour,
+        help="mean requests per simulated hour (Poisson)",
+    )
+    p.add_argument(
+        "--cancel-share",
+        type=float,
+        default=d.cancel_share,
+        help="share of officers who cancel while waiting",
+    )
+    p.add_argument(
+        "--drain-minutes",
+        type=float,
+        default=d.drain_minutes,
+        help="after the shift, time to finish open requests",
+    )
     p.add_argument("--calls", action="store_true", help="real WebRTC calls (headless aiortc)")
     p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--password", default=os.environ.get("TRIAGE_SIM_PASSWORD", d.password),
-                   help="password of the sim-* accounts (env TRIAGE_SIM_PASSWORD)")
-    p.add_argument("--create-accounts", action="store_true",
-                   help="create missing sim-* accounts (needs --redis-url or --data-dir)")
+    p.add_argument(
+        "--password",
+        default=os.environ.get("TRIAGE_SIM_PASSWORD", d.password),
+        help="password of the sim-* accounts (env TRIAGE_SIM_PASSWORD)",
+    )
+    p.add_argument(
+        "--create-accounts",
+        action="store_true",
+        help="create missing sim-* accounts (needs --redis-url or --data-dir)",
+    )
     p.add_argument("--redis-url", help="the service's Redis (for accounts and backfill)")
     p.add_argument("--data-dir", help="the service's data dir (its embedded Redis)")
     p.add_argument("--key-prefix", default="triage:")
-    p.add_argument("--backfill-days", type=int, default=0,
-                   help="first write this many past days through the lifecycle scripts")
+    p.add_argument(
+        "--backfill-days",
+        type=int,
+        default=0,
+        help="first write this many past days through the lifecycle scripts",
+    )
     p.add_argument("--per-day", type=float, default=36.0, help="backfill: requests per day")
-    p.add_argument("--max-wait-s", type=int, default=900,
-                   help="backfill: the service's max_wait_s (waits beyond it expire)")
+    p.add_argument(
+        "--max-wait-s",
+        type=int,
+        default=900,
+        help="backfill: the service's max_wait_s (waits beyond it expire)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
@@ -726,39 +831,61 @@ def print_summary(title: str, summary: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps({title: summary}, indent=2))
         return
-    print(f"{title}: {summary['requests']} requests, {summary['completed']} completed, "
-          f"{summary['cancelled']} cancelled, {summary['expired']} expired"
-          + (f", {summary['withdrawn_at_end']} withdrawn at the end"
-             if summary["withdrawn_at_end"] else ""))
+    print(
+        f"{title}: {summary['requests']} requests, {summary['completed']} completed, "
+        f"{summary['cancelled']} cancelled, {summary['expired']} expired"
+        + (
+            f", {summary['withdrawn_at_end']} withdrawn at the end"
+            if summary["withdrawn_at_end"]
+            else ""
+        )
+    )
     if summary["median_wait_s"] is not None:
-        print(f"  median wait {summary['median_wait_s']} s"
-              + (f" (≈ {summary['median_wait_sim_min']} simulated min)"
-                 if title == "shift" else ""))
+        print(
+            f"  median wait {summary['median_wait_s']} s"
+            + (f" (≈ {summary['median_wait_sim_min']} simulated min)" if title == "shift" else "")
+        )
     for disposition, count in summary["dispositions"].items():
         print(f"  {disposition:<32}{count}")
     calls = summary["calls"]
     if calls["connected"] or calls["failed"]:
-        print(f"  calls: {calls['connected']} connected (median set-up "
-              f"{calls['median_setup_ms']} ms), {calls['failed']} failed")
+        print(
+            f"  calls: {calls['connected']} connected (median set-up "
+            f"{calls['median_setup_ms']} ms), {calls['failed']} failed"
+        )
 
 
 async def main_async(argv: list[str] | None = None) -> dict[str, Any]:
     """Create accounts and backfill if asked, then play the shift; return the summaries."""
     args = parse_args(argv)
-    shift = Shift(url=args.url, minutes=args.minutes, speed=args.speed, officers=args.officers,
-                  clinicians=args.clinicians, arrivals_per_hour=args.arrivals_per_hour,
-                  cancel_share=args.cancel_share, drain_minutes=args.drain_minutes,
-                  calls=args.calls, seed=args.seed, password=args.password,
-                  progress=not args.quiet)
+    shift = Shift(
+        url=args.url,
+        minutes=args.minutes,
+        speed=args.speed,
+        officers=args.officers,
+        clinicians=args.clinicians,
+        arrivals_per_hour=args.arrivals_per_hour,
+        cancel_share=args.cancel_share,
+        drain_minutes=args.drain_minutes,
+        calls=args.calls,
+        seed=args.seed,
+        password=args.password,
+        progress=not args.quiet,
+    )
     results: dict[str, Any] = {}
     if args.create_accounts or args.backfill_days:
         async with redis_store(args) as store:
             users = await create_accounts(store, shift)
             if args.backfill_days:
                 print(f"backfilling {args.backfill_days} days …", file=sys.stderr)
-                results["backfill"] = await backfill(store, users, days=args.backfill_days,
-                                                     per_day=args.per_day, seed=args.seed,
-                                                     max_wait_s=args.max_wait_s)
+                results["backfill"] = await backfill(
+                    store,
+                    users,
+                    days=args.backfill_days,
+                    per_day=args.per_day,
+                    seed=args.seed,
+                    max_wait_s=args.max_wait_s,
+                )
                 print_summary("backfill", results["backfill"], args.json)
     if shift.minutes > 0:
         results["shift"] = await run_shift(shift)

@@ -16,11 +16,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from argon2 import PasswordHasher
 
-from triage_service.accounts import User
-from triage_service.app import create_app
-from triage_service.domain import Role
+from triage_service.domain.codes import Role
+from triage_service.domain.users import User
 from triage_service.settings import Settings
-from triage_service.state import STORE
+from triage_service.web.app import create_app
+from triage_service.web.state import STORE
 
 REDIS_URL = os.environ.get("TRIAGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "correct horse battery"
@@ -31,13 +31,26 @@ PASSWORD_HASH = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
 
 REQUEST_FORM: dict[str, Any] = {
     "incident_ref": "PS-20261126-0042",
-    "location": {"description": "Bus station, Buchanan St", "area": "Glasgow City Centre",
-                 "lat": 55.86, "lon": -4.25},
+    "location": {
+        "description": "Bus station, Buchanan St",
+        "area": "Glasgow City Centre",
+        "lat": 55.86,
+        "lon": -4.25,
+    },
     "subject": {"age_band": "26_40", "sex": "female", "known_name": "Jane"},
     "urgency": "urgent",
     "concerns": ["suicidal_thoughts", "distress"],
-    "screening": {"cssrs": {"q1": True, "q2": True, "q3": False, "q4": False, "q5": False,
-                            "q6_lifetime": False, "q6_recent": False}},
+    "screening": {
+        "cssrs": {
+            "q1": True,
+            "q2": True,
+            "q3": False,
+            "q4": False,
+            "q5": False,
+            "q6_lifetime": False,
+            "q6_recent": False,
+        }
+    },
     "mode": "video",
     "consent": True,
     "notes": "Sitting on the platform edge, calm now.",
@@ -62,8 +75,9 @@ class ApiClient:
         self.user = user
         self.csrf = csrf
 
-    async def call(self, method: str, path: str, json: Any = None,
-                   headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    async def call(
+        self, method: str, path: str, json: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         """Send a request; return the status and the decoded JSON (or None)."""
         all_headers = {"X-CSRF-Token": self.csrf, **(headers or {})}
         async with self.client.request(method, path, json=json, headers=all_headers) as r:
@@ -93,14 +107,15 @@ async def redis_client(key_prefix: str) -> AsyncIterator[aioredis.Redis]:
     yield client
     keys = [k async for k in client.scan_iter(match=key_prefix + "*", count=1000)]
     for start in range(0, len(keys), 500):
-        await client.delete(*keys[start:start + 500])
+        await client.delete(*keys[start : start + 500])
     await client.aclose()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the `settings` marker."""
     config.addinivalue_line(
-        "markers", "settings(**overrides): Settings overrides for this test's app")
+        "markers", "settings(**overrides): Settings overrides for this test's app"
+    )
 
 
 @pytest.fixture
@@ -138,18 +153,23 @@ async def second_server(settings: Settings) -> AsyncIterator[TestServer]:
     await test_server.close()
 
 
-async def create_account(app: web.Application, role: Role, username: str | None = None,
-                         display_name: str | None = None) -> User:
+async def create_account(
+    app: web.Application, role: Role, username: str | None = None, display_name: str | None = None
+) -> User:
     """Write an account straight to the store with the shared password hash."""
     store = app[STORE]
     username = username or f"{role.value}-{secrets.token_hex(3)}"
-    user = User(id=secrets.token_hex(8), username=username,
-                display_name=display_name or f"{role.value.title()} {secrets.token_hex(2)}",
-                role=role)
+    user = User(
+        id=secrets.token_hex(8),
+        username=username,
+        display_name=display_name or f"{role.value.title()} {secrets.token_hex(2)}",
+        role=role,
+    )
     await store.client.hset(store.keys("users"), user.username.lower(), user.id)
-    await store.client.hset(store.keys.user(user.id),
-                            mapping={**user.as_dict(), "password_hash": PASSWORD_HASH,
-                                     "created_ms": 0})
+    await store.client.hset(
+        store.keys.user(user.id),
+        mapping={**user.as_dict(), "password_hash": PASSWORD_HASH, "created_ms": 0},
+    )
     return user
 
 
@@ -173,8 +193,9 @@ async def log_in(server: TestServer, user: User) -> ApiClient:
     """A new HTTP client on `server` signed in as `user` (close its `.client` when done)."""
     client = TestClient(server)
     await client.start_server()
-    async with client.post("/api/v1/login",
-                           json={"username": user.username, "password": PASSWORD}) as r:
+    async with client.post(
+        "/api/v1/login", json={"username": user.username, "password": PASSWORD}
+    ) as r:
         assert r.status == 200, await r.text()
         body = await r.json()
     return ApiClient(client, user, body["csrf_token"])
@@ -218,7 +239,7 @@ async def delete_prefix(client: aioredis.Redis, prefix: str) -> None:
     """Delete every key under `prefix`."""
     keys = [k async for k in client.scan_iter(match=prefix + "*", count=1000)]
     for start in range(0, len(keys), 500):
-        await client.delete(*keys[start:start + 500])
+        await client.delete(*keys[start : start + 500])
 
 
 class Deployment:
@@ -248,8 +269,9 @@ class Deployment:
 async def deployment(**overrides: Any) -> AsyncIterator[Deployment]:
     """Start the app on the test Redis under a fresh prefix; stop it and delete its keys."""
     prefix = f"test:{secrets.token_hex(6)}:"
-    settings = Settings(**{"redis_url": REDIS_URL, "key_prefix": prefix,
-                           "sweep_interval_s": 0.1, **overrides})
+    settings = Settings(
+        **{"redis_url": REDIS_URL, "key_prefix": prefix, "sweep_interval_s": 0.1, **overrides}
+    )
     server = TestServer(create_app(settings))
     await server.start_server()
     running = Deployment(server, prefix)

@@ -10,18 +10,29 @@ from typing import Any
 from aiohttp import web
 
 from conftest import REQUEST_FORM
-from triage_service import lifecycle, referrals
-from triage_service.accounts import User
-from triage_service.domain import Role
-from triage_service.models import OutcomeForm, RequestForm
-from triage_service.state import SETTINGS
-from triage_service.store import Store
+from triage_service.domain.codes import Role
+from triage_service.domain.models import OutcomeForm, RequestForm
+from triage_service.domain.users import User
+from triage_service.service import lifecycle, referrals
+from triage_service.store.store import Store
+from triage_service.web.state import SETTINGS
 
 AREAS = ["North", "South", "East", "", "=West"]
-DISPOSITIONS = ["advice_only", "resolved_on_scene", "nhs24_mh_hub", "dbi_referral",
-                "non_urgent_referral", "urgent_face_to_face", "emergency_department",
-                "informal_admission", "place_of_safety_s297", "medical_examination_detention",
-                "criminal_justice", "emergency_services", "not_completed"]
+DISPOSITIONS = [
+    "advice_only",
+    "resolved_on_scene",
+    "nhs24_mh_hub",
+    "dbi_referral",
+    "non_urgent_referral",
+    "urgent_face_to_face",
+    "emergency_department",
+    "informal_admission",
+    "place_of_safety_s297",
+    "medical_examination_detention",
+    "criminal_justice",
+    "emergency_services",
+    "not_completed",
+]
 NEEDS_REFERRAL = {"dbi_referral", "non_urgent_referral", "urgent_face_to_face"}
 # Waits around the 600 s threshold and half-second rounding edges, and anything else.
 EDGE_WAITS_MS = [0, 499, 500, 599_499, 600_499, 600_500, 59_999]
@@ -29,13 +40,17 @@ EDGE_WAITS_MS = [0, 499, 500, 599_499, 600_499, 600_500, 59_999]
 
 def _form(rng: random.Random) -> RequestForm:
     body: dict[str, Any] = copy.deepcopy(REQUEST_FORM)
-    body.update(urgency=rng.choice(["immediate", "urgent", "routine"]),
-                mode=rng.choice(["video", "audio", "text"]))
+    body.update(
+        urgency=rng.choice(["immediate", "urgent", "routine"]),
+        mode=rng.choice(["video", "audio", "text"]),
+    )
     if rng.random() < 0.5:
         body["screening"] = {}
     body["location"]["area"] = rng.choice(AREAS)
-    body["subject"].update(age_band=rng.choice(["18_25", "26_40", "65_plus", "unknown"]),
-                           sex=rng.choice(["female", "male", "unknown"]))
+    body["subject"].update(
+        age_band=rng.choice(["18_25", "26_40", "65_plus", "unknown"]),
+        sex=rng.choice(["female", "male", "unknown"]),
+    )
     return RequestForm.model_validate(body)
 
 
@@ -43,17 +58,23 @@ def _outcome(rng: random.Random, now_ms: int) -> OutcomeForm:
     disposition = rng.choice(DISPOSITIONS)
     code = rng.choice("BCDEFG") if disposition == "advice_only" else rng.choice("ABCDEFG")
     body: dict[str, Any] = {
-        "triage_code": code, "disposition": disposition,
+        "triage_code": code,
+        "disposition": disposition,
         "risk": {"to_self": "low", "to_others": "none"},
-        "conveyance": rng.choice(["none", "police", "ambulance", "other"])}
+        "conveyance": rng.choice(["none", "police", "ambulance", "other"]),
+    }
     made = datetime.fromtimestamp(now_ms / 1000, UTC)
     if rng.random() < 0.5:
         body["officer_released_at"] = made + timedelta(milliseconds=rng.randint(0, 3_600_000))
     if disposition in NEEDS_REFERRAL:
         body["referral"] = {"service": rng.choice(["gp", "dbi", "cmht"]), "urgency": "C"}
     if disposition == "place_of_safety_s297":
-        body["place_of_safety"] = {"name": "Ward 1", "address": "1 Road",
-                                   "is_police_station": False, "removed_at": made}
+        body["place_of_safety"] = {
+            "name": "Ward 1",
+            "address": "1 Road",
+            "is_police_station": False,
+            "removed_at": made,
+        }
     return OutcomeForm.model_validate(body)
 
 
@@ -61,28 +82,42 @@ def _wait(rng: random.Random) -> int:
     return rng.choice(EDGE_WAITS_MS) if rng.random() < 0.3 else rng.randint(0, 1_200_000)
 
 
-async def _follow_up(store: Store, rng: random.Random, referral_id: str, made_ms: int,
-                     clinician: User) -> None:
+async def _follow_up(
+    store: Store, rng: random.Random, referral_id: str, made_ms: int, clinician: User
+) -> None:
     row = await store.client.hgetall(store.keys.referral(referral_id))
     due = int(row["due_ms"])
     choice = rng.random()
     if choice < 0.4:
-        await referrals.update_referral(store, referral_id, "completed", None,
-                                        actor_id=clinician.id,
-                                        now_ms=rng.randint(made_ms, max(made_ms, due)))
+        await referrals.update_referral(
+            store,
+            referral_id,
+            "completed",
+            None,
+            actor_id=clinician.id,
+            now_ms=rng.randint(made_ms, max(made_ms, due)),
+        )
     elif choice < 0.6:
-        await referrals.update_referral(store, referral_id, "completed", None,
-                                        actor_id=clinician.id, now_ms=due + rng.randint(1, H))
+        await referrals.update_referral(
+            store,
+            referral_id,
+            "completed",
+            None,
+            actor_id=clinician.id,
+            now_ms=due + rng.randint(1, H),
+        )
     elif choice < 0.7:
-        await referrals.update_referral(store, referral_id, "did_not_attend", None,
-                                        actor_id=clinician.id, now_ms=due)
+        await referrals.update_referral(
+            store, referral_id, "did_not_attend", None, actor_id=clinician.id, now_ms=due
+        )
 
 
 H = 3_600_000
 
 
-async def _assess(store: Store, app: web.Application, rng: random.Random, rid: str,
-                  created: int, clinician: User) -> None:
+async def _assess(
+    store: Store, app: web.Application, rng: random.Random, rid: str, created: int, clinician: User
+) -> None:
     accepted = created + _wait(rng)
     await lifecycle.accept_request(store, clinician, rid, now_ms=accepted)
     if rng.random() < 0.15:
@@ -92,28 +127,35 @@ async def _assess(store: Store, app: web.Application, rng: random.Random, rid: s
     if rng.random() < 0.1:
         return  # still in session
     done = accepted + rng.randint(30_000, 5_400_000)
-    record = await lifecycle.file_outcome(store, app[SETTINGS], clinician, rid,
-                                          _outcome(rng, done), now_ms=done)
+    record = await lifecycle.file_outcome(
+        store, app[SETTINGS], clinician, rid, _outcome(rng, done), now_ms=done
+    )
     for field in ("referral_id", "notice_id"):
         if record.get(field):
             await _follow_up(store, rng, record[field], done, clinician)
 
 
-async def make_random_requests(store: Store, app: web.Application, rng: random.Random, *,
-                               start_ms: int, hours: int, count: int) -> None:
+async def make_random_requests(
+    store: Store, app: web.Application, rng: random.Random, *, start_ms: int, hours: int, count: int
+) -> None:
     """`count` requests created at random times over `hours`, each with a random history."""
     settings = app[SETTINGS]
     officer = User(id="off1", username="o", display_name="Officer One", role=Role.OFFICER)
     clinician = User(id="clin1", username="c", display_name="Clin One", role=Role.CLINICIAN)
     for _ in range(count):
         created = start_ms + rng.randint(0, hours * H - 1)
-        record, _ = await lifecycle.create_request(store, settings, officer, _form(rng),
-                                                   now_ms=created, idempotency_key=None)
+        record, _ = await lifecycle.create_request(
+            store, settings, officer, _form(rng), now_ms=created, idempotency_key=None
+        )
         rid, fate = record["id"], rng.random()
         if fate < 0.12:
-            await lifecycle.cancel_request(store, settings, officer, rid,
-                                           now_ms=created + rng.choice([5000, 29_999, 30_000,
-                                                                        rng.randint(0, 900_000)]))
+            await lifecycle.cancel_request(
+                store,
+                settings,
+                officer,
+                rid,
+                now_ms=created + rng.choice([5000, 29_999, 30_000, rng.randint(0, 900_000)]),
+            )
         elif fate < 0.22:
             await lifecycle.expire_request(store, rid, now_ms=created + 900_000)
         elif fate < 0.3:

@@ -69,8 +69,12 @@ def _follow_up(chosen: list[Record], referrals: dict[str, Record], field: str) -
     made = [referrals[r[field]] for r in chosen if r.get(field)]
     done = [f for f in made if f["status"] == "completed"]
     on_time = [f for f in done if int(f["updated_ms"]) <= int(f["due_ms"])]
-    return {"made": len(made), "completed": len(done), "completed_on_time": len(on_time),
-            "on_time_pct": pct(len(on_time), len(made))}
+    return {
+        "made": len(made),
+        "completed": len(done),
+        "completed_on_time": len(on_time),
+        "on_time_pct": pct(len(on_time), len(made)),
+    }
 
 
 def _how(r: Record) -> int:
@@ -78,19 +82,33 @@ def _how(r: Record) -> int:
 
 
 def _avoided(r: Record) -> bool:
-    return (r["disposition"] not in ("emergency_department", "not_completed")
-            and r["conveyance"] != "ambulance")
+    return (
+        r["disposition"] not in ("emergency_department", "not_completed")
+        and r["conveyance"] != "ambulance"
+    )
 
 
-def window_truth(records: list[Record], referrals: dict[str, Record], start: int, end: int, *,
-                 threshold_s: int = 600, short_abandon_s: int = 30) -> dict[str, Any]:
+def window_truth(
+    records: list[Record],
+    referrals: dict[str, Record],
+    start: int,
+    end: int,
+    *,
+    threshold_s: int = 600,
+    short_abandon_s: int = 30,
+) -> dict[str, Any]:
     """The window figures of GET /api/v1/stats, from the records alone."""
     chosen = in_window(records, start, end)
     answered = [r for r in chosen if r.get("answered") == "1"]
     done = [r for r in chosen if r["status"] == "completed"]
     waits = [_int(r, "first_wait_ms") for r in answered]
-    abandoned = [r for r in chosen if r["status"] == "cancelled" and r.get("answered") != "1"
-                 and _int(r, "completed_ms") - _int(r, "created_ms") >= short_abandon_s * 1000]
+    abandoned = [
+        r
+        for r in chosen
+        if r["status"] == "cancelled"
+        and r.get("answered") != "1"
+        and _int(r, "completed_ms") - _int(r, "created_ms") >= short_abandon_s * 1000
+    ]
     expired = sum(r["status"] == "expired" for r in chosen)
     within = sum(seconds(w) <= threshold_s for w in waits)
     disp = Counter(r["disposition"] for r in done)
@@ -101,20 +119,30 @@ def window_truth(records: list[Record], referrals: dict[str, Record], start: int
     by_how = [sum(row[h] for row in heat.values()) for h in range(168)]
     subjects = [json.loads(r["form"])["subject"] for r in chosen]
     return {
-        "requests": len(chosen), "accepted": len(answered), "completed": len(done),
-        "cancelled": sum(r["status"] == "cancelled" for r in chosen), "expired": expired,
-        "abandoned": len(abandoned), "answered_pct": pct(len(answered), len(chosen)),
+        "requests": len(chosen),
+        "accepted": len(answered),
+        "completed": len(done),
+        "cancelled": sum(r["status"] == "cancelled" for r in chosen),
+        "expired": expired,
+        "abandoned": len(abandoned),
+        "answered_pct": pct(len(answered), len(chosen)),
         "wait_s": durations(waits, wait=True),
-        "service_level": {"threshold_s": threshold_s, "pct": pct(within, len(waits)),
-                          "within": within, "answered": len(waits),
-                          "offered": len(waits) + len(abandoned) + expired,
-                          "pct_of_offered": pct(within, len(waits) + len(abandoned) + expired)},
-        "assessment_s": durations([_int(r, "completed_ms") - _int(r, "accepted_ms")
-                                   for r in done]),
-        "police_s": durations([_int(r, "officer_released_ms") - _int(r, "created_ms")
-                               for r in done]),
-        "dispositions": dict(sorted(disp.items())), "by_area": dict(sorted(area.items())),
-        "by_hour": [sum(by_how[h::24]) for h in range(24)], "by_hour_of_week": by_how,
+        "service_level": {
+            "threshold_s": threshold_s,
+            "pct": pct(within, len(waits)),
+            "within": within,
+            "answered": len(waits),
+            "offered": len(waits) + len(abandoned) + expired,
+            "pct_of_offered": pct(within, len(waits) + len(abandoned) + expired),
+        },
+        "assessment_s": durations([_int(r, "completed_ms") - _int(r, "accepted_ms") for r in done]),
+        "police_s": durations(
+            [_int(r, "officer_released_ms") - _int(r, "created_ms") for r in done]
+        ),
+        "dispositions": dict(sorted(disp.items())),
+        "by_area": dict(sorted(area.items())),
+        "by_hour": [sum(by_how[h::24]) for h in range(24)],
+        "by_hour_of_week": by_how,
         "by_area_hour_of_week": dict(sorted(heat.items())),
         "by_priority": dict(sorted(Counter(r["priority"] for r in chosen).items())),
         "by_mode": dict(sorted(Counter(r["mode"] for r in chosen).items())),
@@ -124,17 +152,19 @@ def window_truth(records: list[Record], referrals: dict[str, Record], start: int
         "conveyances": dict(sorted(Counter(r["conveyance"] for r in done).items())),
         "conveyance_avoided": sum(_avoided(r) for r in done),
         "resolved_on_scene": disp["resolved_on_scene"],
-        "detentions": {"place_of_safety_s297": disp["place_of_safety_s297"],
-                       "medical_examination_detention": disp["medical_examination_detention"],
-                       "total": disp["place_of_safety_s297"]
-                       + disp["medical_examination_detention"]},
+        "detentions": {
+            "place_of_safety_s297": disp["place_of_safety_s297"],
+            "medical_examination_detention": disp["medical_examination_detention"],
+            "total": disp["place_of_safety_s297"] + disp["medical_examination_detention"],
+        },
         "referrals": _follow_up(chosen, referrals, "referral_id"),
         "mwc_notifications": _follow_up(chosen, referrals, "notice_id"),
     }
 
 
-def series_truth(records: list[Record], start: int, end: int, *,
-                 threshold_s: int = 600) -> list[dict[str, Any]]:
+def series_truth(
+    records: list[Record], start: int, end: int, *, threshold_s: int = 600
+) -> list[dict[str, Any]]:
     """Hourly (up to 48 h) or daily points: requests, answered, within threshold, waits."""
     step = HOUR_MS if end - start <= 48 * HOUR_MS else DAY_MS
     points = []
@@ -145,8 +175,16 @@ def series_truth(records: list[Record], start: int, end: int, *,
         waits = [_int(r, "first_wait_ms") for r in chosen if r.get("answered") == "1"]
         within = sum(seconds(w) <= threshold_s for w in waits)
         d = durations(waits, wait=True)
-        points.append({"requests": len(chosen), "accepted": len(waits), "within": within,
-                       "service_level_pct": pct(within, len(waits)), "wait_mean_s": d["mean"],
-                       "wait_p50_s": d["p50"], "wait_p90_s": d["p90"]})
+        points.append(
+            {
+                "requests": len(chosen),
+                "accepted": len(waits),
+                "within": within,
+                "service_level_pct": pct(within, len(waits)),
+                "wait_mean_s": d["mean"],
+                "wait_p50_s": d["p50"],
+                "wait_p90_s": d["p90"],
+            }
+        )
         a = b
     return points

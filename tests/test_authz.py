@@ -43,11 +43,15 @@ class World:
 async def world() -> AsyncIterator[World]:
     """Signed-in clients for each role plus a second officer and clinician."""
     async with deployment() as running:
-        clients = {role: await running.sign_in(role, display_name=f"Named {role.title()}")
-                   for role in ROLES if role != "anonymous"}
+        clients = {
+            role: await running.sign_in(role, display_name=f"Named {role.title()}")
+            for role in ROLES
+            if role != "anonymous"
+        }
         clients["anonymous"] = await running.anonymous()
-        yield World(running, clients, await running.sign_in("officer"),
-                    await running.sign_in("clinician"))
+        yield World(
+            running, clients, await running.sign_in("officer"), await running.sign_in("clinician")
+        )
 
 
 @dataclass(frozen=True)
@@ -69,34 +73,71 @@ ROUTES = [
     Route("GET", "/api/v1/me", EVERYONE),
     Route("POST", "/api/v1/requests", {"officer": 201}, body=REQUEST_FORM),
     Route("GET", "/api/v1/requests?scope=mine", {"officer": 200}),
-    Route("GET", "/api/v1/requests/{id}", {"officer": 200, "clinician": 200, "supervisor": 200},
-          needs="waiting"),
+    Route(
+        "GET",
+        "/api/v1/requests/{id}",
+        {"officer": 200, "clinician": 200, "supervisor": 200},
+        needs="waiting",
+    ),
     Route("POST", "/api/v1/requests/{id}/cancel", {"officer": 200}, needs="waiting"),
     Route("PUT", "/api/v1/availability", {"clinician": 200}, body={"status": "available"}),
     Route("GET", "/api/v1/availability", {"clinician": 200}),
     Route("GET", "/api/v1/queue", {"clinician": 200, "supervisor": 200}),
     Route("POST", "/api/v1/requests/{id}/accept", {"clinician": 200}, needs="waiting"),
     Route("POST", "/api/v1/queue/next", {"clinician": 200}, needs="waiting"),
-    Route("POST", "/api/v1/requests/{id}/release", {"clinician": 200}, needs="in_session",
-          body={"reason": "handover"}),
-    Route("POST", "/api/v1/requests/{id}/messages", {"officer": 201, "clinician": 201},
-          needs="in_session", body={"text": "hello"}),
-    Route("GET", "/api/v1/requests/{id}/messages", {"officer": 200, "clinician": 200},
-          needs="in_session"),
-    Route("POST", "/api/v1/requests/{id}/outcome", {"clinician": 201}, needs="in_session",
-          body=OUTCOME_FORM),
+    Route(
+        "POST",
+        "/api/v1/requests/{id}/release",
+        {"clinician": 200},
+        needs="in_session",
+        body={"reason": "handover"},
+    ),
+    Route(
+        "POST",
+        "/api/v1/requests/{id}/messages",
+        {"officer": 201, "clinician": 201},
+        needs="in_session",
+        body={"text": "hello"},
+    ),
+    Route(
+        "GET",
+        "/api/v1/requests/{id}/messages",
+        {"officer": 200, "clinician": 200},
+        needs="in_session",
+    ),
+    Route(
+        "POST",
+        "/api/v1/requests/{id}/outcome",
+        {"clinician": 201},
+        needs="in_session",
+        body=OUTCOME_FORM,
+    ),
     Route("GET", "/api/v1/referrals?status=all", {"clinician": 200, "supervisor": 200}),
-    Route("PATCH", "/api/v1/referrals/{id}", {"clinician": 200}, needs="referral",
-          body={"status": "accepted"}),
+    Route(
+        "PATCH",
+        "/api/v1/referrals/{id}",
+        {"clinician": 200},
+        needs="referral",
+        body={"status": "accepted"},
+    ),
     # Statistics are de-identified aggregates; the stats module also lets admins read them.
     Route("GET", "/api/v1/stats?window=24h", {"supervisor": 200, "admin": 200}),
     Route("GET", "/api/v1/stats/export.csv", {"supervisor": 200, "admin": 200}),
     Route("GET", "/api/v1/stats/export.fhir.ndjson", {"supervisor": 200, "admin": 200}),
     Route("GET", "/api/v1/ice-servers", EVERYONE),
-    Route("POST", "/api/v1/connection-test", {r: 422 for r in EVERYONE},
-          body={"sdp": "v=0", "type": "offer"}),
-    Route("POST", "/api/v1/login", {r: 401 for r in ROLES}, signed_in=False,
-          body={"username": "nobody", "password": "wrong password"}),
+    Route(
+        "POST",
+        "/api/v1/connection-test",
+        {r: 422 for r in EVERYONE},
+        body={"sdp": "v=0", "type": "offer"},
+    ),
+    Route(
+        "POST",
+        "/api/v1/login",
+        {r: 401 for r in ROLES},
+        signed_in=False,
+        body={"username": "nobody", "password": "wrong password"},
+    ),
     Route("GET", "/healthz", {r: 200 for r in ROLES}, signed_in=False),
     Route("GET", "/api/v1/openapi.json", {r: 200 for r in ROLES}, signed_in=False),
     Route("GET", "/metrics", {r: 200 for r in ROLES}, signed_in=False),
@@ -121,8 +162,9 @@ async def prepare(world: World, route: Route) -> str:
         object_id = (await in_session(officer, clinician))["id"]
     else:
         request = await in_session(officer, clinician)
-        status, done = await clinician.post(f"/api/v1/requests/{request['id']}/outcome",
-                                            OUTCOME_FORM)
+        status, done = await clinician.post(
+            f"/api/v1/requests/{request['id']}/outcome", OUTCOME_FORM
+        )
         assert status == 201, done
         object_id = done["referral"]["id"]
     return route.path.format(id=object_id)
@@ -157,20 +199,24 @@ async def test_wrong_role_is_403_even_without_csrf(world: World, role: str) -> N
         assert (await r.json())["error"]["code"] == "forbidden"
 
 
-@pytest.mark.parametrize(("method", "path", "role", "body"), [
-    ("GET", "/api/v1/requests/{id}", "officer", None),
-    ("GET", "/api/v1/requests/{id}", "clinician", None),
-    ("GET", "/api/v1/requests/{id}", "supervisor", None),
-    ("POST", "/api/v1/requests/{id}/cancel", "officer", None),
-    ("POST", "/api/v1/requests/{id}/accept", "clinician", None),
-    ("POST", "/api/v1/requests/{id}/release", "clinician", {}),
-    ("POST", "/api/v1/requests/{id}/messages", "officer", {"text": "hi"}),
-    ("GET", "/api/v1/requests/{id}/messages", "clinician", None),
-    ("POST", "/api/v1/requests/{id}/outcome", "clinician", OUTCOME_FORM),
-    ("PATCH", "/api/v1/referrals/{id}", "clinician", {"status": "accepted"}),
-])
-async def test_unknown_object_is_404(world: World, method: str, path: str, role: str,
-                                     body: Any) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "role", "body"),
+    [
+        ("GET", "/api/v1/requests/{id}", "officer", None),
+        ("GET", "/api/v1/requests/{id}", "clinician", None),
+        ("GET", "/api/v1/requests/{id}", "supervisor", None),
+        ("POST", "/api/v1/requests/{id}/cancel", "officer", None),
+        ("POST", "/api/v1/requests/{id}/accept", "clinician", None),
+        ("POST", "/api/v1/requests/{id}/release", "clinician", {}),
+        ("POST", "/api/v1/requests/{id}/messages", "officer", {"text": "hi"}),
+        ("GET", "/api/v1/requests/{id}/messages", "clinician", None),
+        ("POST", "/api/v1/requests/{id}/outcome", "clinician", OUTCOME_FORM),
+        ("PATCH", "/api/v1/referrals/{id}", "clinician", {"status": "accepted"}),
+    ],
+)
+async def test_unknown_object_is_404(
+    world: World, method: str, path: str, role: str, body: Any
+) -> None:
     """A rightful role naming an object that does not exist gets 404 `not_found`."""
     status, answer = await world[role].call(method, path.format(id=NOBODY), body)
     assert status == 404, answer
@@ -183,12 +229,13 @@ async def test_another_officers_request_is_404(world: World) -> None:
     waiting = await new_request(world["officer"])
     intruder = world.other_officer
     for method, path, body in [
-            ("GET", f"/api/v1/requests/{waiting['id']}", None),
-            ("POST", f"/api/v1/requests/{waiting['id']}/cancel", None),
-            ("GET", f"/api/v1/requests/{request['id']}", None),
-            ("GET", f"/api/v1/requests/{request['id']}/messages", None),
-            ("POST", f"/api/v1/requests/{request['id']}/messages", {"text": "hi"}),
-            ("GET", f"/api/v1/requests/{waiting['id']}/messages", None)]:
+        ("GET", f"/api/v1/requests/{waiting['id']}", None),
+        ("POST", f"/api/v1/requests/{waiting['id']}/cancel", None),
+        ("GET", f"/api/v1/requests/{request['id']}", None),
+        ("GET", f"/api/v1/requests/{request['id']}/messages", None),
+        ("POST", f"/api/v1/requests/{request['id']}/messages", {"text": "hi"}),
+        ("GET", f"/api/v1/requests/{waiting['id']}/messages", None),
+    ]:
         status, answer = await intruder.call(method, path, body)
         assert status == 404, (method, path, answer)
         assert answer["error"]["code"] == "not_found"
@@ -204,8 +251,10 @@ async def test_unassigned_clinician_cannot_act_on_session(world: World) -> None:
     request = await in_session(world["officer"], world["clinician"])
     rid = request["id"]
     other = world.other_clinician
-    for method, path, body in [("GET", f"/api/v1/requests/{rid}/messages", None),
-                               ("POST", f"/api/v1/requests/{rid}/messages", {"text": "hi"})]:
+    for method, path, body in [
+        ("GET", f"/api/v1/requests/{rid}/messages", None),
+        ("POST", f"/api/v1/requests/{rid}/messages", {"text": "hi"}),
+    ]:
         status, answer = await other.call(method, path, body)
         assert status == 404, (method, answer)
     status, answer = await other.post(f"/api/v1/requests/{rid}/outcome", OUTCOME_FORM)
@@ -223,8 +272,9 @@ async def test_unassigned_clinician_cannot_act_on_session(world: World) -> None:
 async def test_clinician_cannot_read_chat_of_waiting_request(world: World) -> None:
     """Before anyone accepts, only the owner officer takes part in the chat."""
     waiting = await new_request(world["officer"])
-    await world["officer"].post(f"/api/v1/requests/{waiting['id']}/messages",
-                                {"text": "Name is Jane Doe"})
+    await world["officer"].post(
+        f"/api/v1/requests/{waiting['id']}/messages", {"text": "Name is Jane Doe"}
+    )
     status, answer = await world["clinician"].get(f"/api/v1/requests/{waiting['id']}/messages")
     assert status == 404, answer
 
@@ -238,14 +288,20 @@ async def test_released_clinician_loses_the_chat(world: World) -> None:
 
 
 IDENTIFYING_FORM = {
-    **REQUEST_FORM, "incident_ref": "PS-SECRET-REF-0001",
-    "location": {"description": "Flat 2/1, 17 Secret Street", "area": "Govan",
-                 "lat": 55.8612345, "lon": -4.3123456},
+    **REQUEST_FORM,
+    "incident_ref": "PS-SECRET-REF-0001",
+    "location": {
+        "description": "Flat 2/1, 17 Secret Street",
+        "area": "Govan",
+        "lat": 55.8612345,
+        "lon": -4.3123456,
+    },
     "subject": {"age_band": "18_25", "sex": "male", "known_name": "Secret Person"},
     "notes": "Secret notes about the person",
 }
 IDENTIFYING_OUTCOME = {
-    **OUTCOME_FORM, "summary": "Secret clinical summary",
+    **OUTCOME_FORM,
+    "summary": "Secret clinical summary",
     "advice_to_officer": "Secret advice to the officer",
     "referral": {"service": "crisis_team", "urgency": "C", "contact": "Secret contact 0141"},
 }
@@ -270,10 +326,18 @@ async def test_supervisor_reads_no_identifying_fields(world: World) -> None:
     assert seen["location"]["area"] == "Govan"
 
     session = await in_session(officer, clinician, **IDENTIFYING_FORM)
-    place = {"name": "Secret Hospital", "address": "1 Secret Road", "is_police_station": False,
-             "removed_at": "2026-11-26T01:00:00Z", "person_name": "Secret Person"}
-    outcome = {**IDENTIFYING_OUTCOME, "disposition": "place_of_safety_s297",
-               "place_of_safety": place}
+    place = {
+        "name": "Secret Hospital",
+        "address": "1 Secret Road",
+        "is_police_station": False,
+        "removed_at": "2026-11-26T01:00:00Z",
+        "person_name": "Secret Person",
+    }
+    outcome = {
+        **IDENTIFYING_OUTCOME,
+        "disposition": "place_of_safety_s297",
+        "place_of_safety": place,
+    }
     status, done = await clinician.post(f"/api/v1/requests/{session['id']}/outcome", outcome)
     assert status == 201, done
     status, seen = await supervisor.get(f"/api/v1/requests/{session['id']}")

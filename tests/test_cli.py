@@ -26,22 +26,38 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
 
 
-async def run(*args: str, stdin: str = "", env: dict[str, str] | None = None,
-              timeout: float = 60) -> tuple[int, str, str]:
+async def run(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None, timeout: float = 60
+) -> tuple[int, str, str]:
     """Run the command to completion; return its exit status, stdout and stderr."""
     process = await asyncio.create_subprocess_exec(
-        COMMAND, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=env or clean_env())
+        COMMAND,
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env or clean_env(),
+    )
     out, err = await asyncio.wait_for(process.communicate(stdin.encode()), timeout)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 
 
-async def add_user(data_dir: Path, username: str, *, role: str = "officer",
-                   password: str = "correct horse battery") -> tuple[int, str, str]:
+async def add_user(
+    data_dir: Path, username: str, *, role: str = "officer", password: str = "correct horse battery"
+) -> tuple[int, str, str]:
     """`triage-service user add USERNAME --role ROLE --password-stdin --data-dir DIR`."""
-    return await run("user", "add", username, "--role", role, "--password-stdin",
-                     "--data-dir", str(data_dir), stdin=password + "\n")
+    return await run(
+        "user",
+        "add",
+        username,
+        "--role",
+        role,
+        "--password-stdin",
+        "--data-dir",
+        str(data_dir),
+        stdin=password + "\n",
+    )
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -59,8 +75,9 @@ def free_port() -> int:
 
 async def answers(socket_path: Path) -> bool:
     """Whether a Redis server answers PING on the unix socket."""
-    client = aioredis.Redis(unix_socket_path=str(socket_path), socket_connect_timeout=0.5,
-                            retry=Retry(NoBackoff(), 0))
+    client = aioredis.Redis(
+        unix_socket_path=str(socket_path), socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+    )
     try:
         return bool(await client.ping())
     except (aioredis.ConnectionError, OSError):
@@ -77,7 +94,7 @@ def redis_children(pid: int) -> list[int]:
             stat = (proc / "stat").read_text()
         except OSError:
             continue
-        name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:]
+        name, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :]
         state, parent = rest.split()[:2]
         if name.startswith("redis-server") and int(parent) == pid and state != "Z":
             found.append(int(proc.name))
@@ -138,8 +155,17 @@ async def start_serve(servers: list[Server], data_dir: Path, *extra: str) -> Ser
     port = free_port()
     log = (data_dir.parent / f"serve-{port}.log").open("wb")
     process = await asyncio.create_subprocess_exec(
-        COMMAND, "serve", "--port", str(port), "--data-dir", str(data_dir), *extra,
-        stdout=asyncio.subprocess.PIPE, stderr=log, env=clean_env())
+        COMMAND,
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        *extra,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=log,
+        env=clean_env(),
+    )
     log.close()
     server = Server(process, port)
     servers.append(server)
@@ -154,7 +180,8 @@ async def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
         run("serve", "--port", "abc"),
         add_user(tmp_path, "bob", role="wizard"),
         run("serve", env=env),
-        run("serve", "--response-targets-h", "B:4"))
+        run("serve", "--response-targets-h", "B:4"),
+    )
     for status, out, err in (bad_port, bad_role, bad_env, bad_targets):
         assert status == 2, (status, out, err)
         assert len(error_lines(err)) == 1, err
@@ -173,7 +200,8 @@ async def test_user_add_twice_fails_clearly(tmp_path: Path) -> None:
     assert "created officer alice" in out
     (status, out, err), (short, _, short_err) = await asyncio.gather(
         add_user(tmp_path, "ALICE", role="clinician"),
-        add_user(tmp_path / "other", "carol", password="short"))
+        add_user(tmp_path / "other", "carol", password="short"),
+    )
     assert status != 0
     assert error_lines(err) == ["triage-service: user 'ALICE' already exists"], err
     assert short != 0 and "at least 8 characters" in short_err
@@ -181,7 +209,8 @@ async def test_user_add_twice_fails_clearly(tmp_path: Path) -> None:
 
 
 async def test_serve_embedded_redis_demo_accounts_and_restart(
-        tmp_path: Path, serving: list[Server]) -> None:
+    tmp_path: Path, serving: list[Server]
+) -> None:
     """Serve starts its own Redis, prints demo accounts, stops Redis on SIGTERM, keeps data."""
     data_dir = tmp_path / "var"
     redis_socket = data_dir / "redis.sock"
@@ -194,8 +223,9 @@ async def test_serve_embedded_redis_demo_accounts_and_restart(
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{base}/healthz") as r:
             assert r.status == 200 and await r.json() == {"status": "ok", "redis": "ok"}
-        async with http.post(f"{base}/api/v1/login", json={
-                "username": "officer", "password": accounts["officer"]}) as r:
+        async with http.post(
+            f"{base}/api/v1/login", json={"username": "officer", "password": accounts["officer"]}
+        ) as r:
             assert r.status == 200
             assert (await r.json())["user"]["role"] == "officer"
 
@@ -205,9 +235,13 @@ async def test_serve_embedded_redis_demo_accounts_and_restart(
 
     second = await start_serve(serving, data_dir, "--demo-accounts")
     assert second.demo_accounts() == {}, "demo accounts are made only on an empty store"
-    async with aiohttp.ClientSession() as http, http.post(
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
             f"http://127.0.0.1:{second.port}/api/v1/login",
-            json={"username": "clinician", "password": accounts["clinician"]}) as r:
+            json={"username": "clinician", "password": accounts["clinician"]},
+        ) as r,
+    ):
         assert r.status == 200, "accounts survive the restart"
     assert await second.stop() == 0
     assert not await answers(redis_socket)

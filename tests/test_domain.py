@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from triage_service.domain import (
-    Disposition,
-    TriageCode,
-    Urgency,
+from triage_service.domain.codes import Disposition, TriageCode, Urgency
+from triage_service.domain.errors import Invalid
+from triage_service.domain.models import OutcomeForm
+from triage_service.domain.outcome_rules import check_outcome
+from triage_service.domain.rules import (
     cssrs_ideation,
     cssrs_imminent_risk,
     estimate_wait_s,
@@ -19,21 +20,27 @@ from triage_service.domain import (
     referral_due_at,
     request_priority,
 )
-from triage_service.errors import ApiError
-from triage_service.lifecycle import check_outcome
-from triage_service.models import OutcomeForm
 from triage_service.settings import Settings, SettingsError
 
-NO_RISK: dict[str, bool | None] = {"q1": True, "q2": False, "q3": None, "q4": None,
-                                   "q5": None, "q6_lifetime": False, "q6_recent": False}
+NO_RISK: dict[str, bool | None] = {
+    "q1": True,
+    "q2": False,
+    "q3": None,
+    "q4": None,
+    "q5": None,
+    "q6_lifetime": False,
+    "q6_recent": False,
+}
 MADE_AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 TARGETS = {"B": 4, "C": 24, "D": 72, "E": 672}
 
 
 # ---- priority and the C-SSRS screen --------------------------------------------------------
 
-@pytest.mark.parametrize(("urgency", "priority"), [
-    (Urgency.IMMEDIATE, 1), (Urgency.URGENT, 2), (Urgency.ROUTINE, 3)])
+
+@pytest.mark.parametrize(
+    ("urgency", "priority"), [(Urgency.IMMEDIATE, 1), (Urgency.URGENT, 2), (Urgency.ROUTINE, 3)]
+)
 def test_priority_follows_urgency_without_screen(urgency: Urgency, priority: int) -> None:
     """Without a C-SSRS screen the officer's urgency alone sets the priority."""
     assert request_priority(urgency, None) == priority
@@ -87,7 +94,12 @@ def test_queue_score_orders_priority_then_arrival() -> None:
         "p2-late": queue_score(2, now + 1),
     }
     assert sorted(scores, key=scores.__getitem__) == [
-        "p1-early", "p1-late", "p2-early", "p2-late", "p3-first"]
+        "p1-early",
+        "p1-late",
+        "p2-early",
+        "p2-late",
+        "p3-first",
+    ]
 
 
 def test_queue_score_is_exact_in_a_double() -> None:
@@ -100,11 +112,16 @@ def test_queue_score_is_exact_in_a_double() -> None:
 
 # ---- due times ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("code", "hours"), [("B", 4), ("C", 24), ("D", 72), ("E", 672)])
 def test_referral_due_from_code_target(code: str, hours: int) -> None:
     """An urgent referral is due after the triage code's configured response target."""
-    due = referral_due_at(code=TriageCode(code), disposition=Disposition.URGENT_FACE_TO_FACE,
-                          made_at=MADE_AT, response_targets_h=TARGETS)
+    due = referral_due_at(
+        code=TriageCode(code),
+        disposition=Disposition.URGENT_FACE_TO_FACE,
+        made_at=MADE_AT,
+        response_targets_h=TARGETS,
+    )
     assert due == MADE_AT + timedelta(hours=hours)
 
 
@@ -112,31 +129,47 @@ def test_referral_due_from_code_target(code: str, hours: int) -> None:
 def test_referral_due_uses_custom_targets(code: str, hours: int) -> None:
     """Targets are settings, not literals: custom hours are honoured per code."""
     custom = {"B": 1, "C": 6, "D": 30, "E": 100}
-    due = referral_due_at(code=TriageCode(code), disposition=Disposition.NON_URGENT_REFERRAL,
-                          made_at=MADE_AT, response_targets_h=custom)
+    due = referral_due_at(
+        code=TriageCode(code),
+        disposition=Disposition.NON_URGENT_REFERRAL,
+        made_at=MADE_AT,
+        response_targets_h=custom,
+    )
     assert due == MADE_AT + timedelta(hours=hours)
 
 
 @pytest.mark.parametrize("code", list(TriageCode))
 def test_dbi_referral_always_due_in_24_hours(code: TriageCode) -> None:
     """A Distress Brief Intervention referral is due within 24 h whatever the code."""
-    due = referral_due_at(code=code, disposition=Disposition.DBI_REFERRAL, made_at=MADE_AT,
-                          response_targets_h={"B": 1, "C": 2, "D": 3, "E": 4})
+    due = referral_due_at(
+        code=code,
+        disposition=Disposition.DBI_REFERRAL,
+        made_at=MADE_AT,
+        response_targets_h={"B": 1, "C": 2, "D": 3, "E": 4},
+    )
     assert due == MADE_AT + timedelta(hours=24)
 
 
 def test_code_a_referral_due_now() -> None:
     """Code A is an emergency: its referral is due at once."""
-    due = referral_due_at(code=TriageCode.A, disposition=Disposition.URGENT_FACE_TO_FACE,
-                          made_at=MADE_AT, response_targets_h=TARGETS)
+    due = referral_due_at(
+        code=TriageCode.A,
+        disposition=Disposition.URGENT_FACE_TO_FACE,
+        made_at=MADE_AT,
+        response_targets_h=TARGETS,
+    )
     assert due == MADE_AT
 
 
 @pytest.mark.parametrize("code", ["F", "G"])
 def test_codes_without_target_fall_back_to_routine(code: str) -> None:
     """Codes F and G have no face-to-face target, so a referral gets the routine (E) one."""
-    due = referral_due_at(code=TriageCode(code), disposition=Disposition.NON_URGENT_REFERRAL,
-                          made_at=MADE_AT, response_targets_h=TARGETS)
+    due = referral_due_at(
+        code=TriageCode(code),
+        disposition=Disposition.NON_URGENT_REFERRAL,
+        made_at=MADE_AT,
+        response_targets_h=TARGETS,
+    )
     assert due == MADE_AT + timedelta(hours=TARGETS["E"])
 
 
@@ -149,32 +182,77 @@ def test_mwc_notice_due_days_after_removal(days: int) -> None:
 
 # ---- wait estimate --------------------------------------------------------------------------
 
+
 def test_estimate_with_free_clinician_is_median_answer_time() -> None:
     """With a clinician free for this position, the wait is the median recent answer time."""
-    assert estimate_wait_s(position=1, recent_waits_s=[10, 30, 20], recent_sessions_s=[],
-                           clinicians_available=1, clinicians_busy=0) == 20
-    assert estimate_wait_s(position=2, recent_waits_s=[10, 20, 30, 40], recent_sessions_s=[],
-                           clinicians_available=3, clinicians_busy=0) == 25
+    assert (
+        estimate_wait_s(
+            position=1,
+            recent_waits_s=[10, 30, 20],
+            recent_sessions_s=[],
+            clinicians_available=1,
+            clinicians_busy=0,
+        )
+        == 20
+    )
+    assert (
+        estimate_wait_s(
+            position=2,
+            recent_waits_s=[10, 20, 30, 40],
+            recent_sessions_s=[],
+            clinicians_available=3,
+            clinicians_busy=0,
+        )
+        == 25
+    )
 
 
 def test_estimate_without_history_defaults_to_a_minute() -> None:
     """Without any history the answer time is taken as 60 s."""
-    assert estimate_wait_s(position=1, recent_waits_s=[], recent_sessions_s=[],
-                           clinicians_available=1, clinicians_busy=0) == 60.0
+    assert (
+        estimate_wait_s(
+            position=1,
+            recent_waits_s=[],
+            recent_sessions_s=[],
+            clinicians_available=1,
+            clinicians_busy=0,
+        )
+        == 60.0
+    )
 
 
 def test_estimate_with_nobody_on_duty_grows_with_position() -> None:
     """With no clinician on duty the estimate is at least a minute per place in the queue."""
-    assert estimate_wait_s(position=3, recent_waits_s=[], recent_sessions_s=[],
-                           clinicians_available=0, clinicians_busy=0) == 180.0
-    assert estimate_wait_s(position=1, recent_waits_s=[300], recent_sessions_s=[],
-                           clinicians_available=0, clinicians_busy=0) == 300.0
+    assert (
+        estimate_wait_s(
+            position=3,
+            recent_waits_s=[],
+            recent_sessions_s=[],
+            clinicians_available=0,
+            clinicians_busy=0,
+        )
+        == 180.0
+    )
+    assert (
+        estimate_wait_s(
+            position=1,
+            recent_waits_s=[300],
+            recent_sessions_s=[],
+            clinicians_available=0,
+            clinicians_busy=0,
+        )
+        == 300.0
+    )
 
 
 def test_estimate_waits_for_sessions_to_end() -> None:
     """Past the free clinicians, each round of sessions adds a median session length."""
-    base: dict[str, Any] = {"recent_waits_s": [30], "recent_sessions_s": [600, 1200, 900],
-                            "clinicians_available": 1, "clinicians_busy": 1}
+    base: dict[str, Any] = {
+        "recent_waits_s": [30],
+        "recent_sessions_s": [600, 1200, 900],
+        "clinicians_available": 1,
+        "clinicians_busy": 1,
+    }
     assert estimate_wait_s(position=1, **base) == 30
     assert estimate_wait_s(position=2, **base) == 30 + 900
     assert estimate_wait_s(position=3, **base) == 30 + 900
@@ -185,48 +263,74 @@ def test_estimate_waits_for_sessions_to_end() -> None:
 
 def test_estimate_never_decreases_with_position() -> None:
     """A request further back is never estimated to wait less than one ahead of it."""
-    estimates = [estimate_wait_s(position=p, recent_waits_s=[45, 50], recent_sessions_s=[700],
-                                 clinicians_available=2, clinicians_busy=3)
-                 for p in range(1, 20)]
+    estimates = [
+        estimate_wait_s(
+            position=p,
+            recent_waits_s=[45, 50],
+            recent_sessions_s=[700],
+            clinicians_available=2,
+            clinicians_busy=3,
+        )
+        for p in range(1, 20)
+    ]
     assert estimates == sorted(estimates)
 
 
 # ---- outcome rules --------------------------------------------------------------------------
 
+
 def outcome(**fields: Any) -> OutcomeForm:
     """An OutcomeForm with a low risk and the given fields."""
-    body: dict[str, Any] = {"triage_code": "D", "risk": {"to_self": "low", "to_others": "none"},
-                            **fields}
+    body: dict[str, Any] = {
+        "triage_code": "D",
+        "risk": {"to_self": "low", "to_others": "none"},
+        **fields,
+    }
     return OutcomeForm.model_validate(body)
 
 
 REFERRAL = {"service": "gp", "urgency": "D"}
-PLACE = {"name": "Royal Infirmary", "address": "84 Castle St", "is_police_station": False,
-         "removed_at": "2026-11-26T01:00:00Z"}
+PLACE = {
+    "name": "Royal Infirmary",
+    "address": "84 Castle St",
+    "is_police_station": False,
+    "removed_at": "2026-11-26T01:00:00Z",
+}
 
 
-def rejected(form: OutcomeForm) -> ApiError:
-    """The 422 that `check_outcome` raises for `form`."""
-    with pytest.raises(ApiError) as caught:
+def rejected(form: OutcomeForm) -> Invalid:
+    """The `Invalid` (422) that `check_outcome` raises for `form`."""
+    with pytest.raises(Invalid) as caught:
         check_outcome(form)
-    assert caught.value.status == 422
     return caught.value
 
 
-@pytest.mark.parametrize("disposition", ["dbi_referral", "non_urgent_referral",
-                                         "urgent_face_to_face"])
+@pytest.mark.parametrize(
+    "disposition", ["dbi_referral", "non_urgent_referral", "urgent_face_to_face"]
+)
 def test_referral_dispositions_need_a_referral(disposition: str) -> None:
     """The three referral dispositions need `referral` and pass with one."""
     error = rejected(outcome(disposition=disposition))
     assert error.code == "referral_required" and error.fields == {
-        "referral": "required for this disposition"}
+        "referral": "required for this disposition"
+    }
     check_outcome(outcome(disposition=disposition, referral=REFERRAL))
 
 
-@pytest.mark.parametrize("disposition", [
-    "advice_only", "resolved_on_scene", "nhs24_mh_hub", "emergency_department",
-    "informal_admission", "medical_examination_detention", "criminal_justice",
-    "emergency_services", "not_completed"])
+@pytest.mark.parametrize(
+    "disposition",
+    [
+        "advice_only",
+        "resolved_on_scene",
+        "nhs24_mh_hub",
+        "emergency_department",
+        "informal_admission",
+        "medical_examination_detention",
+        "criminal_justice",
+        "emergency_services",
+        "not_completed",
+    ],
+)
 def test_other_dispositions_need_nothing_more(disposition: str) -> None:
     """Dispositions without a referral or s297 removal pass with the basic fields."""
     check_outcome(outcome(disposition=disposition))
@@ -266,19 +370,39 @@ def test_code_a_cannot_be_advice_only() -> None:
 
 # ---- settings -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("bad", [
-    {"port": 0}, {"port": 65536}, {"port": -1}, {"session_idle_s": 0},
-    {"session_absolute_s": -5}, {"login_max_failures": 0}, {"max_body_bytes": 0},
-    {"max_wait_s": 0}, {"sweep_interval_s": 0.0}, {"mwc_notice_days": 0},
-    {"retention_days": -1}, {"turn_ttl_s": 3601},
-    {"redis_url": "http://localhost:6379"}, {"redis_url": "localhost:6379"},
-    {"tls_cert": "cert.pem"}, {"tls_key": "key.pem"},
-    {"ice_servers": "not json"}, {"ice_servers": '{"urls": "stun:x"}'},
-    {"ice_servers": '[{"username": "u"}]'}, {"ice_servers": "[1]"},
-    {"response_targets_h": "B:4,C:24"}, {"response_targets_h": "B:4,C:x,D:72,E:672"},
-    {"response_targets_h": "B4,C24,D72,E672"}, {"response_targets_h": "A:1,B:4,C:24,D:72,E:1"},
-    {"escalate_after_s": "high:60"}, {"escalate_after_s": "1:soon"},
-], ids=lambda bad: ",".join(f"{k}={v}" for k, v in bad.items()))
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"port": 0},
+        {"port": 65536},
+        {"port": -1},
+        {"session_idle_s": 0},
+        {"session_absolute_s": -5},
+        {"login_max_failures": 0},
+        {"max_body_bytes": 0},
+        {"max_wait_s": 0},
+        {"sweep_interval_s": 0.0},
+        {"mwc_notice_days": 0},
+        {"retention_days": -1},
+        {"turn_ttl_s": 3601},
+        {"redis_url": "http://localhost:6379"},
+        {"redis_url": "localhost:6379"},
+        {"tls_cert": "cert.pem"},
+        {"tls_key": "key.pem"},
+        {"ice_servers": "not json"},
+        {"ice_servers": '{"urls": "stun:x"}'},
+        {"ice_servers": '[{"username": "u"}]'},
+        {"ice_servers": "[1]"},
+        {"response_targets_h": "B:4,C:24"},
+        {"response_targets_h": "B:4,C:x,D:72,E:672"},
+        {"response_targets_h": "B4,C24,D72,E672"},
+        {"response_targets_h": "A:1,B:4,C:24,D:72,E:1"},
+        {"escalate_after_s": "high:60"},
+        {"escalate_after_s": "1:soon"},
+    ],
+    ids=lambda bad: ",".join(f"{k}={v}" for k, v in bad.items()),
+)
 def test_bad_settings_raise(bad: dict[str, Any]) -> None:
     """Each setting the service cannot run with raises SettingsError naming it."""
     with pytest.raises(SettingsError) as caught:
@@ -302,10 +426,17 @@ def test_custom_targets_parse() -> None:
     assert settings.escalation_thresholds == {1: 30, 2: 90}
 
 
-@pytest.mark.parametrize(("name", "raw"), [
-    ("TRIAGE_PORT", "abc"), ("TRIAGE_SESSION_IDLE_S", "1.5"), ("TRIAGE_SWEEP_INTERVAL_S", "x"),
-    ("TRIAGE_DEMO_ACCOUNTS", "maybe"), ("TRIAGE_PORT", "0"), ("TRIAGE_REDIS_URL", "ftp://x"),
-])
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("TRIAGE_PORT", "abc"),
+        ("TRIAGE_SESSION_IDLE_S", "1.5"),
+        ("TRIAGE_SWEEP_INTERVAL_S", "x"),
+        ("TRIAGE_DEMO_ACCOUNTS", "maybe"),
+        ("TRIAGE_PORT", "0"),
+        ("TRIAGE_REDIS_URL", "ftp://x"),
+    ],
+)
 def test_from_env_rejects_bad_values(name: str, raw: str) -> None:
     """A bad TRIAGE_* variable fails at start-up with SettingsError."""
     with pytest.raises(SettingsError):
@@ -314,10 +445,17 @@ def test_from_env_rejects_bad_values(name: str, raw: str) -> None:
 
 def test_from_env_reads_variables() -> None:
     """TRIAGE_* variables are converted to the setting's type."""
-    settings = Settings.from_env({
-        "TRIAGE_PORT": "9000", "TRIAGE_SWEEP_INTERVAL_S": "0.5", "TRIAGE_DEMO_ACCOUNTS": "yes",
-        "TRIAGE_REDIS_URL": "unix:///tmp/r.sock", "TRIAGE_SECRET_KEY": "",
-        "TRIAGE_PHONE_FALLBACK": "0300 123 4567", "UNRELATED": "x"})
+    settings = Settings.from_env(
+        {
+            "TRIAGE_PORT": "9000",
+            "TRIAGE_SWEEP_INTERVAL_S": "0.5",
+            "TRIAGE_DEMO_ACCOUNTS": "yes",
+            "TRIAGE_REDIS_URL": "unix:///tmp/r.sock",
+            "TRIAGE_SECRET_KEY": "",
+            "TRIAGE_PHONE_FALLBACK": "0300 123 4567",
+            "UNRELATED": "x",
+        }
+    )
     assert settings.port == 9000 and settings.sweep_interval_s == 0.5
     assert settings.demo_accounts is True
     assert settings.redis_url == "unix:///tmp/r.sock"
@@ -328,8 +466,9 @@ def test_from_env_reads_variables() -> None:
 def test_flags_override_environment() -> None:
     """A command-line flag wins over the TRIAGE_* variable; unset flags do not override."""
     env = {"TRIAGE_PORT": "9000", "TRIAGE_HOST": "0.0.0.0", "TRIAGE_MAX_WAIT_S": "60"}
-    settings = Settings.from_env(env, argv=["--port", "9100", "--self-signed",
-                                            "--response-targets-h", "B:1,C:2,D:3,E:4"])
+    settings = Settings.from_env(
+        env, argv=["--port", "9100", "--self-signed", "--response-targets-h", "B:1,C:2,D:3,E:4"]
+    )
     assert settings.port == 9100
     assert settings.host == "0.0.0.0" and settings.max_wait_s == 60
     assert settings.self_signed is True

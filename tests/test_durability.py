@@ -22,11 +22,11 @@ from conftest import (
     log_in,
     new_request,
 )
-from triage_service.accounts import User
-from triage_service.app import create_app
-from triage_service.domain import Role
-from triage_service.embedded_redis import EmbeddedRedis
+from triage_service.domain.codes import Role
+from triage_service.domain.users import User
 from triage_service.settings import Settings
+from triage_service.store.embedded import EmbeddedRedis
+from triage_service.web.app import create_app
 
 
 @pytest.fixture
@@ -62,8 +62,9 @@ class Instance:
         return client
 
 
-async def test_acknowledged_writes_survive_kill_9(tmp_path: Path,
-                                                 embedded: list[EmbeddedRedis]) -> None:
+async def test_acknowledged_writes_survive_kill_9(
+    tmp_path: Path, embedded: list[EmbeddedRedis]
+) -> None:
     """Every acknowledged request, message, outcome and referral is there after kill -9."""
     first = EmbeddedRedis(tmp_path)
     embedded.append(first)
@@ -80,27 +81,32 @@ async def test_acknowledged_writes_survive_kill_9(tmp_path: Path,
         cancelled = await new_request(officer)
         await officer.post(f"/api/v1/requests/{cancelled['id']}/cancel")
         completed = await in_session(officer, clinician)
-        status, message = await officer.post(f"/api/v1/requests/{completed['id']}/messages",
-                                             {"text": "acknowledged message"})
+        status, message = await officer.post(
+            f"/api/v1/requests/{completed['id']}/messages", {"text": "acknowledged message"}
+        )
         assert status == 201, message
-        status, filed = await clinician.post(f"/api/v1/requests/{completed['id']}/outcome",
-                                             OUTCOME_FORM)
+        status, filed = await clinician.post(
+            f"/api/v1/requests/{completed['id']}/outcome", OUTCOME_FORM
+        )
         assert status == 201, filed
         last = await new_request(officer, notes="the last write before the crash")
 
         os.kill(first.process.pid, signal.SIGKILL)
         await first.process.wait()
 
-        async with aiohttp.ClientSession() as probe, probe.get(
-                old.server.make_url("/healthz")) as r:
+        async with (
+            aiohttp.ClientSession() as probe,
+            probe.get(old.server.make_url("/healthz")) as r,
+        ):
             assert r.status == 503
             assert await r.json() == {"status": "degraded", "redis": "unreachable"}
         status, body = await officer.get("/healthz")
         assert status == 503, "a signed-in caller's session lookup fails first, also 503"
         status, body = await officer.get(f"/api/v1/requests/{last['id']}")
         assert status == 503 and body["error"]["code"] == "unavailable"
-        async with officer.client.post("/api/v1/requests", json=REQUEST_FORM,
-                                       headers={"X-CSRF-Token": officer.csrf}) as r:
+        async with officer.client.post(
+            "/api/v1/requests", json=REQUEST_FORM, headers={"X-CSRF-Token": officer.csrf}
+        ) as r:
             assert r.status == 503 and r.headers["Retry-After"] == "1"
 
         second = EmbeddedRedis(tmp_path)
@@ -138,7 +144,8 @@ async def test_acknowledged_writes_survive_kill_9(tmp_path: Path,
 
 
 async def test_a_store_that_stops_answering_gives_503_then_recovers(
-        tmp_path: Path, embedded: list[EmbeddedRedis]) -> None:
+    tmp_path: Path, embedded: list[EmbeddedRedis]
+) -> None:
     """A frozen Redis (SIGSTOP) is answered with 503 after the deadline, not a hang; once it
     runs again the same instance serves requests."""
     frozen = EmbeddedRedis(tmp_path)

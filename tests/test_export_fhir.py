@@ -22,28 +22,54 @@ from test_export import (  # app_on_test_clock and noon_clock: fixtures `app`, `
 )
 
 from conftest import OUTCOME_FORM, ApiClient, SignInFactory
-from triage_service import lifecycle
-from triage_service.accounts import User
-from triage_service.domain import Role
-from triage_service.models import OutcomeForm, RequestForm
-from triage_service.state import SETTINGS, STORE
+from triage_service.domain.codes import Role
+from triage_service.domain.models import OutcomeForm, RequestForm
+from triage_service.domain.users import User
+from triage_service.service import lifecycle
+from triage_service.web.state import SETTINGS, STORE
 
 EXPORT = "/api/v1/stats/export.fhir.ndjson"
 WINDOW = {"from": "2026-03-02T09:00:00Z", "to": "2026-03-02T11:00:00Z"}
 BASE = "https://board.example/fhir/triage"
 # Codes the R4 value sets bind as required (the models check the form of a code, not these).
-ENCOUNTER_STATUS = {"planned", "arrived", "triaged", "in-progress", "onleave", "finished",
-                    "cancelled", "entered-in-error", "unknown"}
-REQUEST_STATUS = {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error",
-                  "unknown"}
-REQUEST_INTENT = {"proposal", "plan", "directive", "order", "original-order", "reflex-order",
-                  "filler-order", "instance-order", "option"}
+ENCOUNTER_STATUS = {
+    "planned",
+    "arrived",
+    "triaged",
+    "in-progress",
+    "onleave",
+    "finished",
+    "cancelled",
+    "entered-in-error",
+    "unknown",
+}
+REQUEST_STATUS = {
+    "draft",
+    "active",
+    "on-hold",
+    "revoked",
+    "completed",
+    "entered-in-error",
+    "unknown",
+}
+REQUEST_INTENT = {
+    "proposal",
+    "plan",
+    "directive",
+    "order",
+    "original-order",
+    "reflex-order",
+    "filler-order",
+    "instance-order",
+    "option",
+}
 REQUEST_PRIORITY = {"routine", "urgent", "asap", "stat"}
 
 
 # Sign-ins outlive the clock jumps of these tests; codes under a health board's base URL.
-pytestmark = pytest.mark.settings(sweep_interval_s=3600, session_absolute_s=30 * 86400,
-                                  fhir_base_url=BASE)
+pytestmark = pytest.mark.settings(
+    sweep_interval_s=3600, session_absolute_s=30 * 86400, fhir_base_url=BASE
+)
 
 
 def parse(text: str) -> list[dict[str, Any]]:
@@ -64,8 +90,14 @@ def parse(text: str) -> list[dict[str, Any]]:
     return resources
 
 
-async def assessed(officer: ApiClient, clinician: ApiClient, clock: FakeClock, at_ms: int,
-                   outcome: dict[str, Any], referral_status: str | None = None) -> str:
+async def assessed(
+    officer: ApiClient,
+    clinician: ApiClient,
+    clock: FakeClock,
+    at_ms: int,
+    outcome: dict[str, Any],
+    referral_status: str | None = None,
+) -> str:
     """A request made at `at_ms`, accepted a minute later and completed 20 minutes after
     that with `outcome`, its referral then moved to `referral_status`; return its id."""
     clock.now_ms = at_ms
@@ -78,8 +110,9 @@ async def assessed(officer: ApiClient, clinician: ApiClient, clock: FakeClock, a
     assert status == 201, filed
     if referral_status:
         clock.now_ms += H
-        status, _ = await clinician.call("PATCH", f"/api/v1/referrals/{filed['referral']['id']}",
-                                         {"status": referral_status})
+        status, _ = await clinician.call(
+            "PATCH", f"/api/v1/referrals/{filed['referral']['id']}", {"status": referral_status}
+        )
         assert status == 200
     return str(created["id"])
 
@@ -89,21 +122,26 @@ def by_type(resources: list[dict[str, Any]], kind: str) -> dict[str, dict[str, A
     return {r["id"]: r for r in resources if r["resourceType"] == kind}
 
 
-async def test_fhir_export_resources_and_no_identifiers(sign_in: SignInFactory,
-                                                        clock: FakeClock) -> None:
+async def test_fhir_export_resources_and_no_identifiers(
+    sign_in: SignInFactory, clock: FakeClock
+) -> None:
     """An Encounter per completed request in the window and a ServiceRequest per referral,
     every line a valid resource, and no name, free text, place or coordinate anywhere."""
     officer = await sign_in("officer", display_name=SECRETS["officer"])
     clinician = await sign_in("clinician", display_name=SECRETS["clinician"])
-    advice = {**OUTCOME_FORM, "triage_code": "G", "disposition": "advice_only",
-              "referral": None}
-    dbi = {**OUTCOME_FORM, "disposition": "dbi_referral",
-           "referral": {"service": "dbi", "urgency": "E", "contact": SECRETS["contact"]}}
+    advice = {**OUTCOME_FORM, "triage_code": "G", "disposition": "advice_only", "referral": None}
+    dbi = {
+        **OUTCOME_FORM,
+        "disposition": "dbi_referral",
+        "referral": {"service": "dbi", "urgency": "E", "contact": SECRETS["contact"]},
+    }
     before = await assessed(officer, clinician, clock, DAY + 8 * H + 30 * M, OUTCOME_FORM)
-    s297 = await assessed(officer, clinician, clock, DAY + 9 * H, identifying_outcome(),
-                          "completed")
-    missed = await assessed(officer, clinician, clock, DAY + 9 * H + 10 * M, OUTCOME_FORM,
-                            "did_not_attend")
+    s297 = await assessed(
+        officer, clinician, clock, DAY + 9 * H, identifying_outcome(), "completed"
+    )
+    missed = await assessed(
+        officer, clinician, clock, DAY + 9 * H + 10 * M, OUTCOME_FORM, "did_not_attend"
+    )
     advised = await assessed(officer, clinician, clock, DAY + 9 * H + 20 * M, advice)
     pending = await assessed(officer, clinician, clock, DAY + 9 * H + 30 * M, dbi)
     clock.now_ms = DAY + 10 * H
@@ -126,9 +164,12 @@ async def test_fhir_export_resources_and_no_identifiers(sign_in: SignInFactory,
     assert first["class"]["code"] == "VR" and first["status"] == "finished"
     assert first["period"] == {"start": "2026-03-02T09:01:00Z", "end": "2026-03-02T09:21:00Z"}
     assert first["reasonCode"][0]["coding"][0] == {
-        "system": f"{BASE}/CodeSystem/triage-code", "code": "B"}
+        "system": f"{BASE}/CodeSystem/triage-code",
+        "code": "B",
+    }
     assert first["hospitalization"]["dischargeDisposition"]["coding"][0]["code"] == (
-        "place_of_safety_s297")
+        "place_of_safety_s297"
+    )
     referrals = {r["encounter"]["reference"]: r for r in requests.values()}
     assert set(referrals) == {f"Encounter/{i}" for i in (s297, missed, pending)}
     done, dna, open_ = (referrals[f"Encounter/{i}"] for i in (s297, missed, pending))
@@ -142,9 +183,9 @@ async def test_fhir_export_resources_and_no_identifiers(sign_in: SignInFactory,
         assert value not in text, name
 
 
-async def test_fhir_export_pages_through_many_requests(sign_in: SignInFactory,
-                                                       app: web.Application,
-                                                       clock: FakeClock) -> None:
+async def test_fhir_export_pages_through_many_requests(
+    sign_in: SignInFactory, app: web.Application, clock: FakeClock
+) -> None:
     """More than a page of completed requests, many created in the same millisecond, each
     come out once with its referral."""
     store, settings = app[STORE], app[SETTINGS]
@@ -155,11 +196,13 @@ async def test_fhir_export_pages_through_many_requests(sign_in: SignInFactory,
     expected = set()
     for i in range(520):
         at = DAY + 10 * H + (0 if i < 300 else i)
-        record, _ = await lifecycle.create_request(store, settings, officer, form, now_ms=at,
-                                                   idempotency_key=None)
+        record, _ = await lifecycle.create_request(
+            store, settings, officer, form, now_ms=at, idempotency_key=None
+        )
         await lifecycle.accept_request(store, clinician, record["id"], now_ms=at + M)
-        await lifecycle.file_outcome(store, settings, clinician, record["id"], outcome,
-                                     now_ms=at + 2 * M)
+        await lifecycle.file_outcome(
+            store, settings, clinician, record["id"], outcome, now_ms=at + 2 * M
+        )
         expected.add(record["id"])
     supervisor = await sign_in("supervisor")
     async with supervisor.client.get(EXPORT, params={"window": "24h"}) as r:
@@ -184,28 +227,32 @@ async def test_fhir_export_not_signed_in_and_documented(anonymous: ApiClient) ->
     assert status == 200 and "get" in body["paths"][EXPORT]
 
 
-@pytest.mark.parametrize(("query", "field"), [
-    ("from=2026-03-02T00:00:00Z", "to"),
-    ("to=2026-03-02T00:00:00Z", "from"),
-    ("from=yesterday&to=2026-03-02T00:00:00Z", "from"),
-    ("from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z", "to"),
-    ("from=2025-01-01T00:00:00Z&to=2026-03-02T00:00:00Z", "to"),
-    ("window=5y", "window"),
-])
-async def test_fhir_export_rejects_a_bad_window(sign_in: SignInFactory, query: str,
-                                                field: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("from=2026-03-02T00:00:00Z", "to"),
+        ("to=2026-03-02T00:00:00Z", "from"),
+        ("from=yesterday&to=2026-03-02T00:00:00Z", "from"),
+        ("from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z", "to"),
+        ("from=2025-01-01T00:00:00Z&to=2026-03-02T00:00:00Z", "to"),
+        ("window=5y", "window"),
+    ],
+)
+async def test_fhir_export_rejects_a_bad_window(
+    sign_in: SignInFactory, query: str, field: str
+) -> None:
     """A bad window is a 422 naming the field, before any resource."""
     supervisor = await sign_in("supervisor")
     status, body = await supervisor.get(f"{EXPORT}?{query}")
     assert status == 422 and field in body["error"]["fields"]
 
 
-async def test_fhir_export_is_audited(sign_in: SignInFactory, redis_client: aioredis.Redis,
-                                      key_prefix: str) -> None:
+async def test_fhir_export_is_audited(
+    sign_in: SignInFactory, redis_client: aioredis.Redis, key_prefix: str
+) -> None:
     """Each FHIR export is logged with its window, as a FHIR export."""
     supervisor = await sign_in("supervisor")
-    status, _ = await supervisor.get(f"{EXPORT}?from=2026-03-01T00:00:00Z"
-                                     "&to=2026-03-02T00:00:00Z")
+    status, _ = await supervisor.get(f"{EXPORT}?from=2026-03-01T00:00:00Z&to=2026-03-02T00:00:00Z")
     assert status == 200
     entries = [e for _, e in await redis_client.xrange(key_prefix + "audit")]
     assert entries[-1]["action"] == "export_fhir"

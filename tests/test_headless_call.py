@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from conftest import OUTCOME_FORM, PASSWORD, REQUEST_FORM, create_account
-from triage_service.domain import Role
+from triage_service.domain.codes import Role
 from triage_service.rtc.headless import OFFER_RESEND_S, HeadlessPeer
 
 PeerFactory = Callable[..., Awaitable[HeadlessPeer]]
@@ -46,7 +46,8 @@ async def call_and_check(officer: HeadlessPeer, clinician: HeadlessPeer) -> tupl
     await clinician.client.request("POST", f"/api/v1/requests/{rid}/accept")
     await clinician.call(rid)
     while (await officer.client.next_event("request.updated"))["request"]["status"] != (
-            "in_session"):
+        "in_session"
+    ):
         pass
     await officer.call(rid)
     for peer in (officer, clinician):
@@ -65,8 +66,7 @@ async def call_and_check(officer: HeadlessPeer, clinician: HeadlessPeer) -> tupl
     return rid, setup_s
 
 
-async def test_headless_call_on_one_instance(server: TestServer,
-                                             headless: PeerFactory) -> None:
+async def test_headless_call_on_one_instance(server: TestServer, headless: PeerFactory) -> None:
     """An officer and a clinician connect, open the chat channel and exchange media."""
     officer = await headless(server, "officer")
     clinician = await headless(server, "clinician")
@@ -74,9 +74,9 @@ async def test_headless_call_on_one_instance(server: TestServer,
     print(f"call setup, accept → data channel open: {setup_s * 1000:.0f} ms")
 
 
-async def test_headless_call_across_two_instances(server: TestServer,
-                                                  second_server: TestServer,
-                                                  headless: PeerFactory) -> None:
+async def test_headless_call_across_two_instances(
+    server: TestServer, second_server: TestServer, headless: PeerFactory
+) -> None:
     """The same call works with the officer on one instance and the clinician on another."""
     officer = await headless(server, "officer")
     clinician = await headless(second_server, "clinician")
@@ -93,14 +93,18 @@ async def test_hang_up_twice_and_call_again(server: TestServer, headless: PeerFa
         await peer.hang_up()
         await peer.hang_up()
         assert peer.pc is None
-    assert not [t for t in asyncio.all_tasks()
-                if t.get_name().startswith(("frames-", "signals-", "resend-offer-"))]
+    assert not [
+        t
+        for t in asyncio.all_tasks()
+        if t.get_name().startswith(("frames-", "signals-", "resend-offer-"))
+    ]
     await clinician.client.request("POST", f"/api/v1/requests/{rid}/outcome", OUTCOME_FORM)
     await call_and_check(officer, clinician)
 
 
-async def test_offer_lost_before_officer_listens_is_resent(server: TestServer,
-                                                           headless: PeerFactory) -> None:
+async def test_offer_lost_before_officer_listens_is_resent(
+    server: TestServer, headless: PeerFactory
+) -> None:
     """An offer sent before the officer's socket opened is lost; the re-sent one connects."""
     officer = await headless(server, "officer", live=False)
     clinician = await headless(server, "clinician")

@@ -24,11 +24,18 @@ from conftest import (
     new_request,
     read_events,
 )
-from triage_service.domain import Role
+from triage_service.domain.codes import Role
 from triage_service.settings import Settings
 
-ROUTINE = {"q1": False, "q2": False, "q3": False, "q4": False, "q5": False,
-           "q6_lifetime": False, "q6_recent": False}
+ROUTINE = {
+    "q1": False,
+    "q2": False,
+    "q3": False,
+    "q4": False,
+    "q5": False,
+    "q6_lifetime": False,
+    "q6_recent": False,
+}
 
 
 def when(iso: str) -> datetime:
@@ -68,6 +75,7 @@ async def created_apart(officer: ApiClient, n: int, **changes: Any) -> list[dict
 
 # ---- create, list, get, cancel --------------------------------------------------------------
 
+
 async def test_create_answers_201_with_the_waiting_request(sign_in: SignInFactory) -> None:
     """A new request is 201 `waiting` with the officer, the form and a live queue position."""
     officer = await sign_in("officer", display_name="PC Morag Reid")
@@ -104,16 +112,16 @@ async def test_idempotency_key_returns_the_same_request(sign_in: SignInFactory) 
     assert status == 201, theirs
     assert theirs["id"] != first["id"]
     assert theirs["officer"]["id"] == other.user.id
-    status, fresh = await officer.post("/api/v1/requests", REQUEST_FORM,
-                                       headers={"Idempotency-Key": "tap-5678"})
+    status, fresh = await officer.post(
+        "/api/v1/requests", REQUEST_FORM, headers={"Idempotency-Key": "tap-5678"}
+    )
     assert status == 201 and fresh["id"] not in (first["id"], theirs["id"])
     assert sorted(await queue_ids(clinician)) == sorted([first["id"], theirs["id"], fresh["id"]])
     _, mine = await officer.get("/api/v1/requests?scope=mine")
     assert len(mine["requests"]) == 2
 
 
-async def test_idempotent_retry_after_accept_returns_current_state(
-        sign_in: SignInFactory) -> None:
+async def test_idempotent_retry_after_accept_returns_current_state(sign_in: SignInFactory) -> None:
     """A retry with the same key after acceptance returns the request as it is now, not a copy."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
     key = {"Idempotency-Key": "retry-after-accept"}
@@ -173,6 +181,7 @@ async def test_cancel_in_session_is_409(sign_in: SignInFactory) -> None:
 
 # ---- accept, next, release ------------------------------------------------------------------
 
+
 async def test_accept_then_second_clinician_gets_409(sign_in: SignInFactory) -> None:
     """Accepting answers 200 `in_session` with the clinician; a second clinician gets 409."""
     officer = await sign_in("officer")
@@ -230,8 +239,9 @@ async def test_release_returns_to_original_place(sign_in: SignInFactory) -> None
     assert await queue_ids(clinician) == [a["id"], b["id"]]
     await clinician.post(f"/api/v1/requests/{a['id']}/accept")
     assert await queue_ids(clinician) == [b["id"]]
-    status, body = await clinician.post(f"/api/v1/requests/{a['id']}/release",
-                                        {"reason": "Handing to a CAMHS colleague"})
+    status, body = await clinician.post(
+        f"/api/v1/requests/{a['id']}/release", {"reason": "Handing to a CAMHS colleague"}
+    )
     assert status == 200, body
     assert body["status"] == "waiting" and body["clinician"] is None
     assert body["accepted_at"] is None
@@ -257,22 +267,27 @@ async def test_release_by_someone_else_is_409(sign_in: SignInFactory) -> None:
 
 # ---- messages -------------------------------------------------------------------------------
 
-async def test_messages_oldest_first_and_closed_after_completion(
-        sign_in: SignInFactory) -> None:
+
+async def test_messages_oldest_first_and_closed_after_completion(sign_in: SignInFactory) -> None:
     """Both parties post (201) and read the chat oldest first; it is closed once completed."""
     officer = await sign_in("officer", display_name="PC Reid")
     clinician = await sign_in("clinician", display_name="Nurse Khan")
     request = await in_session(officer, clinician)
     path = f"/api/v1/requests/{request['id']}/messages"
-    texts = [(officer, "She is calmer now"), (clinician, "Can you put me on speaker?"),
-             (officer, "Done")]
+    texts = [
+        (officer, "She is calmer now"),
+        (clinician, "Can you put me on speaker?"),
+        (officer, "Done"),
+    ]
     for author, text in texts:
         status, body = await author.post(path, {"text": text})
         assert status == 201, body
         assert body["text"] == text and body["request_id"] == request["id"]
-        assert body["author"] == {"id": author.user.id,
-                                  "display_name": author.user.display_name,
-                                  "role": author.user.role.value}
+        assert body["author"] == {
+            "id": author.user.id,
+            "display_name": author.user.display_name,
+            "role": author.user.role.value,
+        }
     for reader in (officer, clinician):
         status, body = await reader.get(path)
         assert status == 200, body
@@ -292,16 +307,19 @@ async def test_officer_can_message_while_waiting(sign_in: SignInFactory) -> None
     """The chat is open while the request waits, so the officer can add details."""
     officer = await sign_in("officer")
     created = await new_request(officer)
-    status, body = await officer.post(f"/api/v1/requests/{created['id']}/messages",
-                                      {"text": "Now at the bus shelter"})
+    status, body = await officer.post(
+        f"/api/v1/requests/{created['id']}/messages", {"text": "Now at the bus shelter"}
+    )
     assert status == 201, body
     await officer.post(f"/api/v1/requests/{created['id']}/cancel")
-    status, body = await officer.post(f"/api/v1/requests/{created['id']}/messages",
-                                      {"text": "never mind"})
+    status, body = await officer.post(
+        f"/api/v1/requests/{created['id']}/messages", {"text": "never mind"}
+    )
     assert status == 409
 
 
 # ---- outcome and referrals ------------------------------------------------------------------
+
 
 async def test_outcome_201_once_with_referral(sign_in: SignInFactory) -> None:
     """Filing the outcome answers 201 `completed` with the referral; a second time is 409."""
@@ -338,18 +356,27 @@ async def test_officer_sees_advice_not_clinical_summary(sign_in: SignInFactory) 
     assert full["outcome"]["summary"] == OUTCOME_FORM["summary"]
 
 
-@pytest.mark.parametrize(("code", "disposition", "hours"), [
-    ("B", "urgent_face_to_face", 4), ("C", "urgent_face_to_face", 24),
-    ("D", "non_urgent_referral", 72), ("E", "non_urgent_referral", 672),
-    ("D", "dbi_referral", 24), ("E", "dbi_referral", 24), ("A", "urgent_face_to_face", 0),
-])
-async def test_referral_due_defaults_from_code(sign_in: SignInFactory, code: str,
-                                               disposition: str, hours: int) -> None:
+@pytest.mark.parametrize(
+    ("code", "disposition", "hours"),
+    [
+        ("B", "urgent_face_to_face", 4),
+        ("C", "urgent_face_to_face", 24),
+        ("D", "non_urgent_referral", 72),
+        ("E", "non_urgent_referral", 672),
+        ("D", "dbi_referral", 24),
+        ("E", "dbi_referral", 24),
+        ("A", "urgent_face_to_face", 0),
+    ],
+)
+async def test_referral_due_defaults_from_code(
+    sign_in: SignInFactory, code: str, disposition: str, hours: int
+) -> None:
     """Without `due_at` a referral is due after the code's target (DBI: 24 h)."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
     request = await in_session(officer, clinician)
-    form = outcome_form(triage_code=code, disposition=disposition,
-                        referral={"service": "cmht", "urgency": "D"})
+    form = outcome_form(
+        triage_code=code, disposition=disposition, referral={"service": "cmht", "urgency": "D"}
+    )
     status, body = await clinician.post(f"/api/v1/requests/{request['id']}/outcome", form)
     assert status == 201, body
     referral = body["referral"]
@@ -362,8 +389,7 @@ async def test_referral_due_uses_configured_targets(sign_in: SignInFactory) -> N
     """The response targets come from the settings: code C with C:6 is due in 6 hours."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
     request = await in_session(officer, clinician)
-    status, body = await clinician.post(f"/api/v1/requests/{request['id']}/outcome",
-                                        OUTCOME_FORM)
+    status, body = await clinician.post(f"/api/v1/requests/{request['id']}/outcome", OUTCOME_FORM)
     assert status == 201, body
     referral = body["referral"]
     assert when(referral["due_at"]) - when(referral["created_at"]) == timedelta(hours=6)
@@ -373,16 +399,26 @@ async def test_explicit_referral_due_time_is_kept(sign_in: SignInFactory) -> Non
     """A clinician's own `due_at` overrides the default."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
     request = await in_session(officer, clinician)
-    form = outcome_form(referral={"service": "gp", "urgency": "E",
-                                  "due_at": "2031-01-02T03:04:05Z", "contact": "Dr Bell"})
+    form = outcome_form(
+        referral={
+            "service": "gp",
+            "urgency": "E",
+            "due_at": "2031-01-02T03:04:05Z",
+            "contact": "Dr Bell",
+        }
+    )
     status, body = await clinician.post(f"/api/v1/requests/{request['id']}/outcome", form)
     assert status == 201, body
     assert body["referral"]["due_at"] == "2031-01-02T03:04:05.000Z"
     assert body["referral"]["contact"] == "Dr Bell"
 
 
-PLACE_OF_SAFETY = {"name": "Royal Infirmary A&E", "address": "84 Castle St, Glasgow",
-                   "is_police_station": False, "removed_at": "2026-11-26T01:30:00Z"}
+PLACE_OF_SAFETY = {
+    "name": "Royal Infirmary A&E",
+    "address": "84 Castle St, Glasgow",
+    "is_police_station": False,
+    "removed_at": "2026-11-26T01:30:00Z",
+}
 
 
 async def test_s297_needs_place_of_safety_and_opens_mwc_notice(sign_in: SignInFactory) -> None:
@@ -414,11 +450,17 @@ async def test_s297_police_station_with_reason_is_accepted(sign_in: SignInFactor
     """A police station used as place of safety is accepted when the reason is given."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
     request = await in_session(officer, clinician)
-    station = {**PLACE_OF_SAFETY, "is_police_station": True,
-               "police_station_reason": "No hospital place available; person violent"}
-    form = outcome_form(triage_code="B", disposition="place_of_safety_s297",
-                        referral={"service": "liaison_psychiatry", "urgency": "B"},
-                        place_of_safety=station)
+    station = {
+        **PLACE_OF_SAFETY,
+        "is_police_station": True,
+        "police_station_reason": "No hospital place available; person violent",
+    }
+    form = outcome_form(
+        triage_code="B",
+        disposition="place_of_safety_s297",
+        referral={"service": "liaison_psychiatry", "urgency": "B"},
+        place_of_safety=station,
+    )
     status, body = await clinician.post(f"/api/v1/requests/{request['id']}/outcome", form)
     assert status == 201, body
     assert body["referral"]["service"] == "liaison_psychiatry"
@@ -430,8 +472,10 @@ async def test_referral_required_for_referral_dispositions(sign_in: SignInFactor
     """A referral disposition without a referral is 422 and leaves the session open."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
     request = await in_session(officer, clinician)
-    status, body = await clinician.post(f"/api/v1/requests/{request['id']}/outcome",
-                                        outcome_form(disposition="dbi_referral", referral=None))
+    status, body = await clinician.post(
+        f"/api/v1/requests/{request['id']}/outcome",
+        outcome_form(disposition="dbi_referral", referral=None),
+    )
     assert status == 422 and body["error"]["code"] == "referral_required"
     assert "referral" in body["error"]["fields"]
     assert await availability(clinician) == "busy"
@@ -440,9 +484,14 @@ async def test_referral_required_for_referral_dispositions(sign_in: SignInFactor
 async def file_with_due(officer: ApiClient, clinician: ApiClient, due: datetime) -> str:
     """Complete a new session with a GP referral due at `due`; return the referral id."""
     request = await in_session(officer, clinician)
-    form = outcome_form(disposition="non_urgent_referral",
-                        referral={"service": "gp", "urgency": "D",
-                                  "due_at": due.isoformat().replace("+00:00", "Z")})
+    form = outcome_form(
+        disposition="non_urgent_referral",
+        referral={
+            "service": "gp",
+            "urgency": "D",
+            "due_at": due.isoformat().replace("+00:00", "Z"),
+        },
+    )
     status, body = await clinician.post(f"/api/v1/requests/{request['id']}/outcome", form)
     assert status == 201, body
     return str(body["referral"]["id"])
@@ -467,26 +516,31 @@ async def test_referral_lists_and_status_updates(sign_in: SignInFactory) -> None
     assert [r["id"] for r in body["referrals"]] == [late, soon]
     assert [r["overdue"] for r in body["referrals"]] == [True, False]
 
-    status, body = await clinician.call("PATCH", f"/api/v1/referrals/{late}",
-                                        {"status": "accepted", "note": "GP phoned"})
+    status, body = await clinician.call(
+        "PATCH", f"/api/v1/referrals/{late}", {"status": "accepted", "note": "GP phoned"}
+    )
     assert status == 200, body
     assert body["status"] == "accepted" and body["note"] == "GP phoned"
     assert body["overdue"] is True
-    status, body = await clinician.call("PATCH", f"/api/v1/referrals/{late}",
-                                        {"status": "completed"})
+    status, body = await clinician.call(
+        "PATCH", f"/api/v1/referrals/{late}", {"status": "completed"}
+    )
     assert status == 200 and body["status"] == "completed" and body["overdue"] is False
     assert when(body["updated_at"]) >= when(body["created_at"])
     assert await listed("open") == [soon]
     assert await listed("overdue") == []
     assert sorted(await listed("all")) == sorted([late, soon])
-    status, body = await clinician.call("PATCH", f"/api/v1/referrals/{late}",
-                                        {"status": "cancelled"})
+    status, body = await clinician.call(
+        "PATCH", f"/api/v1/referrals/{late}", {"status": "cancelled"}
+    )
     assert status == 409 and body["error"]["code"] == "referral_closed"
-    status, body = await clinician.call("PATCH", "/api/v1/referrals/0123456789abcdef",
-                                        {"status": "accepted"})
+    status, body = await clinician.call(
+        "PATCH", "/api/v1/referrals/0123456789abcdef", {"status": "accepted"}
+    )
     assert status == 404 and body["error"]["code"] == "not_found"
-    status, body = await clinician.call("PATCH", f"/api/v1/referrals/{soon}",
-                                        {"status": "did_not_attend"})
+    status, body = await clinician.call(
+        "PATCH", f"/api/v1/referrals/{soon}", {"status": "did_not_attend"}
+    )
     assert status == 200 and body["status"] == "did_not_attend"
     assert await listed("open") == []
     status, body = await clinician.get("/api/v1/referrals?status=late")
@@ -494,6 +548,7 @@ async def test_referral_lists_and_status_updates(sign_in: SignInFactory) -> None
 
 
 # ---- availability ---------------------------------------------------------------------------
+
 
 async def test_availability_follows_sessions(sign_in: SignInFactory) -> None:
     """Accepting makes a clinician busy; the outcome or a release makes them available."""
@@ -527,12 +582,14 @@ async def test_offline_clinician_stays_offline_after_outcome(sign_in: SignInFact
 
 # ---- priority, order, position --------------------------------------------------------------
 
+
 @pytest.mark.parametrize("question", ["q4", "q5", "q6_recent"])
 async def test_imminent_cssrs_forces_priority_one(sign_in: SignInFactory, question: str) -> None:
     """A routine request with a yes to q4, q5 or recent q6 is queued at priority 1."""
     officer = await sign_in("officer")
-    created = await new_request(officer, urgency="routine",
-                                screening={"cssrs": {**ROUTINE, question: True}})
+    created = await new_request(
+        officer, urgency="routine", screening={"cssrs": {**ROUTINE, question: True}}
+    )
     assert created["priority"] == 1 and created["urgency"] == "routine"
 
 
@@ -546,8 +603,9 @@ async def test_queue_service_order_is_priority_then_arrival(sign_in: SignInFacto
     await asyncio.sleep(0.005)
     routine_2 = await new_request(officer, urgency="routine", **plain)
     await asyncio.sleep(0.005)
-    imminent = await new_request(officer, urgency="routine",
-                                 screening={"cssrs": {**ROUTINE, "q5": True}})
+    imminent = await new_request(
+        officer, urgency="routine", screening={"cssrs": {**ROUTINE, "q5": True}}
+    )
     await asyncio.sleep(0.005)
     immediate = await new_request(officer, urgency="immediate", **plain)
     expected = [imminent, immediate, urgent, routine_1, routine_2]
@@ -556,8 +614,17 @@ async def test_queue_service_order_is_priority_then_arrival(sign_in: SignInFacto
     assert [item["id"] for item in body["waiting"]] == [r["id"] for r in expected]
     assert [item["priority"] for item in body["waiting"]] == [1, 1, 2, 3, 3]
     item = body["waiting"][0]
-    assert set(item) == {"id", "priority", "urgency", "created_at", "waited_s", "area",
-                         "concerns", "mode", "age_band"}
+    assert set(item) == {
+        "id",
+        "priority",
+        "urgency",
+        "created_at",
+        "waited_s",
+        "area",
+        "concerns",
+        "mode",
+        "age_band",
+    }
     assert item["area"] == "Glasgow City Centre" and item["age_band"] == "26_40"
     assert item["waited_s"] >= 0
     for position, request in enumerate(expected, 1):
@@ -581,9 +648,11 @@ async def test_position_and_wait_only_while_waiting(sign_in: SignInFactory) -> N
 
 # ---- expiry ---------------------------------------------------------------------------------
 
+
 @pytest.mark.settings(max_wait_s=1, sweep_interval_s=0.1, phone_fallback="0300 303 0000")
 async def test_unanswered_request_expires_with_phone_fallback(
-        sign_in: SignInFactory, redis_client: aioredis.Redis, key_prefix: str) -> None:
+    sign_in: SignInFactory, redis_client: aioredis.Redis, key_prefix: str
+) -> None:
     """A request nobody answers within max_wait_s expires and the officer sees the phone number."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
     created = await new_request(officer)
@@ -619,18 +688,25 @@ async def test_accepted_request_does_not_expire(sign_in: SignInFactory) -> None:
 
 # ---- sign-in, sessions, CSRF ----------------------------------------------------------------
 
+
 async def test_login_me_logout(server: TestServer, anonymous: ApiClient) -> None:
     """Sign-in returns the user and CSRF token; /me agrees; sign-out kills the old cookie."""
-    user = await create_account(server.app, Role.CLINICIAN, username="Nurse.Khan",
-                                display_name="Nurse Khan")
-    async with anonymous.client.post("/api/v1/login", json={"username": "nurse.khan",
-                                                            "password": PASSWORD}) as r:
+    user = await create_account(
+        server.app, Role.CLINICIAN, username="Nurse.Khan", display_name="Nurse Khan"
+    )
+    async with anonymous.client.post(
+        "/api/v1/login", json={"username": "nurse.khan", "password": PASSWORD}
+    ) as r:
         assert r.status == 200, await r.text()
         body = await r.json()
         cookie = r.cookies["triage_session"]
         set_cookie = r.headers["Set-Cookie"]
-    assert body["user"] == {"id": user.id, "username": "Nurse.Khan",
-                            "display_name": "Nurse Khan", "role": "clinician"}
+    assert body["user"] == {
+        "id": user.id,
+        "username": "Nurse.Khan",
+        "display_name": "Nurse Khan",
+        "role": "clinician",
+    }
     csrf = body["csrf_token"]
     assert len(csrf) >= 16
     assert "HttpOnly" in set_cookie and "SameSite=Strict" in set_cookie
@@ -640,8 +716,12 @@ async def test_login_me_logout(server: TestServer, anonymous: ApiClient) -> None
     assert status == 200 and me == body
     status, _ = await anonymous.call("POST", "/api/v1/logout", headers={"X-CSRF-Token": csrf})
     assert status == 204
-    async with aiohttp.ClientSession() as stranger, stranger.get(
-            server.make_url("/api/v1/me"), headers={"Cookie": f"triage_session={token}"}) as r:
+    async with (
+        aiohttp.ClientSession() as stranger,
+        stranger.get(
+            server.make_url("/api/v1/me"), headers={"Cookie": f"triage_session={token}"}
+        ) as r,
+    ):
         assert r.status == 401
         assert (await r.json())["error"]["code"] == "not_signed_in"
     status, _ = await anonymous.get("/api/v1/me")
@@ -653,26 +733,34 @@ async def test_each_sign_in_gets_a_new_session(server: TestServer, anonymous: Ap
     user = await create_account(server.app, Role.OFFICER)
     tokens = []
     for _ in range(2):
-        status, body = await anonymous.post("/api/v1/login",
-                                            {"username": user.username, "password": PASSWORD})
+        status, body = await anonymous.post(
+            "/api/v1/login", {"username": user.username, "password": PASSWORD}
+        )
         assert status == 200
         jar = anonymous.client.session.cookie_jar
-        tokens.append((jar.filter_cookies(anonymous.client.make_url("/"))["triage_session"].value,
-                       body["csrf_token"]))
+        tokens.append(
+            (
+                jar.filter_cookies(anonymous.client.make_url("/"))["triage_session"].value,
+                body["csrf_token"],
+            )
+        )
     assert tokens[0][0] != tokens[1][0] and tokens[0][1] != tokens[1][1]
-    async with aiohttp.ClientSession() as first, first.get(
-            server.make_url("/api/v1/me"),
-            headers={"Cookie": f"triage_session={tokens[0][0]}"}) as r:
+    async with (
+        aiohttp.ClientSession() as first,
+        first.get(
+            server.make_url("/api/v1/me"), headers={"Cookie": f"triage_session={tokens[0][0]}"}
+        ) as r,
+    ):
         assert r.status == 200
 
 
 async def test_wrong_password_is_401(server: TestServer, anonymous: ApiClient) -> None:
     """A wrong password or unknown user is 401 `invalid_credentials`, with no cookie set."""
     user = await create_account(server.app, Role.OFFICER)
-    for username, password in ((user.username, "wrong password"),
-                               ("nobody-here", PASSWORD)):
-        status, body = await anonymous.post("/api/v1/login",
-                                            {"username": username, "password": password})
+    for username, password in ((user.username, "wrong password"), ("nobody-here", PASSWORD)):
+        status, body = await anonymous.post(
+            "/api/v1/login", {"username": username, "password": password}
+        )
         assert status == 401 and body["error"]["code"] == "invalid_credentials"
     assert len(anonymous.client.session.cookie_jar) == 0
 
@@ -683,8 +771,9 @@ async def test_post_without_csrf_is_403(sign_in: SignInFactory) -> None:
     async with officer.client.post("/api/v1/requests", json=REQUEST_FORM) as r:
         assert r.status == 403
         assert (await r.json())["error"]["code"] == "csrf"
-    async with officer.client.post("/api/v1/requests", json=REQUEST_FORM,
-                                   headers={"X-CSRF-Token": "not-the-token"}) as r:
+    async with officer.client.post(
+        "/api/v1/requests", json=REQUEST_FORM, headers={"X-CSRF-Token": "not-the-token"}
+    ) as r:
         assert r.status == 403
         assert (await r.json())["error"]["code"] == "csrf"
     async with officer.client.post("/api/v1/logout") as r:
@@ -702,24 +791,28 @@ async def test_csrf_is_checked_after_sign_in(anonymous: ApiClient) -> None:
 
 
 @pytest.mark.settings(login_max_failures=3)
-async def test_sign_in_rate_limited_after_failures(server: TestServer,
-                                                   anonymous: ApiClient) -> None:
+async def test_sign_in_rate_limited_after_failures(
+    server: TestServer, anonymous: ApiClient
+) -> None:
     """After login_max_failures failures sign-in is 429 with Retry-After, even if correct."""
     user = await create_account(server.app, Role.OFFICER)
     for _ in range(3):
-        status, _ = await anonymous.post("/api/v1/login",
-                                         {"username": user.username, "password": "guess"})
+        status, _ = await anonymous.post(
+            "/api/v1/login", {"username": user.username, "password": "guess"}
+        )
         assert status == 401
     for password in ("guess", PASSWORD):
         async with anonymous.client.post(
-                "/api/v1/login", json={"username": user.username, "password": password}) as r:
+            "/api/v1/login", json={"username": user.username, "password": password}
+        ) as r:
             assert r.status == 429
             assert (await r.json())["error"]["code"] == "rate_limited"
             retry = int(r.headers["Retry-After"])
             assert 0 < retry <= Settings().login_window_s
     other = await create_account(server.app, Role.OFFICER)
-    status, _ = await anonymous.post("/api/v1/login",
-                                     {"username": other.username, "password": PASSWORD})
+    status, _ = await anonymous.post(
+        "/api/v1/login", {"username": other.username, "password": PASSWORD}
+    )
     assert status == 200
 
 
@@ -748,7 +841,8 @@ async def test_session_absolute_lifetime(sign_in: SignInFactory) -> None:
 
 
 async def test_session_of_an_earlier_version_means_signing_in_again(
-        sign_in: SignInFactory, redis_client: aioredis.Redis, key_prefix: str) -> None:
+    sign_in: SignInFactory, redis_client: aioredis.Redis, key_prefix: str
+) -> None:
     """A session stored as a hash (before sessions became one JSON string) answers 401 and
     is removed, rather than failing every request until it expires."""
     officer = await sign_in("officer")
@@ -762,6 +856,7 @@ async def test_session_of_an_earlier_version_means_signing_in_again(
 
 # ---- system routes and headers --------------------------------------------------------------
 
+
 async def test_healthz_ok(anonymous: ApiClient) -> None:
     """/healthz answers 200 with Redis ok, without signing in."""
     status, body = await anonymous.get("/healthz")
@@ -773,18 +868,28 @@ async def test_openapi_document(anonymous: ApiClient) -> None:
     status, body = await anonymous.get("/api/v1/openapi.json")
     assert status == 200
     assert body["openapi"].startswith("3.1")
-    for path in ("/api/v1/requests", "/api/v1/requests/{id}", "/api/v1/requests/{id}/accept",
-                 "/api/v1/queue", "/api/v1/queue/next", "/api/v1/login", "/api/v1/referrals"):
+    for path in (
+        "/api/v1/requests",
+        "/api/v1/requests/{id}",
+        "/api/v1/requests/{id}/accept",
+        "/api/v1/queue",
+        "/api/v1/queue/next",
+        "/api/v1/login",
+        "/api/v1/referrals",
+    ):
         assert path in body["paths"], path
     create = body["paths"]["/api/v1/requests"]["post"]
     assert create["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
-        "RequestForm")
+        "RequestForm"
+    )
     assert "201" in create["responses"] and "422" in create["responses"]
     assert "RequestForm" in body["components"]["schemas"]
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/api/v1/openapi.json", "/api/v1/me",
-                                  "/api/v1/no-such-route", "/api/v1/requests"])
+@pytest.mark.parametrize(
+    "path",
+    ["/healthz", "/api/v1/openapi.json", "/api/v1/me", "/api/v1/no-such-route", "/api/v1/requests"],
+)
 async def test_security_headers_on_every_response(anonymous: ApiClient, path: str) -> None:
     """Answers, errors and unknown routes all carry CSP, nosniff and no-referrer."""
     async with anonymous.client.get(path) as r:
@@ -800,9 +905,10 @@ async def test_security_headers_on_every_response(anonymous: ApiClient, path: st
 
 # ---- the events stream ----------------------------------------------------------------------
 
-async def test_every_transition_appends_an_event(sign_in: SignInFactory,
-                                                 redis_client: aioredis.Redis,
-                                                 key_prefix: str) -> None:
+
+async def test_every_transition_appends_an_event(
+    sign_in: SignInFactory, redis_client: aioredis.Redis, key_prefix: str
+) -> None:
     """Create, accept, release, message, outcome, referral and cancel each append an event."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
     start_ms = int(time.time() * 1000) - 1000
@@ -813,19 +919,27 @@ async def test_every_transition_appends_an_event(sign_in: SignInFactory,
     await clinician.post("/api/v1/queue/next")
     await officer.post(f"/api/v1/requests/{rid}/messages", {"text": "hello"})
     _, done = await clinician.post(f"/api/v1/requests/{rid}/outcome", OUTCOME_FORM)
-    await clinician.call("PATCH", f"/api/v1/referrals/{done['referral']['id']}",
-                         {"status": "completed"})
+    await clinician.call(
+        "PATCH", f"/api/v1/referrals/{done['referral']['id']}", {"status": "completed"}
+    )
     other = await new_request(officer)
     await officer.post(f"/api/v1/requests/{other['id']}/cancel")
     end_ms = int(time.time() * 1000) + 1000
 
     events = await read_events(redis_client, key_prefix)
-    expected = [("availability", clinician, ""), ("created", officer, rid),
-                ("accepted", clinician, rid), ("released", clinician, rid),
-                ("accepted", clinician, rid), ("message", officer, rid),
-                ("referral_opened", clinician, rid), ("completed", clinician, rid),
-                ("referral_completed", clinician, rid), ("created", officer, other["id"]),
-                ("cancelled", officer, other["id"])]
+    expected = [
+        ("availability", clinician, ""),
+        ("created", officer, rid),
+        ("accepted", clinician, rid),
+        ("released", clinician, rid),
+        ("accepted", clinician, rid),
+        ("message", officer, rid),
+        ("referral_opened", clinician, rid),
+        ("completed", clinician, rid),
+        ("referral_completed", clinician, rid),
+        ("created", officer, other["id"]),
+        ("cancelled", officer, other["id"]),
+    ]
     assert [e["type"] for e in events] == [kind for kind, _, _ in expected]
     for event, (_, actor, request_id) in zip(events, expected, strict=True):
         assert event["actor"] == actor.user.id, event

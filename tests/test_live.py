@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from conftest import PASSWORD, REQUEST_FORM, ApiClient, SignInFactory, create_account
-from triage_service.domain import Role
+from triage_service.domain.codes import Role
 
 
 class Socket:
@@ -31,14 +31,19 @@ class Socket:
                     self.messages.append(json.loads(msg.data))
                     self.arrived.notify_all()
 
-    async def wait_for(self, kind: str, timeout: float = 3.0, status: str | None = None,
-                       **match: Any) -> dict[str, Any]:
+    async def wait_for(
+        self, kind: str, timeout: float = 3.0, status: str | None = None, **match: Any
+    ) -> dict[str, Any]:
         """The first message of `kind` whose top-level fields equal `match` (and whose
         request has `status`, if given)."""
+
         def found() -> dict[str, Any] | None:
             for m in self.messages:
-                if m.get("type") == kind and all(m.get(k) == v for k, v in match.items()) and (
-                        status is None or m.get("request", {}).get("status") == status):
+                if (
+                    m.get("type") == kind
+                    and all(m.get(k) == v for k, v in match.items())
+                    and (status is None or m.get("request", {}).get("status") == status)
+                ):
                     return m
             return None
 
@@ -64,7 +69,8 @@ async def connect(api: ApiClient) -> Socket:
 
 
 async def test_created_reaches_clinicians_and_supervisors_not_other_officers(
-        sign_in: SignInFactory) -> None:
+    sign_in: SignInFactory,
+) -> None:
     """request.created goes to clinicians and supervisors with no names; other officers hear
     nothing about it."""
     officer, other = await sign_in("officer"), await sign_in("officer")
@@ -79,8 +85,9 @@ async def test_created_reaches_clinicians_and_supervisors_not_other_officers(
     own = await sockets[0].wait_for("queue.changed", request_id=created["id"])
     assert own["position"] == 1 and own["estimated_wait_s"] > 0
     await asyncio.sleep(0.2)
-    assert not any(m.get("request_id") == created["id"] or "request" in m
-                   for m in sockets[1].messages)
+    assert not any(
+        m.get("request_id") == created["id"] or "request" in m for m in sockets[1].messages
+    )
     for s in sockets:
         await s.close()
 
@@ -88,8 +95,11 @@ async def test_created_reaches_clinicians_and_supervisors_not_other_officers(
 async def test_accept_chat_and_signalling_reach_only_the_pair(sign_in: SignInFactory) -> None:
     """After accept, the owner gets request.updated; chat and signals pass between the pair;
     a third clinician's signal is refused with an error and the socket stays open."""
-    officer, clinician, intruder = (await sign_in("officer"), await sign_in("clinician"),
-                                    await sign_in("clinician"))
+    officer, clinician, intruder = (
+        await sign_in("officer"),
+        await sign_in("clinician"),
+        await sign_in("clinician"),
+    )
     s_off, s_cli, s_int = [await connect(a) for a in (officer, clinician, intruder)]
     _, created = await officer.post("/api/v1/requests", REQUEST_FORM)
     rid = created["id"]
@@ -115,8 +125,7 @@ async def test_accept_chat_and_signalling_reach_only_the_pair(sign_in: SignInFac
         await s.close()
 
 
-async def test_ws_needs_sign_in_and_same_origin(server: TestServer,
-                                                sign_in: SignInFactory) -> None:
+async def test_ws_needs_sign_in_and_same_origin(server: TestServer, sign_in: SignInFactory) -> None:
     """Without a session /ws answers 401; with a foreign Origin it answers 403."""
     async with aiohttp.ClientSession() as anonymous, anonymous.get(server.make_url("/ws")) as r:
         assert r.status == 401
@@ -131,14 +140,14 @@ async def sign_in_on(server: TestServer, app: web.Application, role: str) -> Api
     user = await create_account(app, Role(role))
     client = TestClient(server)
     await client.start_server()
-    async with client.post("/api/v1/login",
-                           json={"username": user.username, "password": PASSWORD}) as r:
+    async with client.post(
+        "/api/v1/login", json={"username": user.username, "password": PASSWORD}
+    ) as r:
         body = await r.json()
     return ApiClient(client, user, body["csrf_token"])
 
 
-async def test_two_instances_behave_as_one(server: TestServer,
-                                           second_server: TestServer) -> None:
+async def test_two_instances_behave_as_one(server: TestServer, second_server: TestServer) -> None:
     """Officer on one instance, clinician on another: events, chat and signalling cross."""
     officer = await sign_in_on(server, server.app, "officer")
     clinician = await sign_in_on(second_server, server.app, "clinician")

@@ -16,8 +16,9 @@ def settings(key_prefix: str) -> Settings:
     """A one-second grace period and a fast sweeper."""
     from conftest import REDIS_URL
 
-    return Settings(redis_url=REDIS_URL, key_prefix=key_prefix, sweep_interval_s=0.1,
-                    clinician_grace_s=1)
+    return Settings(
+        redis_url=REDIS_URL, key_prefix=key_prefix, sweep_interval_s=0.1, clinician_grace_s=1
+    )
 
 
 async def test_dropped_clinician_is_released_after_grace(sign_in: SignInFactory) -> None:

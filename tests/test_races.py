@@ -23,9 +23,9 @@ async def clinicians(sign_in: SignInFactory, n: int) -> list[ApiClient]:
     return list(await asyncio.gather(*(sign_in("clinician") for _ in range(n))))
 
 
-async def test_fifty_accepts_have_one_winner(sign_in: SignInFactory,
-                                             redis_client: aioredis.Redis,
-                                             key_prefix: str) -> None:
+async def test_fifty_accepts_have_one_winner(
+    sign_in: SignInFactory, redis_client: aioredis.Redis, key_prefix: str
+) -> None:
     """50 clinicians accepting one request at once: exactly one 200 and 49 409s."""
     officer = await sign_in("officer")
     staff = await clinicians(sign_in, 50)
@@ -41,8 +41,7 @@ async def test_fifty_accepts_have_one_winner(sign_in: SignInFactory,
     assert seen["status"] == "in_session" and seen["clinician"]["id"] == winner.user.id
     busy = [c for c in staff if (await c.get("/api/v1/availability"))[1]["status"] == "busy"]
     assert busy == [winner]
-    accepted = [e for e in await read_events(redis_client, key_prefix)
-                if e["type"] == "accepted"]
+    accepted = [e for e in await read_events(redis_client, key_prefix) if e["type"] == "accepted"]
     assert [e["actor"] for e in accepted] == [winner.user.id]
     assert await redis_client.zcard(key_prefix + "queue") == 0
 
@@ -82,7 +81,8 @@ async def test_cancel_and_accept_race(sign_in: SignInFactory) -> None:
         rid = created["id"]
         (cancel, _), (accept, _) = await asyncio.gather(
             officer.post(f"/api/v1/requests/{rid}/cancel"),
-            clinician.post(f"/api/v1/requests/{rid}/accept"))
+            clinician.post(f"/api/v1/requests/{rid}/accept"),
+        )
         assert sorted([cancel, accept]) == [200, 409]
         _, seen = await officer.get(f"/api/v1/requests/{rid}")
         assert seen["status"] == ("cancelled" if cancel == 200 else "in_session")
@@ -95,17 +95,18 @@ async def test_concurrent_idempotent_creates(sign_in: SignInFactory) -> None:
     """Ten retries of one create with the same key at once make one request."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
     key = {"Idempotency-Key": "double-tap"}
-    results = await asyncio.gather(*(officer.post("/api/v1/requests", REQUEST_FORM, headers=key)
-                                     for _ in range(10)))
+    results = await asyncio.gather(
+        *(officer.post("/api/v1/requests", REQUEST_FORM, headers=key) for _ in range(10))
+    )
     assert Counter(s for s, _ in results) == {201: 1, 200: 9}
     assert len({b["id"] for _, b in results}) == 1
     _, queue = await clinician.get("/api/v1/queue")
     assert len(queue["waiting"]) == 1
 
 
-async def test_outcome_filed_once_under_concurrency(sign_in: SignInFactory,
-                                                   redis_client: aioredis.Redis,
-                                                   key_prefix: str) -> None:
+async def test_outcome_filed_once_under_concurrency(
+    sign_in: SignInFactory, redis_client: aioredis.Redis, key_prefix: str
+) -> None:
     """Five simultaneous outcome submissions file one outcome and open one referral."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
     request = await in_session(officer, clinician)
@@ -126,7 +127,8 @@ async def test_release_and_outcome_race(sign_in: SignInFactory) -> None:
         rid = request["id"]
         (release, _), (outcome, _) = await asyncio.gather(
             clinician.post(f"/api/v1/requests/{rid}/release", {"reason": "x"}),
-            clinician.post(f"/api/v1/requests/{rid}/outcome", OUTCOME_FORM))
+            clinician.post(f"/api/v1/requests/{rid}/outcome", OUTCOME_FORM),
+        )
         assert sorted([release, outcome]) in ([200, 409], [201, 409]), (release, outcome)
         _, seen = await officer.get(f"/api/v1/requests/{rid}")
         assert seen["status"] == ("waiting" if release == 200 else "completed")

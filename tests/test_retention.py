@@ -7,12 +7,13 @@ import json
 from aiohttp.test_utils import TestServer
 
 from conftest import OUTCOME_FORM, REQUEST_FORM, SignInFactory
-from triage_service.retention import purge_due
-from triage_service.state import CLOCK, STORE
+from triage_service.service.retention import purge_due
+from triage_service.web.state import CLOCK, STORE
 
 
 async def test_purge_removes_identifying_fields_and_is_audited(
-        server: TestServer, sign_in: SignInFactory) -> None:
+    server: TestServer, sign_in: SignInFactory
+) -> None:
     """Past retention, names, free text, coordinates and chat go; codes and counts stay."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
     _, created = await officer.post("/api/v1/requests", REQUEST_FORM)
@@ -29,8 +30,15 @@ async def test_purge_removes_identifying_fields_and_is_audited(
     status, record = await clinician.get(f"/api/v1/requests/{rid}")
     assert status == 200
     text = json.dumps(record)
-    for value in ("Jane", "Buchanan", "55.86", "PS-20261126", "Sitting on the platform",
-                  "Safety plan agreed", "crisis team arrives"):
+    for value in (
+        "Jane",
+        "Buchanan",
+        "55.86",
+        "PS-20261126",
+        "Sitting on the platform",
+        "Safety plan agreed",
+        "crisis team arrives",
+    ):
         assert value not in text
     assert record["outcome"]["triage_code"] == "C"
     assert record["outcome"]["disposition"] == "urgent_face_to_face"

@@ -18,21 +18,22 @@ from conftest import REDIS_URL, ApiClient, SignInFactory
 from triage_service.rtc.echo import ECHO_PEERS
 from triage_service.rtc.ice import rtc_configuration
 from triage_service.rtc.media import FrameCounter, SineAudioTrack, SyntheticVideoTrack
+from triage_service.rtc.turn import ice_servers_for, turn_credential, turn_server
 from triage_service.settings import Settings
-from triage_service.turn import ice_servers_for, turn_credential, turn_server
 
 STUN = {"urls": "stun:stun.example.org:3478"}
-TURN = {"turn_secret": "coturn-shared-secret",
-        "turn_urls": "turn:turn.example.org:3478?transport=udp, turns:turn.example.org:5349",
-        "turn_ttl_s": 600}
+TURN = {
+    "turn_secret": "coturn-shared-secret",
+    "turn_urls": "turn:turn.example.org:3478?transport=udp, turns:turn.example.org:5349",
+    "turn_ttl_s": 600,
+}
 
 
 @pytest.fixture
 def settings(key_prefix: str, request: pytest.FixtureRequest) -> Settings:
     """Test settings, with overrides from `parametrize("settings", [{…}], indirect=True)`."""
     overrides: dict[str, Any] = getattr(request, "param", {})
-    return Settings(redis_url=REDIS_URL, key_prefix=key_prefix, sweep_interval_s=0.1,
-                    **overrides)
+    return Settings(redis_url=REDIS_URL, key_prefix=key_prefix, sweep_interval_s=0.1, **overrides)
 
 
 class BrowserPeer:
@@ -49,8 +50,9 @@ class BrowserPeer:
         self.opened = asyncio.Event()
         self.channel.on("open", self.opened.set)
         self.received: dict[str, FrameCounter] = {}
-        self.pc.on("track", lambda track: self.received.__setitem__(track.kind,
-                                                                     FrameCounter(track)))
+        self.pc.on(
+            "track", lambda track: self.received.__setitem__(track.kind, FrameCounter(track))
+        )
         self.connected = asyncio.Event()
         self.pc.on("connectionstatechange", self._on_state)
 
@@ -89,15 +91,17 @@ async def browser() -> AsyncIterator[BrowserPeer]:
 
 async def post_offer(api: ApiClient, body: Any) -> tuple[int, dict[str, str], Any]:
     """POST a connection-test offer; return status, headers and JSON body."""
-    async with api.client.post("/api/v1/connection-test", json=body,
-                               headers={"X-CSRF-Token": api.csrf}) as response:
+    async with api.client.post(
+        "/api/v1/connection-test", json=body, headers={"X-CSRF-Token": api.csrf}
+    ) as response:
         return response.status, dict(response.headers), await response.json()
 
 
 def test_turn_credential_is_coturn_hmac() -> None:
     """The credential is base64 HMAC-SHA1 of the username under the shared secret."""
-    server = turn_server(secret="s3cret", urls=["turn:t.example:3478"], user_id="u1",
-                         now_s=1_700_000_000, ttl_s=3600)
+    server = turn_server(
+        secret="s3cret", urls=["turn:t.example:3478"], user_id="u1", now_s=1_700_000_000, ttl_s=3600
+    )
     assert server["username"] == "1700003600:u1"
     expected = hmac.new(b"s3cret", b"1700003600:u1", hashlib.sha1).digest()
     assert base64.b64decode(server["credential"]) == expected
@@ -114,13 +118,18 @@ def test_turn_lifetime_is_at_most_an_hour() -> None:
 def test_no_turn_without_secret_or_urls() -> None:
     """TURN is only added when both the secret and the URLs are configured."""
     for secret, urls in ((None, "turn:t"), ("s", None), ("s", " , ")):
-        servers = ice_servers_for(configured=[STUN], turn_secret=secret, turn_urls=urls,
-                                  user_id="u", now_s=0, ttl_s=60)
+        servers = ice_servers_for(
+            configured=[STUN], turn_secret=secret, turn_urls=urls, user_id="u", now_s=0, ttl_s=60
+        )
         assert servers == [STUN]
 
 
-@pytest.mark.parametrize("settings", [{"ice_servers": f'[{{"urls": "{STUN["urls"]}"}}]'}],
-                         indirect=True, ids=["stun-only"])
+@pytest.mark.parametrize(
+    "settings",
+    [{"ice_servers": f'[{{"urls": "{STUN["urls"]}"}}]'}],
+    indirect=True,
+    ids=["stun-only"],
+)
 async def test_ice_servers_without_turn(sign_in: SignInFactory) -> None:
     """Without a TURN secret the configured servers come back unchanged."""
     officer = await sign_in("officer")
@@ -129,8 +138,7 @@ async def test_ice_servers_without_turn(sign_in: SignInFactory) -> None:
     assert body == {"iceServers": [STUN]}
 
 
-@pytest.mark.parametrize("settings", [{"ice_servers": "[]", **TURN}], indirect=True,
-                         ids=["turn"])
+@pytest.mark.parametrize("settings", [{"ice_servers": "[]", **TURN}], indirect=True, ids=["turn"])
 async def test_ice_servers_mint_turn_credentials(sign_in: SignInFactory) -> None:
     """With a TURN secret each user gets a credential that verifies and expires within the TTL."""
     clinician = await sign_in("clinician")
@@ -138,8 +146,10 @@ async def test_ice_servers_mint_turn_credentials(sign_in: SignInFactory) -> None
     status, body = await clinician.get("/api/v1/ice-servers")
     assert status == 200, body
     [turn] = body["iceServers"]
-    assert turn["urls"] == ["turn:turn.example.org:3478?transport=udp",
-                            "turns:turn.example.org:5349"]
+    assert turn["urls"] == [
+        "turn:turn.example.org:3478?transport=udp",
+        "turns:turn.example.org:5349",
+    ]
     expiry, user_id = turn["username"].split(":")
     assert user_id == clinician.user.id
     assert before < int(expiry) <= int(time.time()) + TURN["turn_ttl_s"]
@@ -150,14 +160,14 @@ async def test_ice_servers_mint_turn_credentials(sign_in: SignInFactory) -> None
 async def test_rtc_routes_need_sign_in(server: TestServer) -> None:
     """Both routes answer 401 to a visitor who is not signed in."""
     async with TestClient(server) as client:
-        for method, path in (("GET", "/api/v1/ice-servers"),
-                             ("POST", "/api/v1/connection-test")):
+        for method, path in (("GET", "/api/v1/ice-servers"), ("POST", "/api/v1/connection-test")):
             async with client.request(method, path, json={}) as response:
                 assert response.status == 401
 
 
-async def test_echo_returns_media_and_pongs(sign_in: SignInFactory, server: TestServer,
-                                            browser: BrowserPeer) -> None:
+async def test_echo_returns_media_and_pongs(
+    sign_in: SignInFactory, server: TestServer, browser: BrowserPeer
+) -> None:
     """The echo peer sends the browser's own video and audio back and answers a ping."""
     officer = await sign_in("officer")
     started = time.monotonic()
@@ -179,15 +189,18 @@ async def test_echo_returns_media_and_pongs(sign_in: SignInFactory, server: Test
     frame = browser.received["video"].last_frame
     assert (frame.width, frame.height) == (320, 240)  # ours, not aiortc's 640x480 default
     assert len(server.app[ECHO_PEERS]) == 1
-    print(f"connection test: answer {1000 * (answered - started):.0f} ms, connected "
-          f"{1000 * (connected - started):.0f} ms, first echoed frame "
-          f"{1000 * (first_frame - started):.0f} ms after the offer; ping-pong "
-          f"{1000 * (rtt - connected):.0f} ms after connect incl. channel open")
+    print(
+        f"connection test: answer {1000 * (answered - started):.0f} ms, connected "
+        f"{1000 * (connected - started):.0f} ms, first echoed frame "
+        f"{1000 * (first_frame - started):.0f} ms after the offer; ping-pong "
+        f"{1000 * (rtt - connected):.0f} ms after connect incl. channel open"
+    )
 
 
 @pytest.mark.parametrize("settings", [{"connection_test_max": 1}], indirect=True, ids=["max1"])
-async def test_concurrent_tests_are_capped(sign_in: SignInFactory, server: TestServer,
-                                           browser: BrowserPeer) -> None:
+async def test_concurrent_tests_are_capped(
+    sign_in: SignInFactory, server: TestServer, browser: BrowserPeer
+) -> None:
     """Beyond the cap a second user gets 429 with Retry-After; the first user may restart."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
     await browser.start(officer)
@@ -205,8 +218,9 @@ async def test_concurrent_tests_are_capped(sign_in: SignInFactory, server: TestS
 
 
 @pytest.mark.parametrize("settings", [{"connection_test_s": 2}], indirect=True, ids=["2s"])
-async def test_echo_peer_closes_after_its_time(sign_in: SignInFactory, server: TestServer,
-                                               browser: BrowserPeer) -> None:
+async def test_echo_peer_closes_after_its_time(
+    sign_in: SignInFactory, server: TestServer, browser: BrowserPeer
+) -> None:
     """After connection_test_s the server closes its peer and the registry is empty."""
     officer = await sign_in("officer")
     peers = server.app[ECHO_PEERS]
@@ -222,8 +236,9 @@ async def test_echo_peer_closes_after_its_time(sign_in: SignInFactory, server: T
     assert not _echo_tasks()
 
 
-async def test_shutdown_closes_every_echo_peer(sign_in: SignInFactory, server: TestServer,
-                                               browser: BrowserPeer) -> None:
+async def test_shutdown_closes_every_echo_peer(
+    sign_in: SignInFactory, server: TestServer, browser: BrowserPeer
+) -> None:
     """Stopping the app closes running echo peers and leaves no task behind."""
     officer = await sign_in("officer")
     await browser.start(officer)
@@ -235,13 +250,20 @@ async def test_shutdown_closes_every_echo_peer(sign_in: SignInFactory, server: T
     assert not _echo_tasks()
 
 
-@pytest.mark.parametrize("sdp", [
-    "hello", "v=0\r\n", "\x00\xff\xfe", "m=audio x",
-    "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n",
-    "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\na=mid:0\r\n"
-    "a=ice-ufrag:x\r\na=ice-pwd:yyyyyyyyyyyyyyyyyyyyyyyy\r\na=setup:actpass\r\n",
-    "v=0\r\n" + "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n" * 9,
-], ids=["word", "empty", "binary", "bad-m", "no-ice", "no-rtcp-mux", "too-many"])
+@pytest.mark.parametrize(
+    "sdp",
+    [
+        "hello",
+        "v=0\r\n",
+        "\x00\xff\xfe",
+        "m=audio x",
+        "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n",
+        "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\na=mid:0\r\n"
+        "a=ice-ufrag:x\r\na=ice-pwd:yyyyyyyyyyyyyyyyyyyyyyyy\r\na=setup:actpass\r\n",
+        "v=0\r\n" + "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n" * 9,
+    ],
+    ids=["word", "empty", "binary", "bad-m", "no-ice", "no-rtcp-mux", "too-many"],
+)
 async def test_garbage_sdp_is_422(sign_in: SignInFactory, server: TestServer, sdp: str) -> None:
     """An SDP the echo peer cannot answer is a 422 naming `sdp`, and leaves no peer behind."""
     officer = await sign_in("officer")
@@ -262,8 +284,9 @@ def _echo_tasks() -> list[asyncio.Task[Any]]:
     return [t for t in asyncio.all_tasks() if "_close_when_done" in repr(t.get_coro())]
 
 
-async def test_browser_hang_up_frees_the_slot(sign_in: SignInFactory, server: TestServer,
-                                              browser: BrowserPeer) -> None:
+async def test_browser_hang_up_frees_the_slot(
+    sign_in: SignInFactory, server: TestServer, browser: BrowserPeer
+) -> None:
     """When the browser closes its connection the echo peer closes well before its time."""
     officer = await sign_in("officer")
     peers = server.app[ECHO_PEERS]

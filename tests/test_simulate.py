@@ -11,8 +11,8 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 
-from triage_service.state import STORE
-from triage_service.store import Store
+from triage_service.store.store import Store
+from triage_service.web.state import STORE
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
@@ -29,9 +29,18 @@ async def test_simulated_shift_creates_and_completes_requests(server: TestServer
     """A short compressed-time shift raises requests that clinicians accept, chat over and
     complete with an outcome the service accepts."""
     simulate = script("simulate")
-    shift = simulate.Shift(url=str(server.make_url("")).rstrip("/"), minutes=30, speed=600,
-                           officers=3, clinicians=2, arrivals_per_hour=40,
-                           assessment_minutes=6, drain_minutes=20, seed=7, progress=False)
+    shift = simulate.Shift(
+        url=str(server.make_url("")).rstrip("/"),
+        minutes=30,
+        speed=600,
+        officers=3,
+        clinicians=2,
+        arrivals_per_hour=40,
+        assessment_minutes=6,
+        drain_minutes=20,
+        seed=7,
+        progress=False,
+    )
     await simulate.create_accounts(server.app[STORE], shift)
     summary = await simulate.run_shift(shift)
     assert summary["requests"] >= 3
@@ -44,15 +53,15 @@ async def test_simulated_shift_creates_and_completes_requests(server: TestServer
 
 
 async def test_backfill_finishes_every_request_in_time_order(
-        redis_client: aioredis.Redis, key_prefix: str) -> None:
+    redis_client: aioredis.Redis, key_prefix: str
+) -> None:
     """A backfilled day leaves nothing waiting and its events are in time order."""
     simulate = script("simulate")
     store = Store(redis_client, key_prefix)
     users = await simulate.create_accounts(store, simulate.Shift(officers=3, clinicians=2))
     summary = await simulate.backfill(store, users, days=1, per_day=40, seed=3, max_wait_s=900)
     assert summary["requests"] > 10
-    assert summary["requests"] == (summary["completed"] + summary["cancelled"]
-                                   + summary["expired"])
+    assert summary["requests"] == (summary["completed"] + summary["cancelled"] + summary["expired"])
     assert await redis_client.zcard(store.keys("queue")) == 0
     events = await redis_client.xrange(store.keys("events"))
     times = [int(fields["at"]) for _, fields in events if fields["type"] != "availability"]

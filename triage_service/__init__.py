@@ -1,1 +1,1 @@
-"""Remote mental-health triage for police officers on scene."""
+"""Remote mental-health triage for police: an officer on scene reaches an on-call clinician."""

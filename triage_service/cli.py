@@ -13,13 +13,13 @@ from typing import NoReturn
 
 from aiohttp import web
 
-from .accounts import DuplicateUser, add_user, count_users
-from .app import create_app
-from .domain import Role
-from .embedded_redis import EmbeddedRedis
-from .settings import Settings, SettingsError, add_arguments
-from .store import Store, StoreError, connect
-from .tls import self_signed_context
+from triage_service.domain.codes import Role
+from triage_service.service.accounts import DuplicateUser, add_user, count_users
+from triage_service.settings import Settings, SettingsError, add_arguments
+from triage_service.store.embedded import EmbeddedRedis
+from triage_service.store.store import Store, StoreError, connect
+from triage_service.web.app import create_app
+from triage_service.web.tls import self_signed_context
 
 DEMO_ROLES = (Role.OFFICER, Role.CLINICIAN, Role.SUPERVISOR)
 
@@ -35,18 +35,24 @@ class OneLineErrors(argparse.ArgumentParser):
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the `triage-service` command."""
     args = list(sys.argv[1:] if argv is None else argv)
-    parser = OneLineErrors(prog="triage-service",
-                                     description="Remote mental-health triage for police.")
+    parser = OneLineErrors(
+        prog="triage-service", description="Remote mental-health triage for police."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     add_arguments(commands.add_parser("serve", help="run the server"))
     user = commands.add_parser("user", help="manage accounts").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True
+    )
     add = add_arguments(user.add_parser("add", help="create an account"))
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
     add.add_argument("--display-name")
-    add.add_argument("--password-stdin", action="store_true", required=True,
-                     help="read the password from standard input")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        required=True,
+        help="read the password from standard input",
+    )
     parsed = parser.parse_args(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
@@ -58,8 +64,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         serve(settings)
     else:
         password = sys.stdin.readline().rstrip("\n")
-        raise SystemExit(asyncio.run(user_add(settings, parsed.username, Role(parsed.role),
-                                              parsed.display_name, password)))
+        raise SystemExit(
+            asyncio.run(
+                user_add(
+                    settings, parsed.username, Role(parsed.role), parsed.display_name, password
+                )
+            )
+        )
 
 
 def serve(settings: Settings) -> None:
@@ -74,8 +85,14 @@ def serve(settings: Settings) -> None:
     elif settings.self_signed:
         ssl_context = self_signed_context(settings.data_path, settings.host)
     try:
-        web.run_app(app, host=settings.host, port=settings.port, ssl_context=ssl_context,
-                    access_log=None, print=_announce(settings))
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            ssl_context=ssl_context,
+            access_log=None,
+            print=_announce(settings),
+        )
     except StoreError as e:
         print(f"triage-service: {e}", file=sys.stderr)
         raise SystemExit(1) from e
@@ -92,7 +109,7 @@ def _announce(settings: Settings) -> Callable[[str], None]:
 
 async def create_demo_accounts(app: web.Application) -> None:
     """On an empty store, create one account per role and print the passwords once."""
-    from .state import STORE
+    from triage_service.web.state import STORE
 
     store = app[STORE]
     if await count_users(store):
@@ -101,22 +118,27 @@ async def create_demo_accounts(app: web.Application) -> None:
     for role in DEMO_ROLES:
         password = secrets.token_urlsafe(9)
         name = f"Demo {role.value.title()}"
-        await add_user(store, username=role.value, role=role, password=password,
-                       display_name=name)
+        await add_user(store, username=role.value, role=role, password=password, display_name=name)
         lines.append(f"  {role.value:<11} username {role.value:<11} password {password}")
     print("Demo accounts (shown once):\n" + "\n".join(lines), flush=True)
 
 
-async def user_add(settings: Settings, username: str, role: Role, display_name: str | None,
-                   password: str) -> int:
+async def user_add(
+    settings: Settings, username: str, role: Role, display_name: str | None, password: str
+) -> int:
     """Create an account against the configured (or embedded) Redis; 0 on success."""
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_path)
     url = settings.redis_url or await embedded.start()  # type: ignore[union-attr]
     try:
         client = await connect(url, attempts=3)
         try:
-            await add_user(Store(client, settings.key_prefix), username=username, role=role,
-                           password=password, display_name=display_name)
+            await add_user(
+                Store(client, settings.key_prefix),
+                username=username,
+                role=role,
+                password=password,
+                display_name=display_name,
+            )
         finally:
             await client.aclose()
     except (DuplicateUser, ValueError, StoreError) as e:

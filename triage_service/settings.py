@@ -50,8 +50,7 @@ class Settings:
     service_level_s: int = _opt(600, "service-level threshold for time to answer (seconds)")
     short_abandon_s: int = _opt(30, "cancellations sooner than this are not counted as abandoned")
     phone_fallback: str = _opt("0800 000 0000", "number shown to an officer when nobody answers")
-    ice_servers: str = _opt("[]",
-                            "JSON list of RTCIceServer objects")
+    ice_servers: str = _opt("[]", "JSON list of RTCIceServer objects")
     turn_secret: str | None = _opt(None, "coturn use-auth-secret shared secret")
     turn_urls: str | None = _opt(None, "comma-separated turn: URLs for minted credentials")
     turn_ttl_s: int = _opt(3600, "lifetime of minted TURN credentials (seconds, max 3600)")
@@ -61,12 +60,17 @@ class Settings:
     metrics_token: str | None = _opt(None, "if set, /metrics needs 'Authorization: Bearer …'")
     sweep_interval_s: float = _opt(1.0, "how often each instance sweeps due timers (seconds)")
     store_deadline_s: float = _opt(5.0, "a request Redis has not answered by then gets a 503")
-    fhir_base_url: str = _opt("https://triage-service.example/fhir",
-                              "base URL of the FHIR export's own code systems and identifiers")
+    fhir_base_url: str = _opt(
+        "https://triage-service.example/fhir",
+        "base URL of the FHIR export's own code systems and identifiers",
+    )
 
     def __post_init__(self) -> None:
-        positive = [f.name for f in dataclasses.fields(self)
-                    if f.type in ("int", "float") and f.name not in ("retention_days",)]
+        positive = [
+            f.name
+            for f in dataclasses.fields(self)
+            if f.type in ("int", "float") and f.name not in ("retention_days",)
+        ]
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name} must be greater than 0, got {getattr(self, name)}")
@@ -77,8 +81,9 @@ class Settings:
         if self.turn_ttl_s > 3600:
             raise SettingsError("turn_ttl_s must be at most 3600 (one hour)")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
-            raise SettingsError(f"redis_url must start with redis://, rediss:// or unix://, "
-                                f"got {self.redis_url!r}")
+            raise SettingsError(
+                f"redis_url must start with redis://, rediss:// or unix://, got {self.redis_url!r}"
+            )
         if not self.fhir_base_url.startswith(("https://", "http://")):
             raise SettingsError(f"fhir_base_url must be an http(s) URL, got {self.fhir_base_url!r}")
         if bool(self.tls_cert) != bool(self.tls_key):
@@ -105,8 +110,9 @@ class Settings:
         """Face-to-face response target in hours for triage codes B to E."""
         targets = _parse_pairs("response_targets_h", self.response_targets_h)
         if set(targets) != {"B", "C", "D", "E"}:
-            raise SettingsError("response_targets_h must give B, C, D and E, "
-                                "e.g. B:4,C:24,D:72,E:672")
+            raise SettingsError(
+                "response_targets_h must give B, C, D and E, e.g. B:4,C:24,D:72,E:672"
+            )
         return targets
 
     @property
@@ -129,8 +135,9 @@ class Settings:
         return Path(self.data_dir)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None,
-                 argv: Sequence[str] = ()) -> Settings:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, argv: Sequence[str] = ()
+    ) -> Settings:
         """Build settings from `TRIAGE_*` variables, overridden by command-line flags."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
@@ -149,8 +156,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         flag = "--" + f.name.replace("_", "-")
         help_text = f"{f.metadata['help']} (env {ENV_PREFIX}{f.name.upper()}, default {f.default})"
         if f.type == "bool":
-            parser.add_argument(flag, action="store_const", const=True, default=None,
-                                help=help_text)
+            parser.add_argument(
+                flag, action="store_const", const=True, default=None, help=help_text
+            )
         else:
             parser.add_argument(flag, type=_converter(f), default=None, help=help_text)
     return parser
@@ -162,6 +170,7 @@ def _converter(f: dataclasses.Field[Any]) -> Any:
             return _convert(f, raw)
         except SettingsError as e:
             raise argparse.ArgumentTypeError(str(e)) from e
+
     return convert
 
 

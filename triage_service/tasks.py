@@ -1,12 +1,18 @@
-"""Stopping background tasks so that shutdown can never hang on one."""
+"""Starting and stopping background tasks so that shutdown can never hang on one."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Coroutine
 from typing import Any
 
 RECANCEL_S = 0.1
+
+
+def start_task(work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    """Run `work` as a named background task (stopped with `stop_task`)."""
+    return asyncio.create_task(work, name=name)
 
 
 async def stop_task(task: asyncio.Task[Any]) -> None:

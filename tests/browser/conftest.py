@@ -15,12 +15,18 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, Playwright, async_playwright
 
 from conftest import PASSWORD, create_account
-from triage_service.domain import Role
+from triage_service.domain.codes import Role
 
 CHROMIUM = "/usr/bin/chromium"
-BROWSER_ARGS = ["--use-fake-device-for-media-stream", "--no-sandbox", "--disable-gpu",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run"]
+BROWSER_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 # Grants every camera and microphone prompt; without it, what a context was not granted is
 # refused.
 FAKE_UI = "--use-fake-ui-for-media-stream"
@@ -50,8 +56,9 @@ async def playwright() -> AsyncIterator[Playwright]:
 @pytest.fixture
 async def browser(playwright: Playwright) -> AsyncIterator[Browser]:
     """Chromium whose fake camera and microphone are granted without a prompt."""
-    chromium = await playwright.chromium.launch(executable_path=CHROMIUM,
-                                                args=[*BROWSER_ARGS, FAKE_UI])
+    chromium = await playwright.chromium.launch(
+        executable_path=CHROMIUM, args=[*BROWSER_ARGS, FAKE_UI]
+    )
     yield chromium
     await chromium.close()
 
@@ -81,20 +88,34 @@ async def open_page(browser: Browser) -> AsyncIterator[PageFactory]:
     """
     errors: list[str] = []
 
-    async def factory(server: TestServer, role: str, *, viewport: dict[str, int] | None = None,
-                      permissions: tuple[str, ...] = ("camera", "microphone"),
-                      on: Browser | None = None, geolocation: dict[str, float] | None = None,
-                      **account: Any) -> Page:
+    async def factory(
+        server: TestServer,
+        role: str,
+        *,
+        viewport: dict[str, int] | None = None,
+        permissions: tuple[str, ...] = ("camera", "microphone"),
+        on: Browser | None = None,
+        geolocation: dict[str, float] | None = None,
+        **account: Any,
+    ) -> Page:
         user = await create_account(server.app, Role(role), **account)
         origin = str(server.make_url("")).rstrip("/")
         context = await (on or browser).new_context(
-            base_url=origin, viewport=viewport or (PHONE if role == "officer" else LAPTOP),
-            geolocation=geolocation)
+            base_url=origin,
+            viewport=viewport or (PHONE if role == "officer" else LAPTOP),
+            geolocation=geolocation,
+        )
         await context.grant_permissions(list(permissions), origin=origin)
         page = await context.new_page()
         page.on("pageerror", lambda error: errors.append(f"{role}: {error}"))
-        page.on("console", lambda message: errors.append(f"{role}: {message.text}")
-                if "Content Security Policy" in message.text else None)
+        page.on(
+            "console",
+            lambda message: (
+                errors.append(f"{role}: {message.text}")
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
         await sign_in_page(page, user.username, role)
         return page
 
@@ -102,8 +123,9 @@ async def open_page(browser: Browser) -> AsyncIterator[PageFactory]:
     assert not errors, f"script errors in the pages: {errors}"
 
 
-async def fill_request(page: Page, *, incident_ref: str = "PS-20261126-0042",
-                       mode: str = "video") -> None:
+async def fill_request(
+    page: Page, *, incident_ref: str = "PS-20261126-0042", mode: str = "video"
+) -> None:
     """Fill the officer's form with a typical request (C-SSRS: yes to 1 and 2) and send it."""
     await page.get_by_test_id("incident-ref").fill(incident_ref)
     await page.get_by_test_id("location-description").fill("Bus station, Buchanan St")
@@ -131,8 +153,11 @@ async def go_available(page: Page) -> None:
 
 async def wait_state(page: Page, state: str, timeout: float = 20000) -> None:
     """Wait until the session page shows `state` in `connection-state`."""
-    await page.get_by_test_id("connection-state").filter(
-        has_text=re.compile(f"^{state}$")).wait_for(timeout=timeout)
+    await (
+        page.get_by_test_id("connection-state")
+        .filter(has_text=re.compile(f"^{state}$"))
+        .wait_for(timeout=timeout)
+    )
 
 
 async def wait_playing(page: Page, testid: str = "remote-video", timeout: float = 20000) -> None:

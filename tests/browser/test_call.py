@@ -27,7 +27,8 @@ async def file_outcome(clinician: Page) -> None:
     assert "24 hours" in (await clinician.get_by_test_id("response-target").text_content() or "")
     assert await clinician.get_by_test_id("referral-fields").is_hidden()
     await clinician.get_by_test_id("outcome-disposition-select").select_option(
-        "urgent_face_to_face")
+        "urgent_face_to_face"
+    )
     await clinician.get_by_test_id("referral-fields").wait_for()
     await clinician.get_by_test_id("risk-to_self").select_option("moderate")
     await clinician.get_by_test_id("risk-to_others").select_option("none")
@@ -36,8 +37,9 @@ async def file_outcome(clinician: Page) -> None:
     await clinician.get_by_test_id("outcome-submit").click()
 
 
-async def test_request_accept_call_chat_and_outcome(server: TestServer,
-                                                    open_page: PageFactory) -> None:
+async def test_request_accept_call_chat_and_outcome(
+    server: TestServer, open_page: PageFactory
+) -> None:
     """The officer's request appears live (with an alert) on an available clinician's console;
     after accept both session pages connect by themselves with video playing both ways, chat
     crosses both ways, and the filed outcome reaches the officer in plain words."""
@@ -58,12 +60,14 @@ async def test_request_accept_call_chat_and_outcome(server: TestServer,
     assert await officer.get_by_test_id("outcome-code").text_content() == "C"
     assert "High risk" in (await officer.get_by_test_id("outcome-meaning").text_content() or "")
     assert "face-to-face" in (
-        await officer.get_by_test_id("outcome-disposition").text_content() or "")
+        await officer.get_by_test_id("outcome-disposition").text_content() or ""
+    )
     await clinician.get_by_text("Outcome filed").wait_for()
 
 
-async def test_console_alerts_on_arrival_when_available(server: TestServer,
-                                                        open_page: PageFactory) -> None:
+async def test_console_alerts_on_arrival_when_available(
+    server: TestServer, open_page: PageFactory
+) -> None:
     """An available clinician gets a tone and notification per new request (counted on the
     page); an offline one sees the queue grow without being alerted."""
     available = await open_page(server, "clinician")
@@ -77,8 +81,9 @@ async def test_console_alerts_on_arrival_when_available(server: TestServer,
     assert await offline.locator("#console").get_attribute("data-alerts") is None
 
 
-async def test_call_across_two_instances(server: TestServer, second_server: TestServer,
-                                         open_page: PageFactory) -> None:
+async def test_call_across_two_instances(
+    server: TestServer, second_server: TestServer, open_page: PageFactory
+) -> None:
     """An officer on one instance and a clinician on another (one Redis) pair, call with video
     both ways and chat."""
     officer = await open_page(server, "officer")
@@ -89,8 +94,9 @@ async def test_call_across_two_instances(server: TestServer, second_server: Test
     await chat(clinician, officer, "Heard you.")
 
 
-async def test_call_recovers_when_either_page_reloads(server: TestServer,
-                                                      open_page: PageFactory) -> None:
+async def test_call_recovers_when_either_page_reloads(
+    server: TestServer, open_page: PageFactory
+) -> None:
     """A session page that reloads mid-call rejoins by itself: the other side replaces its
     connection and both have video again."""
     officer = await open_page(server, "officer")
@@ -102,8 +108,7 @@ async def test_call_recovers_when_either_page_reloads(server: TestServer,
         await both_see_video(officer, clinician)
 
 
-async def test_switching_modes_takes_both_sides(server: TestServer,
-                                                open_page: PageFactory) -> None:
+async def test_switching_modes_takes_both_sides(server: TestServer, open_page: PageFactory) -> None:
     """Audio, text and back to video: the other side follows each switch and the chat keeps
     working in text mode."""
     officer = await open_page(server, "officer")
@@ -149,7 +154,8 @@ class LossyLiveChannel:
 
 
 async def test_lost_signals_are_recovered_after_the_live_channel_reconnects(
-        server: TestServer, open_page: PageFactory) -> None:
+    server: TestServer, open_page: PageFactory
+) -> None:
     """If every signal to the officer is lost the call cannot connect; once the officer's live
     channel drops and reconnects, the peers re-offer and the call connects with video."""
     officer = await open_page(server, "officer")

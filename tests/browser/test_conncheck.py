@@ -8,7 +8,8 @@ from .conftest import PageFactory, wait_playing
 
 
 async def test_connection_test_echoes_video_and_recommends_a_mode(
-        server: TestServer, open_page: PageFactory) -> None:
+    server: TestServer, open_page: PageFactory
+) -> None:
     """From the console, the test shows the echoed video, round trip, loss and bitrate, and
     recommends video for a loopback connection with a working (fake) camera."""
     page = await open_page(server, "clinician")

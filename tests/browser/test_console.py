@@ -16,8 +16,9 @@ async def no_live_channel(ws: WebSocketRoute) -> None:
     """Accept the page's /ws but connect it to nothing: the page hears no live events."""
 
 
-async def test_accept_lost_to_another_clinician_says_so(server: TestServer,
-                                                        open_page: PageFactory) -> None:
+async def test_accept_lost_to_another_clinician_says_so(
+    server: TestServer, open_page: PageFactory
+) -> None:
     """A clinician whose queue is stale and who accepts a request another clinician already
     took is told someone else took it, and the queue is refreshed."""
     quick = await open_page(server, "clinician")
@@ -37,8 +38,9 @@ async def test_accept_lost_to_another_clinician_says_so(server: TestServer,
     assert slow.url.endswith("/console")
 
 
-async def test_take_next_then_resume_from_the_console(server: TestServer,
-                                                      open_page: PageFactory) -> None:
+async def test_take_next_then_resume_from_the_console(
+    server: TestServer, open_page: PageFactory
+) -> None:
     """Take next accepts the first in service order; back on the console the call in progress
     can be resumed."""
     clinician = await open_page(server, "clinician")
@@ -56,7 +58,8 @@ async def test_take_next_then_resume_from_the_console(server: TestServer,
 
 
 async def test_referrals_show_overdue_and_take_status_updates(
-        server: TestServer, open_page: PageFactory, sign_in: SignInFactory) -> None:
+    server: TestServer, open_page: PageFactory, sign_in: SignInFactory
+) -> None:
     """An overdue referral is listed with its due time and highlighted; marking it completed
     takes it off the open list and the full list shows it completed."""
     officer, assessor = await sign_in("officer"), await sign_in("clinician")
@@ -83,7 +86,8 @@ async def test_referrals_show_overdue_and_take_status_updates(
 
 
 async def test_release_puts_the_request_back_and_the_officer_waits_again(
-        server: TestServer, open_page: PageFactory) -> None:
+    server: TestServer, open_page: PageFactory
+) -> None:
     """Releasing from the session page returns the clinician to the console with the request
     back in the queue, and takes the officer back to the waiting screen."""
     clinician = await open_page(server, "clinician")

@@ -19,8 +19,9 @@ async def in_mode(page: Page, mode: str) -> None:
     assert await page.get_by_test_id(f"mode-{mode}").get_attribute("aria-pressed") == "true"
 
 
-async def test_refused_camera_takes_the_call_to_audio(server: TestServer, open_page: PageFactory,
-                                                     strict_browser: Browser) -> None:
+async def test_refused_camera_takes_the_call_to_audio(
+    server: TestServer, open_page: PageFactory, strict_browser: Browser
+) -> None:
     """With the officer's camera refused (microphone allowed), both sides go to audio by
     themselves, connect with the other's sound arriving, say why, and chat still works."""
     officer = await open_page(server, "officer", on=strict_browser, permissions=("microphone",))
@@ -37,7 +38,8 @@ async def test_refused_camera_takes_the_call_to_audio(server: TestServer, open_p
 
 
 async def test_refused_camera_and_microphone_leave_text_chat(
-        server: TestServer, open_page: PageFactory, strict_browser: Browser) -> None:
+    server: TestServer, open_page: PageFactory, strict_browser: Browser
+) -> None:
     """With camera and microphone both refused the call becomes text chat for both sides; the
     state shows the chat link connected and messages cross both ways."""
     officer = await open_page(server, "officer", on=strict_browser, permissions=())

@@ -10,8 +10,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, Route
 
-from triage_service.app import create_app
 from triage_service.settings import Settings
+from triage_service.web.app import create_app
 
 from .conftest import PageFactory, fill_request
 
@@ -37,8 +37,9 @@ async def my_requests(page: Page) -> list[dict[str, Any]]:
     return requests
 
 
-async def test_officer_page_fits_a_phone_and_is_light(server: TestServer,
-                                                      open_page: PageFactory) -> None:
+async def test_officer_page_fits_a_phone_and_is_light(
+    server: TestServer, open_page: PageFactory
+) -> None:
     """At 360 px wide neither the form, its errors nor the waiting screen scroll sideways, and
     the page with every script and stylesheet it loads is under 150 KB uncompressed."""
     officer = await open_page(server, "officer")
@@ -57,8 +58,9 @@ async def test_officer_page_fits_a_phone_and_is_light(server: TestServer,
     assert await officer.evaluate(NO_SIDEWAYS_SCROLL)
 
 
-async def test_field_errors_appear_next_to_their_fields(server: TestServer,
-                                                        open_page: PageFactory) -> None:
+async def test_field_errors_appear_next_to_their_fields(
+    server: TestServer, open_page: PageFactory
+) -> None:
     """An empty form gets the 422's problems beside the incident reference, the location and
     the consent box, with the inputs marked invalid."""
     officer = await open_page(server, "officer")
@@ -71,13 +73,16 @@ async def test_field_errors_appear_next_to_their_fields(server: TestServer,
     assert await my_requests(officer) == []
 
 
-async def test_cssrs_skip_logic_and_location(server: TestServer,
-                                             open_page: PageFactory) -> None:
+async def test_cssrs_skip_logic_and_location(server: TestServer, open_page: PageFactory) -> None:
     """No to question 2 skips 3-5; yes to 6 asks about the past 3 months, and a yes there warns
     of imminent risk; the request goes in at priority 1 with the skipped answers null and the
     phone's location attached."""
-    officer = await open_page(server, "officer", permissions=("geolocation",),
-                              geolocation={"latitude": 55.8609, "longitude": -4.2514})
+    officer = await open_page(
+        server,
+        "officer",
+        permissions=("geolocation",),
+        geolocation={"latitude": 55.8609, "longitude": -4.2514},
+    )
     q3 = officer.get_by_test_id("cssrs-q3-item")
     assert await q3.is_hidden()
     await officer.get_by_test_id("cssrs-q2-yes").check()
@@ -101,13 +106,18 @@ async def test_cssrs_skip_logic_and_location(server: TestServer,
     [request] = await my_requests(officer)
     cssrs = request["screening"]["cssrs"]
     assert (cssrs["q2"], cssrs["q3"], cssrs["q6_lifetime"], cssrs["q6_recent"]) == (
-        False, None, True, True)
+        False,
+        None,
+        True,
+        True,
+    )
     assert request["priority"] == 1
     assert (request["location"]["lat"], request["location"]["lon"]) == (55.8609, -4.2514)
 
 
-async def test_lost_answer_is_retried_without_a_duplicate(server: TestServer,
-                                                          open_page: PageFactory) -> None:
+async def test_lost_answer_is_retried_without_a_duplicate(
+    server: TestServer, open_page: PageFactory
+) -> None:
     """When the answer to the first POST is lost the page retries with the same
     Idempotency-Key, and exactly one request exists."""
     officer = await open_page(server, "officer")
@@ -127,8 +137,9 @@ async def test_lost_answer_is_retried_without_a_duplicate(server: TestServer,
     assert len(await my_requests(officer)) == 1
 
 
-async def test_reload_resumes_waiting_then_cancel(server: TestServer,
-                                                  open_page: PageFactory) -> None:
+async def test_reload_resumes_waiting_then_cancel(
+    server: TestServer, open_page: PageFactory
+) -> None:
     """A reloaded page comes back to the waiting screen of the open request; cancelling asks
     once more and then withdraws it."""
     officer = await open_page(server, "officer")
@@ -147,16 +158,18 @@ async def test_reload_resumes_waiting_then_cancel(server: TestServer,
 @pytest.fixture
 async def impatient_server(settings: Settings) -> AsyncIterator[TestServer]:
     """An instance that shows the phone number after 1 s and expires requests after 3 s."""
-    quick = dataclasses.replace(settings, service_level_s=1, max_wait_s=3,
-                                phone_fallback="0141 555 0100")
+    quick = dataclasses.replace(
+        settings, service_level_s=1, max_wait_s=3, phone_fallback="0141 555 0100"
+    )
     test_server = TestServer(create_app(quick))
     await test_server.start_server()
     yield test_server
     await test_server.close()
 
 
-async def test_long_wait_and_expiry_show_the_phone_number(impatient_server: TestServer,
-                                                          open_page: PageFactory) -> None:
+async def test_long_wait_and_expiry_show_the_phone_number(
+    impatient_server: TestServer, open_page: PageFactory
+) -> None:
     """After a long wait the waiting screen offers the phone line; once the request expires the
     page says so and shows the number to call."""
     officer = await open_page(impatient_server, "officer")

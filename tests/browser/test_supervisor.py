@@ -12,27 +12,37 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page
 
 from conftest import OUTCOME_FORM, PASSWORD, REQUEST_FORM, SignInFactory, create_account
-from triage_service.domain import Role
-from triage_service.export import COLUMNS
+from triage_service.domain.codes import Role
+from triage_service.export.csv import COLUMNS
 
 from .conftest import LAPTOP
 
-IDENTIFYING = [REQUEST_FORM["incident_ref"], REQUEST_FORM["notes"],
-               REQUEST_FORM["location"]["description"], REQUEST_FORM["subject"]["known_name"],
-               OUTCOME_FORM["summary"], OUTCOME_FORM["advice_to_officer"]]
+IDENTIFYING = [
+    REQUEST_FORM["incident_ref"],
+    REQUEST_FORM["notes"],
+    REQUEST_FORM["location"]["description"],
+    REQUEST_FORM["subject"]["known_name"],
+    OUTCOME_FORM["summary"],
+    OUTCOME_FORM["advice_to_officer"],
+]
 
 
 @pytest.fixture
 async def dashboard(server: TestServer, browser: Browser) -> AsyncIterator[Page]:
     """A supervisor signed in through the sign-in page, on the dashboard; page errors fail."""
     user = await create_account(server.app, Role.SUPERVISOR)
-    context = await browser.new_context(base_url=str(server.make_url("")).rstrip("/"),
-                                        viewport=LAPTOP)
+    context = await browser.new_context(
+        base_url=str(server.make_url("")).rstrip("/"), viewport=LAPTOP
+    )
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: errors.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     await page.goto("/")
     await page.get_by_test_id("login-username").fill(user.username)
     await page.get_by_test_id("login-password").fill(PASSWORD)

@@ -47,19 +47,21 @@ class ServiceClient:
 
     async def sign_in(self, username: str, password: str) -> dict[str, Any]:
         """Sign in, keeping the session cookie and CSRF token; return the user."""
-        body = await self.request("POST", "/api/v1/login",
-                                  {"username": username, "password": password})
+        body = await self.request(
+            "POST", "/api/v1/login", {"username": username, "password": password}
+        )
         self.user, self.csrf = body["user"], body["csrf_token"]
         return self.user
 
-    async def call(self, method: str, path: str, json_body: Any = None,
-                   headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    async def call(
+        self, method: str, path: str, json_body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         """Send one REST request; return its status and decoded JSON (None if not JSON)."""
         all_headers = {"X-CSRF-Token": self.csrf, **(headers or {})}
-        async with self.http.request(method, self.base_url + path, json=json_body,
-                                     headers=all_headers) as response:
-            body = (await response.json() if response.content_type == "application/json"
-                    else None)
+        async with self.http.request(
+            method, self.base_url + path, json=json_body, headers=all_headers
+        ) as response:
+            body = await response.json() if response.content_type == "application/json" else None
             return response.status, body
 
     async def request(self, method: str, path: str, json_body: Any = None) -> Any:

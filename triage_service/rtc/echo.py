@@ -19,9 +19,9 @@ from aiohttp import web
 from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import SessionDescription
 
-from ..state import SETTINGS
-from .errors import SDP_ERRORS
-from .ice import rtc_configuration
+from triage_service.rtc.errors import SDP_ERRORS
+from triage_service.rtc.ice import rtc_configuration
+from triage_service.web.state import SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,9 @@ class TooManyPeers(EchoPeerError):
     """Every connection-test slot is taken; one frees within `retry_after_s` seconds."""
 
     def __init__(self, limit: int, retry_after_s: int) -> None:
-        super().__init__(f"all {limit} connection-test slots are in use; "
-                         f"retry in {retry_after_s} s")
+        super().__init__(
+            f"all {limit} connection-test slots are in use; retry in {retry_after_s} s"
+        )
         self.retry_after_s = retry_after_s
 
 
@@ -54,15 +55,22 @@ def check_offer(sdp: str) -> None:
     if not media:
         raise InvalidOffer("the SDP has no media section (m= line)")
     if len(media) > MAX_MEDIA_SECTIONS:
-        raise InvalidOffer(f"the SDP has {len(media)} media sections, "
-                           f"at most {MAX_MEDIA_SECTIONS} allowed")
+        raise InvalidOffer(
+            f"the SDP has {len(media)} media sections, at most {MAX_MEDIA_SECTIONS} allowed"
+        )
 
 
 class EchoPeer:
     """One echo connection, closed when its time is up, when ICE fails, or on `close()`."""
 
-    def __init__(self, *, owner: str, ice_servers: Sequence[dict[str, Any]], lifetime_s: float,
-                 on_closed: Callable[[EchoPeer], None]) -> None:
+    def __init__(
+        self,
+        *,
+        owner: str,
+        ice_servers: Sequence[dict[str, Any]],
+        lifetime_s: float,
+        on_closed: Callable[[EchoPeer], None],
+    ) -> None:
         self.owner = owner
         self.deadline = asyncio.get_running_loop().time() + lifetime_s
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
@@ -86,8 +94,10 @@ class EchoPeer:
             # aiortc gathers all candidates inside setLocalDescription: no trickle needed.
             await self.pc.setLocalDescription(await self.pc.createAnswer())
         except SDP_ERRORS as e:
-            raise InvalidOffer(f"the offer cannot be answered ({type(e).__name__}: {e}; "
-                               f"signaling state {self.pc.signalingState})") from e
+            raise InvalidOffer(
+                f"the offer cannot be answered ({type(e).__name__}: {e}; "
+                f"signaling state {self.pc.signalingState})"
+            ) from e
         return self.pc.localDescription
 
     async def close(self) -> None:
@@ -133,8 +143,9 @@ class EchoPeer:
 class EchoPeers:
     """The running echo peers of this instance: bounded in number and in lifetime."""
 
-    def __init__(self, *, limit: int, lifetime_s: float,
-                 ice_servers: Sequence[dict[str, Any]] = ()) -> None:
+    def __init__(
+        self, *, limit: int, lifetime_s: float, ice_servers: Sequence[dict[str, Any]] = ()
+    ) -> None:
         self.limit = limit
         self.lifetime_s = lifetime_s
         self.ice_servers = list(ice_servers)
@@ -151,8 +162,12 @@ class EchoPeers:
         check_offer(sdp)
         await self._close_owned_by(owner)
         self._check_capacity()
-        peer = EchoPeer(owner=owner, ice_servers=self.ice_servers, lifetime_s=self.lifetime_s,
-                        on_closed=self._peers.discard)
+        peer = EchoPeer(
+            owner=owner,
+            ice_servers=self.ice_servers,
+            lifetime_s=self.lifetime_s,
+            on_closed=self._peers.discard,
+        )
         self._peers.add(peer)
         try:
             return await peer.answer(sdp)
@@ -182,9 +197,11 @@ ECHO_PEERS = web.AppKey("echo_peers", EchoPeers)
 async def echo_peers_ctx(app: web.Application) -> AsyncIterator[None]:
     """Hold this instance's echo peers; close them all when the app shuts down."""
     settings = app[SETTINGS]
-    peers = EchoPeers(limit=settings.connection_test_max,
-                      lifetime_s=settings.connection_test_s,
-                      ice_servers=settings.ice_server_list)
+    peers = EchoPeers(
+        limit=settings.connection_test_max,
+        lifetime_s=settings.connection_test_s,
+        ice_servers=settings.ice_server_list,
+    )
     app[ECHO_PEERS] = peers
     yield
     await peers.close()

@@ -6,8 +6,15 @@ from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateErr
 
 # aiortc reports a description it cannot use with whatever its parser trips over.
 SDP_ERRORS: tuple[type[Exception], ...] = (
-    ValueError, AssertionError, LookupError, TypeError, InternalError, InvalidAccessError,
-    InvalidStateError, OperationError)
+    ValueError,
+    AssertionError,
+    LookupError,
+    TypeError,
+    InternalError,
+    InvalidAccessError,
+    InvalidStateError,
+    OperationError,
+)
 
 
 class CallFailed(Exception):

@@ -22,10 +22,10 @@ from typing import Any
 
 from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 
-from .client import ServiceClient
-from .errors import SDP_ERRORS, CallFailed
-from .ice import rtc_configuration
-from .media import FrameCounter, SineAudioTrack, SyntheticVideoTrack
+from triage_service.rtc.client import ServiceClient
+from triage_service.rtc.errors import SDP_ERRORS, CallFailed
+from triage_service.rtc.ice import rtc_configuration
+from triage_service.rtc.media import FrameCounter, SineAudioTrack, SyntheticVideoTrack
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,14 @@ OFFER_RESEND_S = 2.0
 class HeadlessPeer:
     """One signed-in user who can make one call at a time with synthetic media."""
 
-    def __init__(self, client: ServiceClient, *, video: bool = True, audio: bool = True,
-                 ice_servers: Sequence[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        client: ServiceClient,
+        *,
+        video: bool = True,
+        audio: bool = True,
+        ice_servers: Sequence[dict[str, Any]] | None = None,
+    ) -> None:
         self.client = client
         self.video, self.audio = video, audio
         self.ice_servers = ice_servers
@@ -53,8 +59,9 @@ class HeadlessPeer:
         self._channel_open = asyncio.Event()
 
     @classmethod
-    async def signed_in(cls, base_url: str, username: str, password: str,
-                        **options: Any) -> HeadlessPeer:
+    async def signed_in(
+        cls, base_url: str, username: str, password: str, **options: Any
+    ) -> HeadlessPeer:
         """A peer signed in to the service at `base_url`."""
         client = ServiceClient(base_url)
         try:
@@ -208,8 +215,9 @@ class HeadlessPeer:
     async def _send_description(self, pc: RTCPeerConnection) -> None:
         local = pc.localDescription
         assert self.request_id is not None
-        await self.client.send_signal(self.request_id,
-                                      {"description": {"type": local.type, "sdp": local.sdp}})
+        await self.client.send_signal(
+            self.request_id, {"description": {"type": local.type, "sdp": local.sdp}}
+        )
 
     def _on_connection_state(self) -> None:
         state = self._call.connectionState

@@ -14,8 +14,13 @@ def rtc_configuration(servers: Sequence[dict[str, Any]]) -> RTCConfiguration:
     aiortc falls back to a public Google STUN server when given no list at all; passing an
     explicit list keeps the service from reaching out to the internet unasked.
     """
-    return RTCConfiguration(iceServers=[
-        RTCIceServer(urls=server["urls"], username=server.get("username"),
-                     credential=server.get("credential"))
-        for server in servers
-    ])
+    return RTCConfiguration(
+        iceServers=[
+            RTCIceServer(
+                urls=server["urls"],
+                username=server.get("username"),
+                credential=server.get("credential"),
+            )
+            for server in servers
+        ]
+    )

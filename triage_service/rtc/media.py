@@ -47,9 +47,13 @@ class SineAudioTrack(AudioStreamTrack):
         super().__init__()
         # One second holds a whole number of cycles, so the buffer loops without a click.
         peak = int(32767 * amplitude)
-        self._second = array.array("h", (
-            int(peak * math.sin(2 * math.pi * frequency_hz * n / AUDIO_RATE))
-            for n in range(AUDIO_RATE)))
+        self._second = array.array(
+            "h",
+            (
+                int(peak * math.sin(2 * math.pi * frequency_hz * n / AUDIO_RATE))
+                for n in range(AUDIO_RATE)
+            ),
+        )
         self._samples = int(AUDIO_RATE * AUDIO_PTIME_S)
         self._sent = 0
         self._started_at: float | None = None
@@ -63,7 +67,7 @@ class SineAudioTrack(AudioStreamTrack):
         else:
             await asyncio.sleep(self._started_at + self._sent / AUDIO_RATE - time.time())
         offset = self._sent % AUDIO_RATE
-        chunk = self._second[offset:offset + self._samples]
+        chunk = self._second[offset : offset + self._samples]
         frame = AudioFrame(format="s16", layout="mono", samples=self._samples)
         frame.planes[0].update(chunk.tobytes())
         frame.pts, frame.sample_rate = self._sent, AUDIO_RATE

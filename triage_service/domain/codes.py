@@ -1,0 +1,157 @@
+"""The clinical domain: codes, dispositions and the rules between them. No I/O here."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+
+class Role(StrEnum):
+    OFFICER = "officer"
+    CLINICIAN = "clinician"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Urgency(StrEnum):
+    IMMEDIATE = "immediate"
+    URGENT = "urgent"
+    ROUTINE = "routine"
+
+
+class Mode(StrEnum):
+    VIDEO = "video"
+    AUDIO = "audio"
+    TEXT = "text"
+
+
+class AgeBand(StrEnum):
+    UNDER_16 = "under_16"
+    AGE_16_17 = "16_17"
+    AGE_18_25 = "18_25"
+    AGE_26_40 = "26_40"
+    AGE_41_64 = "41_64"
+    AGE_65_PLUS = "65_plus"
+    UNKNOWN = "unknown"
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class Concern(StrEnum):
+    SUICIDAL_THOUGHTS = "suicidal_thoughts"
+    SELF_HARM = "self_harm"
+    PSYCHOSIS = "psychosis"
+    CONFUSION = "confusion"
+    INTOXICATION = "intoxication"
+    AGGRESSION = "aggression"
+    DISTRESS = "distress"
+    OTHER = "other"
+
+
+class RequestStatus(StrEnum):
+    WAITING = "waiting"
+    IN_SESSION = "in_session"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class Availability(StrEnum):
+    AVAILABLE = "available"
+    BUSY = "busy"
+    OFFLINE = "offline"
+
+
+class TriageCode(StrEnum):
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+    E = "E"
+    F = "F"
+    G = "G"
+
+
+TRIAGE_MEANING: Final[dict[TriageCode, str]] = {
+    TriageCode.A: "Emergency: current actions endanger self or others. Emergency services now.",
+    TriageCode.B: "Very high risk of imminent harm. Urgent face-to-face assessment arranged.",
+    TriageCode.C: "High risk of harm or high distress. Face-to-face contact within a day.",
+    TriageCode.D: "Moderate risk or significant distress. Contact within a few days.",
+    TriageCode.E: "Low risk in the short term. Routine follow-up.",
+    TriageCode.F: "Needs a referral to another service, not a mental-health visit.",
+    TriageCode.G: "Advice or information only.",
+}
+
+
+class Disposition(StrEnum):
+    ADVICE_ONLY = "advice_only"
+    RESOLVED_ON_SCENE = "resolved_on_scene"
+    NHS24_MH_HUB = "nhs24_mh_hub"
+    DBI_REFERRAL = "dbi_referral"
+    NON_URGENT_REFERRAL = "non_urgent_referral"
+    URGENT_FACE_TO_FACE = "urgent_face_to_face"
+    EMERGENCY_DEPARTMENT = "emergency_department"
+    INFORMAL_ADMISSION = "informal_admission"
+    PLACE_OF_SAFETY_S297 = "place_of_safety_s297"
+    MEDICAL_EXAMINATION_DETENTION = "medical_examination_detention"
+    CRIMINAL_JUSTICE = "criminal_justice"
+    EMERGENCY_SERVICES = "emergency_services"
+    NOT_COMPLETED = "not_completed"
+
+
+REFERRAL_DISPOSITIONS: Final = frozenset(
+    {
+        Disposition.DBI_REFERRAL,
+        Disposition.NON_URGENT_REFERRAL,
+        Disposition.URGENT_FACE_TO_FACE,
+    }
+)
+DETENTION_DISPOSITIONS: Final = frozenset(
+    {
+        Disposition.PLACE_OF_SAFETY_S297,
+        Disposition.MEDICAL_EXAMINATION_DETENTION,
+    }
+)
+
+
+class RiskLevel(StrEnum):
+    NONE = "none"
+    LOW = "low"
+    MODERATE = "moderate"
+    HIGH = "high"
+
+
+class Conveyance(StrEnum):
+    NONE = "none"
+    POLICE = "police"
+    AMBULANCE = "ambulance"
+    OTHER = "other"
+
+
+class ReferralService(StrEnum):
+    CRISIS_TEAM = "crisis_team"
+    CMHT = "cmht"
+    GP = "gp"
+    DBI = "dbi"
+    LIAISON_PSYCHIATRY = "liaison_psychiatry"
+    CAMHS = "camhs"
+    OTHER = "other"
+
+
+class ReferralStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    COMPLETED = "completed"
+    DID_NOT_ATTEND = "did_not_attend"
+    CANCELLED = "cancelled"
+
+
+OPEN_REFERRAL_STATUSES: Final = frozenset({ReferralStatus.PENDING, ReferralStatus.ACCEPTED})
+
+
+STATS_ROLES = (Role.SUPERVISOR, Role.ADMIN)

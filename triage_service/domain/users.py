@@ -1,0 +1,26 @@
+"""A person who signs in, as the rest of the service sees them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from triage_service.domain.codes import Role
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A signed-in person as the application sees them."""
+
+    id: str
+    username: str
+    display_name: str
+    role: Role
+
+    def as_dict(self) -> dict[str, str]:
+        """The public JSON form."""
+        return {
+            "id": self.id,
+            "username": self.username,
+            "display_name": self.display_name,
+            "role": self.role.value,
+        }

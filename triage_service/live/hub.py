@@ -1,0 +1,94 @@
+"""The live channel's hub: this instance's open sockets, and sending to users and roles.
+
+Truth stays in Redis; wake-ups arrive over pub/sub (see `live.wakeups`) and the hub turns them
+into messages for exactly the users entitled to them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Protocol
+
+from triage_service.domain.codes import Role
+from triage_service.domain.users import User
+
+log = logging.getLogger(__name__)
+GOING_AWAY = 1001  # WebSocket close code: the server is going down
+
+
+class Socket(Protocol):
+    """An open WebSocket as the hub uses it (aiohttp's `WebSocketResponse` is one)."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    async def send_str(self, data: str) -> None: ...
+
+    async def close(self, *, code: int, message: bytes) -> bool: ...
+
+
+class Hub:
+    """The WebSocket connections open on this instance, indexed by user and by role."""
+
+    def __init__(self) -> None:
+        self.by_user: dict[str, set[Socket]] = {}
+        self.by_role: dict[Role, set[Socket]] = {role: set() for role in Role}
+        self.users: dict[Socket, User] = {}
+
+    def add(self, ws: Socket, user: User) -> None:
+        """Track a newly opened socket."""
+        self.by_user.setdefault(user.id, set()).add(ws)
+        self.by_role[user.role].add(ws)
+        self.users[ws] = user
+
+    def discard(self, ws: Socket) -> User | None:
+        """Forget a closed socket; return its user."""
+        user = self.users.pop(ws, None)
+        if user is None:
+            return None
+        self.by_role[user.role].discard(ws)
+        sockets = self.by_user.get(user.id, set())
+        sockets.discard(ws)
+        if not sockets:
+            self.by_user.pop(user.id, None)
+        return user
+
+    def is_connected(self, user_id: str) -> bool:
+        """Whether the user has a socket open on this instance."""
+        return user_id in self.by_user
+
+    def has_role(self, role: Role) -> bool:
+        """Whether anyone of `role` is connected to this instance."""
+        return bool(self.by_role[role])
+
+    async def send_to_user(self, user_id: str, message: dict[str, Any]) -> None:
+        """Send to every socket of one user on this instance."""
+        await self._send(self.by_user.get(user_id, ()), json.dumps(message))
+
+    async def send_to_role(
+        self,
+        role: Role,
+        message: dict[str, Any],
+        *,
+        exclude: set[str] | frozenset[str] = frozenset(),
+    ) -> None:
+        """Send to every socket of a role on this instance, except users in `exclude`."""
+        sockets = self.by_role[role]
+        if exclude:
+            sockets = {ws for ws in sockets if self.users[ws].id not in exclude}
+        await self._send(sockets, json.dumps(message))
+
+    async def close_all(self) -> None:
+        """Close every socket with GOING_AWAY (instance shutting down)."""
+        for ws in list(self.users):
+            await ws.close(code=GOING_AWAY, message=b"server shutdown")
+
+    async def _send(self, sockets: Any, text: str) -> None:
+        for ws in list(sockets):
+            if ws.closed:
+                continue
+            try:
+                await ws.send_str(text)
+            except (ConnectionResetError, RuntimeError) as e:
+                log.debug("dropping message to a closing socket: %s", e)

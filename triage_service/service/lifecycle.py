@@ -1,0 +1,277 @@
+"""Request lifecycle: create, cancel, accept, release, file the outcome, expire.
+
+Each transition is one Lua script in the store (atomic, with its event and counters); these
+functions prepare its arguments and read the result back.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from triage_service.domain.codes import Availability
+from triage_service.domain.errors import Conflict, Invalid, NotFound
+from triage_service.domain.models import OutcomeForm, RequestForm
+from triage_service.domain.outcome_rules import check_outcome
+from triage_service.domain.rules import (
+    mwc_notice_due,
+    queue_score,
+    referral_due_at,
+    request_priority,
+)
+from triage_service.domain.times import to_datetime
+from triage_service.domain.users import User
+from triage_service.service.records import Record
+from triage_service.settings import Settings
+from triage_service.store import Refused, Store
+
+IDEMPOTENCY_TTL_S = 24 * 3600
+RELEASED_MIN_REMAINING_MS = 120_000
+RELEASE_HORIZON_MS = 24 * 3_600_000  # an officer may stay on scene after the outcome
+
+
+def new_id() -> str:
+    """A short random id, unguessable (64 bits)."""
+    return secrets.token_hex(8)
+
+
+async def create_request(
+    store: Store,
+    settings: Settings,
+    officer: User,
+    form: RequestForm,
+    *,
+    now_ms: int,
+    idempotency_key: str | None,
+) -> tuple[Record, bool]:
+    """Queue a new request; with a repeated idempotency key, return the first one instead."""
+    cssrs = form.screening.cssrs.model_dump() if form.screening.cssrs else None
+    priority = request_priority(form.urgency, cssrs)
+    fields = {
+        "id": new_id(),
+        "status": "waiting",
+        "priority": priority,
+        "score": queue_score(priority, now_ms),
+        "urgency": form.urgency.value,
+        "mode": form.mode.value,
+        "created_ms": now_ms,
+        "expire_ms": now_ms + settings.max_wait_s * 1000,
+        "officer_id": officer.id,
+        "officer_name": officer.display_name,
+        "area": form.location.area or "",
+        "form": form.model_dump_json(exclude={"consent", "urgency", "mode"}),
+    }
+    result = await store.run(
+        "create",
+        now_ms,
+        fields["id"],
+        officer.id,
+        idempotency_key or "",
+        IDEMPOTENCY_TTL_S,
+        fields["expire_ms"],
+        json.dumps(fields),
+    )
+    return _record(result), bool(result["created"])
+
+
+async def cancel_request(
+    store: Store, settings: Settings, officer: User, request_id: str, *, now_ms: int
+) -> Record:
+    """The owner withdraws a waiting request."""
+    return await _transition(
+        store, "cancel", now_ms, request_id, officer.id, settings.short_abandon_s * 1000
+    )
+
+
+async def accept_request(store: Store, clinician: User, request_id: str, *, now_ms: int) -> Record:
+    """Take a waiting request: exactly one of several concurrent callers wins."""
+    return await _transition(
+        store, "accept", now_ms, request_id, clinician.id, clinician.display_name
+    )
+
+
+async def take_next(store: Store, clinician: User, *, now_ms: int) -> Record:
+    """Accept the first waiting request in service order."""
+    try:
+        result = await store.run("next", now_ms, clinician.id, clinician.display_name)
+    except Refused as e:
+        if e.code == "queue_empty":
+            raise NotFound(code="queue_empty", message="Nobody is waiting.") from e
+        raise _conflict(e) from e
+    return _record(result)
+
+
+async def release_request(
+    store: Store,
+    clinician: User,
+    request_id: str,
+    reason: str,
+    *,
+    now_ms: int,
+    actor_role: str = "clinician",
+) -> Record:
+    """Hand a request back to the queue at its original place."""
+    return await _transition(
+        store,
+        "release",
+        now_ms,
+        request_id,
+        clinician.id,
+        reason,
+        RELEASED_MIN_REMAINING_MS,
+        actor_role,
+    )
+
+
+async def file_outcome(
+    store: Store,
+    settings: Settings,
+    clinician: User,
+    request_id: str,
+    outcome: OutcomeForm,
+    *,
+    now_ms: int,
+) -> Record:
+    """Record the outcome once, opening its referral and any s298 notification."""
+    check_outcome(outcome)
+    made_at = to_datetime(now_ms)
+    assert made_at is not None
+    referral = notice = ""
+    if outcome.referral:
+        due = outcome.referral.due_at or referral_due_at(
+            code=outcome.triage_code,
+            disposition=outcome.disposition,
+            made_at=made_at,
+            response_targets_h=settings.response_targets,
+        )
+        referral = _referral_json(
+            request_id,
+            now_ms,
+            kind="referral",
+            service=outcome.referral.service.value,
+            urgency=outcome.referral.urgency,
+            due_ms=int(due.timestamp() * 1000),
+            contact=outcome.referral.contact or "",
+        )
+    if outcome.place_of_safety:
+        try:
+            due = mwc_notice_due(outcome.place_of_safety.removed_at, days=settings.mwc_notice_days)
+        except OverflowError as e:
+            raise Invalid(
+                "validation_error",
+                "The removal time is out of range.",
+                {"place_of_safety.removed_at": "out of range"},
+            ) from e
+        notice = _referral_json(
+            request_id,
+            now_ms,
+            kind="mwc_notification",
+            service="mental_welfare_commission",
+            urgency="s298",
+            due_ms=int(due.timestamp() * 1000),
+            contact="",
+        )
+    released = outcome.officer_released_at or made_at
+    await _check_released(store, request_id, int(released.timestamp() * 1000), now_ms)
+    return await _transition(
+        store,
+        "outcome",
+        now_ms,
+        request_id,
+        clinician.id,
+        outcome.model_dump_json(),
+        outcome.disposition.value,
+        outcome.triage_code.value,
+        outcome.conveyance.value,
+        int(released.timestamp() * 1000),
+        referral,
+        notice,
+    )
+
+
+async def _check_released(store: Store, request_id: str, released_ms: int, now_ms: int) -> None:
+    """The officer is released after the request, and within a day of the outcome."""
+    created = await store.client.hget(store.keys.request(request_id), "created_ms")
+    if created and not int(created) <= released_ms <= now_ms + RELEASE_HORIZON_MS:
+        raise Invalid(
+            "validation_error",
+            "The officer's release time must be after the request and within a day of now.",
+            {"officer_released_at": "after the request, within a day of now"},
+        )
+
+
+async def expire_request(store: Store, request_id: str, *, now_ms: int) -> bool:
+    """Expire a request whose wait timer fired; False if it was no longer waiting."""
+    try:
+        await store.run("expire", now_ms, request_id)
+    except Refused:
+        return False
+    return True
+
+
+async def set_availability(
+    store: Store, clinician: User, status: Availability, *, now_ms: int
+) -> Availability:
+    """Record a clinician's availability and its event."""
+    keys = store.keys
+    async with store.client.pipeline(transaction=True) as pipe:
+        pipe.hset(keys("clin:state"), clinician.id, status.value)
+        pipe.hset(keys("clin:names"), clinician.id, clinician.display_name)
+        pipe.xadd(
+            keys("events"),
+            {
+                "type": "availability",
+                "request_id": "",
+                "actor": clinician.id,
+                "role": "clinician",
+                "at": now_ms,
+                "status": status.value,
+            },
+        )
+        pipe.publish(keys("wake"), json.dumps({"type": "availability", "request_id": ""}))
+        await pipe.execute()
+    return status
+
+
+def _referral_json(request_id: str, now_ms: int, **fields: str | int) -> str:
+    return json.dumps(
+        {
+            "id": new_id(),
+            "request_id": request_id,
+            "status": "pending",
+            "created_ms": now_ms,
+            "updated_ms": now_ms,
+            **fields,
+        }
+    )
+
+
+async def _transition(
+    store: Store, script: str, now_ms: int, request_id: str, *args: str | int
+) -> Record:
+    """Run a lifecycle script; the record as it left it."""
+    try:
+        result = await store.run(script, now_ms, request_id, *args)
+    except Refused as e:
+        raise _conflict(e) from e
+    return _record(result)
+
+
+def _record(result: dict[str, Any]) -> Record:
+    """The record a script returned (empty if it was purged meanwhile: 404)."""
+    record: Record = result.get("record") or {}
+    if not record:
+        raise NotFound()
+    return record
+
+
+def _conflict(e: Refused) -> NotFound | Conflict:
+    if e.code == "not_found":
+        return NotFound()
+    messages = {
+        "already_assigned": "Another clinician has already accepted this request.",
+        "not_waiting": f"The request is no longer waiting (it is {e.status}).",
+        "not_in_session": f"The request is not in session with you (it is {e.status}).",
+    }
+    return Conflict(e.code, messages.get(e.code, f"Not allowed now: {e.code}."))

@@ -1,0 +1,86 @@
+"""Chat messages, stored with the request record (oldest first)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from triage_service.domain.codes import RequestStatus, Role
+from triage_service.domain.errors import Conflict
+from triage_service.domain.models import AuthorOut, MessageOut
+from triage_service.domain.times import to_datetime
+from triage_service.domain.users import User
+from triage_service.service.records import Record
+from triage_service.store.store import Store
+
+OPEN_STATUSES = (RequestStatus.WAITING, RequestStatus.IN_SESSION)
+
+
+def is_participant(user: User, record: Record) -> bool:
+    """The owner officer and the assigned clinician take part in a request's chat."""
+    if user.role is Role.OFFICER:
+        return record["officer_id"] == user.id
+    return user.role is Role.CLINICIAN and record.get("clinician_id") == user.id
+
+
+async def post_message(
+    store: Store, record: Record, author: User, text: str, *, now_ms: int
+) -> MessageOut:
+    """Append a message to an open request's chat and wake its participants."""
+    if record["status"] not in OPEN_STATUSES:
+        raise Conflict("request_closed", f"The request is {record['status']}; the chat is closed.")
+    message = MessageOut(
+        id=secrets.token_hex(8),
+        request_id=record["id"],
+        author=AuthorOut(id=author.id, display_name=author.display_name, role=author.role.value),
+        text=text,
+        created_at=to_datetime(now_ms),
+    )
+    return await _append(store, message, now_ms)
+
+
+async def post_system_note(store: Store, request_id: str, text: str, *, now_ms: int) -> MessageOut:
+    """A note from the service itself (joined, left, mode changed)."""
+    message = MessageOut(
+        id=secrets.token_hex(8),
+        request_id=request_id,
+        author=AuthorOut(id="system", display_name="Triage service", role="system"),
+        text=text,
+        created_at=to_datetime(now_ms),
+    )
+    return await _append(store, message, now_ms)
+
+
+async def list_messages(store: Store, request_id: str) -> list[MessageOut]:
+    """All messages of a request, oldest first."""
+    raw = await store.client.lrange(store.keys.messages(request_id), 0, -1)
+    return [MessageOut.model_validate_json(item) for item in raw]
+
+
+async def _append(store: Store, message: MessageOut, now_ms: int) -> MessageOut:
+    keys = store.keys
+    async with store.client.pipeline(transaction=True) as pipe:
+        pipe.rpush(keys.messages(message.request_id), message.model_dump_json())
+        pipe.xadd(
+            keys("events"),
+            {
+                "type": "message",
+                "request_id": message.request_id,
+                "actor": message.author.id,
+                "role": message.author.role,
+                "at": now_ms,
+            },
+        )
+        # The wake-up carries the message so live clients need not re-read the whole chat.
+        pipe.publish(
+            keys("wake"),
+            json.dumps(
+                {
+                    "type": "message",
+                    "request_id": message.request_id,
+                    "message": message.model_dump(mode="json"),
+                }
+            ),
+        )
+        await pipe.execute()
+    return message

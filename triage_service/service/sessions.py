@@ -1,0 +1,117 @@
+"""Sign-in sessions kept in Redis (server-side, idle and absolute timeouts) and the
+sign-in failure counters that rate-limit guessing."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+
+from redis.exceptions import ResponseError
+
+from triage_service.domain.codes import Role
+from triage_service.domain.errors import RateLimited
+from triage_service.domain.users import User
+from triage_service.settings import Settings
+from triage_service.store.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """A live sign-in session."""
+
+    token: str
+    csrf_token: str
+    user: User
+
+
+async def open_session(store: Store, settings: Settings, user: User, now_ms: int) -> SignIn:
+    """Start a new session with a fresh 128-bit token."""
+    sign_in = SignIn(
+        token=secrets.token_urlsafe(16), csrf_token=secrets.token_urlsafe(16), user=user
+    )
+    await store.client.set(
+        store.keys.session(sign_in.token),
+        json.dumps({**user.as_dict(), "csrf": sign_in.csrf_token, "created_ms": now_ms}),
+        ex=settings.session_idle_s,
+    )
+    return sign_in
+
+
+async def load_session(store: Store, settings: Settings, token: str, now_ms: int) -> SignIn | None:
+    """The session for `token`, refreshing its idle timeout; None if absent or too old.
+
+    A JSON string rather than a hash, so that reading and refreshing are one command
+    (GETEX): this runs on every request.
+    """
+    key = store.keys.session(token)
+    try:
+        raw = await store.client.getex(key, ex=settings.session_idle_s)
+    except ResponseError as e:
+        if not str(e).startswith("WRONGTYPE"):
+            raise
+        await store.client.delete(key)  # a hash written by an earlier version: sign in again
+        return None
+    if raw is None:
+        return None
+    fields = json.loads(raw)
+    if now_ms - int(fields["created_ms"]) > settings.session_absolute_s * 1000:
+        await store.client.delete(key)
+        return None
+    user = User(
+        id=fields["id"],
+        username=fields["username"],
+        display_name=fields["display_name"],
+        role=Role(fields["role"]),
+    )
+    return SignIn(token=token, csrf_token=fields["csrf"], user=user)
+
+
+async def close_session(store: Store, token: str) -> None:
+    """End a session: its cookie is dead from now on."""
+    await store.client.delete(store.keys.session(token))
+
+
+async def check_login_allowed(
+    store: Store, settings: Settings, *, username: str, remote: str
+) -> None:
+    """Raise 429 with Retry-After while the username or address has too many failures."""
+    for key, limit in _failure_keys(store, username, remote, settings):
+        failures = await store.client.get(key)
+        if failures and int(failures) >= limit:
+            retry = max(1, int(await store.client.ttl(key)))
+            raise RateLimited(
+                f"Too many failed sign-ins. Try again in {retry} seconds.", retry_after_s=retry
+            )
+
+
+async def record_login_failure(
+    store: Store, settings: Settings, *, username: str, remote: str
+) -> None:
+    """Count a failed sign-in against the username and the address."""
+    async with store.client.pipeline(transaction=False) as pipe:
+        for key, _ in _failure_keys(store, username, remote, settings):
+            pipe.incr(key)
+            pipe.expire(key, settings.login_window_s, nx=True)
+        await pipe.execute()
+
+
+def _failure_keys(
+    store: Store, username: str, remote: str, settings: Settings
+) -> list[tuple[str, int]]:
+    # Addresses are personal data: only a keyed hash of them is stored.
+    address = hmac.new(_secret(settings), remote.encode(), hashlib.sha256).hexdigest()[:32]
+    limit = settings.login_max_failures
+    return [
+        (store.keys(f"login_fail:user:{username.lower()}"), limit),
+        (store.keys(f"login_fail:addr:{address}"), limit * 4),
+    ]
+
+
+_RANDOM_SECRET = secrets.token_bytes(32)
+
+
+def _secret(settings: Settings) -> bytes:
+    return settings.secret_key.encode() if settings.secret_key else _RANDOM_SECRET

@@ -1,0 +1,45 @@
+"""Timers kept in Redis (a sorted set of due times), swept by whichever instance is first."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from triage_service.domain.times import Clock
+from triage_service.service.lifecycle import expire_request
+from triage_service.service.presence import grace_expired
+from triage_service.service.retention import purge_due
+from triage_service.settings import Settings
+from triage_service.store import STORE_ERRORS
+from triage_service.store.store import Store
+
+log = logging.getLogger(__name__)
+BATCH = 100
+
+
+async def sweep_due(store: Store, now_ms: int) -> int:
+    """Fire every timer due by `now_ms`; return how many changed something."""
+    due = await store.client.zrangebyscore(store.keys("due"), "-inf", now_ms, start=0, num=BATCH)
+    fired = 0
+    for member in due:
+        kind, _, target = member.partition(":")
+        if kind == "expire":
+            fired += await expire_request(store, target, now_ms=now_ms)
+        elif kind == "grace":
+            fired += await grace_expired(store, target, now_ms=now_ms)
+        else:
+            log.warning("dropping unknown timer %r", member)
+            await store.client.zrem(store.keys("due"), member)
+    return fired
+
+
+async def sweep_forever(store: Store, settings: Settings, clock: Clock) -> None:
+    """Sweep every `sweep_interval_s` until cancelled; a failed sweep is logged and retried."""
+    while True:
+        try:
+            await sweep_due(store, clock())
+            if settings.retention_days:
+                await purge_due(store, retention_days=settings.retention_days, now_ms=clock())
+        except STORE_ERRORS as e:
+            log.warning("timer sweep failed, will retry: %s", e)
+        await asyncio.sleep(settings.sweep_interval_s)

@@ -1,0 +1,1 @@
+"""Statistics for supervisors and evaluators, read from counters kept by the lifecycle scripts."""

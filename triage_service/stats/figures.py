@@ -1,0 +1,252 @@
+"""Window statistics for supervisors and evaluators, read from the counters, never a scan.
+
+A window [from, to) covers the requests *created* in it and everything that has happened to
+them since (answered, outcome, referral completed). The lifecycle scripts count each request
+into the bucket of its creation hour, the aligned blocks of 2, 4, ... 1024 hours holding
+it, its 5-minute slice and its minute (`lua/_common.lua`). A window's whole hours are read
+as at most two blocks per level, its partial hours as slices and minutes, and the seconds
+left at its two ends from the requests themselves (`stats_window.plan_span`,
+`lua/stats.lua`). Durations also go into sorted sets per 4096 s, 256 s and 16 s bin and per
+second, scored by creation time, so a percentile counts the window's values bin by bin
+(ZCOUNT) down to the second (`lua/stats_bins.lua`). The cost so depends on the window's
+length and the demand in its edge minutes, not on how many requests are stored.
+
+Percentiles are nearest-rank over whole seconds (each duration rounded half up): pN is the
+smallest value v such that at least ceil(N * n / 100) of the n values are at most v; the
+maximum is p100. Means are exact, from millisecond sums.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from redis.commands.core import AsyncScript
+
+from triage_service.domain.codes import Disposition
+from triage_service.domain.times import to_datetime
+from triage_service.settings import Settings
+from triage_service.stats.models import (
+    Detentions,
+    Durations,
+    FollowUps,
+    Series,
+    SeriesPoint,
+    ServiceLevel,
+    WaitDurations,
+    WindowStats,
+)
+from triage_service.stats.window import HOUR_MS, Detail, Window, plan_span, series_points
+from triage_service.store.store import Store
+
+# Nearest-rank percentiles computed per duration (100 is the maximum). Each costs a walk
+# down the duration bins (some dozens of ZCOUNTs), so only these are computed.
+PERCENTILES = {"wait": [50, 90, 100], "assess": [50], "police": [50]}
+NO_AREA = "(not given)"
+_SCRIPTS: weakref.WeakKeyDictionary[Any, AsyncScript] = weakref.WeakKeyDictionary()
+
+
+def _script(client: Any) -> AsyncScript:
+    if client not in _SCRIPTS:
+        lua = resources.files("triage_service.store") / "lua"
+        source = "\n".join(
+            (lua / name).read_text() for name in ("_common.lua", "stats_bins.lua", "stats.lua")
+        )
+        _SCRIPTS[client] = client.register_script(source)
+    return _SCRIPTS[client]
+
+
+def build_spec(window: Window, settings: Settings, detail: Detail) -> dict[str, Any]:
+    """What `lua/stats.lua` reads for this window and each point of its series."""
+    points = series_points(window)[1] if detail.series else []
+    return {
+        **read_plan(window.from_ms, window.to_ms),
+        "short_abandon_ms": settings.short_abandon_s * 1000,
+        "threshold_s": settings.service_level_s,
+        "percentiles": PERCENTILES,
+        "heat_map": detail.heat_map,
+        "series": [read_plan(start, end) for start, end in points],
+    }
+
+
+def read_plan(from_ms: int, to_ms: int) -> dict[str, Any]:
+    """The span [from_ms, to_ms) (for the sorted sets of durations) and the counters that
+    cover it."""
+    return {"span": [from_ms, to_ms], **plan_span(from_ms, to_ms)}
+
+
+async def window_stats(
+    store: Store, settings: Settings, window: Window, detail: Detail
+) -> WindowStats:
+    """The figures of one window, in one atomic read of the counters and edge records."""
+    spec = build_spec(window, settings, detail)
+    raw = await _script(store.client)(args=[store.keys.prefix, 0, json.dumps(spec)])
+    return shape_window(json.loads(raw), window, settings, detail)
+
+
+def shape_window(
+    result: dict[str, Any], window: Window, settings: Settings, detail: Detail
+) -> WindowStats:
+    """The script's sums as the API's window figures."""
+    c: dict[str, int] = result["counts"] or {}
+    d: dict[str, dict[str, Any]] = result["durations"]
+    accepted, within = c.get("accepted", 0), int(result["within"])
+    by_hour_of_week = [0] * 168
+    for hour, n in prefixed(c, "how:").items():
+        by_hour_of_week[int(hour)] = n
+    disp = prefixed(c, "disp:")
+    return WindowStats(
+        start=_dt(window.from_ms),
+        end=_dt(window.to_ms),
+        requests=c.get("requests", 0),
+        accepted=accepted,
+        completed=c.get("completed", 0),
+        cancelled=c.get("cancelled", 0),
+        expired=c.get("expired", 0),
+        wait_s=waits(c, d["wait"]),
+        service_level=service_level(c, within, result, window, settings, detail),
+        assessment_s=durations(c, d["assess"], "assess"),
+        dispositions=disp,
+        by_area={_area(k): v for k, v in prefixed(c, "area:").items()},
+        by_hour=[sum(by_hour_of_week[h::24]) for h in range(24)],
+        abandoned=c.get("abandoned", 0),
+        answered_pct=pct(accepted, c.get("requests", 0)),
+        police_s=durations(c, d["police"], "police"),
+        by_priority=prefixed(c, "prio:"),
+        by_mode=prefixed(c, "mode:"),
+        by_age_band=prefixed(c, "age:"),
+        by_sex=prefixed(c, "sex:"),
+        triage_codes=prefixed(c, "code:"),
+        conveyances=prefixed(c, "conv:"),
+        conveyance_avoided=c.get("conveyance_avoided", 0),
+        resolved_on_scene=disp.get(Disposition.RESOLVED_ON_SCENE, 0),
+        detentions=detentions(disp),
+        referrals=follow_ups(c, "referrals", "ref"),
+        mwc_notifications=follow_ups(c, "s297", "mwc"),
+        by_hour_of_week=by_hour_of_week,
+        by_area_hour_of_week=heat_map(result["heat"] or {}) if detail.heat_map else None,
+        series=series(result, window) if detail.series else None,
+    )
+
+
+def prefixed(counts: dict[str, int], prefix: str) -> dict[str, int]:
+    """The counters named `prefix` + something, by that something (zeros left out)."""
+    return {k[len(prefix) :]: v for k, v in sorted(counts.items()) if k.startswith(prefix) and v}
+
+
+def heat_map(cells: dict[str, int]) -> dict[str, list[int]]:
+    """Requests by area and hour of week (168 hours from Monday 00:00 UTC)."""
+    rows: dict[str, list[int]] = {}
+    for field, n in prefixed(cells, "").items():
+        hour, _, area = field.partition(":")
+        rows.setdefault(_area(area), [0] * 168)[int(hour)] += n
+    return dict(sorted(rows.items()))
+
+
+def durations(counts: dict[str, int], found: dict[str, Any], kind: str) -> Durations:
+    """Mean (from the millisecond sums) and nearest-rank median of one duration."""
+    n = int(found["n"])
+    if n == 0:
+        return Durations(n=0)
+    return Durations(
+        n=n, mean=round(counts.get(f"{kind}_sum_ms", 0) / n / 1000, 1), p50=found["p50"]
+    )
+
+
+def waits(counts: dict[str, int], found: dict[str, Any]) -> WaitDurations:
+    """Time to connect: `durations`, the 90th percentile and the longest wait."""
+    return WaitDurations(
+        **durations(counts, found, "wait").model_dump(), p90=found.get("p90"), max=found.get("p100")
+    )
+
+
+def service_level(
+    counts: dict[str, int],
+    within: int,
+    result: dict[str, Any],
+    window: Window,
+    settings: Settings,
+    detail: Detail,
+) -> ServiceLevel:
+    """Answered within the threshold, of those answered and of those offered."""
+    answered = counts.get("accepted", 0)
+    offered = answered + counts.get("abandoned", 0) + counts.get("expired", 0)
+    return ServiceLevel(
+        threshold_s=settings.service_level_s,
+        pct=pct(within, answered),
+        within=within,
+        answered=answered,
+        offered=offered,
+        pct_of_offered=pct(within, offered),
+        today_pct=today_pct(result, window) if detail.series else None,
+    )
+
+
+def today_pct(result: dict[str, Any], window: Window) -> float | None:
+    """Service level since 00:00 UTC of the window's last day, when its series is hourly."""
+    midnight = (window.to_ms - 1) // 86_400_000 * 86_400_000
+    step, points = series_points(window)
+    if step != HOUR_MS or window.from_ms > midnight:
+        return None
+    today = [
+        p for p, (start, _) in zip(result["series"] or [], points, strict=True) if start >= midnight
+    ]
+    return pct(sum(p["within"] for p in today), sum(p["accepted"] for p in today))
+
+
+def follow_ups(counts: dict[str, int], made: str, prefix: str) -> FollowUps:
+    """Referrals (or s298 notifications) made, completed, and completed by their due time."""
+    on_time = counts.get(f"{prefix}_on_time", 0)
+    return FollowUps(
+        made=counts.get(made, 0),
+        completed=counts.get(f"{prefix}_completed", 0),
+        completed_on_time=on_time,
+        on_time_pct=pct(on_time, counts.get(made, 0)),
+    )
+
+
+def detentions(disp: dict[str, int]) -> Detentions:
+    """Removals to a place of safety (s297) and detentions for medical examination."""
+    s297 = disp.get(Disposition.PLACE_OF_SAFETY_S297, 0)
+    medical = disp.get(Disposition.MEDICAL_EXAMINATION_DETENTION, 0)
+    return Detentions(
+        place_of_safety_s297=s297, medical_examination_detention=medical, total=s297 + medical
+    )
+
+
+def series(result: dict[str, Any], window: Window) -> Series:
+    """Per hour (windows up to 48 h) or per UTC day: demand, waits and service level."""
+    step, points = series_points(window)
+    out = []
+    for found, (start, _) in zip(result["series"] or [], points, strict=True):
+        accepted, wait = found["accepted"], found["wait"]
+        out.append(
+            SeriesPoint(
+                start=_dt(start),
+                requests=found["requests"],
+                accepted=accepted,
+                within=found["within"],
+                service_level_pct=pct(found["within"], accepted),
+                wait_mean_s=round(found["wait_sum_ms"] / accepted / 1000, 1) if accepted else None,
+                wait_p50_s=wait.get("p50"),
+                wait_p90_s=wait.get("p90"),
+            )
+        )
+    return Series(step_s=step // 1000, points=out)
+
+
+def pct(part: int, whole: int) -> float | None:
+    """`part` as a percentage of `whole`, to one decimal; None when `whole` is 0."""
+    return round(100 * part / whole, 1) if whole else None
+
+
+def _area(area: str) -> str:
+    return area or NO_AREA
+
+
+def _dt(ms: int) -> datetime:
+    value = to_datetime(ms)
+    return value if value is not None else datetime.fromtimestamp(0, UTC)

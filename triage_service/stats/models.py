@@ -1,0 +1,161 @@
+"""The `Stats` answer (API.md) and its extras, as models: they shape the JSON and the OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from triage_service.domain.models import UtcDatetime
+
+
+class Aliased(BaseModel):
+    """Serialises `from` (a Python keyword) under its JSON name."""
+
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+
+class QueueNow(BaseModel):
+    """Who is waiting right now."""
+
+    waiting: int
+    by_priority: dict[str, int]
+    longest_wait_s: float
+    in_session: int
+    longest_wait_by_priority_s: dict[str, float | None]
+    escalated: int = Field(description="waiting past their priority's escalation threshold")
+
+
+class Clinicians(BaseModel):
+    available: int
+    busy: int
+    offline: int
+
+
+class Durations(BaseModel):
+    """Seconds: the exact mean, and the median (nearest-rank over whole seconds)."""
+
+    n: int
+    mean: float | None = None
+    p50: float | None = None
+
+
+class WaitDurations(Durations):
+    """Time to connect, with its 90th percentile and the longest wait."""
+
+    p90: float | None = None
+    max: float | None = None
+
+
+class ServiceLevel(BaseModel):
+    threshold_s: int
+    pct: float | None = Field(description="answered within the threshold, % of answered")
+    within: int
+    answered: int
+    offered: int = Field(description="answered + abandoned (short abandons excluded) + expired")
+    pct_of_offered: float | None
+    today_pct: float | None = Field(
+        default=None, description="since 00:00 UTC today, when the window covers it hourly"
+    )
+
+
+class FollowUps(BaseModel):
+    """Referrals (or s298 notifications) made for the window's requests."""
+
+    made: int
+    completed: int
+    completed_on_time: int
+    on_time_pct: float | None
+
+
+class Detentions(BaseModel):
+    place_of_safety_s297: int
+    medical_examination_detention: int
+    total: int
+
+
+class SeriesPoint(Aliased):
+    start: UtcDatetime = Field(alias="from")
+    requests: int
+    accepted: int
+    within: int
+    service_level_pct: float | None
+    wait_mean_s: float | None
+    wait_p50_s: float | None
+    wait_p90_s: float | None
+
+
+class Series(BaseModel):
+    step_s: int
+    points: list[SeriesPoint]
+
+
+class WindowStats(Aliased):
+    """Requests created in [from, to) and everything that has happened to them since."""
+
+    start: UtcDatetime = Field(alias="from")
+    end: UtcDatetime = Field(alias="to")
+    requests: int
+    accepted: int
+    completed: int
+    cancelled: int
+    expired: int
+    wait_s: WaitDurations = Field(description="time to connect: request to first accept")
+    service_level: ServiceLevel
+    assessment_s: Durations = Field(description="accept to outcome")
+    dispositions: dict[str, int]
+    by_area: dict[str, int]
+    by_hour: list[int] = Field(description="requests by hour of day (UTC), 0-23")
+    abandoned: int = Field(description="cancelled unanswered, short abandons excluded")
+    answered_pct: float | None
+    police_s: Durations = Field(description="police time: request to officer released")
+    by_priority: dict[str, int]
+    by_mode: dict[str, int]
+    by_age_band: dict[str, int]
+    by_sex: dict[str, int]
+    triage_codes: dict[str, int]
+    conveyances: dict[str, int]
+    conveyance_avoided: int = Field(
+        description="completed without emergency department or ambulance"
+    )
+    resolved_on_scene: int
+    detentions: Detentions
+    referrals: FollowUps
+    mwc_notifications: FollowUps
+    by_hour_of_week: list[int] = Field(description="168 hours from Monday 00:00 UTC")
+    by_area_hour_of_week: dict[str, list[int]] | None = Field(
+        description="requests by area and hour of week; only with heat_map=true"
+    )
+    series: Series | None = Field(
+        description="per hour (windows up to 48 h) or UTC day; only with series=true"
+    )
+
+
+class ReferralsNow(BaseModel):
+    open: int
+    overdue: int
+    mwc_open: int
+    mwc_overdue: int
+    mwc_due_soon: int
+
+
+class Alarm(BaseModel):
+    kind: Literal["waiting_past_threshold", "no_clinician_available", "s298_due_soon"]
+    message: str
+    request_id: str | None = None
+    referral_id: str | None = None
+    priority: int | None = None
+    waited_s: float | None = None
+    threshold_s: int | None = None
+    due_at: UtcDatetime | None = None
+
+
+class Stats(BaseModel):
+    """GET /api/v1/stats and the live `stats` message."""
+
+    generated_at: UtcDatetime
+    queue: QueueNow
+    clinicians: Clinicians
+    window: WindowStats
+    referrals: ReferralsNow
+    alarms: list[Alarm]

@@ -1,0 +1,198 @@
+"""The live part of the statistics: the queue, clinicians, open referrals and alarms.
+
+Everything here is read from small live structures (the queue, the clinicians' states, the
+open referrals), so its cost depends on who is waiting now, not on the store's size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from triage_service.domain.times import to_datetime
+from triage_service.settings import Settings
+from triage_service.stats.figures import window_stats
+from triage_service.stats.models import Alarm, Clinicians, QueueNow, ReferralsNow, Stats
+from triage_service.stats.window import DAY_MS, Detail, Window
+from triage_service.store.store import Store
+
+PRIORITIES = (1, 2, 3)
+PRIORITY_SCALE = 10**13  # queue score = priority * 10**13 + created_ms (domain.queue_score)
+ALARM_LIMIT = 20
+S298_WARNING_MS = 2 * DAY_MS
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityRows:
+    """One priority's slice of the queue."""
+
+    priority: int
+    waiting: int
+    oldest_ms: int | None
+    escalated: int
+    escalated_rows: list[tuple[str, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRead:
+    """The live structures as read in one round trip."""
+
+    priorities: list[PriorityRows]
+    in_session: int
+    states: list[str]
+    referrals_open: int
+    referrals_overdue: int
+    mwc_open: int
+    mwc_overdue: int
+    mwc_due_soon: list[tuple[str, float]]
+
+
+async def compute_stats(
+    store: Store, settings: Settings, window: Window, *, now_ms: int, detail: Detail | None = None
+) -> Stats:
+    """The whole `Stats` answer: the live figures now and the window's figures."""
+    figures, live = await asyncio.gather(
+        window_stats(store, settings, window, detail or Detail()),
+        read_live(store, settings, now_ms=now_ms),
+    )
+    generated = to_datetime(now_ms)
+    assert generated is not None
+    queue, clinicians = queue_now(live, now_ms), clinicians_now(live)
+    return Stats(
+        generated_at=generated,
+        queue=queue,
+        clinicians=clinicians,
+        window=figures,
+        referrals=referrals_now(live),
+        alarms=alarms(live, settings, queue=queue, clinicians=clinicians, now_ms=now_ms),
+    )
+
+
+async def read_live(store: Store, settings: Settings, *, now_ms: int) -> LiveRead:
+    """Queue slices per priority, sessions, clinicians and open referrals in one pipeline."""
+    keys, thresholds = store.keys, settings.escalation_thresholds
+    async with store.client.pipeline(transaction=False) as pipe:
+        for p in PRIORITIES:
+            low, high = p * PRIORITY_SCALE, f"({(p + 1) * PRIORITY_SCALE}"
+            late = low + now_ms - thresholds.get(p, 10**9) * 1000
+            pipe.zcount(keys("queue"), low, high)
+            pipe.zrangebyscore(keys("queue"), low, high, start=0, num=1, withscores=True)
+            pipe.zcount(keys("queue"), low, late)
+            pipe.zrangebyscore(keys("queue"), low, late, start=0, num=ALARM_LIMIT, withscores=True)
+        pipe.scard(keys("active"))
+        pipe.hvals(keys("clin:state"))
+        pipe.zcard(keys("referrals:open"))
+        pipe.zcount(keys("referrals:open"), "-inf", f"({now_ms}")
+        pipe.zcard(keys("referrals:mwc"))
+        pipe.zcount(keys("referrals:mwc"), "-inf", f"({now_ms}")
+        pipe.zrangebyscore(
+            keys("referrals:mwc"),
+            "-inf",
+            now_ms + S298_WARNING_MS,
+            start=0,
+            num=ALARM_LIMIT,
+            withscores=True,
+        )
+        rows: list[Any] = await pipe.execute()
+    slices = [_priority_rows(p, rows[4 * i : 4 * i + 4]) for i, p in enumerate(PRIORITIES)]
+    rest = rows[4 * len(PRIORITIES) :]
+    return LiveRead(slices, *rest)
+
+
+def _priority_rows(priority: int, rows: list[Any]) -> PriorityRows:
+    waiting, oldest, escalated, escalated_rows = rows
+    base = priority * PRIORITY_SCALE
+    return PriorityRows(
+        priority,
+        waiting,
+        int(oldest[0][1] - base) if oldest else None,
+        escalated,
+        [(rid, score - base) for rid, score in escalated_rows],
+    )
+
+
+def queue_now(live: LiveRead, now_ms: int) -> QueueNow:
+    """Waiting now by priority, the longest waits, and requests in session."""
+    longest = {str(s.priority): _waited_s(s.oldest_ms, now_ms) for s in live.priorities}
+    known = [w for w in longest.values() if w is not None]
+    return QueueNow(
+        waiting=sum(s.waiting for s in live.priorities),
+        by_priority={str(s.priority): s.waiting for s in live.priorities},
+        longest_wait_s=max(known, default=0.0),
+        in_session=live.in_session,
+        longest_wait_by_priority_s=longest,
+        escalated=sum(s.escalated for s in live.priorities),
+    )
+
+
+def clinicians_now(live: LiveRead) -> Clinicians:
+    """Clinicians by their current availability."""
+    return Clinicians(
+        available=live.states.count("available"),
+        busy=live.states.count("busy"),
+        offline=live.states.count("offline"),
+    )
+
+
+def referrals_now(live: LiveRead) -> ReferralsNow:
+    """Open and overdue referrals (with s298 notifications), and the notifications apart."""
+    return ReferralsNow(
+        open=live.referrals_open,
+        overdue=live.referrals_overdue,
+        mwc_open=live.mwc_open,
+        mwc_overdue=live.mwc_overdue,
+        mwc_due_soon=len(live.mwc_due_soon),
+    )
+
+
+def alarms(
+    live: LiveRead, settings: Settings, *, queue: QueueNow, clinicians: Clinicians, now_ms: int
+) -> list[Alarm]:
+    """Requests waiting past their threshold, nobody available, s298 notices nearly due."""
+    found: list[Alarm] = []
+    if queue.waiting and not clinicians.available:
+        found.append(
+            Alarm(
+                kind="no_clinician_available",
+                message=f"{queue.waiting} waiting and no clinician is available.",
+            )
+        )
+    for s in live.priorities:
+        threshold = settings.escalation_thresholds.get(s.priority)
+        for request_id, created_ms in s.escalated_rows:
+            waited = _waited_s(int(created_ms), now_ms)
+            found.append(
+                Alarm(
+                    kind="waiting_past_threshold",
+                    request_id=request_id,
+                    priority=s.priority,
+                    waited_s=waited,
+                    threshold_s=threshold,
+                    message=f"A priority {s.priority} request has waited {_minutes(waited)}.",
+                )
+            )
+    for referral_id, due_ms in live.mwc_due_soon:
+        due = to_datetime(int(due_ms))
+        overdue = due_ms < now_ms
+        found.append(
+            Alarm(
+                kind="s298_due_soon",
+                referral_id=referral_id,
+                due_at=due,
+                message=(
+                    "An s298 notification to the Mental Welfare Commission is "
+                    + ("overdue." if overdue else "due within 2 days.")
+                ),
+            )
+        )
+    return found
+
+
+def _waited_s(created_ms: int | None, now_ms: int) -> float | None:
+    return None if created_ms is None else round(max(0, now_ms - created_ms) / 1000, 1)
+
+
+def _minutes(seconds: float | None) -> str:
+    minutes = int((seconds or 0) // 60)
+    return "under a minute" if minutes < 1 else f"{minutes} min"

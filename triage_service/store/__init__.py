@@ -1,0 +1,26 @@
+"""Redis: the only place that knows key names and Redis commands (Store, Keys, the Lua
+scripts, the embedded server)."""
+
+from triage_service.store.embedded import EmbeddedRedis, EmbeddedRedisError, find_redis_server
+from triage_service.store.keys import Keys
+from triage_service.store.store import (
+    STORE_ERRORS,
+    UNREACHABLE_ERRORS,
+    Refused,
+    Store,
+    StoreError,
+    connect,
+)
+
+__all__ = [
+    "STORE_ERRORS",
+    "UNREACHABLE_ERRORS",
+    "EmbeddedRedis",
+    "EmbeddedRedisError",
+    "Keys",
+    "Refused",
+    "Store",
+    "StoreError",
+    "connect",
+    "find_redis_server",
+]

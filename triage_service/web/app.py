@@ -1,0 +1,82 @@
+"""The aiohttp application: routes, middlewares and one cleanup context per resource."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from triage_service.domain.times import Clock, wall_clock_ms
+from triage_service.live.hub import Hub
+from triage_service.rtc.echo import echo_peers_ctx
+from triage_service.settings import Settings
+from triage_service.web.api import ENDPOINTS, ApiRoutes
+from triage_service.web.auth import session_middleware
+from triage_service.web.background import redis_ctx, stats_push_ctx, sweeper_ctx, wakeups_ctx
+from triage_service.web.errors import deadline_middleware, error_middleware
+from triage_service.web.metrics import METRICS, Metrics, metrics_middleware
+from triage_service.web.security import security_headers
+from triage_service.web.state import CLOCK, HUB, SETTINGS
+from triage_service.web.views import (
+    live,
+    pages,
+    queue,
+    record,
+    referrals,
+    requests,
+    rtc,
+    session,
+    stats,
+    supervisor,
+    system,
+)
+
+log = logging.getLogger(__name__)
+ROUTE_TABLES: tuple[ApiRoutes, ...] = (
+    session.routes,
+    requests.routes,
+    queue.routes,
+    record.routes,
+    referrals.routes,
+    system.routes,
+    live.routes,
+    rtc.routes,
+    stats.routes,
+)
+
+
+def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Application:
+    """Wire routes, middlewares and resources; does no I/O until the app starts."""
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[
+            security_headers(settings),
+            error_middleware,
+            metrics_middleware,
+            deadline_middleware(settings.store_deadline_s),
+            session_middleware,
+        ],
+    )
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    app[METRICS] = Metrics()
+    app[HUB] = Hub()
+    app[pages.JINJA] = pages.jinja_environment()
+    app[ENDPOINTS] = [e for table in ROUTE_TABLES for e in table.endpoints]
+    for table in ROUTE_TABLES:
+        app.add_routes(table)
+    app.add_routes(pages.routes)
+    app.add_routes(supervisor.routes)
+    app.router.add_static("/static", pages.STATIC)
+    app.cleanup_ctx.append(redis_ctx)
+    app.cleanup_ctx.append(sweeper_ctx)
+    app.cleanup_ctx.append(wakeups_ctx)
+    app.cleanup_ctx.append(stats_push_ctx)
+    app.cleanup_ctx.append(echo_peers_ctx)
+    app.on_shutdown.append(close_sockets)
+    return app
+
+
+async def close_sockets(app: web.Application) -> None:
+    """Close every live socket with GOING_AWAY so shutdown does not wait on them."""
+    await app[HUB].close_all()

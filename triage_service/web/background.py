@@ -1,0 +1,64 @@
+"""Background work for the life of the app: one cleanup context per resource, each started
+when the app starts and stopped (cancelled and awaited) when it stops."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from triage_service.live.stats_push import push_forever
+from triage_service.live.wakeups import Dispatcher, broadcast_queue_changes, listen
+from triage_service.service.timers import sweep_forever
+from triage_service.store import EmbeddedRedis, Store, connect
+from triage_service.tasks import start_task, stop_task
+from triage_service.web.state import CLOCK, HUB, SETTINGS, STORE
+
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Connect to Redis (starting the embedded server when no URL is set); close on exit."""
+    settings = app[SETTINGS]
+    embedded = None
+    url = settings.redis_url
+    if url is None:
+        embedded = EmbeddedRedis(settings.data_path)
+        url = await embedded.start()
+    try:
+        client = await connect(url)
+        app[STORE] = Store(client, settings.key_prefix)
+        yield
+        await client.aclose()
+    finally:
+        if embedded is not None:
+            await embedded.stop()
+
+
+async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Sweep due timers (and the retention purge) for the life of the app."""
+    task = start_task(sweep_forever(app[STORE], app[SETTINGS], app[CLOCK]), "timer-sweeper")
+    yield
+    await stop_task(task)
+
+
+async def wakeups_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Listen for wake-ups and coalesce queue broadcasts for the life of the app."""
+    dispatcher = Dispatcher(
+        app[STORE], app[HUB], app[CLOCK], phone_fallback=app[SETTINGS].phone_fallback
+    )
+    app[DISPATCHER] = dispatcher
+    tasks = [
+        start_task(listen(dispatcher), "wakeup-listener"),
+        start_task(broadcast_queue_changes(dispatcher), "queue-broadcasts"),
+    ]
+    yield
+    for task in tasks:
+        await stop_task(task)
+
+
+async def stats_push_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Push the live statistics to supervisors for the life of the app."""
+    task = start_task(push_forever(app[HUB], app[STORE], app[SETTINGS], app[CLOCK]), "stats-push")
+    yield
+    await stop_task(task)

@@ -1,0 +1,159 @@
+"""API errors and the middleware that renders every failure in the contract's JSON shape."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+from pydantic import ValidationError
+
+from triage_service.domain.errors import Conflict, DomainError, Invalid, NotFound, RateLimited
+from triage_service.store import UNREACHABLE_ERRORS
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "not_signed_in",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+}
+
+
+class ApiError(Exception):
+    """An error the client caused or may act on, with its HTTP status and stable code."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        fields: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields
+        self.headers = headers or {}
+
+
+def not_found(what: str = "request") -> ApiError:
+    """The 404 for a missing object or one the user may not see."""
+    return ApiError(404, "not_found", f"No such {what}.")
+
+
+def invalid(code: str, message: str, fields: dict[str, str]) -> ApiError:
+    """A 422 naming the offending fields."""
+    return ApiError(422, code, message, fields=fields)
+
+
+# Validation failures that carry a code of their own when they are the only problem.
+DOMAIN_CODES = {"consent_required": "The person's consent is required."}
+
+
+def from_validation(error: ValidationError) -> ApiError:
+    """A pydantic error as a 422 with one line per field path."""
+    fields: dict[str, str] = {}
+    items = error.errors(include_url=False)
+    for item in items:
+        path = ".".join(str(part) for part in item["loc"]) or "body"
+        fields.setdefault(path, item["msg"])
+    if len(items) == 1 and items[0]["type"] in DOMAIN_CODES:
+        return invalid(items[0]["type"], DOMAIN_CODES[items[0]["type"]], fields)
+    return invalid("validation_error", "Some fields are missing or invalid.", fields)
+
+
+# Answers that may rightly take long: the live channel, streamed exports, and the connection
+# test (its aiortc peer gathers ICE candidates under limits of its own).
+UNBOUNDED_PATHS = ("/ws", "/api/v1/stats/export", "/api/v1/connection-test")
+
+
+def deadline_middleware(deadline_s: float) -> Middleware:
+    """Bound every other request, so a store that stops answering yields 503s, not hangs."""
+
+    @web.middleware
+    async def bounded(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(UNBOUNDED_PATHS):
+            return await handler(request)
+        async with asyncio.timeout(deadline_s):
+            return await handler(request)
+
+    return bounded
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    fields: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    """The contract's error body."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return web.json_response({"error": body}, status=status, headers=headers)
+
+
+def domain_response(error: DomainError) -> web.Response:
+    """A domain error as its status code: 404, 409, 422 with the fields, 429 with Retry-After."""
+    if isinstance(error, Invalid):
+        return error_response(422, error.code, error.message, fields=error.fields)
+    if isinstance(error, RateLimited):
+        return error_response(
+            429, error.code, error.message, headers={"Retry-After": str(error.retry_after_s)}
+        )
+    status = 404 if isinstance(error, NotFound) else 409 if isinstance(error, Conflict) else 400
+    return error_response(status, error.code, error.message)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every failure into the JSON error shape; log only the unexpected."""
+    try:
+        return await handler(request)
+    except ApiError as e:
+        return error_response(e.status, e.code, e.message, fields=e.fields, headers=e.headers)
+    except DomainError as e:
+        return domain_response(e)
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        code = _HTTP_CODES.get(e.status, "http_error")
+        headers = {k: v for k, v in e.headers.items() if k in ("Allow", "Retry-After")}
+        return error_response(e.status, code, e.reason, headers=headers)
+    except UNREACHABLE_ERRORS as e:
+        log.warning("Redis unreachable on %s %s: %s", request.method, request.path, e)
+        return error_response(
+            503,
+            "unavailable",
+            "The service cannot reach its store; try again shortly.",
+            headers={"Retry-After": "1"},
+        )
+    except TimeoutError:
+        log.warning("no answer within the deadline on %s %s", request.method, request.path)
+        return error_response(
+            503,
+            "unavailable",
+            "The service did not answer in time; try again shortly.",
+            headers={"Retry-After": "1"},
+        )
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "Something went wrong on our side.")

@@ -1,0 +1,15 @@
+"""Application state keys: everything an instance holds, reached only through these."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from triage_service.domain.times import Clock
+from triage_service.live.hub import Hub
+from triage_service.settings import Settings
+from triage_service.store import Store
+
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey("store", Store)
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+HUB = web.AppKey("hub", Hub)

@@ -1,0 +1,118 @@
+"""The clinician's side of the queue: availability, the queue, accept, next, release."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from triage_service.domain.codes import Role
+from triage_service.domain.models import (
+    AvailabilityChange,
+    AvailabilityOut,
+    QueueOut,
+    ReleaseForm,
+    RequestOut,
+)
+from triage_service.service import lifecycle, records
+from triage_service.service.sessions import SignIn
+from triage_service.web.api import ApiRoutes, answer
+from triage_service.web.state import CLOCK, STORE
+from triage_service.web.views.requests import shaped, visible_record
+
+routes = ApiRoutes()
+QUEUE_LIMIT = 200
+
+
+@routes.endpoint(
+    "PUT",
+    "/api/v1/availability",
+    summary="Set my availability",
+    roles=(Role.CLINICIAN,),
+    body=AvailabilityChange,
+    answer=AvailabilityOut,
+)
+async def put_availability(
+    request: web.Request, sign_in: SignIn, change: AvailabilityChange
+) -> web.Response:
+    """Available, busy or offline; offline is allowed at any time."""
+    status = await lifecycle.set_availability(
+        request.app[STORE], sign_in.user, change.status, now_ms=request.app[CLOCK]()
+    )
+    return answer(AvailabilityOut(status=status))
+
+
+@routes.endpoint(
+    "GET",
+    "/api/v1/availability",
+    summary="My availability",
+    roles=(Role.CLINICIAN,),
+    answer=AvailabilityOut,
+)
+async def get_availability(request: web.Request, sign_in: SignIn) -> web.Response:
+    """The clinician's current availability (offline until set)."""
+    store = request.app[STORE]
+    status = await store.client.hget(store.keys("clin:state"), sign_in.user.id)
+    return answer({"status": status or "offline"})
+
+
+@routes.endpoint(
+    "GET",
+    "/api/v1/queue",
+    summary="Waiting requests in service order",
+    roles=(Role.CLINICIAN, Role.SUPERVISOR),
+    answer=QueueOut,
+)
+async def get_queue(request: web.Request, sign_in: SignIn) -> web.Response:
+    """Priority first, then arrival; no names."""
+    store = request.app[STORE]
+    ids = await store.client.zrange(store.keys("queue"), 0, QUEUE_LIMIT - 1)
+    now_ms = request.app[CLOCK]()
+    waiting = [records.queue_item(r, now_ms) for r in await records.load_many(store, ids)]
+    return answer(QueueOut(waiting=waiting))
+
+
+@routes.endpoint(
+    "POST",
+    "/api/v1/requests/{id}/accept",
+    summary="Accept a waiting request",
+    roles=(Role.CLINICIAN,),
+    answer=RequestOut,
+)
+async def accept_request(request: web.Request, sign_in: SignIn) -> web.Response:
+    """Exactly one of several clinicians accepting at once gets 200; the others 409."""
+    record = await visible_record(request, sign_in)
+    record = await lifecycle.accept_request(
+        request.app[STORE], sign_in.user, record["id"], now_ms=request.app[CLOCK]()
+    )
+    return answer(await shaped(request, sign_in, record))
+
+
+@routes.endpoint(
+    "POST",
+    "/api/v1/queue/next",
+    summary="Accept the first in service order",
+    roles=(Role.CLINICIAN,),
+    answer=RequestOut,
+)
+async def take_next(request: web.Request, sign_in: SignIn) -> web.Response:
+    """Take whoever is first in the queue; 404 queue_empty when nobody waits."""
+    record = await lifecycle.take_next(
+        request.app[STORE], sign_in.user, now_ms=request.app[CLOCK]()
+    )
+    return answer(await shaped(request, sign_in, record))
+
+
+@routes.endpoint(
+    "POST",
+    "/api/v1/requests/{id}/release",
+    summary="Hand back to the queue",
+    roles=(Role.CLINICIAN,),
+    body=ReleaseForm,
+    answer=RequestOut,
+)
+async def release_request(request: web.Request, sign_in: SignIn, form: ReleaseForm) -> web.Response:
+    """The assigned clinician puts the request back at its original place."""
+    record = await visible_record(request, sign_in)
+    record = await lifecycle.release_request(
+        request.app[STORE], sign_in.user, record["id"], form.reason, now_ms=request.app[CLOCK]()
+    )
+    return answer(await shaped(request, sign_in, record))

@@ -1,0 +1,91 @@
+"""The clinical record of a session: chat messages and the outcome."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from triage_service.domain.codes import Role
+from triage_service.domain.models import (
+    MessageForm,
+    MessageList,
+    MessageOut,
+    OutcomeForm,
+    OutcomeOut,
+)
+from triage_service.service import lifecycle, messages, records
+from triage_service.service.referrals import get_referral
+from triage_service.service.sessions import SignIn
+from triage_service.web.api import ApiRoutes, answer
+from triage_service.web.errors import not_found
+from triage_service.web.state import CLOCK, SETTINGS, STORE
+from triage_service.web.views.requests import shaped, visible_record
+
+routes = ApiRoutes()
+PARTICIPANTS = (Role.OFFICER, Role.CLINICIAN)
+
+
+async def participant_record(request: web.Request, sign_in: SignIn) -> records.Record:
+    """The record if the reader is its owner officer or assigned clinician, else 404."""
+    record = await visible_record(request, sign_in)
+    if not messages.is_participant(sign_in.user, record):
+        raise not_found()
+    return record
+
+
+@routes.endpoint(
+    "POST",
+    "/api/v1/requests/{id}/messages",
+    summary="Send a chat message",
+    roles=PARTICIPANTS,
+    body=MessageForm,
+    answer=MessageOut,
+    status=201,
+)
+async def post_message(request: web.Request, sign_in: SignIn, form: MessageForm) -> web.Response:
+    """Store a message with the record and push it to the other participant."""
+    record = await participant_record(request, sign_in)
+    message = await messages.post_message(
+        request.app[STORE], record, sign_in.user, form.text, now_ms=request.app[CLOCK]()
+    )
+    return answer(message, status=201)
+
+
+@routes.endpoint(
+    "GET",
+    "/api/v1/requests/{id}/messages",
+    summary="The chat, oldest first",
+    roles=PARTICIPANTS,
+    answer=MessageList,
+)
+async def list_messages(request: web.Request, sign_in: SignIn) -> web.Response:
+    """Every message of the request, oldest first."""
+    record = await participant_record(request, sign_in)
+    found = await messages.list_messages(request.app[STORE], record["id"])
+    return answer(MessageList(messages=found))
+
+
+@routes.endpoint(
+    "POST",
+    "/api/v1/requests/{id}/outcome",
+    summary="File the outcome",
+    roles=(Role.CLINICIAN,),
+    body=OutcomeForm,
+    answer=OutcomeOut,
+    status=201,
+)
+async def file_outcome(request: web.Request, sign_in: SignIn, form: OutcomeForm) -> web.Response:
+    """Exactly once, by the assigned clinician; opens any referral and s298 notification."""
+    store, now_ms = request.app[STORE], request.app[CLOCK]()
+    record = await visible_record(request, sign_in)
+    record = await lifecycle.file_outcome(
+        store, request.app[SETTINGS], sign_in.user, record["id"], form, now_ms=now_ms
+    )
+    referral = (
+        await get_referral(store, record["referral_id"], now_ms=now_ms)
+        if record.get("referral_id")
+        else None
+    )
+    return answer(
+        OutcomeOut(request=await shaped(request, sign_in, record), outcome=form, referral=referral),
+        status=201,
+    )

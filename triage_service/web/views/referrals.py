@@ -1,0 +1,65 @@
+"""Follow-up referrals: the list with due times and status updates."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from triage_service.domain.codes import Role
+from triage_service.domain.models import ReferralList, ReferralOut, ReferralUpdate
+from triage_service.service import referrals
+from triage_service.service.sessions import SignIn
+from triage_service.web.api import ApiRoutes, answer
+from triage_service.web.errors import ApiError
+from triage_service.web.state import CLOCK, STORE
+
+routes = ApiRoutes()
+
+
+@routes.endpoint(
+    "GET",
+    "/api/v1/referrals",
+    summary="Referrals: open, overdue or all",
+    roles=(Role.CLINICIAN, Role.SUPERVISOR),
+    answer=ReferralList,
+)
+async def list_referrals(request: web.Request, sign_in: SignIn) -> web.Response:
+    """Open and overdue soonest due first; all newest first."""
+    scope = request.query.get("status", "open")
+    if scope not in ("open", "overdue", "all"):
+        raise ApiError(
+            422,
+            "validation_error",
+            "status must be open, overdue or all.",
+            fields={"status": "must be open, overdue or all"},
+        )
+    found = await referrals.list_referrals(
+        request.app[STORE],
+        scope,  # type: ignore[arg-type]
+        now_ms=request.app[CLOCK](),
+    )
+    if sign_in.user.role is Role.SUPERVISOR:
+        found = [r.model_copy(update={"contact": None, "note": None}) for r in found]
+    return answer(ReferralList(referrals=found))
+
+
+@routes.endpoint(
+    "PATCH",
+    "/api/v1/referrals/{id}",
+    summary="Update a referral's status",
+    roles=(Role.CLINICIAN,),
+    body=ReferralUpdate,
+    answer=ReferralOut,
+)
+async def update_referral(
+    request: web.Request, sign_in: SignIn, update: ReferralUpdate
+) -> web.Response:
+    """Accepted, completed, did not attend or cancelled; closed ones answer 409."""
+    referral = await referrals.update_referral(
+        request.app[STORE],
+        request.match_info["id"],
+        update.status,
+        update.note,
+        actor_id=sign_in.user.id,
+        now_ms=request.app[CLOCK](),
+    )
+    return answer(referral)

@@ -1,0 +1,126 @@
+"""Officers' requests: create, list, read, cancel."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from triage_service.domain.codes import Role
+from triage_service.domain.models import RequestForm, RequestList, RequestOut
+from triage_service.service import lifecycle, records
+from triage_service.service.audit import record_access
+from triage_service.service.sessions import SignIn
+from triage_service.web.api import ApiRoutes, answer
+from triage_service.web.errors import ApiError, not_found
+from triage_service.web.state import CLOCK, SETTINGS, STORE
+
+routes = ApiRoutes()
+MINE_LIMIT = 100
+
+
+async def visible_record(request: web.Request, sign_in: SignIn) -> records.Record:
+    """The record named in the path, or 404 if it does not exist or is not the reader's."""
+    record = await records.load(request.app[STORE], request.match_info["id"])
+    if record is None or not records.may_see(sign_in.user, record):
+        raise not_found()
+    return record
+
+
+async def shaped(request: web.Request, sign_in: SignIn, record: records.Record) -> RequestOut:
+    """The record as this reader may see it, with live position and estimate."""
+    return await records.shape_for(
+        request.app[STORE],
+        record,
+        sign_in.user,
+        phone_fallback=request.app[SETTINGS].phone_fallback,
+    )
+
+
+@routes.endpoint(
+    "POST",
+    "/api/v1/requests",
+    summary="Ask for an assessment",
+    roles=(Role.OFFICER,),
+    body=RequestForm,
+    answer=RequestOut,
+    status=201,
+)
+async def create_request(request: web.Request, sign_in: SignIn, form: RequestForm) -> web.Response:
+    """Queue a request; a repeated Idempotency-Key returns the first one with 200."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 128:
+        raise ApiError(
+            422,
+            "validation_error",
+            "Idempotency-Key must be 1-128 characters.",
+            fields={"Idempotency-Key": "1-128 characters"},
+        )
+    record, created = await lifecycle.create_request(
+        request.app[STORE],
+        request.app[SETTINGS],
+        sign_in.user,
+        form,
+        now_ms=request.app[CLOCK](),
+        idempotency_key=key,
+    )
+    return answer(await shaped(request, sign_in, record), status=201 if created else 200)
+
+
+@routes.endpoint(
+    "GET",
+    "/api/v1/requests",
+    summary="My requests, newest first",
+    roles=(Role.OFFICER,),
+    answer=RequestList,
+)
+async def list_my_requests(request: web.Request, sign_in: SignIn) -> web.Response:
+    """The officer's own requests (`scope=mine`, the only scope), newest first."""
+    if request.query.get("scope", "mine") != "mine":
+        raise ApiError(
+            422, "validation_error", "scope must be mine.", fields={"scope": "must be mine"}
+        )
+    store = request.app[STORE]
+    ids = await store.client.zrevrange(
+        store.keys.officer_requests(sign_in.user.id), 0, MINE_LIMIT - 1
+    )
+    found = await records.load_many(store, ids)
+    return answer(RequestList(requests=[await shaped(request, sign_in, r) for r in found]))
+
+
+@routes.endpoint(
+    "GET",
+    "/api/v1/requests/{id}",
+    summary="One request",
+    roles=(Role.OFFICER, Role.CLINICIAN, Role.SUPERVISOR),
+    answer=RequestOut,
+)
+async def get_request(request: web.Request, sign_in: SignIn) -> web.Response:
+    """Read a request as the reader may see it; the access is logged."""
+    record = await visible_record(request, sign_in)
+    await record_access(
+        request.app[STORE],
+        sign_in.user,
+        action="read",
+        record_id=record["id"],
+        now_ms=request.app[CLOCK](),
+    )
+    return answer(await shaped(request, sign_in, record))
+
+
+@routes.endpoint(
+    "POST",
+    "/api/v1/requests/{id}/cancel",
+    summary="Withdraw a waiting request",
+    roles=(Role.OFFICER,),
+    answer=RequestOut,
+)
+async def cancel_request(request: web.Request, sign_in: SignIn) -> web.Response:
+    """The owner officer cancels; 409 once it is no longer waiting."""
+    record = await visible_record(request, sign_in)
+    record = await lifecycle.cancel_request(
+        request.app[STORE],
+        request.app[SETTINGS],
+        sign_in.user,
+        record["id"],
+        now_ms=request.app[CLOCK](),
+    )
+    return answer(await shaped(request, sign_in, record))

@@ -1,0 +1,79 @@
+"""WebRTC support for the pages: ICE servers and the pre-call connection test."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from triage_service.domain.models import ConnectionTestOffer
+from triage_service.rtc.echo import ECHO_PEERS, EchoPeerError, InvalidOffer, TooManyPeers
+from triage_service.rtc.turn import ice_servers_for
+from triage_service.service.sessions import SignIn
+from triage_service.web.api import ApiRoutes, answer
+from triage_service.web.errors import ApiError, invalid
+from triage_service.web.state import CLOCK, SETTINGS
+
+routes = ApiRoutes()
+
+
+class IceServerOut(BaseModel):
+    urls: str | list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class IceServersOut(BaseModel):
+    iceServers: list[IceServerOut]
+
+
+class ConnectionTestAnswer(BaseModel):
+    sdp: str
+    type: Literal["answer"]
+
+
+@routes.endpoint(
+    "GET", "/api/v1/ice-servers", summary="STUN/TURN servers for WebRTC", answer=IceServersOut
+)
+async def ice_servers(request: web.Request, sign_in: SignIn) -> web.Response:
+    """The configured servers plus TURN credentials minted for this user (≤ 1 h)."""
+    settings = request.app[SETTINGS]
+    servers = ice_servers_for(
+        configured=settings.ice_server_list,
+        turn_secret=settings.turn_secret,
+        turn_urls=settings.turn_urls,
+        user_id=sign_in.user.id,
+        now_s=request.app[CLOCK]() // 1000,
+        ttl_s=settings.turn_ttl_s,
+    )
+    return web.json_response({"iceServers": servers}, headers={"Cache-Control": "no-store"})
+
+
+@routes.endpoint(
+    "POST",
+    "/api/v1/connection-test",
+    summary="Answer an offer with an echo peer",
+    body=ConnectionTestOffer,
+    answer=ConnectionTestAnswer,
+)
+async def connection_test(
+    request: web.Request, sign_in: SignIn, offer: ConnectionTestOffer
+) -> web.Response:
+    """Answer the browser's offer from a server peer that echoes its media and pings."""
+    try:
+        description = await request.app[ECHO_PEERS].answer(offer.sdp, owner=sign_in.user.id)
+    except InvalidOffer as e:
+        raise invalid(
+            "invalid_sdp", "The offer is not a usable WebRTC description.", {"sdp": str(e)}
+        ) from e
+    except TooManyPeers as e:
+        raise ApiError(
+            429,
+            "rate_limited",
+            "Too many connection tests are running; try again.",
+            headers={"Retry-After": str(e.retry_after_s)},
+        ) from e
+    except EchoPeerError as e:
+        raise ApiError(503, "unavailable", "The connection test is unavailable.") from e
+    return answer(ConnectionTestAnswer(sdp=description.sdp, type="answer"))

@@ -1,0 +1,62 @@
+"""Sign-in, sign-out and who am I."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from triage_service.domain.models import Credentials, SessionOut, UserOut
+from triage_service.service.accounts import authenticate
+from triage_service.service.sessions import (
+    SignIn,
+    check_login_allowed,
+    close_session,
+    open_session,
+    record_login_failure,
+)
+from triage_service.web.api import ApiRoutes, answer
+from triage_service.web.auth import cookie_name
+from triage_service.web.errors import ApiError
+from triage_service.web.state import CLOCK, SETTINGS, STORE
+
+routes = ApiRoutes()
+
+
+@routes.endpoint(
+    "POST", "/api/v1/login", summary="Sign in", body=Credentials, answer=SessionOut, signed_in=False
+)
+async def login(request: web.Request, credentials: Credentials) -> web.Response:
+    """Check the password, start a new session and set its cookie."""
+    store, settings = request.app[STORE], request.app[SETTINGS]
+    remote = request.remote or "unknown"
+    await check_login_allowed(store, settings, username=credentials.username, remote=remote)
+    user = await authenticate(store, credentials.username, credentials.password)
+    if user is None:
+        await record_login_failure(store, settings, username=credentials.username, remote=remote)
+        raise ApiError(401, "invalid_credentials", "Wrong username or password.")
+    sign_in = await open_session(store, settings, user, request.app[CLOCK]())
+    response = answer(SessionOut(user=UserOut(**user.as_dict()), csrf_token=sign_in.csrf_token))
+    response.set_cookie(
+        cookie_name(settings),
+        sign_in.token,
+        httponly=True,
+        samesite="Strict",
+        secure=settings.tls,
+        path="/",
+        max_age=settings.session_absolute_s,
+    )
+    return response
+
+
+@routes.endpoint("POST", "/api/v1/logout", summary="Sign out", status=204)
+async def logout(request: web.Request, sign_in: SignIn) -> web.Response:
+    """End the session: the cookie is dead afterwards."""
+    await close_session(request.app[STORE], sign_in.token)
+    response = web.Response(status=204)
+    response.del_cookie(cookie_name(request.app[SETTINGS]), path="/")
+    return response
+
+
+@routes.endpoint("GET", "/api/v1/me", summary="The signed-in user", answer=SessionOut)
+async def me(request: web.Request, sign_in: SignIn) -> web.Response:
+    """Who is signed in, with the CSRF token to send on changes."""
+    return answer(SessionOut(user=UserOut(**sign_in.user.as_dict()), csrf_token=sign_in.csrf_token))

@@ -1,0 +1,113 @@
+"""Supervisors' statistics and the evaluation export."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from triage_service.domain.codes import STATS_ROLES
+from triage_service.domain.models import iso_z
+from triage_service.export.csv import EXPORT_HEADERS, write_export
+from triage_service.export.fhir import write_fhir_export
+from triage_service.service.audit import record_access
+from triage_service.service.sessions import SignIn
+from triage_service.stats.models import Stats
+from triage_service.stats.now import compute_stats
+from triage_service.stats.window import Window, parse_detail, parse_window
+from triage_service.web.api import ApiRoutes
+from triage_service.web.state import CLOCK, SETTINGS, STORE
+
+routes = ApiRoutes()
+
+
+@routes.endpoint(
+    "GET",
+    "/api/v1/stats",
+    summary="Live queue and window statistics",
+    roles=STATS_ROLES,
+    answer=Stats,
+)
+async def get_stats(request: web.Request, sign_in: SignIn) -> web.Response:
+    """`window=1h|24h|7d|30d` (default 24h) or `from`/`to`, and optional `series`,
+    `heat_map`; 422 names a bad field."""
+    now_ms = request.app[CLOCK]()
+    window = parse_window(request.query, now_ms=now_ms)
+    stats = await compute_stats(
+        request.app[STORE],
+        request.app[SETTINGS],
+        window,
+        now_ms=now_ms,
+        detail=parse_detail(request.query),
+    )
+    return web.Response(text=stats.model_dump_json(), content_type="application/json")
+
+
+@routes.endpoint(
+    "GET", "/api/v1/stats/export.csv", summary="Evaluation export (CSV)", roles=STATS_ROLES
+)
+async def export_csv(request: web.Request, sign_in: SignIn) -> web.StreamResponse:
+    """One de-identified row per request created in the window, streamed page by page."""
+    now_ms = request.app[CLOCK]()
+    window = await _audited_window(request, sign_in, action="export", now_ms=now_ms)
+    response = await _stream(request, window, "csv", "text/csv", charset="utf-8")
+    await write_export(request.app[STORE], request.app[SETTINGS], window, response, now_ms=now_ms)
+    await response.write_eof()
+    return response
+
+
+@routes.endpoint(
+    "GET",
+    "/api/v1/stats/export.fhir.ndjson",
+    summary="Evaluation export (FHIR R4 Encounter and ServiceRequest, NDJSON)",
+    roles=STATS_ROLES,
+)
+async def export_fhir(request: web.Request, sign_in: SignIn) -> web.StreamResponse:
+    """One de-identified Encounter per completed request created in the window and one
+    ServiceRequest per referral, a resource a line, streamed page by page."""
+    now_ms = request.app[CLOCK]()
+    window = await _audited_window(request, sign_in, action="export_fhir", now_ms=now_ms)
+    response = await _stream(request, window, "ndjson", "application/fhir+ndjson")
+    await write_fhir_export(request.app[STORE], request.app[SETTINGS], window, response)
+    await response.write_eof()
+    return response
+
+
+async def _audited_window(
+    request: web.Request, sign_in: SignIn, *, action: str, now_ms: int
+) -> Window:
+    """The export's window (default the last 30 days; 422 naming a bad field), logged."""
+    window = parse_window(request.query, now_ms=now_ms, default="30d")
+    await record_access(
+        request.app[STORE], sign_in.user, action=action, record_id=_span(window), now_ms=now_ms
+    )
+    return window
+
+
+async def _stream(
+    request: web.Request,
+    window: Window,
+    extension: str,
+    content_type: str,
+    *,
+    charset: str | None = None,
+) -> web.StreamResponse:
+    """A prepared streaming response for an export, named after the days it covers (UTC)."""
+    first, last = (
+        datetime.fromtimestamp(ms / 1000, UTC).date() for ms in (window.from_ms, window.to_ms - 1)
+    )
+    name = f"triage-evaluation-{first}-to-{last}.{extension}"
+    response = web.StreamResponse(
+        headers={**EXPORT_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
+    )
+    response.content_type = content_type
+    if charset:
+        response.charset = charset
+    await response.prepare(request)
+    return response
+
+
+def _span(window: Window) -> str:
+    """The window as an ISO 8601 interval, for the access log."""
+    start, end = (datetime.fromtimestamp(ms / 1000, UTC) for ms in (window.from_ms, window.to_ms))
+    return f"{iso_z(start)}/{iso_z(end)}"
