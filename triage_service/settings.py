@@ -45,6 +45,12 @@ class Settings:
     max_wait_s: int = _opt(900, "a request still waiting after this long expires (seconds)")
     escalate_after_s: str = _opt("1:60,2:300,3:600", "per priority: wait that alarms supervisors")
     clinician_grace_s: int = _opt(60, "session kept this long after a clinician disconnects")
+    presence_lease_s: int = _opt(
+        15, "a clinician socket's presence lease lasts this long unless its instance renews it"
+    )
+    ws_heartbeat_s: float = _opt(
+        5.0, "live-channel ping interval; a silent socket closes after 1.5x"
+    )
     response_targets_h: str = _opt("B:4,C:24,D:72,E:672", "face-to-face targets per triage code")
     mwc_notice_days: int = _opt(14, "days to notify the Mental Welfare Commission (s298)")
     service_level_s: int = _opt(600, "service-level threshold for time to answer (seconds)")

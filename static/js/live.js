@@ -1,9 +1,12 @@
 // The /ws live channel: reconnects with exponential backoff. Pub/sub behind it is
-// at-most-once, so after every reconnect the page re-reads its state over REST (onReconnect).
+// at-most-once, so after every reconnect (or a `resync` from the server) the page re-reads its
+// state over REST (onReconnect).
 import { api } from './api.js';
 
-const PING_MS = 20000;
-const SILENCE_MS = 50000;
+// A ping every 3 s; nothing heard for 9 s means a dead connection (e.g. the phone changed
+// network), noticed within 10 s.
+const PING_MS = 3000;
+const SILENCE_MS = 9000;
 const MAX_DELAY_MS = 15000;
 
 export class Live {
@@ -58,6 +61,11 @@ export class Live {
       this.lastHeard = Date.now();
       let message;
       try { message = JSON.parse(event.data); } catch { return; }
+      if (message?.type === 'resync') {
+        // The server lost pushes (its store connection dropped): re-read over REST.
+        this.hooks.onReconnect?.();
+        return;
+      }
       if (message?.type && message.type !== 'pong') this.hooks.onMessage?.(message);
     };
     ws.onclose = () => {

@@ -35,16 +35,24 @@ class Hub:
         self.by_user: dict[str, set[Socket]] = {}
         self.by_role: dict[Role, set[Socket]] = {role: set() for role in Role}
         self.users: dict[Socket, User] = {}
+        self.leases: dict[Socket, str] = {}
 
-    def add(self, ws: Socket, user: User) -> None:
-        """Track a newly opened socket."""
+    def add(self, ws: Socket, user: User, *, lease: str | None = None) -> None:
+        """Track a newly opened socket (and the presence lease it holds, if any)."""
         self.by_user.setdefault(user.id, set()).add(ws)
         self.by_role[user.role].add(ws)
         self.users[ws] = user
+        if lease is not None:
+            self.leases[ws] = lease
+
+    def held_leases(self) -> list[tuple[str, str]]:
+        """`(user id, lease)` of every socket here that holds a presence lease."""
+        return [(self.users[ws].id, lease) for ws, lease in self.leases.items()]
 
     def discard(self, ws: Socket) -> User | None:
         """Forget a closed socket; return its user."""
         user = self.users.pop(ws, None)
+        self.leases.pop(ws, None)
         if user is None:
             return None
         self.by_role[user.role].discard(ws)
@@ -78,6 +86,10 @@ class Hub:
         if exclude:
             sockets = {ws for ws in sockets if self.users[ws].id not in exclude}
         await self._send(sockets, json.dumps(message))
+
+    async def send_to_all(self, message: dict[str, Any]) -> None:
+        """Send to every socket on this instance."""
+        await self._send(self.users, json.dumps(message))
 
     async def close_all(self) -> None:
         """Close every socket with GOING_AWAY (instance shutting down)."""

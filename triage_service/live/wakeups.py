@@ -26,6 +26,8 @@ QUEUE_EVENTS = REQUEST_EVENTS | {"availability"}
 RECORD_WAKES = REQUEST_EVENTS | {"message"}  # wake-ups whose record is read before sending
 BATCH_MAX = 256  # wake-ups already received are served together, their records read at once
 COALESCE_S = 0.05
+RESUBSCRIBE_FIRST_S = 0.05
+RESUBSCRIBE_MAX_S = 0.5
 BROADCAST_DUTY = 0.2  # at most this share of the loop goes to queue broadcasts under load
 YIELD_EVERY = 16  # officer messages sent between yields, so other wake-ups are not held up
 
@@ -203,30 +205,42 @@ class Dispatcher:
 
 
 async def listen(dispatcher: Dispatcher) -> None:
-    """Serve wake-ups until cancelled, resubscribing with back-off when the connection drops."""
+    """Serve wake-ups until cancelled, resubscribing when the connection drops.
+
+    Wake-ups published while the subscription was down are lost, so after a resubscription
+    every open socket is told to `resync` (re-read its state over REST) and the queue is
+    broadcast again. The retry delay stays short (at most `RESUBSCRIBE_MAX_S`): REST accepts
+    writes as soon as Redis is back, and their pushes must not be lost meanwhile.
+    """
     channel = dispatcher.store.keys("wake")
-    delay = 0.1
+    delay, lost = RESUBSCRIBE_FIRST_S, False
     while True:
         pubsub = dispatcher.store.client.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(channel)
-            delay = 0.1
+            delay = RESUBSCRIBE_FIRST_S
             dispatcher.queue_dirty.set()  # anything missed while away: resend the queue
-            async for message in pubsub.listen():
-                batch = [message["data"]]
-                while (
-                    len(batch) < BATCH_MAX
-                    and (more := await pubsub.get_message(timeout=0.0)) is not None
-                ):
-                    batch.append(more["data"])
-                await dispatcher.dispatch_batch(batch)
+            if lost:
+                log.info("pub/sub resubscribed; telling every socket to resync")
+                await dispatcher.hub.send_to_all({"type": "resync"})
+                lost = False
+            await _serve_wakes(dispatcher, pubsub)
         except (aioredis.ConnectionError, OSError) as e:
-            log.warning("pub/sub connection lost (%s); resubscribing in %.1f s", e, delay)
+            lost = True
+            log.warning("pub/sub connection lost (%s); resubscribing in %.2f s", e, delay)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            delay = min(delay * 2, RESUBSCRIBE_MAX_S)
         finally:
             with contextlib.suppress(aioredis.RedisError, OSError):
                 await pubsub.aclose()
+
+
+async def _serve_wakes(dispatcher: Dispatcher, pubsub: Any) -> None:
+    async for message in pubsub.listen():
+        batch = [message["data"]]
+        while len(batch) < BATCH_MAX and (more := await pubsub.get_message(timeout=0.0)):
+            batch.append(more["data"])
+        await dispatcher.dispatch_batch(batch)
 
 
 async def broadcast_queue_changes(dispatcher: Dispatcher) -> None:

@@ -7,7 +7,7 @@ import logging
 
 from triage_service.domain.times import Clock
 from triage_service.service.lifecycle import expire_request
-from triage_service.service.presence import grace_expired
+from triage_service.service.presence import grace_expired, reap_lapsed_leases
 from triage_service.service.retention import purge_due
 from triage_service.settings import Settings
 from triage_service.store import STORE_ERRORS
@@ -37,6 +37,7 @@ async def sweep_forever(store: Store, settings: Settings, clock: Clock) -> None:
     """Sweep every `sweep_interval_s` until cancelled; a failed sweep is logged and retried."""
     while True:
         try:
+            await reap_lapsed_leases(store, settings, now_ms=clock())
             await sweep_due(store, clock())
             if settings.retention_days:
                 await purge_due(store, retention_days=settings.retention_days, now_ms=clock())

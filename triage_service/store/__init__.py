@@ -10,6 +10,7 @@ from triage_service.store.store import (
     Store,
     StoreError,
     connect,
+    unavailable_reason,
 )
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "StoreError",
     "connect",
     "find_redis_server",
+    "unavailable_reason",
 ]

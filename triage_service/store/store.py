@@ -9,6 +9,9 @@ from importlib import resources
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis import exceptions as redis_errors
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
 
 from triage_service.store.keys import Keys
@@ -24,16 +27,43 @@ SCRIPT_NAMES = (
     "expire",
     "outcome",
     "referral_update",
+    "presence",
 )
+
+
+STALE_CONNECTION_RETRIES = 1
 
 
 class StoreError(RuntimeError):
     """Redis could not be reached or answered unexpectedly."""
 
 
-# Failures of the store itself (not of the caller): answered 503, retried by loops.
-UNREACHABLE_ERRORS: tuple[type[Exception], ...] = (aioredis.ConnectionError, aioredis.TimeoutError)
+# Anything the store may raise; `unavailable_reason` tells the store's own failures (503,
+# retried by loops) from the rest.
 STORE_ERRORS: tuple[type[Exception], ...] = (aioredis.RedisError, OSError)
+UNREACHABLE_ERRORS: tuple[type[Exception], ...] = (aioredis.ConnectionError, aioredis.TimeoutError)
+_UNAVAILABLE: tuple[tuple[type[Exception], str], ...] = (
+    (redis_errors.OutOfMemoryError, "out_of_memory"),
+    (redis_errors.ReadOnlyError, "read_only"),
+    (redis_errors.BusyLoadingError, "loading"),
+    (redis_errors.ExecAbortError, "transaction_aborted"),
+    (aioredis.ConnectionError, "unreachable"),
+    (aioredis.TimeoutError, "unreachable"),
+    (OSError, "unreachable"),
+)
+# Refusals that Redis answers as plain errors, by their first word.
+_UNAVAILABLE_WORDS = {"BUSY": "busy", "MASTERDOWN": "master_down", "NOREPLICAS": "no_replicas"}
+
+
+def unavailable_reason(error: BaseException) -> str | None:
+    """Why the store cannot serve now (`out_of_memory`, `read_only`, `loading`, `busy`,
+    `unreachable`, ...), or None when `error` is not a failure of the store itself."""
+    for kind, reason in _UNAVAILABLE:
+        if isinstance(error, kind):
+            return reason
+    if isinstance(error, redis_errors.ResponseError):
+        return _UNAVAILABLE_WORDS.get(str(error).split(" ", 1)[0])
+    return None
 
 
 class Refused(Exception):
@@ -62,6 +92,15 @@ class Store:
             name: client.register_script(common + "\n" + _lua(name)) for name in SCRIPT_NAMES
         }
 
+    async def probe(self, *, now_ms: int) -> str | None:
+        """A small write, as every state change needs; the reason it failed (see
+        `unavailable_reason`), or None when the store can serve."""
+        try:
+            await self.client.set(self.keys("health"), now_ms, px=60_000)
+        except STORE_ERRORS as e:
+            return unavailable_reason(e) or "error"
+        return None
+
     async def run(self, name: str, now_ms: int, *args: Any) -> dict[str, Any]:
         """Run script `name`; raise `Refused` when it refuses, return its result otherwise."""
         raw = await self.scripts[name](args=[self.keys.prefix, now_ms, *args])
@@ -89,6 +128,11 @@ async def connect(url: str, *, attempts: int = 20, delay_s: float = 0.25) -> aio
         health_check_interval=30,
         socket_timeout=None,
         socket_connect_timeout=5,
+        # One quick retry: a pooled connection broken by a Redis restart fails its first
+        # command, and the retry on a fresh connection answers (redis-py's default backs
+        # off for seconds, past the request deadline).
+        retry=Retry(ExponentialBackoff(cap=0.1, base=0.02), STALE_CONNECTION_RETRIES),
+        retry_on_error=[aioredis.ConnectionError, aioredis.TimeoutError],
     )
     for attempt in range(1, attempts + 1):
         try:

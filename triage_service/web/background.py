@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from triage_service.live.leases import renew_forever
 from triage_service.live.stats_push import push_forever
 from triage_service.live.wakeups import Dispatcher, broadcast_queue_changes, listen
 from triage_service.service.timers import sweep_forever
@@ -60,5 +61,12 @@ async def wakeups_ctx(app: web.Application) -> AsyncIterator[None]:
 async def stats_push_ctx(app: web.Application) -> AsyncIterator[None]:
     """Push the live statistics to supervisors for the life of the app."""
     task = start_task(push_forever(app[HUB], app[STORE], app[SETTINGS], app[CLOCK]), "stats-push")
+    yield
+    await stop_task(task)
+
+
+async def leases_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Renew the presence leases of this instance's sockets for the life of the app."""
+    task = start_task(renew_forever(app[HUB], app[STORE], app[SETTINGS], app[CLOCK]), "leases")
     yield
     await stop_task(task)

@@ -12,7 +12,7 @@ from aiohttp.typedefs import Middleware
 from pydantic import ValidationError
 
 from triage_service.domain.errors import Conflict, DomainError, Invalid, NotFound, RateLimited
-from triage_service.store import UNREACHABLE_ERRORS
+from triage_service.store import STORE_ERRORS, unavailable_reason
 
 log = logging.getLogger(__name__)
 
@@ -138,14 +138,6 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         code = _HTTP_CODES.get(e.status, "http_error")
         headers = {k: v for k, v in e.headers.items() if k in ("Allow", "Retry-After")}
         return error_response(e.status, code, e.reason, headers=headers)
-    except UNREACHABLE_ERRORS as e:
-        log.warning("Redis unreachable on %s %s: %s", request.method, request.path, e)
-        return error_response(
-            503,
-            "unavailable",
-            "The service cannot reach its store; try again shortly.",
-            headers={"Retry-After": "1"},
-        )
     except TimeoutError:
         log.warning("no answer within the deadline on %s %s", request.method, request.path)
         return error_response(
@@ -154,6 +146,24 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             "The service did not answer in time; try again shortly.",
             headers={"Retry-After": "1"},
         )
+    except STORE_ERRORS as e:
+        return _store_failure(request, e)
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "Something went wrong on our side.")
+
+
+def _store_failure(request: web.Request, error: Exception) -> web.Response:
+    """503 with Retry-After when the store itself cannot serve (unreachable, out of memory,
+    read-only, loading, busy); anything else the store said is unexpected: 500."""
+    reason = unavailable_reason(error)
+    if reason is None:
+        log.exception("unexpected store error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "Something went wrong on our side.")
+    log.warning("store %s on %s %s: %s", reason, request.method, request.path, error)
+    return error_response(
+        503,
+        "unavailable",
+        "The service cannot use its store right now; try again shortly.",
+        headers={"Retry-After": "1"},
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,13 +14,20 @@ from aiohttp import WSMsgType, web
 from triage_service.domain.codes import RequestStatus
 from triage_service.domain.users import User
 from triage_service.service import records
-from triage_service.service.presence import clinician_connected, clinician_disconnected
+from triage_service.service.presence import (
+    clinician_connected,
+    clinician_disconnected,
+    holds_lease,
+    new_lease,
+)
+from triage_service.store import STORE_ERRORS
 from triage_service.web.api import ApiRoutes
 from triage_service.web.auth import USER, require
 from triage_service.web.errors import ApiError
 from triage_service.web.metrics import METRICS
 from triage_service.web.state import CLOCK, HUB, SETTINGS, STORE
 
+log = logging.getLogger(__name__)
 routes = ApiRoutes()
 MAX_MESSAGE_BYTES = 64 * 1024
 SIGNAL_RATE = 50.0  # messages per second, sustained
@@ -60,24 +68,30 @@ async def live_channel(request: web.Request) -> web.WebSocketResponse:
     """Authenticate by cookie, check Origin, then serve the socket until it closes."""
     user = require(request[USER], None).user
     check_origin(request)
-    ws = web.WebSocketResponse(heartbeat=20, max_msg_size=MAX_MESSAGE_BYTES)
+    settings = request.app[SETTINGS]
+    ws = web.WebSocketResponse(heartbeat=settings.ws_heartbeat_s, max_msg_size=MAX_MESSAGE_BYTES)
     await ws.prepare(request)
-    app = request.app
-    app[HUB].add(ws, user)
+    app, lease = request.app, new_lease()
+    app[HUB].add(ws, user, lease=lease if holds_lease(user) else None)
     app[METRICS].websockets.inc()
-    await clinician_connected(app[STORE], user)
     try:
+        await clinician_connected(app[STORE], settings, user, lease, now_ms=app[CLOCK]())
         await _serve(request, ws, user)
     finally:
         app[HUB].discard(ws)
         app[METRICS].websockets.dec()
-        if not app[HUB].is_connected(user.id):
-            # Shielded: the handler is cancelled when the connection drops, and the grace
-            # timer must still be set.
-            await asyncio.shield(
-                clinician_disconnected(app[STORE], app[SETTINGS], user, now_ms=app[CLOCK]())
-            )
+        # Shielded: the handler is cancelled when the connection drops, and the lease must
+        # still be dropped (if Redis cannot be reached, the lease lapses by itself).
+        await asyncio.shield(_drop_lease(request, user, lease))
     return ws
+
+
+async def _drop_lease(request: web.Request, user: User, lease: str) -> None:
+    app = request.app
+    try:
+        await clinician_disconnected(app[STORE], app[SETTINGS], user, lease, now_ms=app[CLOCK]())
+    except STORE_ERRORS as e:
+        log.warning("could not drop a presence lease (it will lapse): %s", e)
 
 
 async def _serve(request: web.Request, ws: web.WebSocketResponse, user: User) -> None:

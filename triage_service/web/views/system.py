@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 
-import redis.asyncio as aioredis
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -12,7 +11,7 @@ from triage_service.web.api import ENDPOINTS, ApiRoutes
 from triage_service.web.errors import ApiError
 from triage_service.web.metrics import METRICS
 from triage_service.web.openapi import openapi_document
-from triage_service.web.state import SETTINGS, STORE
+from triage_service.web.state import CLOCK, SETTINGS, STORE
 
 routes = ApiRoutes()
 VERSION = "0.1.0"
@@ -20,11 +19,13 @@ VERSION = "0.1.0"
 
 @routes.endpoint("GET", "/healthz", summary="Liveness and Redis reachability", signed_in=False)
 async def healthz(request: web.Request) -> web.Response:
-    """200 when Redis answers PING, 503 when it does not."""
-    try:
-        await request.app[STORE].client.ping()
-    except (aioredis.RedisError, OSError):
-        return web.json_response({"status": "degraded", "redis": "unreachable"}, status=503)
+    """200 when Redis takes a write; 503 with the reason (unreachable, out_of_memory,
+    read_only, loading, busy) when it does not."""
+    problem = await request.app[STORE].probe(now_ms=request.app[CLOCK]())
+    if problem:
+        return web.json_response(
+            {"status": "degraded", "redis": problem}, status=503, headers={"Retry-After": "1"}
+        )
     return web.json_response({"status": "ok", "redis": "ok"})
 
 
