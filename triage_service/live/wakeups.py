@@ -44,6 +44,13 @@ class Dispatcher:
         # request id → (officer id, created ms) of the waiting requests: both never change.
         self.owners: dict[str, tuple[str, int]] = {}
 
+    async def resubscribed(self, _connection: object) -> None:
+        """The pub/sub connection came back: wake-ups published while it was down are lost,
+        so every socket here is told to `resync` (re-read over REST) and the queue is sent."""
+        log.info("pub/sub resubscribed; telling every socket to resync")
+        self.queue_dirty.set()
+        await self.hub.send_to_all({"type": "resync"})
+
     async def dispatch_batch(self, raw: list[str]) -> None:
         """Handle wake-ups in arrival order, reading every record they name in one round trip.
 
@@ -220,9 +227,10 @@ async def listen(dispatcher: Dispatcher) -> None:
             await pubsub.subscribe(channel)
             delay = RESUBSCRIBE_FIRST_S
             dispatcher.queue_dirty.set()  # anything missed while away: resend the queue
+            # redis-py may also reconnect (and resubscribe) by itself inside `listen()`.
+            pubsub.connection.register_connect_callback(dispatcher.resubscribed)
             if lost:
-                log.info("pub/sub resubscribed; telling every socket to resync")
-                await dispatcher.hub.send_to_all({"type": "resync"})
+                await dispatcher.resubscribed(pubsub.connection)
                 lost = False
             await _serve_wakes(dispatcher, pubsub)
         except (aioredis.ConnectionError, OSError) as e:

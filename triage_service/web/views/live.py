@@ -30,6 +30,7 @@ from triage_service.web.state import CLOCK, HUB, SETTINGS, STORE
 log = logging.getLogger(__name__)
 routes = ApiRoutes()
 MAX_MESSAGE_BYTES = 64 * 1024
+STORE_FAILED = 1011  # WebSocket close code: the server met an unexpected condition
 SIGNAL_RATE = 50.0  # messages per second, sustained
 SIGNAL_BURST = 100.0
 
@@ -77,6 +78,10 @@ async def live_channel(request: web.Request) -> web.WebSocketResponse:
     try:
         await clinician_connected(app[STORE], settings, user, lease, now_ms=app[CLOCK]())
         await _serve(request, ws, user)
+    except STORE_ERRORS as e:
+        # The socket is open: answer by closing it (the page reconnects), not with HTTP.
+        log.warning("live channel closed: the store failed (%s)", e)
+        await ws.close(code=STORE_FAILED, message=b"store unavailable; reconnect")
     finally:
         app[HUB].discard(ws)
         app[METRICS].websockets.dec()

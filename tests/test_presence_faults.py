@@ -1,0 +1,354 @@
+"""Presence and the live channel under faults: a connected clinician is never dropped, a
+vanished one always is; pushes resume after a Redis restart; a full or restarted Redis is
+answered 503, never 500."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+import redis.asyncio as aioredis
+from aiohttp.test_utils import TestServer
+from test_live import connect
+
+from conftest import (
+    OUTCOME_FORM,
+    PASSWORD,
+    REDIS_URL,
+    REQUEST_FORM,
+    SignInFactory,
+    create_account,
+    in_session,
+    log_in,
+    new_request,
+)
+from triage_service.domain.codes import Role
+from triage_service.service import presence
+from triage_service.settings import Settings
+from triage_service.store import EmbeddedRedis, find_redis_server
+from triage_service.web.app import create_app
+from triage_service.web.state import HUB, SETTINGS, STORE
+
+FAST = {"clinician_grace_s": 1, "presence_lease_s": 2, "sweep_interval_s": 0.1}
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_until(
+    check: Callable[[], Awaitable[bool]], timeout: float, step: float = 0.1
+) -> float:
+    """Poll `check()` until it is true; the seconds it took (fails after `timeout`)."""
+    started = time.monotonic()
+    while not await check():
+        assert time.monotonic() - started < timeout, "condition not met in time"
+        await asyncio.sleep(step)
+    return time.monotonic() - started
+
+
+async def grace_pending(client: aioredis.Redis, prefix: str, user_id: str) -> bool:
+    """Whether the clinician's grace timer is set."""
+    return await client.zscore(prefix + "due", f"grace:{user_id}") is not None
+
+
+@pytest.mark.settings(**FAST)
+async def test_overlapping_hops_across_two_instances_never_release(
+    server: TestServer,
+    second_server: TestServer,
+    redis_client: aioredis.Redis,
+    key_prefix: str,
+) -> None:
+    """100 hops of a clinician's socket between two instances, the new socket opening while
+    the old one closes, never start the grace timer for good nor release the session."""
+    officer = await log_in(server, await create_account(server.app, Role.OFFICER))
+    user = await create_account(server.app, Role.CLINICIAN)
+    on_a, on_b = await log_in(server, user), await log_in(second_server, user)
+    current = await connect(on_a)
+    record = await in_session(officer, on_a)
+    for hop in range(100):
+        target = on_b if hop % 2 == 0 else on_a
+        opened, _ = await asyncio.gather(connect(target), current.close())
+        current = opened
+        assert not await grace_pending(redis_client, key_prefix, user.id), f"hop {hop}"
+    await asyncio.sleep(1.5)  # longer than the grace period
+    _, after = await officer.get(f"/api/v1/requests/{record['id']}")
+    assert after["status"] == "in_session"
+    assert await redis_client.zcard(f"{key_prefix}presence:{user.id}") == 1
+    await current.close()
+    for api in (officer, on_a, on_b):
+        await api.client.close()
+
+
+@pytest.mark.settings(**FAST)
+async def test_lapsed_leases_start_the_grace_timer_exactly_once(
+    server: TestServer, redis_client: aioredis.Redis, key_prefix: str
+) -> None:
+    """A lease that is not renewed lapses; the sweep then starts the grace timer once, and a
+    renewal (the instance was only stalled) cancels it."""
+    store, settings = server.app[STORE], server.app[SETTINGS]
+    user = await create_account(server.app, Role.CLINICIAN)
+    now = 1_000_000
+    await presence.clinician_connected(store, settings, user, "lease-1", now_ms=now)
+    assert await presence.reap_lapsed_leases(store, settings, now_ms=now + 1_000) == []
+    lapsed = now + 2_001
+    graced = await asyncio.gather(
+        *(presence.reap_lapsed_leases(store, settings, now_ms=lapsed) for _ in range(5))
+    )
+    assert sorted(u for found in graced for u in found) == [user.id]
+    due = await redis_client.zscore(f"{key_prefix}due", f"grace:{user.id}")
+    assert due == lapsed + 1_000
+    await presence.renew_leases(store, settings, [(user.id, "lease-1")], now_ms=lapsed + 10)
+    assert not await grace_pending(redis_client, key_prefix, user.id)
+
+
+@pytest.mark.settings(**FAST)
+async def test_failed_socket_set_up_leaks_no_socket(
+    server: TestServer, sign_in: SignInFactory, redis_client: aioredis.Redis, key_prefix: str
+) -> None:
+    """When taking the presence lease fails, the socket is closed and forgotten: no entry is
+    left in the hub and the open-socket gauge is back to zero."""
+    clinician = await sign_in("clinician")
+    await redis_client.set(f"{key_prefix}presence:{clinician.user.id}", "not a sorted set")
+    origin = str(clinician.client.make_url("/")).rstrip("/")
+    ws = await clinician.client.ws_connect("/ws", headers={"Origin": origin})
+    message = await ws.receive(timeout=5)
+    assert message.type is aiohttp.WSMsgType.CLOSE and message.data == 1011
+    await ws.close()
+    hub = server.app[HUB]
+
+    async def forgotten() -> bool:
+        return not hub.users
+
+    await wait_until(forgotten, timeout=3)
+    assert hub.held_leases() == []
+
+
+@pytest.mark.settings(**FAST, ws_heartbeat_s=1.0)
+async def test_a_silent_socket_is_closed_and_its_lease_dropped_within_the_heartbeat(
+    sign_in: SignInFactory, redis_client: aioredis.Redis, key_prefix: str
+) -> None:
+    """A client that stops answering pings (a dead TCP connection) is noticed: the server
+    closes the socket within 1.5 heartbeats and the clinician's grace timer starts."""
+    officer, clinician = await sign_in("officer"), await sign_in("clinician")
+    origin = str(clinician.client.make_url("/")).rstrip("/")
+    ws = await clinician.client.ws_connect("/ws", headers={"Origin": origin}, autoping=False)
+    await in_session(officer, clinician)
+    took = await wait_until(
+        lambda: grace_pending(redis_client, key_prefix, clinician.user.id), timeout=5
+    )
+    assert took < 3
+    await ws.close()
+
+
+@pytest.fixture
+async def serve_process(key_prefix: str) -> AsyncIterator[list[subprocess.Popen[bytes]]]:
+    """`triage-service serve` processes started by a test; killed afterwards."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for process in started:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        process.wait(timeout=10)
+
+
+async def start_serve(port: int, prefix: str, **env: str) -> subprocess.Popen[bytes]:
+    """A real service process on `port`, sharing the test Redis under `prefix`."""
+    environment = {
+        **os.environ,
+        "TRIAGE_REDIS_URL": REDIS_URL,
+        "TRIAGE_KEY_PREFIX": prefix,
+        "TRIAGE_PORT": str(port),
+        "TRIAGE_PRESENCE_LEASE_S": "2",
+        "TRIAGE_CLINICIAN_GRACE_S": "1",
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        **env,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "triage_service", "serve"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    async with aiohttp.ClientSession() as http:
+        for _ in range(200):
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+                    if r.status == 200:
+                        return process
+            await asyncio.sleep(0.05)
+    raise AssertionError("the service did not start")
+
+
+@pytest.mark.settings(**FAST)
+async def test_killed_instance_releases_its_clinician_after_lease_and_grace(
+    server: TestServer, key_prefix: str, serve_process: list[subprocess.Popen[bytes]]
+) -> None:
+    """kill -9 of the instance holding a clinician's only socket: its lease lapses and the
+    other instance releases the session (back to the queue) after lease TTL + grace."""
+    port = free_port()
+    serve_process.append(await start_serve(port, key_prefix))
+    officer = await log_in(server, await create_account(server.app, Role.OFFICER))
+    user = await create_account(server.app, Role.CLINICIAN)
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.post(
+            f"{base}/api/v1/login", json={"username": user.username, "password": PASSWORD}
+        ) as r:
+            csrf = (await r.json())["csrf_token"]
+        ws = await http.ws_connect(f"{base}/ws", headers={"Origin": base})
+        created = await new_request(officer)
+        async with http.post(
+            f"{base}/api/v1/requests/{created['id']}/accept", headers={"X-CSRF-Token": csrf}
+        ) as r:
+            assert r.status == 200
+        serve_process[0].send_signal(signal.SIGKILL)
+        serve_process[0].wait(timeout=10)
+        killed = time.monotonic()
+
+        async def released() -> bool:
+            _, record = await officer.get(f"/api/v1/requests/{created['id']}")
+            return bool(record["status"] == "waiting")
+
+        await wait_until(released, timeout=10)
+        took = time.monotonic() - killed
+        await ws.close()
+    assert 1.0 <= took <= 2 + 1 + 3, took  # lease 2 s + grace 1 s, plus sweeps and slack
+    await officer.client.close()
+
+
+async def test_pushes_resume_after_a_redis_restart(tmp_path: Path) -> None:
+    """kill -9 of Redis under an open socket: once Redis is back every socket is told to
+    resync, and the next change is pushed again (an accept reaches the waiting officer)."""
+    redis_server = EmbeddedRedis(tmp_path)
+    url = await redis_server.start()
+    settings = Settings(redis_url=url, key_prefix="restart:", sweep_interval_s=0.1)
+    server = TestServer(create_app(settings))
+    await server.start_server()
+    try:
+        officer = await log_in(server, await create_account(server.app, Role.OFFICER))
+        clinician = await log_in(server, await create_account(server.app, Role.CLINICIAN))
+        created = await new_request(officer)
+        watching = await connect(officer)
+        assert redis_server.process is not None
+        redis_server.process.kill()
+        await redis_server.process.wait()
+        redis_server = EmbeddedRedis(tmp_path)
+        await redis_server.start()
+        await watching.wait_for("resync", timeout=5)
+        status, _ = await clinician.post(f"/api/v1/requests/{created['id']}/accept")
+        assert status == 200
+        await watching.wait_for("request.updated", timeout=3, status="in_session")
+        await watching.close()
+        for api in (officer, clinician):
+            await api.client.close()
+    finally:
+        await server.close()
+        await redis_server.stop()
+
+
+@pytest.fixture
+async def own_redis() -> AsyncIterator[str]:
+    """A private redis-server on a free port (no persistence)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [find_redis_server(), "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = aioredis.Redis.from_url(url)
+    for _ in range(100):
+        with contextlib.suppress(aioredis.ConnectionError):
+            await client.ping()
+            break
+        await asyncio.sleep(0.05)
+    await client.aclose()
+    yield url
+    process.kill()
+    process.wait(timeout=10)
+
+
+async def fill_up(url: str) -> None:
+    """Make Redis full: its memory limit set below what it already holds (noeviction), so
+    it refuses every write that may use memory, as a full server does."""
+    client = aioredis.Redis.from_url(url)
+    await client.config_set("maxmemory-policy", "noeviction")
+    await client.config_set("maxmemory", 1)
+    await client.aclose()
+
+
+async def test_a_full_redis_is_answered_503_and_reported_by_healthz(own_redis: str) -> None:
+    """With Redis out of memory, sign-in, create, accept and outcome answer 503 with
+    Retry-After (never 500), and /healthz says why."""
+    settings = Settings(redis_url=own_redis, key_prefix="full:", sweep_interval_s=0.1)
+    server = TestServer(create_app(settings))
+    await server.start_server()
+    try:
+        officer = await log_in(server, await create_account(server.app, Role.OFFICER))
+        clinician = await log_in(server, await create_account(server.app, Role.CLINICIAN))
+        waiting = await new_request(officer)
+        session = await in_session(officer, clinician)
+        late = await create_account(server.app, Role.OFFICER)
+        await fill_up(own_redis)
+        answers = [
+            await officer.post("/api/v1/requests", REQUEST_FORM),
+            await clinician.post(f"/api/v1/requests/{waiting['id']}/accept"),
+            await clinician.post(f"/api/v1/requests/{session['id']}/outcome", OUTCOME_FORM),
+        ]
+        for status, body in answers:
+            assert status == 503 and body["error"]["code"] == "unavailable", body
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                server.make_url("/api/v1/login"),
+                json={"username": late.username, "password": PASSWORD},
+            ) as r:
+                assert r.status == 503 and r.headers["Retry-After"]
+            async with http.get(server.make_url("/healthz")) as r:
+                assert r.status == 503 and (await r.json())["redis"] == "out_of_memory"
+        for api in (officer, clinician):
+            await api.client.close()
+    finally:
+        await server.close()
+
+
+async def test_stale_pooled_connections_are_retried_after_a_redis_restart(
+    tmp_path: Path,
+) -> None:
+    """After a Redis restart, a burst of requests over the pool's broken connections all
+    succeed (one quick retry on a fresh connection), none is answered 503."""
+    redis_server = EmbeddedRedis(tmp_path)
+    url = await redis_server.start()
+    settings = Settings(redis_url=url, key_prefix="stale:", store_deadline_s=2)
+    server = TestServer(create_app(settings))
+    await server.start_server()
+    try:
+        officer = await log_in(server, await create_account(server.app, Role.OFFICER))
+        await new_request(officer)
+        await asyncio.gather(*(officer.get("/api/v1/requests") for _ in range(10)))
+        assert redis_server.process is not None
+        redis_server.process.kill()
+        await redis_server.process.wait()
+        redis_server = EmbeddedRedis(tmp_path)
+        await redis_server.start()
+        for _ in range(3):
+            started = time.monotonic()
+            answers = await asyncio.gather(*(officer.get("/api/v1/requests") for _ in range(10)))
+            assert [status for status, _ in answers] == [200] * 10
+            assert time.monotonic() - started < 1.5
+        await officer.client.close()
+    finally:
+        await server.close()
+        await redis_server.stop()
