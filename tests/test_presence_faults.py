@@ -33,11 +33,12 @@ from conftest import (
     new_request,
 )
 from triage_service.domain.codes import Role
+from triage_service.domain.users import User
 from triage_service.service import presence
 from triage_service.settings import Settings
-from triage_service.store import EmbeddedRedis, find_redis_server
+from triage_service.store import EmbeddedRedis, Store, find_redis_server
 from triage_service.web.app import create_app
-from triage_service.web.state import HUB, SETTINGS, STORE
+from triage_service.web.state import HUB
 
 FAST = {"clinician_grace_s": 1, "presence_lease_s": 2, "sweep_interval_s": 0.1}
 
@@ -93,14 +94,14 @@ async def test_overlapping_hops_across_two_instances_never_release(
         await api.client.close()
 
 
-@pytest.mark.settings(**FAST)
 async def test_lapsed_leases_start_the_grace_timer_exactly_once(
-    server: TestServer, redis_client: aioredis.Redis, key_prefix: str
+    redis_client: aioredis.Redis, key_prefix: str
 ) -> None:
-    """A lease that is not renewed lapses; the sweep then starts the grace timer once, and a
-    renewal (the instance was only stalled) cancels it."""
-    store, settings = server.app[STORE], server.app[SETTINGS]
-    user = await create_account(server.app, Role.CLINICIAN)
+    """A lease that is not renewed lapses; five sweeps racing then start the grace timer
+    once, and a renewal (the instance was only stalled) cancels it. (A store of its own, no
+    app: no sweeper on the wall clock interferes with the test's clock.)"""
+    store, settings = Store(redis_client, key_prefix), Settings(**FAST)
+    user = User(id="c1", username="c1", display_name="C One", role=Role.CLINICIAN)
     now = 1_000_000
     await presence.clinician_connected(store, settings, user, "lease-1", now_ms=now)
     assert await presence.reap_lapsed_leases(store, settings, now_ms=now + 1_000) == []
