@@ -40,6 +40,7 @@ from triage_service.stats.models import (
     WindowStats,
 )
 from triage_service.stats.window import HOUR_MS, Detail, Window, plan_span, series_points
+from triage_service.store.keys import Keys
 from triage_service.store.store import Store
 
 # Nearest-rank percentiles computed per duration (100 is the maximum). Each costs a walk
@@ -52,7 +53,7 @@ _SCRIPTS: weakref.WeakKeyDictionary[Any, AsyncScript] = weakref.WeakKeyDictionar
 def _script(client: Any) -> AsyncScript:
     if client not in _SCRIPTS:
         lua = resources.files("triage_service.store") / "lua"
-        source = "\n".join(
+        source = Keys.lua_prelude() + "\n".join(
             (lua / name).read_text() for name in ("_common.lua", "stats_bins.lua", "stats.lua")
         )
         _SCRIPTS[client] = client.register_script(source)

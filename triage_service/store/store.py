@@ -53,7 +53,7 @@ class Store:
     """
 
     def __init__(self, client: aioredis.Redis, prefix: str) -> None:
-        common = _lua("_common")
+        common = Keys.lua_prelude() + _lua("_common")
         # redis-py's hints cannot say decode_responses=True (every answer is typed
         # `bytes | str`); this client always answers str, so it is typed loosely here.
         self.client: Any = client
