@@ -19,10 +19,7 @@ async def clinician_connected(store: Store, user: User) -> None:
     """Count a clinician socket (any instance) and cancel a pending grace timer."""
     if user.role is not Role.CLINICIAN:
         return
-    async with store.client.pipeline(transaction=True) as pipe:
-        pipe.hincrby(store.keys("presence"), user.id, 1)
-        pipe.zrem(store.keys("due"), f"grace:{user.id}")
-        await pipe.execute()
+    await store.clinicians.connected(user.id)
 
 
 async def clinician_disconnected(
@@ -31,24 +28,21 @@ async def clinician_disconnected(
     """When a clinician's last socket closes, start the grace timer."""
     if user.role is not Role.CLINICIAN:
         return
-    remaining = await store.client.hincrby(store.keys("presence"), user.id, -1)
-    if remaining <= 0:
-        await store.client.hdel(store.keys("presence"), user.id)
-        await store.client.zadd(
-            store.keys("due"), {f"grace:{user.id}": now_ms + settings.clinician_grace_s * 1000}
-        )
+    await store.clinicians.disconnected(
+        user.id, grace_until_ms=now_ms + settings.clinician_grace_s * 1000
+    )
 
 
 async def grace_expired(store: Store, clinician_id: str, *, now_ms: int) -> bool:
     """The clinician did not come back: release their sessions and mark them offline."""
-    if not await store.client.zrem(store.keys("due"), f"grace:{clinician_id}"):
+    if not await store.clinicians.end_grace(clinician_id):
         return False  # another instance fired it, or the clinician reconnected
-    if int(await store.client.hget(store.keys("presence"), clinician_id) or 0) > 0:
+    if await store.clinicians.sockets(clinician_id) > 0:
         return False
     clinician = await get_user(store, clinician_id)
     if clinician is None:
         return False
-    for request_id in await store.client.smembers(store.keys.clinician_sessions(clinician_id)):
+    for request_id in await store.clinicians.in_session(clinician_id):
         log.info("releasing %s: clinician %s lost connection", request_id, clinician_id)
         await release_request(
             store,

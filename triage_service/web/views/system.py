@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import secrets
 
-import redis.asyncio as aioredis
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from triage_service.store import STORE_ERRORS
 from triage_service.web.api import ENDPOINTS, ApiRoutes
 from triage_service.web.errors import ApiError
 from triage_service.web.metrics import METRICS
@@ -22,8 +22,8 @@ VERSION = "0.1.0"
 async def healthz(request: web.Request) -> web.Response:
     """200 when Redis answers PING, 503 when it does not."""
     try:
-        await request.app[STORE].client.ping()
-    except (aioredis.RedisError, OSError):
+        await request.app[STORE].ping()
+    except STORE_ERRORS:
         return web.json_response({"status": "degraded", "redis": "unreachable"}, status=503)
     return web.json_response({"status": "ok", "redis": "ok"})
 
@@ -43,14 +43,10 @@ async def metrics(request: web.Request) -> web.Response:
     ):
         raise ApiError(401, "not_signed_in", "Send the metrics bearer token.")
     store, gauges = request.app[STORE], request.app[METRICS]
-    async with store.client.pipeline(transaction=False) as pipe:
-        pipe.zcard(store.keys("queue"))
-        pipe.scard(store.keys("active"))
-        pipe.hvals(store.keys("clin:state"))
-        waiting, in_session, states = await pipe.execute()
-    gauges.waiting.set(waiting)
-    gauges.in_session.set(in_session)
+    now = await store.stats.gauges()
+    gauges.waiting.set(now.waiting)
+    gauges.in_session.set(now.in_session)
     for status in ("available", "busy", "offline"):
-        gauges.clinicians.labels(status).set(states.count(status))
+        gauges.clinicians.labels(status).set(now.states.count(status))
     body = generate_latest(gauges.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
