@@ -130,17 +130,13 @@ async def user_add(
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_path)
     url = settings.redis_url or await embedded.start()  # type: ignore[union-attr]
     try:
-        client = await connect(url, attempts=3)
+        store = Store(await connect(url, attempts=3), settings.key_prefix)
         try:
             await add_user(
-                Store(client, settings.key_prefix),
-                username=username,
-                role=role,
-                password=password,
-                display_name=display_name,
+                store, username=username, role=role, password=password, display_name=display_name
             )
         finally:
-            await client.aclose()
+            await store.close()
     except (DuplicateUser, ValueError, StoreError) as e:
         print(f"triage-service: {e}", file=sys.stderr)
         return 1

@@ -27,10 +27,9 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         embedded = EmbeddedRedis(settings.data_path)
         url = await embedded.start()
     try:
-        client = await connect(url)
-        app[STORE] = Store(client, settings.key_prefix)
+        app[STORE] = store = Store(await connect(url), settings.key_prefix)
         yield
-        await client.aclose()
+        await store.close()
     finally:
         if embedded is not None:
             await embedded.stop()

@@ -44,14 +44,10 @@ async def metrics(request: web.Request) -> web.Response:
     ):
         raise ApiError(401, "not_signed_in", "Send the metrics bearer token.")
     store, gauges = request.app[STORE], request.app[METRICS]
-    async with store.client.pipeline(transaction=False) as pipe:
-        pipe.zcard(store.keys("queue"))
-        pipe.scard(store.keys("active"))
-        pipe.hvals(store.keys("clin:state"))
-        waiting, in_session, states = await pipe.execute()
-    gauges.waiting.set(waiting)
-    gauges.in_session.set(in_session)
+    now = await store.stats.gauges()
+    gauges.waiting.set(now.waiting)
+    gauges.in_session.set(now.in_session)
     for status in ("available", "busy", "offline"):
-        gauges.clinicians.labels(status).set(states.count(status))
+        gauges.clinicians.labels(status).set(now.states.count(status))
     body = generate_latest(gauges.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
