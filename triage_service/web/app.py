@@ -10,13 +10,14 @@ from triage_service.domain.times import Clock, wall_clock_ms
 from triage_service.live.hub import Hub
 from triage_service.rtc.echo import echo_peers_ctx
 from triage_service.settings import Settings
+from triage_service.tasks import Supervisor
 from triage_service.web.api import ENDPOINTS, ApiRoutes
 from triage_service.web.auth import session_middleware
 from triage_service.web.background import redis_ctx, stats_push_ctx, sweeper_ctx, wakeups_ctx
 from triage_service.web.errors import deadline_middleware, error_middleware
 from triage_service.web.metrics import METRICS, Metrics, metrics_middleware
 from triage_service.web.security import security_headers
-from triage_service.web.state import CLOCK, HUB, SETTINGS
+from triage_service.web.state import CLOCK, HUB, SETTINGS, TASKS
 from triage_service.web.views import (
     live,
     pages,
@@ -61,6 +62,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
     app[CLOCK] = clock
     app[METRICS] = Metrics()
     app[HUB] = Hub()
+    app[TASKS] = Supervisor()
     app[pages.JINJA] = pages.jinja_environment()
     app[ENDPOINTS] = [e for table in ROUTE_TABLES for e in table.endpoints]
     for table in ROUTE_TABLES:

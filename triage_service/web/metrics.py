@@ -29,6 +29,12 @@ class Metrics:
         self.clinicians = Gauge(
             "triage_clinicians", "Clinicians by availability", ["status"], registry=self.registry
         )
+        self.task_restarts = Gauge(
+            "triage_task_restarts",
+            "Restarts of each background task since this instance started",
+            ["task"],
+            registry=self.registry,
+        )
         self.websockets = Gauge(
             "triage_websockets",
             "Open live-channel sockets on this instance",

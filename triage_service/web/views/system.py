@@ -12,7 +12,7 @@ from triage_service.web.api import ENDPOINTS, ApiRoutes
 from triage_service.web.errors import ApiError
 from triage_service.web.metrics import METRICS
 from triage_service.web.openapi import openapi_document
-from triage_service.web.state import SETTINGS, STORE
+from triage_service.web.state import SETTINGS, STORE, TASKS
 
 routes = ApiRoutes()
 VERSION = "0.1.0"
@@ -20,12 +20,18 @@ VERSION = "0.1.0"
 
 @routes.endpoint("GET", "/healthz", summary="Liveness and Redis reachability", signed_in=False)
 async def healthz(request: web.Request) -> web.Response:
-    """200 when Redis answers PING, 503 when it does not."""
+    """200 when Redis answers PING and no background task keeps dying, else 503 degraded."""
+    body: dict[str, object] = {"status": "ok", "redis": "ok"}
     try:
         await request.app[STORE].client.ping()
     except (aioredis.RedisError, OSError):
-        return web.json_response({"status": "degraded", "redis": "unreachable"}, status=503)
-    return web.json_response({"status": "ok", "redis": "ok"})
+        body["redis"] = "unreachable"
+    if failing := request.app[TASKS].failing():
+        body["failing_tasks"] = failing
+    if body["redis"] != "ok" or failing:
+        body["status"] = "degraded"
+        return web.json_response(body, status=503, headers={"Retry-After": "5"})
+    return web.json_response(body)
 
 
 @routes.endpoint("GET", "/api/v1/openapi.json", summary="This document", signed_in=False)
@@ -52,5 +58,7 @@ async def metrics(request: web.Request) -> web.Response:
     gauges.in_session.set(in_session)
     for status in ("available", "busy", "offline"):
         gauges.clinicians.labels(status).set(states.count(status))
+    for task, restarts in request.app[TASKS].restarts.items():
+        gauges.task_restarts.labels(task).set(restarts)
     body = generate_latest(gauges.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
