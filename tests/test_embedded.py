@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -146,7 +147,8 @@ def mode(path: Path) -> int:
 
 
 async def test_data_dir_is_private(tmp_path: Path, serving: list[Server]) -> None:
-    """The data directory is 0700 and everything the embedded Redis writes is 0600."""
+    """The data directory is 0700 and everything the embedded Redis writes is 0600 (and
+    serve writes its access log by default)."""
     data_dir = tmp_path / "var"
     data_dir.mkdir(mode=0o755)
     server = await start_serve(serving, data_dir)
@@ -164,3 +166,5 @@ async def test_data_dir_is_private(tmp_path: Path, serving: list[Server]) -> Non
     for path in (p for p in data_dir.rglob("*") if p.is_dir()):
         assert mode(path) == 0o700, (path, oct(mode(path)))
     assert await server.stop() == 0
+    serve_log = (tmp_path / f"serve-{server.port}.log").read_text()
+    assert re.search(r"triage_service.access GET /healthz 200 \d+B [\d.]+ms id=\w+", serve_log)

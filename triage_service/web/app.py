@@ -11,6 +11,7 @@ from triage_service.live.hub import Hub
 from triage_service.rtc.echo import echo_peers_ctx
 from triage_service.settings import Settings
 from triage_service.tasks import Supervisor
+from triage_service.web.access import request_id_middleware
 from triage_service.web.api import ENDPOINTS, ApiRoutes
 from triage_service.web.auth import session_middleware
 from triage_service.web.background import redis_ctx, stats_push_ctx, sweeper_ctx, wakeups_ctx
@@ -52,8 +53,9 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
         client_max_size=settings.max_body_bytes,
         middlewares=[
             security_headers(settings),
-            error_middleware,
+            request_id_middleware,
             metrics_middleware,
+            error_middleware,
             deadline_middleware(settings.store_deadline_s),
             session_middleware,
         ],

@@ -125,7 +125,15 @@ def domain_response(error: DomainError) -> web.Response:
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn every failure into the JSON error shape; log only the unexpected."""
+    """Turn every failure into the JSON error shape; every 503 says when to retry."""
+    response = await _render_failures(request, handler)
+    if response.status == 503 and not response.prepared:
+        response.headers.setdefault("Retry-After", "1")
+    return response
+
+
+async def _render_failures(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The handler's answer, or its failure in the JSON error shape; log only the unexpected."""
     try:
         return await handler(request)
     except ApiError as e:
