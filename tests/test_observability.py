@@ -131,9 +131,13 @@ async def test_every_503_carries_retry_after(
 
 
 async def expect_503s(client: TestClient) -> None:
-    """/healthz, /console and /api/v1/me each answer 503 with a Retry-After header."""
+    """/healthz, /console, /api/v1/me and sign-in each answer 503 with a Retry-After header."""
     async with asyncio.timeout(15):
         for path in ("/healthz", "/console", "/api/v1/me"):
             async with client.get(path, allow_redirects=False) as r:
                 assert r.status == 503, (path, r.status)
                 assert int(r.headers["Retry-After"]) > 0, path
+        credentials = {"username": "nobody", "password": "long enough"}
+        async with client.post("/api/v1/login", json=credentials) as r:
+            assert r.status == 503, "sign-in's own store calls keep their deadline"
+            assert int(r.headers["Retry-After"]) > 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,6 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from pydantic import ValidationError
 
+from triage_service.cpu import store_deadline
 from triage_service.domain.errors import Conflict, DomainError, Invalid, NotFound, RateLimited
 from triage_service.store import UNREACHABLE_ERRORS
 
@@ -84,13 +84,14 @@ UNBOUNDED_PATHS = ("/ws", "/api/v1/stats/export", "/api/v1/connection-test")
 
 
 def deadline_middleware(deadline_s: float) -> Middleware:
-    """Bound every other request, so a store that stops answering yields 503s, not hangs."""
+    """Bound every other request, so a store that stops answering yields 503s, not hangs;
+    CPU work in the pool (password hashing) does not count against the deadline."""
 
     @web.middleware
     async def bounded(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(UNBOUNDED_PATHS):
             return await handler(request)
-        async with asyncio.timeout(deadline_s):
+        async with store_deadline(deadline_s):
             return await handler(request)
 
     return bounded
