@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
-from test_cli import Server, alive, answers, redis_children, serving, start_serve
+from test_cli import Server, add_user, alive, answers, redis_children, serving, start_serve
 
 from triage_service.store.embedded import find_redis_server
 
@@ -168,3 +168,20 @@ async def test_data_dir_is_private(tmp_path: Path, serving: list[Server]) -> Non
     assert await server.stop() == 0
     serve_log = (tmp_path / f"serve-{server.port}.log").read_text()
     assert re.search(r"triage_service.access GET /healthz 200 \d+B [\d.]+ms id=\w+", serve_log)
+
+
+async def test_user_add_beside_a_running_service_uses_and_keeps_its_server(
+    tmp_path: Path, serving: list[Server]
+) -> None:
+    """`user add` on the data directory of a running service uses that service's server and
+    leaves it running: a live owner's server is never stopped or replaced."""
+    data_dir = tmp_path / "var"
+    server = await start_serve(serving, data_dir)
+    [child] = redis_children(server.process.pid)
+    status, _, err = await add_user(data_dir, "bob")
+    assert status == 0, err
+    assert redis_children(server.process.pid) == [child]
+    assert await answers(data_dir / "redis.sock")
+    assert json.loads((data_dir / "redis.pid").read_text())["owner"] == server.process.pid
+    assert await server.stop() == 0
+    assert redis_servers_in(data_dir) == []

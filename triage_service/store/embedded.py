@@ -91,9 +91,10 @@ def is_redis_server(pid: int) -> bool:
 class EmbeddedRedis:
     """A private redis-server on a unix socket under `data_dir`, with AOF fsync on every write.
 
-    If the pid file names a live owner (another `serve`, or `user add` beside a running
-    service), its server is used and left running. A server whose owner is gone is shut
-    down and replaced, so the server is always a child of a live service.
+    A server already answering on the socket is used and left running if the pid file names
+    it and its live owner (another `serve`, or `user add` beside a running service), or if
+    it cannot be judged (no pid file, another pid namespace). One whose owner is gone is shut
+    down and replaced, so a server this object starts is always its child.
     """
 
     def __init__(self, data_dir: Path) -> None:
@@ -111,11 +112,11 @@ class EmbeddedRedis:
         """Start the server (or use a live owner's) and return its URL once it answers PING."""
         self._make_data_dir()
         if await self._answers():
-            owner, server = self._read_pid_file()
-            if owner != os.getpid() and is_alive(owner) and parent_of(server) == owner:
-                log.info("using the embedded redis-server of running service %d", owner)
+            orphan = await self._left_by_crash()
+            if not orphan:
+                log.info("using the embedded redis-server another process runs on %s", self.socket)
                 return self.url
-            await self._stop_orphan(server)
+            await self._stop_orphan(orphan)
         self.socket.unlink(missing_ok=True)
         return await self._spawn()
 
@@ -182,9 +183,17 @@ class EmbeddedRedis:
         if self._read_pid_file()[1] == process.pid:
             self.pid_file.unlink(missing_ok=True)
 
+    async def _left_by_crash(self) -> int:
+        """The pid of the answering server if the pid file names it and its owner is gone;
+        0 if its owner runs (a service, or `user add` beside one) or it is not ours to judge
+        (no pid file, or a server in another pid namespace, e.g. another container)."""
+        owner, server = self._read_pid_file()
+        if not server or await self._server_pid() != server or not is_redis_server(server):
+            return 0
+        return server if parent_of(server) != owner or not is_alive(owner) else 0
+
     async def _stop_orphan(self, pid: int) -> None:
-        """Shut down a server left by a crashed owner (SHUTDOWN, then SIGTERM) and wait."""
-        pid = await self._server_pid() or pid
+        """Shut down a server left by a crashed owner (SHUTDOWN, then SIGKILL) and wait."""
         log.warning("stopping embedded redis-server %d left by a crashed service", pid)
         client = self._client()
         with contextlib.suppress(aioredis.RedisError, OSError):
