@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import secrets
 import time
@@ -10,6 +9,7 @@ import time
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from triage_service.cpu import run_cpu
 from triage_service.domain.codes import Role
 from triage_service.domain.users import User
 from triage_service.store.store import Store
@@ -46,8 +46,8 @@ async def add_user(
 
 
 async def hash_password(password: str) -> str:
-    """The argon2id hash of `password`, computed off the event loop."""
-    return await asyncio.to_thread(_hasher.hash, password)
+    """The argon2id hash of `password`, computed in the CPU pool off the event loop."""
+    return await run_cpu(_hasher.hash, password)
 
 
 async def save_user(
@@ -76,7 +76,7 @@ async def authenticate(store: Store, username: str, password: str) -> User | Non
     """The account if the password matches, else None (in constant-ish time)."""
     user_id = await store.accounts.id_of(username)
     fields = await store.accounts.load(user_id) if user_id else {}
-    matches = await asyncio.to_thread(_verify, fields.get("password_hash"), password)
+    matches = await run_cpu(_verify, fields.get("password_hash"), password)
     return _user(fields) if fields and matches else None
 
 
