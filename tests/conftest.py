@@ -7,7 +7,7 @@ import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis.asyncio as aioredis
@@ -126,7 +126,7 @@ async def create_account(
 @pytest.fixture
 async def sign_in(server: TestServer) -> AsyncIterator[SignInFactory]:
     """Factory: `await sign_in("clinician")` → an ApiClient signed in as a new account."""
-    clients: list[TestClient] = []
+    clients: list[TestClient[Any, Any]] = []
 
     async def factory(role: str, **kw: Any) -> ApiClient:
         user = await create_account(server.app, Role(role), **kw)
@@ -168,9 +168,14 @@ async def in_session(officer: ApiClient, clinician: ApiClient, **changes: Any) -
     return await accept(clinician, created["id"])
 
 
+async def read_stream(client: aioredis.Redis, key: str) -> list[dict[str, str]]:
+    """Every entry's fields of the stream `key`, oldest first."""
+    return [cast(dict[str, str], fields) for _id, fields in await client.xrange(key) or []]
+
+
 async def read_events(client: aioredis.Redis, prefix: str) -> list[dict[str, str]]:
     """Every entry of the `{prefix}events` stream, oldest first."""
-    return [fields for _id, fields in await client.xrange(prefix + "events")]
+    return await read_stream(client, prefix + "events")
 
 
 class Deployment:
@@ -179,7 +184,7 @@ class Deployment:
     def __init__(self, server: TestServer, prefix: str) -> None:
         self.server = server
         self.prefix = prefix
-        self.clients: list[TestClient] = []
+        self.clients: list[TestClient[Any, Any]] = []
 
     async def sign_in(self, role: str, **kw: Any) -> ApiClient:
         """A new account of `role`, signed in on its own client."""

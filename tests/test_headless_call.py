@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp.test_utils import TestServer
+from av import VideoFrame
 
 from conftest import OUTCOME_FORM, PASSWORD, REQUEST_FORM, create_account
 from triage_service.domain.codes import Role
@@ -45,7 +46,9 @@ async def call_and_check(officer: HeadlessPeer, clinician: HeadlessPeer) -> tupl
         await peer.wait_connected()
         for kind in ("video", "audio"):
             await peer.wait_frames(kind, 10)
-        assert peer.received["video"].last_frame.width == 320  # the other side's synthetic
+        frame = peer.received["video"].last_frame
+        assert isinstance(frame, VideoFrame)
+        assert frame.width == 320  # the other side's synthetic
     officer.send_chat("hello from the scene")
     clinician.send_chat("hello from the hub")
     async with asyncio.timeout(5):

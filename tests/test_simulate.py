@@ -6,6 +6,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 
+from conftest import read_stream
 from triage_service.store.store import Store
 from triage_service.tools.bench.figures import percentile
 from triage_service.tools.simulate.accounts import create_accounts
@@ -52,8 +53,8 @@ async def test_backfill_finishes_every_request_in_time_order(
     assert summary["requests"] > 10
     assert summary["requests"] == (summary["completed"] + summary["cancelled"] + summary["expired"])
     assert await redis_client.zcard(store.keys("queue")) == 0
-    events = await redis_client.xrange(store.keys("events"))
-    times = [int(fields["at"]) for _, fields in events if fields["type"] != "availability"]
+    events = await read_stream(redis_client, store.keys("events"))
+    times = [int(fields["at"]) for fields in events if fields["type"] != "availability"]
     assert times == sorted(times)
 
 
