@@ -4,11 +4,10 @@ and signed-in API clients for each role."""
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis.asyncio as aioredis
@@ -19,6 +18,12 @@ from argon2 import PasswordHasher
 from triage_service.domain.codes import Role
 from triage_service.domain.users import User
 from triage_service.settings import Settings
+from triage_service.tools.call_flow import accept, raise_request
+from triage_service.tools.client import ANONYMOUS, ServiceClient
+from triage_service.tools.forms import OUTCOME_FORM as OUTCOME_FORM
+from triage_service.tools.forms import REQUEST_FORM as REQUEST_FORM
+from triage_service.tools.forms import request_form
+from triage_service.tools.redis_keys import delete_prefix
 from triage_service.web.app import create_app
 from triage_service.web.state import STORE
 
@@ -29,66 +34,13 @@ PASSWORD = "correct horse battery"
 # argon2id verification without the production cost of ~0.2 s per sign-in on a small machine.
 PASSWORD_HASH = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
 
-REQUEST_FORM: dict[str, Any] = {
-    "incident_ref": "PS-20261126-0042",
-    "location": {
-        "description": "Bus station, Buchanan St",
-        "area": "Glasgow City Centre",
-        "lat": 55.86,
-        "lon": -4.25,
-    },
-    "subject": {"age_band": "26_40", "sex": "female", "known_name": "Jane"},
-    "urgency": "urgent",
-    "concerns": ["suicidal_thoughts", "distress"],
-    "screening": {
-        "cssrs": {
-            "q1": True,
-            "q2": True,
-            "q3": False,
-            "q4": False,
-            "q5": False,
-            "q6_lifetime": False,
-            "q6_recent": False,
-        }
-    },
-    "mode": "video",
-    "consent": True,
-    "notes": "Sitting on the platform edge, calm now.",
-}
 
-OUTCOME_FORM: dict[str, Any] = {
-    "triage_code": "C",
-    "disposition": "urgent_face_to_face",
-    "risk": {"to_self": "high", "to_others": "low", "from_others": "none", "self_neglect": "low"},
-    "conveyance": "none",
-    "summary": "Distressed, suicidal ideation without plan. Safety plan agreed.",
-    "advice_to_officer": "Stay with her until the crisis team arrives within 24 hours.",
-    "referral": {"service": "crisis_team", "urgency": "C"},
-}
+class ApiClient(ServiceClient):
+    """The service's client on a test HTTP client (`.client`), signed in as `user`."""
 
-
-class ApiClient:
-    """An HTTP client signed in as one user; adds the CSRF header to every change."""
-
-    def __init__(self, client: TestClient, user: User, csrf: str) -> None:
+    def __init__(self, client: TestClient[Any, Any], user: User, csrf: str) -> None:
+        super().__init__(str(client.make_url("")), http=client, user=user, csrf=csrf)
         self.client = client
-        self.user = user
-        self.csrf = csrf
-
-    async def call(
-        self, method: str, path: str, json: Any = None, headers: dict[str, str] | None = None
-    ) -> tuple[int, Any]:
-        """Send a request; return the status and the decoded JSON (or None)."""
-        all_headers = {"X-CSRF-Token": self.csrf, **(headers or {})}
-        async with self.client.request(method, path, json=json, headers=all_headers) as r:
-            body = await r.json() if r.content_type == "application/json" else None
-            return r.status, body
-
-    async def get(self, path: str) -> tuple[int, Any]:
-        return await self.call("GET", path)
-
-    async def post(self, path: str, json: Any = None, **kw: Any) -> tuple[int, Any]:
-        return await self.call("POST", path, json if json is not None else {}, **kw)
 
 
 SignInFactory = Callable[..., Awaitable[ApiClient]]
@@ -105,9 +57,7 @@ async def redis_client(key_prefix: str) -> AsyncIterator[aioredis.Redis]:
     """A client on the test Redis; the test's keys are deleted afterwards."""
     client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
     yield client
-    keys = [k async for k in client.scan_iter(match=key_prefix + "*", count=1000)]
-    for start in range(0, len(keys), 500):
-        await client.delete(*keys[start : start + 500])
+    await delete_prefix(client, key_prefix)
     await client.aclose()
 
 
@@ -176,7 +126,7 @@ async def create_account(
 @pytest.fixture
 async def sign_in(server: TestServer) -> AsyncIterator[SignInFactory]:
     """Factory: `await sign_in("clinician")` → an ApiClient signed in as a new account."""
-    clients: list[TestClient] = []
+    clients: list[TestClient[Any, Any]] = []
 
     async def factory(role: str, **kw: Any) -> ApiClient:
         user = await create_account(server.app, Role(role), **kw)
@@ -193,12 +143,9 @@ async def log_in(server: TestServer, user: User) -> ApiClient:
     """A new HTTP client on `server` signed in as `user` (close its `.client` when done)."""
     client = TestClient(server)
     await client.start_server()
-    async with client.post(
-        "/api/v1/login", json={"username": user.username, "password": PASSWORD}
-    ) as r:
-        assert r.status == 200, await r.text()
-        body = await r.json()
-    return ApiClient(client, user, body["csrf_token"])
+    api = ApiClient(client, user, "")
+    await api.sign_in(user.username, PASSWORD)
+    return api
 
 
 @pytest.fixture
@@ -206,40 +153,29 @@ async def anonymous(server: TestServer) -> AsyncIterator[ApiClient]:
     """A client that is not signed in (it sends an empty CSRF header)."""
     client = TestClient(server)
     await client.start_server()
-    yield ApiClient(client, User(id="", username="", display_name="", role=Role.OFFICER), "")
+    yield ApiClient(client, ANONYMOUS, "")
     await client.close()
-
-
-def request_form(**changes: Any) -> dict[str, Any]:
-    """A deep copy of REQUEST_FORM with top-level fields replaced."""
-    return {**copy.deepcopy(REQUEST_FORM), **copy.deepcopy(changes)}
 
 
 async def new_request(officer: ApiClient, **changes: Any) -> dict[str, Any]:
     """Create a request as `officer` (REQUEST_FORM with `changes`); return it."""
-    status, body = await officer.post("/api/v1/requests", request_form(**changes))
-    assert status == 201, body
-    return dict(body)
+    return await raise_request(officer, request_form(**changes))
 
 
 async def in_session(officer: ApiClient, clinician: ApiClient, **changes: Any) -> dict[str, Any]:
     """A request created by `officer` and accepted by `clinician`; return it."""
     created = await new_request(officer, **changes)
-    status, body = await clinician.post(f"/api/v1/requests/{created['id']}/accept")
-    assert status == 200, body
-    return dict(body)
+    return await accept(clinician, created["id"])
+
+
+async def read_stream(client: aioredis.Redis, key: str) -> list[dict[str, str]]:
+    """Every entry's fields of the stream `key`, oldest first."""
+    return [cast(dict[str, str], fields) for _id, fields in await client.xrange(key) or []]
 
 
 async def read_events(client: aioredis.Redis, prefix: str) -> list[dict[str, str]]:
     """Every entry of the `{prefix}events` stream, oldest first."""
-    return [fields for _id, fields in await client.xrange(prefix + "events")]
-
-
-async def delete_prefix(client: aioredis.Redis, prefix: str) -> None:
-    """Delete every key under `prefix`."""
-    keys = [k async for k in client.scan_iter(match=prefix + "*", count=1000)]
-    for start in range(0, len(keys), 500):
-        await client.delete(*keys[start : start + 500])
+    return await read_stream(client, prefix + "events")
 
 
 class Deployment:
@@ -248,7 +184,7 @@ class Deployment:
     def __init__(self, server: TestServer, prefix: str) -> None:
         self.server = server
         self.prefix = prefix
-        self.clients: list[TestClient] = []
+        self.clients: list[TestClient[Any, Any]] = []
 
     async def sign_in(self, role: str, **kw: Any) -> ApiClient:
         """A new account of `role`, signed in on its own client."""
@@ -262,7 +198,7 @@ class Deployment:
         client = TestClient(self.server)
         await client.start_server()
         self.clients.append(client)
-        return ApiClient(client, User(id="", username="", display_name="", role=Role.OFFICER), "")
+        return ApiClient(client, ANONYMOUS, "")
 
 
 @contextlib.asynccontextmanager

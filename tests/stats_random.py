@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import copy
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
-from conftest import REQUEST_FORM
 from triage_service.domain.codes import Role
 from triage_service.domain.models import OutcomeForm, RequestForm
 from triage_service.domain.users import User
 from triage_service.service import lifecycle, referrals
 from triage_service.store.store import Store
+from triage_service.tools.forms import request_form
 from triage_service.web.state import SETTINGS
 
 AREAS = ["North", "South", "East", "", "=West"]
@@ -39,7 +38,7 @@ EDGE_WAITS_MS = [0, 499, 500, 599_499, 600_499, 600_500, 59_999]
 
 
 def _form(rng: random.Random) -> RequestForm:
-    body: dict[str, Any] = copy.deepcopy(REQUEST_FORM)
+    body: dict[str, Any] = request_form()
     body.update(
         urgency=rng.choice(["immediate", "urgent", "routine"]),
         mode=rng.choice(["video", "audio", "text"]),

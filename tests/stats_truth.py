@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
@@ -16,13 +16,13 @@ Record = dict[str, str]
 
 async def load_all(client: aioredis.Redis, prefix: str) -> tuple[list[Record], dict[str, Record]]:
     """Every request record and every referral hash under `prefix`."""
-    ids = await client.zrange(prefix + "reqs:created", 0, -1)
-    records = [await client.hgetall(f"{prefix}req:{i}") for i in ids]
-    referrals = {}
+    ids = cast(list[str], await client.zrange(prefix + "reqs:created", 0, -1))
+    records = [cast(Record, await client.hgetall(f"{prefix}req:{i}")) for i in ids]
+    referrals: dict[str, Record] = {}
     for r in records:
         for rid in (r.get("referral_id"), r.get("notice_id")):
             if rid:
-                referrals[rid] = await client.hgetall(f"{prefix}referral:{rid}")
+                referrals[rid] = cast(Record, await client.hgetall(f"{prefix}referral:{rid}"))
     return records, referrals
 
 

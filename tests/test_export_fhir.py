@@ -21,7 +21,7 @@ from test_export import (  # app_on_test_clock and noon_clock: fixtures `app`, `
     noon_clock,  # noqa: F401
 )
 
-from conftest import OUTCOME_FORM, ApiClient, SignInFactory
+from conftest import OUTCOME_FORM, ApiClient, SignInFactory, read_stream
 from triage_service.domain.codes import Role
 from triage_service.domain.models import OutcomeForm, RequestForm
 from triage_service.domain.users import User
@@ -254,6 +254,6 @@ async def test_fhir_export_is_audited(
     supervisor = await sign_in("supervisor")
     status, _ = await supervisor.get(f"{EXPORT}?from=2026-03-01T00:00:00Z&to=2026-03-02T00:00:00Z")
     assert status == 200
-    entries = [e for _, e in await redis_client.xrange(key_prefix + "audit")]
+    entries = await read_stream(redis_client, key_prefix + "audit")
     assert entries[-1]["action"] == "export_fhir"
     assert entries[-1]["record"] == "2026-03-01T00:00:00.000Z/2026-03-02T00:00:00.000Z"

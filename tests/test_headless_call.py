@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp.test_utils import TestServer
+from av import VideoFrame
 
 from conftest import OUTCOME_FORM, PASSWORD, REQUEST_FORM, create_account
 from triage_service.domain.codes import Role
 from triage_service.rtc.headless import OFFER_RESEND_S, HeadlessPeer
+from triage_service.tools.call_flow import start_call
 
 PeerFactory = Callable[..., Awaitable[HeadlessPeer]]
 
@@ -39,25 +40,15 @@ async def call_and_check(officer: HeadlessPeer, clinician: HeadlessPeer) -> tupl
 
     Returns the request id and the seconds from accept to both data channels open.
     """
-    created = await officer.client.request("POST", "/api/v1/requests", REQUEST_FORM)
-    rid = created["id"]
     await clinician.client.request("PUT", "/api/v1/availability", {"status": "available"})
-    accepted_at = time.monotonic()
-    await clinician.client.request("POST", f"/api/v1/requests/{rid}/accept")
-    await clinician.call(rid)
-    while (await officer.client.next_event("request.updated"))["request"]["status"] != (
-        "in_session"
-    ):
-        pass
-    await officer.call(rid)
-    for peer in (officer, clinician):
-        await peer.data_channel_open()
-    setup_s = time.monotonic() - accepted_at
+    rid, setup_s = await start_call(officer, clinician, REQUEST_FORM)
     for peer in (officer, clinician):
         await peer.wait_connected()
         for kind in ("video", "audio"):
             await peer.wait_frames(kind, 10)
-        assert peer.received["video"].last_frame.width == 320  # the other side's synthetic
+        frame = peer.received["video"].last_frame
+        assert isinstance(frame, VideoFrame)
+        assert frame.width == 320  # the other side's synthetic
     officer.send_chat("hello from the scene")
     clinician.send_chat("hello from the hub")
     async with asyncio.timeout(5):

@@ -413,7 +413,7 @@ async def test_explicit_referral_due_time_is_kept(sign_in: SignInFactory) -> Non
     assert body["referral"]["contact"] == "Dr Bell"
 
 
-PLACE_OF_SAFETY = {
+PLACE_OF_SAFETY: dict[str, Any] = {
     "name": "Royal Infirmary A&E",
     "address": "84 Castle St, Glasgow",
     "is_police_station": False,

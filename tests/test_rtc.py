@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from aiortc import RTCPeerConnection, RTCSessionDescription
+from av import VideoFrame
 
 from conftest import REDIS_URL, ApiClient, SignInFactory
 from triage_service.rtc.echo import ECHO_PEERS
@@ -22,7 +23,7 @@ from triage_service.rtc.turn import ice_servers_for, turn_credential, turn_serve
 from triage_service.settings import Settings
 
 STUN = {"urls": "stun:stun.example.org:3478"}
-TURN = {
+TURN: dict[str, Any] = {
     "turn_secret": "coturn-shared-secret",
     "turn_urls": "turn:turn.example.org:3478?transport=udp, turns:turn.example.org:5349",
     "turn_ttl_s": 600,
@@ -187,6 +188,7 @@ async def test_echo_returns_media_and_pongs(
         await browser.received["video"].wait_for(10)
         await browser.received["audio"].wait_for(10)
     frame = browser.received["video"].last_frame
+    assert isinstance(frame, VideoFrame)
     assert (frame.width, frame.height) == (320, 240)  # ours, not aiortc's 640x480 default
     assert len(server.app[ECHO_PEERS]) == 1
     print(

@@ -1,35 +1,26 @@
-"""The shift simulator and the benchmark's helpers (scripts/simulate.py, scripts/bench.py)."""
+"""The shift simulator and the benchmark's helpers (triage_service.tools.simulate and .bench)."""
 
 from __future__ import annotations
-
-import importlib
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 
+from conftest import read_stream
 from triage_service.store.store import Store
+from triage_service.tools.bench.figures import percentile
+from triage_service.tools.simulate.accounts import create_accounts
+from triage_service.tools.simulate.backfill import backfill
+from triage_service.tools.simulate.run import run_shift
+from triage_service.tools.simulate.shift import Shift
 from triage_service.web.state import STORE
-
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
-
-
-def script(name: str) -> ModuleType:
-    """Import a module from scripts/ (which sits beside its helpers, not in a package)."""
-    if str(SCRIPTS) not in sys.path:
-        sys.path.insert(0, str(SCRIPTS))
-    return importlib.import_module(name)
 
 
 @pytest.mark.timeout(30)
 async def test_simulated_shift_creates_and_completes_requests(server: TestServer) -> None:
     """A short compressed-time shift raises requests that clinicians accept, chat over and
     complete with an outcome the service accepts."""
-    simulate = script("simulate")
-    shift = simulate.Shift(
+    shift = Shift(
         url=str(server.make_url("")).rstrip("/"),
         minutes=30,
         speed=600,
@@ -41,8 +32,8 @@ async def test_simulated_shift_creates_and_completes_requests(server: TestServer
         seed=7,
         progress=False,
     )
-    await simulate.create_accounts(server.app[STORE], shift)
-    summary = await simulate.run_shift(shift)
+    await create_accounts(server.app[STORE], shift)
+    summary = await run_shift(shift)
     assert summary["requests"] >= 3
     assert summary["completed"] >= 1
     assert sum(summary["dispositions"].values()) == summary["completed"]
@@ -56,21 +47,19 @@ async def test_backfill_finishes_every_request_in_time_order(
     redis_client: aioredis.Redis, key_prefix: str
 ) -> None:
     """A backfilled day leaves nothing waiting and its events are in time order."""
-    simulate = script("simulate")
     store = Store(redis_client, key_prefix)
-    users = await simulate.create_accounts(store, simulate.Shift(officers=3, clinicians=2))
-    summary = await simulate.backfill(store, users, days=1, per_day=40, seed=3, max_wait_s=900)
+    users = await create_accounts(store, Shift(officers=3, clinicians=2))
+    summary = await backfill(store, users, days=1, per_day=40, seed=3, max_wait_s=900)
     assert summary["requests"] > 10
     assert summary["requests"] == (summary["completed"] + summary["cancelled"] + summary["expired"])
     assert await redis_client.zcard(store.keys("queue")) == 0
-    events = await redis_client.xrange(store.keys("events"))
-    times = [int(fields["at"]) for _, fields in events if fields["type"] != "availability"]
+    events = await read_stream(redis_client, store.keys("events"))
+    times = [int(fields["at"]) for fields in events if fields["type"] != "availability"]
     assert times == sorted(times)
 
 
 def test_percentile_is_nearest_rank() -> None:
     """The benchmark's percentile returns a sample that occurred (nearest-rank method)."""
-    percentile = script("bench").percentile
     assert percentile(list(range(1, 101)), 99) == 99
     assert percentile(list(range(1, 201)), 99) == 198
     assert percentile([4.0, 1.0, 3.0, 2.0], 50) == 2.0

@@ -172,7 +172,7 @@ async def script_day(day: Day, other: ApiClient, app: web.Application) -> str:
     await day.call(23 * H + 52 * M, other, "POST", f"/api/v1/requests/{j}/accept")
     await day.request(23 * H + 55 * M, "immediate", "South")
     day.clock.now_ms = DAY + 23 * H + 59 * M
-    return dbi
+    return str(dbi)
 
 
 async def test_scripted_day_every_figure(
@@ -359,7 +359,7 @@ async def test_stats_match_brute_force(
     records, referrals = await load_all(redis_client, key_prefix)
     supervisor = await sign_in("supervisor")
     clock.now_ms = DAY + 100 * H
-    windows = [
+    windows: list[tuple[int, ...]] = [
         (DAY, DAY + 96 * H),
         (DAY + 5 * H, DAY + 6 * H),
         (DAY + 30 * H + 10 * M, DAY + 30 * H + 50 * M),

@@ -12,7 +12,14 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Page, Playwright, async_playwright
+from playwright.async_api import (
+    Browser,
+    Geolocation,
+    Page,
+    Playwright,
+    ViewportSize,
+    async_playwright,
+)
 
 from conftest import PASSWORD, create_account
 from triage_service.domain.codes import Role
@@ -30,8 +37,8 @@ BROWSER_ARGS = [
 # Grants every camera and microphone prompt; without it, what a context was not granted is
 # refused.
 FAKE_UI = "--use-fake-ui-for-media-stream"
-PHONE = {"width": 360, "height": 740}
-LAPTOP = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 360, "height": 740}
+LAPTOP: ViewportSize = {"width": 1280, "height": 800}
 HOME = {"officer": "/officer", "clinician": "/console"}
 
 PageFactory = Callable[..., Awaitable[Page]]
@@ -92,10 +99,10 @@ async def open_page(browser: Browser) -> AsyncIterator[PageFactory]:
         server: TestServer,
         role: str,
         *,
-        viewport: dict[str, int] | None = None,
+        viewport: ViewportSize | None = None,
         permissions: tuple[str, ...] = ("camera", "microphone"),
         on: Browser | None = None,
-        geolocation: dict[str, float] | None = None,
+        geolocation: Geolocation | None = None,
         **account: Any,
     ) -> Page:
         user = await create_account(server.app, Role(role), **account)

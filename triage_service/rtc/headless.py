@@ -22,10 +22,10 @@ from typing import Any
 
 from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 
-from triage_service.rtc.client import ServiceClient
 from triage_service.rtc.errors import SDP_ERRORS, CallFailed
 from triage_service.rtc.ice import rtc_configuration
 from triage_service.rtc.media import FrameCounter, SineAudioTrack, SyntheticVideoTrack
+from triage_service.tools.client import ServiceClient
 
 log = logging.getLogger(__name__)
 

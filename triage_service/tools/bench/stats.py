@@ -12,8 +12,7 @@ By default the 99,000 are spread over the same 30 days, so each window also hold
 more requests. With `--older` they are created 31 to 365 days ago instead: the windows hold
 the same requests and only the store grows.
 
-    .venv/bin/python scripts/bench_stats.py [--small 1000] [--large 100000] [--samples 200]
-                                            [--older]
+    scripts/bench_stats [--small 1000] [--large 100000] [--samples 200] [--older]
 """
 
 from __future__ import annotations
@@ -40,6 +39,7 @@ from triage_service.domain.users import User
 from triage_service.service.sessions import open_session
 from triage_service.settings import Settings
 from triage_service.store.store import Store, connect
+from triage_service.tools.redis_keys import delete_prefix
 from triage_service.web.app import create_app
 from triage_service.web.auth import COOKIE
 
@@ -263,21 +263,11 @@ async def run_bench(
     }
 
 
-async def delete_prefix(client: Any, prefix: str) -> None:
-    """Delete every key under `prefix`."""
-    batch = []
-    async for name in client.scan_iter(match=prefix + "*", count=5000):
-        batch.append(name)
-        if len(batch) >= 5000:
-            await client.unlink(*batch)
-            batch = []
-    if batch:
-        await client.unlink(*batch)
-
-
 def main() -> None:
     """Parse flags, run the benchmark, print its JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench_stats", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--small", type=int, default=1000)
     parser.add_argument("--large", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=200)

@@ -7,7 +7,7 @@ form, the clinician goes available and clicks Accept on the request that appears
 console; the clock runs from just before that click until the remote video on both session
 pages has a size and has started playing. Prints each run and the median.
 
-    .venv/bin/python scripts/measure_call.py [--runs 5]
+    scripts/measure_call [--runs 5]
 """
 
 from __future__ import annotations
@@ -117,7 +117,9 @@ async def measure(runs: int) -> list[float]:
 
 def main() -> None:
     """Parse the arguments, measure, print the median."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="scripts/measure_call", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--runs", type=int, default=5, help="calls to measure (default 5)")
     results = asyncio.run(measure(parser.parse_args().runs))
     print(
