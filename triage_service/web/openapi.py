@@ -61,7 +61,11 @@ def _operation(e: Endpoint, refs: Refs, schemas: dict[str, Any]) -> dict[str, An
     if e.roles:
         operation["description"] = "Roles: " + ", ".join(sorted(r.value for r in e.roles))
     if e.signed_in:
-        operation["security"] = [{"session": [], "csrf": []}]
+        # The CSRF header is checked on changes only.
+        needs: dict[str, list[str]] = {"session": [], "csrf": []}
+        if e.method == "GET":
+            del needs["csrf"]
+        operation["security"] = [needs]
     if e.body is not None:
         operation["requestBody"] = {
             # A body whose every field is optional may be left out: it counts as `{}`.
