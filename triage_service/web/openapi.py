@@ -2,27 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from triage_service.domain.models import ErrorOut
 from triage_service.web.api import Endpoint
 
 REF = "#/components/schemas/{model}"
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    }
+}
+Refs = Mapping[tuple[Any, JsonSchemaMode], dict[str, Any]]
 
 
 def openapi_document(endpoints: list[Endpoint], *, version: str) -> dict[str, Any]:
-    """Paths, request bodies, answers and error shapes for every declared endpoint."""
-    models: set[type[BaseModel]] = {ErrorOut}
+    """Paths, parameters, request bodies, answers and error shapes for every endpoint."""
+    models: set[tuple[type[BaseModel], JsonSchemaMode]] = {(ErrorOut, "serialization")}
     for e in endpoints:
-        models.update(m for m in (e.body, e.answer) if m is not None)
-    ordered = sorted(models, key=lambda m: m.__name__)
-    _, schema = models_json_schema([(m, _mode(m, endpoints)) for m in ordered], ref_template=REF)
+        models.add((e.failure, "serialization"))
+        if e.body is not None:
+            models.add((e.body, "validation"))
+        if e.answer is not None:
+            models.add((e.answer, "serialization"))
+    ordered = sorted(models, key=lambda m: (m[0].__name__, m[1]))
+    refs, schema = models_json_schema(ordered, ref_template=REF)
+    schemas: dict[str, Any] = dict(schema.get("$defs", {}))
     paths: dict[str, dict[str, Any]] = {}
     for e in endpoints:
-        paths.setdefault(e.path, {})[e.method.lower()] = _operation(e)
+        paths.setdefault(e.path, {})[e.method.lower()] = _operation(e, refs, schemas)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -32,7 +47,7 @@ def openapi_document(endpoints: list[Endpoint], *, version: str) -> dict[str, An
         },
         "paths": paths,
         "components": {
-            "schemas": schema.get("$defs", {}),
+            "schemas": schemas,
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": "triage_session"},
                 "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"},
@@ -41,40 +56,87 @@ def openapi_document(endpoints: list[Endpoint], *, version: str) -> dict[str, An
     }
 
 
-def _mode(model: type[BaseModel], endpoints: list[Endpoint]) -> Any:
-    return "validation" if any(e.body is model for e in endpoints) else "serialization"
-
-
-def _operation(e: Endpoint) -> dict[str, Any]:
-    error = {"content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorOut")}}}}
-    ok: dict[str, Any] = {"description": "OK"}
-    if e.answer is not None:
-        ok["content"] = {
-            "application/json": {"schema": {"$ref": REF.format(model=e.answer.__name__)}}
-        }
-    responses: dict[str, Any] = {str(e.status): ok}
-    if e.signed_in:
-        responses["401"] = {"description": "Not signed in", **error}
-        responses["403"] = {"description": "Wrong role or missing CSRF token", **error}
-    if e.body is not None:
-        responses["400"] = {"description": "Malformed JSON", **error}
-        responses["422"] = {"description": "Invalid fields", **error}
-    if "{id}" in e.path:
-        responses["404"] = {"description": "Not found or not yours", **error}
-    operation: dict[str, Any] = {"summary": e.summary, "responses": responses}
+def _operation(e: Endpoint, refs: Refs, schemas: dict[str, Any]) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": e.summary, "responses": _responses(e, refs)}
     if e.roles:
         operation["description"] = "Roles: " + ", ".join(sorted(r.value for r in e.roles))
     if e.signed_in:
-        operation["security"] = [{"session": [], "csrf": []}]
+        # The CSRF header is checked on changes only.
+        needs: dict[str, list[str]] = {"session": [], "csrf": []}
+        if e.method == "GET":
+            del needs["csrf"]
+        operation["security"] = [needs]
     if e.body is not None:
         operation["requestBody"] = {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"$ref": REF.format(model=e.body.__name__)}}
-            },
+            # A body whose every field is optional may be left out: it counts as `{}`.
+            "required": bool(e.body.model_json_schema().get("required")),
+            "content": {"application/json": {"schema": refs[(e.body, "validation")]}},
         }
-    if "{id}" in e.path:
-        operation["parameters"] = [
-            {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-        ]
+    parameters = _path_parameters(e) + _query_parameters(e, schemas)
+    if parameters:
+        operation["parameters"] = parameters
     return operation
+
+
+def _responses(e: Endpoint, refs: Refs) -> dict[str, Any]:
+    ok: dict[str, Any] = {"description": HTTPStatus(e.status).phrase}
+    if e.answer is not None:
+        ok["content"] = {"application/json": {"schema": refs[(e.answer, "serialization")]}}
+    elif e.media is not None:
+        ok["content"] = {e.media: {"schema": {"type": "string"}}}
+    responses: dict[str, Any] = {str(status): ok for status in (e.status, *e.also_ok)}
+    error = {"application/json": {"schema": refs[(e.failure, "serialization")]}}
+    for status, text in sorted(_error_statuses(e).items()):
+        response: dict[str, Any] = {"description": text, "content": error}
+        if status in (429, 503):
+            response["headers"] = RETRY_AFTER
+        responses[str(status)] = response
+    return responses
+
+
+def _error_statuses(e: Endpoint) -> dict[int, str]:
+    """The failures the declaration implies, then those the endpoint lists itself."""
+    statuses: dict[int, str] = {}
+    if e.signed_in:
+        statuses[401] = "Not signed in"
+        if e.roles or e.method != "GET":
+            statuses[403] = "Wrong role or missing CSRF token"
+    if e.body is not None:
+        statuses |= {400: "Malformed JSON", 413: "Body too large", 422: "Invalid fields"}
+    if e.query is not None:
+        statuses[422] = "Invalid fields"
+    if "{id}" in e.path:
+        statuses[404] = "Not found or not yours"
+    if e.store:
+        statuses[503] = "The store did not answer; try again after Retry-After"
+    return statuses | dict(e.errors)
+
+
+def _path_parameters(e: Endpoint) -> list[dict[str, Any]]:
+    if "{id}" not in e.path:
+        return []
+    return [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+
+def _query_parameters(e: Endpoint, schemas: dict[str, Any]) -> list[dict[str, Any]]:
+    """One `in: query` parameter per field of the query model, named as sent."""
+    if e.query is None:
+        return []
+    schema = e.query.model_json_schema(ref_template=REF, mode="validation")
+    schemas.update(schema.get("$defs", {}))
+    required = set(schema.get("required", []))
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": _present(prop)}
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
+def _present(prop: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's schema without `null`: an optional parameter is left out, not null."""
+    prop = {k: v for k, v in prop.items() if k != "title" and not (k == "default" and v is None)}
+    options = [o for o in prop.pop("anyOf", []) if o.get("type") != "null"]
+    if len(options) == 1:
+        prop |= options[0]
+    elif options:
+        prop["anyOf"] = options
+    return prop

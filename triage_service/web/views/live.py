@@ -65,7 +65,18 @@ def check_origin(request: web.Request) -> None:
         raise ApiError(403, "bad_origin", "WebSocket Origin does not match this service.")
 
 
-@routes.endpoint("GET", "/ws", summary="Live channel (WebSocket)", signed_in=False)
+@routes.endpoint(
+    "GET",
+    "/ws",
+    summary="Live channel (WebSocket)",
+    signed_in=False,
+    status=101,
+    errors={
+        400: "Not a WebSocket upgrade",
+        401: "Not signed in",
+        403: "Origin is not this service",
+    },
+)
 async def live_channel(request: web.Request) -> web.WebSocketResponse:
     """Authenticate by cookie, check Origin, then serve the socket until it closes."""
     user = require(request[USER], None).user

@@ -16,9 +16,18 @@ from triage_service.web.api import ApiRoutes
 from triage_service.web.auth import USER
 from triage_service.web.state import SETTINGS, STORE
 
-ROOT = Path(__file__).resolve().parents[3]
-TEMPLATES = ROOT / "templates"
-STATIC = ROOT / "static"
+PACKAGE = Path(__file__).resolve().parents[2]
+
+
+def data_folder(name: str) -> Path:
+    """`templates` or `static`: inside the installed package (a wheel puts them there), else
+    at the top level of the checkout (run from source or installed with `pip install -e`)."""
+    installed = PACKAGE / name
+    return installed if installed.is_dir() else PACKAGE.parent / name
+
+
+TEMPLATES = data_folder("templates")
+STATIC = data_folder("static")
 HOME: dict[Role, str] = {
     Role.OFFICER: "/officer",
     Role.CLINICIAN: "/console",

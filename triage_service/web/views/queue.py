@@ -76,6 +76,7 @@ async def get_queue(request: web.Request, sign_in: SignIn) -> web.Response:
     summary="Accept a waiting request",
     roles=(Role.CLINICIAN,),
     answer=RequestOut,
+    errors={409: "Already assigned or no longer waiting"},
 )
 async def accept_request(request: web.Request, sign_in: SignIn) -> web.Response:
     """Exactly one of several clinicians accepting at once gets 200; the others 409."""
@@ -92,6 +93,7 @@ async def accept_request(request: web.Request, sign_in: SignIn) -> web.Response:
     summary="Accept the first in service order",
     roles=(Role.CLINICIAN,),
     answer=RequestOut,
+    errors={404: "queue_empty: nobody is waiting"},
 )
 async def take_next(request: web.Request, sign_in: SignIn) -> web.Response:
     """Take whoever is first in the queue; 404 queue_empty when nobody waits."""
@@ -108,6 +110,7 @@ async def take_next(request: web.Request, sign_in: SignIn) -> web.Response:
     roles=(Role.CLINICIAN,),
     body=ReleaseForm,
     answer=RequestOut,
+    errors={409: "Not in session with you"},
 )
 async def release_request(request: web.Request, sign_in: SignIn, form: ReleaseForm) -> web.Response:
     """The assigned clinician puts the request back at its original place."""

@@ -41,6 +41,7 @@ async def participant_record(request: web.Request, sign_in: SignIn) -> RequestRe
     body=MessageForm,
     answer=MessageOut,
     status=201,
+    errors={409: "The chat is closed"},
 )
 async def post_message(request: web.Request, sign_in: SignIn, form: MessageForm) -> web.Response:
     """Store a message with the record and push it to the other participant."""
@@ -73,6 +74,7 @@ async def list_messages(request: web.Request, sign_in: SignIn) -> web.Response:
     body=OutcomeForm,
     answer=OutcomeOut,
     status=201,
+    errors={409: "Not in session with you, or already filed"},
 )
 async def file_outcome(request: web.Request, sign_in: SignIn, form: OutcomeForm) -> web.Response:
     """Exactly once, by the assigned clinician; opens any referral and s298 notification."""

@@ -5,11 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from triage_service.domain.codes import Role
-from triage_service.domain.models import ReferralList, ReferralOut, ReferralUpdate
+from triage_service.domain.models import ReferralList, ReferralOut, ReferralQuery, ReferralUpdate
 from triage_service.service import referrals
 from triage_service.service.sessions import SignIn
 from triage_service.web.api import ApiRoutes, answer
-from triage_service.web.errors import ApiError
 from triage_service.web.state import CLOCK, STORE
 
 routes = ApiRoutes()
@@ -20,22 +19,15 @@ routes = ApiRoutes()
     "/api/v1/referrals",
     summary="Referrals: open, overdue or all",
     roles=(Role.CLINICIAN, Role.SUPERVISOR),
+    query=ReferralQuery,
     answer=ReferralList,
 )
-async def list_referrals(request: web.Request, sign_in: SignIn) -> web.Response:
+async def list_referrals(
+    request: web.Request, sign_in: SignIn, query: ReferralQuery
+) -> web.Response:
     """Open and overdue soonest due first; all newest first."""
-    scope = request.query.get("status", "open")
-    if scope not in ("open", "overdue", "all"):
-        raise ApiError(
-            422,
-            "validation_error",
-            "status must be open, overdue or all.",
-            fields={"status": "must be open, overdue or all"},
-        )
     found = await referrals.list_referrals(
-        request.app[STORE],
-        scope,  # type: ignore[arg-type]
-        now_ms=request.app[CLOCK](),
+        request.app[STORE], query.status, now_ms=request.app[CLOCK]()
     )
     if sign_in.user.role is Role.SUPERVISOR:
         found = [r.model_copy(update={"contact": None, "note": None}) for r in found]
@@ -49,6 +41,7 @@ async def list_referrals(request: web.Request, sign_in: SignIn) -> web.Response:
     roles=(Role.CLINICIAN,),
     body=ReferralUpdate,
     answer=ReferralOut,
+    errors={409: "The referral is already closed"},
 )
 async def update_referral(
     request: web.Request, sign_in: SignIn, update: ReferralUpdate

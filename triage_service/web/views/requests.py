@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from triage_service.domain.codes import Role
-from triage_service.domain.models import RequestForm, RequestList, RequestOut
+from triage_service.domain.models import RequestForm, RequestList, RequestOut, RequestsQuery
 from triage_service.service import lifecycle, records
 from triage_service.service.audit import record_access
 from triage_service.service.sessions import SignIn
@@ -44,6 +44,7 @@ async def shaped(request: web.Request, sign_in: SignIn, record: RequestRecord) -
     body=RequestForm,
     answer=RequestOut,
     status=201,
+    also_ok=(200,),
 )
 async def create_request(request: web.Request, sign_in: SignIn, form: RequestForm) -> web.Response:
     """Queue a request; a repeated Idempotency-Key returns the first one with 200."""
@@ -71,14 +72,13 @@ async def create_request(request: web.Request, sign_in: SignIn, form: RequestFor
     "/api/v1/requests",
     summary="My requests, newest first",
     roles=(Role.OFFICER,),
+    query=RequestsQuery,
     answer=RequestList,
 )
-async def list_my_requests(request: web.Request, sign_in: SignIn) -> web.Response:
+async def list_my_requests(
+    request: web.Request, sign_in: SignIn, query: RequestsQuery
+) -> web.Response:
     """The officer's own requests (`scope=mine`, the only scope), newest first."""
-    if request.query.get("scope", "mine") != "mine":
-        raise ApiError(
-            422, "validation_error", "scope must be mine.", fields={"scope": "must be mine"}
-        )
     store = request.app[STORE]
     ids = await store.requests.of_officer(sign_in.user.id, MINE_LIMIT)
     found = await records.load_many(store, ids)
@@ -111,6 +111,7 @@ async def get_request(request: web.Request, sign_in: SignIn) -> web.Response:
     summary="Withdraw a waiting request",
     roles=(Role.OFFICER,),
     answer=RequestOut,
+    errors={409: "The request is no longer waiting"},
 )
 async def cancel_request(request: web.Request, sign_in: SignIn) -> web.Response:
     """The owner officer cancels; 409 once it is no longer waiting."""

@@ -56,6 +56,7 @@ async def ice_servers(request: web.Request, sign_in: SignIn) -> web.Response:
     summary="Answer an offer with an echo peer",
     body=ConnectionTestOffer,
     answer=ConnectionTestAnswer,
+    errors={429: "Too many connection tests are running"},
 )
 async def connection_test(
     request: web.Request, sign_in: SignIn, offer: ConnectionTestOffer

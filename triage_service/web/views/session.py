@@ -22,7 +22,13 @@ routes = ApiRoutes()
 
 
 @routes.endpoint(
-    "POST", "/api/v1/login", summary="Sign in", body=Credentials, answer=SessionOut, signed_in=False
+    "POST",
+    "/api/v1/login",
+    summary="Sign in",
+    body=Credentials,
+    answer=SessionOut,
+    signed_in=False,
+    errors={401: "Wrong username or password", 429: "Too many failed sign-ins; wait"},
 )
 async def login(request: web.Request, credentials: Credentials) -> web.Response:
     """Check the password, start a new session and set its cookie."""

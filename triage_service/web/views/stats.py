@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from triage_service.domain.codes import STATS_ROLES
-from triage_service.domain.models import iso_z
+from triage_service.domain.models import ExportQuery, StatsQuery, WindowQuery, iso_z
 from triage_service.export.csv import EXPORT_HEADERS, write_export
 from triage_service.export.fhir import write_fhir_export
 from triage_service.service.audit import record_access
 from triage_service.service.sessions import SignIn
 from triage_service.stats.models import Stats
 from triage_service.stats.now import compute_stats
-from triage_service.stats.window import Window, parse_detail, parse_window
+from triage_service.stats.window import Detail, Window, window_for
 from triage_service.web.api import ApiRoutes
 from triage_service.web.state import CLOCK, SETTINGS, STORE
 
@@ -26,30 +26,38 @@ routes = ApiRoutes()
     "/api/v1/stats",
     summary="Live queue and window statistics",
     roles=STATS_ROLES,
+    query=StatsQuery,
     answer=Stats,
 )
-async def get_stats(request: web.Request, sign_in: SignIn) -> web.Response:
+async def get_stats(request: web.Request, sign_in: SignIn, query: StatsQuery) -> web.Response:
     """`window=1h|24h|7d|30d` (default 24h) or `from`/`to`, and optional `series`,
     `heat_map`; 422 names a bad field."""
     now_ms = request.app[CLOCK]()
-    window = parse_window(request.query, now_ms=now_ms)
+    window = window_for(query.window, query.from_, query.to, now_ms=now_ms)
     stats = await compute_stats(
         request.app[STORE],
         request.app[SETTINGS],
         window,
         now_ms=now_ms,
-        detail=parse_detail(request.query),
+        detail=Detail(series=query.series, heat_map=query.heat_map),
     )
     return web.Response(text=stats.model_dump_json(), content_type="application/json")
 
 
 @routes.endpoint(
-    "GET", "/api/v1/stats/export.csv", summary="Evaluation export (CSV)", roles=STATS_ROLES
+    "GET",
+    "/api/v1/stats/export.csv",
+    summary="Evaluation export (CSV)",
+    roles=STATS_ROLES,
+    query=ExportQuery,
+    media="text/csv",
 )
-async def export_csv(request: web.Request, sign_in: SignIn) -> web.StreamResponse:
+async def export_csv(
+    request: web.Request, sign_in: SignIn, query: ExportQuery
+) -> web.StreamResponse:
     """One de-identified row per request created in the window, streamed page by page."""
     now_ms = request.app[CLOCK]()
-    window = await _audited_window(request, sign_in, action="export", now_ms=now_ms)
+    window = await _audited_window(request, sign_in, query, action="export", now_ms=now_ms)
     response = await _stream(request, window, "csv", "text/csv", charset="utf-8")
     await write_export(request.app[STORE], request.app[SETTINGS], window, response, now_ms=now_ms)
     await response.write_eof()
@@ -61,12 +69,16 @@ async def export_csv(request: web.Request, sign_in: SignIn) -> web.StreamRespons
     "/api/v1/stats/export.fhir.ndjson",
     summary="Evaluation export (FHIR R4 Encounter and ServiceRequest, NDJSON)",
     roles=STATS_ROLES,
+    query=ExportQuery,
+    media="application/fhir+ndjson",
 )
-async def export_fhir(request: web.Request, sign_in: SignIn) -> web.StreamResponse:
+async def export_fhir(
+    request: web.Request, sign_in: SignIn, query: ExportQuery
+) -> web.StreamResponse:
     """One de-identified Encounter per completed request created in the window and one
     ServiceRequest per referral, a resource a line, streamed page by page."""
     now_ms = request.app[CLOCK]()
-    window = await _audited_window(request, sign_in, action="export_fhir", now_ms=now_ms)
+    window = await _audited_window(request, sign_in, query, action="export_fhir", now_ms=now_ms)
     response = await _stream(request, window, "ndjson", "application/fhir+ndjson")
     await write_fhir_export(request.app[STORE], request.app[SETTINGS], window, response)
     await response.write_eof()
@@ -74,10 +86,10 @@ async def export_fhir(request: web.Request, sign_in: SignIn) -> web.StreamRespon
 
 
 async def _audited_window(
-    request: web.Request, sign_in: SignIn, *, action: str, now_ms: int
+    request: web.Request, sign_in: SignIn, query: WindowQuery, *, action: str, now_ms: int
 ) -> Window:
     """The export's window (default the last 30 days; 422 naming a bad field), logged."""
-    window = parse_window(request.query, now_ms=now_ms, default="30d")
+    window = window_for(query.window, query.from_, query.to, now_ms=now_ms, default="30d")
     await record_access(
         request.app[STORE], sign_in.user, action=action, record_id=_span(window), now_ms=now_ms
     )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from typing import Literal
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 
 from triage_service.web.api import ENDPOINTS, ApiRoutes
 from triage_service.web.errors import ApiError
@@ -17,7 +19,21 @@ routes = ApiRoutes()
 VERSION = "0.1.0"
 
 
-@routes.endpoint("GET", "/healthz", summary="Liveness and Redis reachability", signed_in=False)
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    redis: Literal["ok", "unreachable"]
+
+
+@routes.endpoint(
+    "GET",
+    "/healthz",
+    summary="Liveness and Redis reachability",
+    signed_in=False,
+    answer=HealthOut,
+    store=False,
+    errors={503: "Redis does not answer"},
+    failure=HealthOut,
+)
 async def healthz(request: web.Request) -> web.Response:
     """200 when Redis takes a write and no background task keeps dying; else 503 degraded
     with the reason (redis: unreachable, out_of_memory, read_only, loading, busy; or the
@@ -32,13 +48,22 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-@routes.endpoint("GET", "/api/v1/openapi.json", summary="This document", signed_in=False)
+@routes.endpoint(
+    "GET", "/api/v1/openapi.json", summary="This document", signed_in=False, store=False
+)
 async def openapi(request: web.Request) -> web.Response:
     """OpenAPI 3.1 generated from the same models that validate requests."""
     return web.json_response(openapi_document(request.app[ENDPOINTS], version=VERSION))
 
 
-@routes.endpoint("GET", "/metrics", summary="Prometheus metrics", signed_in=False)
+@routes.endpoint(
+    "GET",
+    "/metrics",
+    summary="Prometheus metrics",
+    signed_in=False,
+    media="text/plain",
+    errors={401: "The metrics bearer token is configured and was not sent"},
+)
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text; needs a bearer token when `metrics_token` is set."""
     token = request.app[SETTINGS].metrics_token
