@@ -39,8 +39,8 @@ async def create_accounts(store: Store, shift: Shift) -> dict[str, list[User]]:
                     display_name=display[role](i),
                 )
             except DuplicateUser:
-                user_id = await store.client.hget(store.keys("users"), username)
-                found = await get_user(store, user_id)
+                user_id = await store.accounts.id_of(username)
+                found = await get_user(store, user_id) if user_id else None
                 assert found is not None, username
                 user = found
             users[role].append(user)

@@ -8,13 +8,14 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from triage_service.domain.codes import Availability
 from triage_service.domain.models import OutcomeForm, RequestForm
 from triage_service.domain.users import User
 from triage_service.service import lifecycle, messages, referrals
 from triage_service.settings import Settings
+from triage_service.store import RequestRecord
 from triage_service.store.store import Store
 from triage_service.tools import shift_data as data
 from triage_service.tools.simulate.shift import QUESTIONS, REPLIES, Tally
@@ -130,7 +131,9 @@ class Backfill:
         """The step that posts one chat message."""
 
         async def step(now_ms: int) -> None:
-            await messages.post_message(self.store, record, author, text, now_ms=now_ms)
+            await messages.post_message(
+                self.store, cast(RequestRecord, record), author, text, now_ms=now_ms
+            )
             self.tally.messages += 1
 
         return step
@@ -152,7 +155,7 @@ class Backfill:
 
     async def plan_follow_up(self, referral_id: str, clinician: User, made_ms: int) -> None:
         """Most referrals are completed on time, some late, a few not attended, some open."""
-        due_ms = int(await self.store.client.hget(self.store.keys.referral(referral_id), "due_ms"))
+        due_ms = int((await self.store.referrals.load(referral_id))["due_ms"])
         span = max(due_ms - made_ms, 3_600_000)
         fate = data.weighted(self.rng, {"on_time": 80, "late": 10, "did_not_attend": 5, "open": 5})
         if fate == "open":
