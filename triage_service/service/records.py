@@ -21,6 +21,9 @@ from triage_service.domain.users import User
 from triage_service.store.store import Store
 
 Record = dict[str, str]
+WITHHELD_REASON = "(free text withheld)"
+"""Supervisors see that an outcome was filed against the usual rules, not the clinician's
+reason: it is free clinical text and may name or describe the person."""
 
 
 async def load(store: Store, request_id: str) -> Record | None:
@@ -81,7 +84,7 @@ def shape(
     if viewer.role is Role.SUPERVISOR or viewer.role is Role.ADMIN:
         return deidentify(out)
     if viewer.role is Role.OFFICER and out.outcome:
-        out.outcome = out.outcome.model_copy(update={"summary": ""})
+        out.outcome = out.outcome.model_copy(update={"summary": "", "override_reason": None})
     return out
 
 
@@ -96,6 +99,7 @@ def deidentify(out: RequestOut) -> RequestOut:
                 "summary": "",
                 "advice_to_officer": "",
                 "place_of_safety": None,
+                "override_reason": out.outcome.override_reason and WITHHELD_REASON,
                 "referral": (
                     out.outcome.referral.model_copy(update={"contact": None})
                     if out.outcome.referral
