@@ -120,7 +120,7 @@ def outcome_args(rng: random.Random, rid: str, done: int) -> list[Any]:
             }
         )
     released = done + rng.randint(0, 1_800_000)
-    return ["bench-clin", json.dumps(outcome), disposition, "D", "none", released, referral, ""]
+    return ["bench-clin", json.dumps(outcome), disposition, "D", "none", released, referral, "", ""]
 
 
 async def load_completed(

@@ -19,6 +19,7 @@ from triage_service.domain.outcome_rules import (
     check_outcome,
     rules_as_data,
 )
+from triage_service.service.retention import purge_outcome
 
 # DOMAIN.md "Code and disposition", copied verbatim: the oracle the table in code must match.
 DOMAIN_TABLE = """
@@ -331,3 +332,10 @@ def test_rules_data_targets(code: TriageCode) -> None:
     assert data["dbi_hours"] == 24
     if code in data["urgency_codes"]:
         assert data["targets_h"][code] == {"A": 0, "B": 4, "C": 24, "D": 72, "E": 672}[code]
+
+
+def test_retention_purges_override_reason() -> None:
+    """After retention the override's free text is gone, the fact of the override is not."""
+    stored = outcome("G", "urgent_face_to_face", override_reason=OVERRIDE).model_dump(mode="json")
+    purged = OutcomeForm.model_validate(purge_outcome(stored))
+    assert purged.override_reason == "(free text purged)"

@@ -14,9 +14,10 @@ local created = tonumber(redis.call('HGET', rkey, 'created_ms'))
 local accepted = tonumber(redis.call('HGET', rkey, 'accepted_ms'))
 local released = tonumber(ARGV[9])
 local disposition, code, conveyance = ARGV[6], ARGV[7], ARGV[8]
+local overridden = ARGV[12] or ''
 redis.call('HSET', rkey, 'status', 'completed', 'completed_ms', NOW, 'outcome', ARGV[5],
            'disposition', disposition, 'triage_code', code, 'conveyance', conveyance,
-           'officer_released_ms', released, 'overridden', ARGV[12])
+           'officer_released_ms', released, 'overridden', overridden)
 redis.call('SREM', key('active'), id)
 redis.call('SREM', key('clin:' .. clinician .. ':sessions'), id)
 if redis.call('SCARD', key('clin:' .. clinician .. ':sessions')) == 0
@@ -28,7 +29,7 @@ count(created, 'completed')
 count(created, 'disp:' .. disposition)
 count(created, 'code:' .. code)
 count(created, 'conv:' .. conveyance)
-if ARGV[12] ~= '' then count(created, 'overrides') end
+if overridden ~= '' then count(created, 'overrides') end
 if disposition ~= 'emergency_department' and disposition ~= 'not_completed'
    and conveyance ~= 'ambulance' then
   count(created, 'conveyance_avoided')
