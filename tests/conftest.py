@@ -18,12 +18,12 @@ from argon2 import PasswordHasher
 from triage_service.domain.codes import Role
 from triage_service.domain.users import User
 from triage_service.settings import Settings
+from triage_service.store.maintenance import delete_prefix
 from triage_service.tools.call_flow import accept, raise_request
 from triage_service.tools.client import ANONYMOUS, ServiceClient
 from triage_service.tools.forms import OUTCOME_FORM as OUTCOME_FORM
 from triage_service.tools.forms import REQUEST_FORM as REQUEST_FORM
 from triage_service.tools.forms import request_form
-from triage_service.tools.redis_keys import delete_prefix
 from triage_service.web.app import create_app
 from triage_service.web.state import STORE
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
-from triage_service.domain.codes import Role
+from triage_service.domain.codes import Role, TriageCode
 from triage_service.domain.models import OutcomeForm, RequestForm
+from triage_service.domain.outcome_rules import FITTING_DISPOSITIONS, departures
 from triage_service.domain.users import User
 from triage_service.service import lifecycle, referrals
 from triage_service.store.store import Store
@@ -54,8 +55,11 @@ def _form(rng: random.Random) -> RequestForm:
 
 
 def _outcome(rng: random.Random, now_ms: int) -> OutcomeForm:
+    """A random outcome that fits the code rules, or (one in ten) departs with a reason."""
     disposition = rng.choice(DISPOSITIONS)
-    code = rng.choice("BCDEFG") if disposition == "advice_only" else rng.choice("ABCDEFG")
+    fitting = [c for c in "ABCDEFG" if disposition in FITTING_DISPOSITIONS[TriageCode(c)]]
+    overridden = rng.random() < 0.1
+    code = rng.choice("ABCDEFG" if overridden else fitting)
     body: dict[str, Any] = {
         "triage_code": code,
         "disposition": disposition,
@@ -66,15 +70,23 @@ def _outcome(rng: random.Random, now_ms: int) -> OutcomeForm:
     if rng.random() < 0.5:
         body["officer_released_at"] = made + timedelta(milliseconds=rng.randint(0, 3_600_000))
     if disposition in NEEDS_REFERRAL:
-        body["referral"] = {"service": rng.choice(["gp", "dbi", "cmht"]), "urgency": "C"}
+        service = "dbi" if disposition == "dbi_referral" else rng.choice(["gp", "dbi", "cmht"])
+        urgency = rng.choice("ABCDE"[: "ABCDE".find(code) + 1] if code in "ABCDE" else "ABCDE")
+        body["referral"] = {"service": service, "urgency": urgency}
     if disposition == "place_of_safety_s297":
         body["place_of_safety"] = {
             "name": "Ward 1",
             "address": "1 Road",
             "is_police_station": False,
             "removed_at": made,
+            "person_name": "A Person",
+            "person_address": "2 Road",
+            "circumstances": "In a public place",
         }
-    return OutcomeForm.model_validate(body)
+    form = OutcomeForm.model_validate(body)
+    if not departures(form):
+        return form
+    return form.model_copy(update={"override_reason": "Departing on clinical judgement."})
 
 
 def _wait(rng: random.Random) -> int:

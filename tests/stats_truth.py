@@ -152,6 +152,7 @@ def window_truth(
         "conveyances": dict(sorted(Counter(r["conveyance"] for r in done).items())),
         "conveyance_avoided": sum(_avoided(r) for r in done),
         "resolved_on_scene": disp["resolved_on_scene"],
+        "overrides": sum(bool(json.loads(r["outcome"]).get("override_reason")) for r in done),
         "detentions": {
             "place_of_safety_s297": disp["place_of_safety_s297"],
             "medical_examination_detention": disp["medical_examination_detention"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -330,8 +331,10 @@ async def test_supervisor_reads_no_identifying_fields(world: World) -> None:
         "name": "Secret Hospital",
         "address": "1 Secret Road",
         "is_police_station": False,
-        "removed_at": "2026-11-26T01:00:00Z",
+        "removed_at": f"{datetime.now(UTC) - timedelta(minutes=20):%Y-%m-%dT%H:%M:%SZ}",
         "person_name": "Secret Person",
+        "person_address": "2 Secret Street",
+        "circumstances": "Secret circumstances on the bridge",
     }
     outcome = {
         **IDENTIFYING_OUTCOME,

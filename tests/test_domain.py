@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from triage_service.domain.codes import Disposition, TriageCode, Urgency
+from triage_service.domain.codes import AgeBand, ReferralService, Urgency
 from triage_service.domain.errors import Invalid
 from triage_service.domain.models import OutcomeForm
-from triage_service.domain.outcome_rules import check_outcome
+from triage_service.domain.outcome_rules import RequestFacts, check_outcome
 from triage_service.domain.rules import (
     cssrs_ideation,
     cssrs_imminent_risk,
@@ -113,64 +113,49 @@ def test_queue_score_is_exact_in_a_double() -> None:
 # ---- due times ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("code", "hours"), [("B", 4), ("C", 24), ("D", 72), ("E", 672)])
-def test_referral_due_from_code_target(code: str, hours: int) -> None:
-    """An urgent referral is due after the triage code's configured response target."""
+@pytest.mark.parametrize(("urgency", "hours"), [("B", 4), ("C", 24), ("D", 72), ("E", 672)])
+def test_referral_due_from_its_urgency_target(urgency: str, hours: int) -> None:
+    """A referral is due after its own urgency's configured response target."""
     due = referral_due_at(
-        code=TriageCode(code),
-        disposition=Disposition.URGENT_FACE_TO_FACE,
+        urgency=urgency,
+        service=ReferralService.CRISIS_TEAM,
         made_at=MADE_AT,
         response_targets_h=TARGETS,
     )
     assert due == MADE_AT + timedelta(hours=hours)
 
 
-@pytest.mark.parametrize(("code", "hours"), [("B", 1), ("C", 6), ("D", 30), ("E", 100)])
-def test_referral_due_uses_custom_targets(code: str, hours: int) -> None:
-    """Targets are settings, not literals: custom hours are honoured per code."""
+@pytest.mark.parametrize(("urgency", "hours"), [("B", 1), ("C", 6), ("D", 30), ("E", 100)])
+def test_referral_due_uses_custom_targets(urgency: str, hours: int) -> None:
+    """Targets are settings, not literals: custom hours are honoured per urgency."""
     custom = {"B": 1, "C": 6, "D": 30, "E": 100}
     due = referral_due_at(
-        code=TriageCode(code),
-        disposition=Disposition.NON_URGENT_REFERRAL,
-        made_at=MADE_AT,
-        response_targets_h=custom,
+        urgency=urgency, service=ReferralService.GP, made_at=MADE_AT, response_targets_h=custom
     )
     assert due == MADE_AT + timedelta(hours=hours)
 
 
-@pytest.mark.parametrize("code", list(TriageCode))
-def test_dbi_referral_always_due_in_24_hours(code: TriageCode) -> None:
-    """A Distress Brief Intervention referral is due within 24 h whatever the code."""
+@pytest.mark.parametrize("urgency", "ABCDE")
+def test_dbi_referral_always_due_in_24_hours(urgency: str) -> None:
+    """A Distress Brief Intervention referral is due within 24 h whatever its urgency."""
     due = referral_due_at(
-        code=code,
-        disposition=Disposition.DBI_REFERRAL,
+        urgency=urgency,
+        service=ReferralService.DBI,
         made_at=MADE_AT,
         response_targets_h={"B": 1, "C": 2, "D": 3, "E": 4},
     )
     assert due == MADE_AT + timedelta(hours=24)
 
 
-def test_code_a_referral_due_now() -> None:
-    """Code A is an emergency: its referral is due at once."""
+def test_urgency_a_referral_due_now() -> None:
+    """Urgency A is an emergency: its referral is due at once."""
     due = referral_due_at(
-        code=TriageCode.A,
-        disposition=Disposition.URGENT_FACE_TO_FACE,
+        urgency="A",
+        service=ReferralService.LIAISON_PSYCHIATRY,
         made_at=MADE_AT,
         response_targets_h=TARGETS,
     )
     assert due == MADE_AT
-
-
-@pytest.mark.parametrize("code", ["F", "G"])
-def test_codes_without_target_fall_back_to_routine(code: str) -> None:
-    """Codes F and G have no face-to-face target, so a referral gets the routine (E) one."""
-    due = referral_due_at(
-        code=TriageCode(code),
-        disposition=Disposition.NON_URGENT_REFERRAL,
-        made_at=MADE_AT,
-        response_targets_h=TARGETS,
-    )
-    assert due == MADE_AT + timedelta(hours=TARGETS["E"])
 
 
 @pytest.mark.parametrize("days", [14, 7])
@@ -295,69 +280,85 @@ PLACE = {
     "address": "84 Castle St",
     "is_police_station": False,
     "removed_at": "2026-11-26T01:00:00Z",
+    "person_name": "Jane Doe",
+    "person_address": "1 High St",
+    "circumstances": "Distressed on the bridge, a public place.",
 }
+FACTS = RequestFacts(
+    created_at=datetime(2026, 11, 26, 0, 50, tzinfo=UTC), age_band=AgeBand.AGE_18_25
+)
+NOW = datetime(2026, 11, 26, 1, 20, tzinfo=UTC)
+
+
+def check(form: OutcomeForm) -> None:
+    """`check_outcome` for a request made half an hour before now."""
+    check_outcome(form, FACTS, now=NOW)
 
 
 def rejected(form: OutcomeForm) -> Invalid:
     """The `Invalid` (422) that `check_outcome` raises for `form`."""
     with pytest.raises(Invalid) as caught:
-        check_outcome(form)
+        check(form)
     return caught.value
 
 
 @pytest.mark.parametrize(
-    "disposition", ["dbi_referral", "non_urgent_referral", "urgent_face_to_face"]
+    ("disposition", "service"),
+    [("dbi_referral", "dbi"), ("non_urgent_referral", "gp"), ("urgent_face_to_face", "gp")],
 )
-def test_referral_dispositions_need_a_referral(disposition: str) -> None:
+def test_referral_dispositions_need_a_referral(disposition: str, service: str) -> None:
     """The three referral dispositions need `referral` and pass with one."""
     error = rejected(outcome(disposition=disposition))
     assert error.code == "referral_required" and error.fields == {
         "referral": "required for this disposition"
     }
-    check_outcome(outcome(disposition=disposition, referral=REFERRAL))
+    check(outcome(disposition=disposition, referral={**REFERRAL, "service": service}))
 
 
 @pytest.mark.parametrize(
-    "disposition",
+    ("disposition", "code"),
     [
-        "advice_only",
-        "resolved_on_scene",
-        "nhs24_mh_hub",
-        "emergency_department",
-        "informal_admission",
-        "medical_examination_detention",
-        "criminal_justice",
-        "emergency_services",
-        "not_completed",
+        ("advice_only", "E"),
+        ("resolved_on_scene", "D"),
+        ("nhs24_mh_hub", "D"),
+        ("emergency_department", "C"),
+        ("informal_admission", "C"),
+        ("medical_examination_detention", "C"),
+        ("criminal_justice", "D"),
+        ("emergency_services", "B"),
+        ("not_completed", "D"),
     ],
 )
-def test_other_dispositions_need_nothing_more(disposition: str) -> None:
+def test_other_dispositions_need_nothing_more(disposition: str, code: str) -> None:
     """Dispositions without a referral or s297 removal pass with the basic fields."""
-    check_outcome(outcome(disposition=disposition))
-    check_outcome(outcome(disposition=disposition, referral=REFERRAL))
+    check(outcome(triage_code=code, disposition=disposition))
+    check(
+        outcome(triage_code=code, disposition=disposition, referral={**REFERRAL, "urgency": code})
+    )
 
 
 def test_place_of_safety_needs_its_details() -> None:
     """s297 removal needs the s298 details; with them it passes."""
-    error = rejected(outcome(disposition="place_of_safety_s297"))
+    error = rejected(outcome(triage_code="B", disposition="place_of_safety_s297"))
     assert error.code == "place_of_safety_required" and "place_of_safety" in (error.fields or {})
-    check_outcome(outcome(disposition="place_of_safety_s297", place_of_safety=PLACE))
+    check(outcome(triage_code="B", disposition="place_of_safety_s297", place_of_safety=PLACE))
 
 
 @pytest.mark.parametrize("reason", [None, "", "   "])
 def test_police_station_needs_a_reason(reason: str | None) -> None:
     """A police station as place of safety needs a stated reason."""
     place = {**PLACE, "is_police_station": True, "police_station_reason": reason}
-    error = rejected(outcome(disposition="place_of_safety_s297", place_of_safety=place))
+    s297 = {"triage_code": "B", "disposition": "place_of_safety_s297"}
+    error = rejected(outcome(**s297, place_of_safety=place))
     assert error.code == "police_station_reason_required"
     assert error.fields == {"place_of_safety.police_station_reason": "required"}
     place["police_station_reason"] = "No hospital bed; person violent"
-    check_outcome(outcome(disposition="place_of_safety_s297", place_of_safety=place))
+    check(outcome(**s297, place_of_safety=place))
 
 
 def test_place_of_safety_only_with_s297() -> None:
     """Place-of-safety details on any other disposition are refused."""
-    error = rejected(outcome(disposition="advice_only", place_of_safety=PLACE))
+    error = rejected(outcome(triage_code="E", disposition="advice_only", place_of_safety=PLACE))
     assert error.code == "place_of_safety_unexpected"
 
 
@@ -365,7 +366,7 @@ def test_code_a_cannot_be_advice_only() -> None:
     """An emergency (code A) outcome cannot be advice only."""
     error = rejected(outcome(triage_code="A", disposition="advice_only"))
     assert error.code == "inconsistent_outcome" and "disposition" in (error.fields or {})
-    check_outcome(outcome(triage_code="A", disposition="emergency_services"))
+    check(outcome(triage_code="A", disposition="emergency_services"))
 
 
 # ---- settings -------------------------------------------------------------------------------

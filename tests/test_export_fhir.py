@@ -132,6 +132,7 @@ async def test_fhir_export_resources_and_no_identifiers(
     advice = {**OUTCOME_FORM, "triage_code": "G", "disposition": "advice_only", "referral": None}
     dbi = {
         **OUTCOME_FORM,
+        "triage_code": "E",
         "disposition": "dbi_referral",
         "referral": {"service": "dbi", "urgency": "E", "contact": SECRETS["contact"]},
     }
@@ -175,7 +176,7 @@ async def test_fhir_export_resources_and_no_identifiers(
     done, dna, open_ = (referrals[f"Encounter/{i}"] for i in (s297, missed, pending))
     assert [r["status"] for r in (done, dna, open_)] == ["completed", "revoked", "active"]
     assert dna["extension"][0]["valueCode"] == "did_not_attend"
-    assert (done["priority"], open_["priority"]) == ("urgent", "routine")
+    assert (done["priority"], open_["priority"]) == ("asap", "routine")  # urgency B, E
     assert open_["performerType"]["coding"][0]["code"] == "dbi"
     assert done["subject"] == first["subject"] and done["subject"]["type"] == "Patient"
     assert done["occurrencePeriod"]["start"] == "2026-03-02T09:21:00Z"

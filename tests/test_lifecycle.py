@@ -357,25 +357,25 @@ async def test_officer_sees_advice_not_clinical_summary(sign_in: SignInFactory) 
 
 
 @pytest.mark.parametrize(
-    ("code", "disposition", "hours"),
+    ("code", "disposition", "service", "hours"),
     [
-        ("B", "urgent_face_to_face", 4),
-        ("C", "urgent_face_to_face", 24),
-        ("D", "non_urgent_referral", 72),
-        ("E", "non_urgent_referral", 672),
-        ("D", "dbi_referral", 24),
-        ("E", "dbi_referral", 24),
-        ("A", "urgent_face_to_face", 0),
+        ("B", "urgent_face_to_face", "cmht", 4),
+        ("C", "urgent_face_to_face", "cmht", 24),
+        ("D", "non_urgent_referral", "cmht", 72),
+        ("E", "non_urgent_referral", "cmht", 672),
+        ("D", "dbi_referral", "dbi", 24),
+        ("E", "dbi_referral", "dbi", 24),
+        ("A", "emergency_department", "liaison_psychiatry", 0),
     ],
 )
-async def test_referral_due_defaults_from_code(
-    sign_in: SignInFactory, code: str, disposition: str, hours: int
+async def test_referral_due_defaults_from_urgency(
+    sign_in: SignInFactory, code: str, disposition: str, service: str, hours: int
 ) -> None:
-    """Without `due_at` a referral is due after the code's target (DBI: 24 h)."""
+    """Without `due_at` a referral is due after its urgency's target (DBI: 24 h)."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
     request = await in_session(officer, clinician)
     form = outcome_form(
-        triage_code=code, disposition=disposition, referral={"service": "cmht", "urgency": "D"}
+        triage_code=code, disposition=disposition, referral={"service": service, "urgency": code}
     )
     status, body = await clinician.post(f"/api/v1/requests/{request['id']}/outcome", form)
     assert status == 201, body
@@ -402,7 +402,7 @@ async def test_explicit_referral_due_time_is_kept(sign_in: SignInFactory) -> Non
     form = outcome_form(
         referral={
             "service": "gp",
-            "urgency": "E",
+            "urgency": "C",
             "due_at": "2031-01-02T03:04:05Z",
             "contact": "Dr Bell",
         }
@@ -417,7 +417,11 @@ PLACE_OF_SAFETY: dict[str, Any] = {
     "name": "Royal Infirmary A&E",
     "address": "84 Castle St, Glasgow",
     "is_police_station": False,
-    "removed_at": "2026-11-26T01:30:00Z",
+    # A removal shortly before the request (not days before it).
+    "removed_at": f"{datetime.now(UTC) - timedelta(minutes=30):%Y-%m-%dT%H:%M:%SZ}",
+    "person_name": "Jane Doe",
+    "person_address": "1 High St, Glasgow",
+    "circumstances": "On the railway platform edge, a public place, distressed.",
 }
 
 
@@ -481,17 +485,18 @@ async def test_referral_required_for_referral_dispositions(sign_in: SignInFactor
     assert await availability(clinician) == "busy"
 
 
-async def file_with_due(officer: ApiClient, clinician: ApiClient, due: datetime) -> str:
-    """Complete a new session with a GP referral due at `due`; return the referral id."""
+async def file_with_due(officer: ApiClient, clinician: ApiClient, due: datetime | None) -> str:
+    """Complete a new session with a referral due at `due`; return the referral id.
+
+    Without `due`, an emergency (code A, urgency A) referral due at once: overdue from then.
+    """
     request = await in_session(officer, clinician)
-    form = outcome_form(
-        disposition="non_urgent_referral",
-        referral={
-            "service": "gp",
-            "urgency": "D",
-            "due_at": due.isoformat().replace("+00:00", "Z"),
-        },
-    )
+    if due is None:
+        referral = {"service": "liaison_psychiatry", "urgency": "A"}
+        form = outcome_form(triage_code="A", disposition="emergency_department", referral=referral)
+    else:
+        referral = {"service": "gp", "urgency": "D", "due_at": due.isoformat()}
+        form = outcome_form(triage_code="D", disposition="non_urgent_referral", referral=referral)
     status, body = await clinician.post(f"/api/v1/requests/{request['id']}/outcome", form)
     assert status == 201, body
     return str(body["referral"]["id"])
@@ -501,7 +506,7 @@ async def test_referral_lists_and_status_updates(sign_in: SignInFactory) -> None
     """Open, overdue and all lists; PATCH moves a referral on; closed is 409, unknown 404."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
     now = datetime.now(UTC)
-    late = await file_with_due(officer, clinician, now - timedelta(hours=2))
+    late = await file_with_due(officer, clinician, None)
     soon = await file_with_due(officer, clinician, now + timedelta(hours=2))
 
     async def listed(scope: str) -> list[str]:

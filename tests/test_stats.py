@@ -130,6 +130,9 @@ async def script_day(day: Day, other: ApiClient, app: web.Application) -> str:
         "address": "1 Hospital Rd",
         "is_police_station": False,
         "removed_at": iso(DAY + 9 * H + 30 * M),
+        "person_name": "Jane Doe",
+        "person_address": "1 High St",
+        "circumstances": "Distressed in the street, a public place.",
     }
     await day.assess(
         b,
@@ -257,7 +260,7 @@ async def test_scripted_day_every_figure(
     assert w["by_sex"] == {"female": 9, "male": 1}
     assert w["triage_codes"] == {"A": 1, "B": 1, "E": 1, "F": 1, "G": 1}
     assert w["conveyances"] == {"ambulance": 1, "none": 3, "police": 1}
-    assert (w["conveyance_avoided"], w["resolved_on_scene"]) == (4, 1)
+    assert (w["conveyance_avoided"], w["resolved_on_scene"], w["overrides"]) == (4, 1, 0)
     assert w["detentions"] == {
         "place_of_safety_s297": 1,
         "medical_examination_detention": 0,
@@ -357,6 +360,7 @@ async def test_stats_match_brute_force(
     rng = random.Random(20261126)
     await make_random_requests(app[STORE], app, rng, start_ms=DAY, hours=96, count=240)
     records, referrals = await load_all(redis_client, key_prefix)
+    assert window_truth(records, referrals, DAY, DAY + 96 * H)["overrides"] > 0
     supervisor = await sign_in("supervisor")
     clock.now_ms = DAY + 100 * H
     windows: list[tuple[int, ...]] = [

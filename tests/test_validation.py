@@ -242,6 +242,9 @@ PLACE = {
     "address": "84 Castle St",
     "is_police_station": False,
     "removed_at": "2026-11-26T01:00:00Z",
+    "person_name": "Jane Doe",
+    "person_address": "1 High St",
+    "circumstances": "On the bridge, a public place.",
 }
 
 

@@ -22,7 +22,7 @@ ADVICE = "Stay with her until the crisis team arrives; they will phone you withi
 
 
 async def file_outcome(clinician: Page) -> None:
-    """Fill the outcome form (code C, urgent face-to-face referral) and file it."""
+    """Fill the outcome form (code C, urgent face-to-face referral), review and file it."""
     await clinician.get_by_test_id("outcome-triage-code").select_option("C")
     assert "24 hours" in (await clinician.get_by_test_id("response-target").text_content() or "")
     assert await clinician.get_by_test_id("referral-fields").is_hidden()
@@ -35,6 +35,7 @@ async def file_outcome(clinician: Page) -> None:
     await clinician.get_by_test_id("outcome-summary").fill("Ideation without plan; safety plan.")
     await clinician.get_by_test_id("outcome-advice-input").fill(ADVICE)
     await clinician.get_by_test_id("outcome-submit").click()
+    await clinician.get_by_test_id("outcome-confirm").click()
 
 
 async def test_request_accept_call_chat_and_outcome(

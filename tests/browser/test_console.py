@@ -4,12 +4,44 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+import redis.asyncio as aioredis
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.async_api import WebSocketRoute
 
 from conftest import OUTCOME_FORM, REQUEST_FORM, SignInFactory
+from triage_service.domain.times import wall_clock_ms
+from triage_service.settings import Settings
+from triage_service.web.app import create_app
 
 from .conftest import PageFactory, fill_request, go_available, request_and_accept
+
+H = 3_600_000
+
+
+class ShiftedClock:
+    """The wall clock moved by `offset_ms` (0, the wall clock itself, unless a test moves it)."""
+
+    def __init__(self) -> None:
+        self.offset_ms = 0
+
+    def __call__(self) -> int:
+        return wall_clock_ms() + self.offset_ms
+
+
+@pytest.fixture(name="clock")
+def shifted_clock() -> ShiftedClock:
+    """A clock on wall time that a test may set back."""
+    return ShiftedClock()
+
+
+@pytest.fixture(name="app")
+async def app_on_shifted_clock(
+    settings: Settings, redis_client: aioredis.Redis, clock: ShiftedClock
+) -> web.Application:
+    """The application on the shiftable clock."""
+    return create_app(settings, clock=clock)
 
 
 async def no_live_channel(ws: WebSocketRoute) -> None:
@@ -58,18 +90,20 @@ async def test_take_next_then_resume_from_the_console(
 
 
 async def test_referrals_show_overdue_and_take_status_updates(
-    server: TestServer, open_page: PageFactory, sign_in: SignInFactory
+    server: TestServer, open_page: PageFactory, sign_in: SignInFactory, clock: ShiftedClock
 ) -> None:
     """An overdue referral is listed with its due time and highlighted; marking it completed
     takes it off the open list and the full list shows it completed."""
+    clock.offset_ms = -3 * H  # filed three hours ago, due an hour after that
     officer, assessor = await sign_in("officer"), await sign_in("clinician")
     status, created = await officer.post("/api/v1/requests", REQUEST_FORM)
     assert status == 201
     await assessor.post(f"/api/v1/requests/{created['id']}/accept")
     due = (datetime.now(UTC) - timedelta(hours=2)).isoformat().replace("+00:00", "Z")
     outcome = {**OUTCOME_FORM, "referral": {**OUTCOME_FORM["referral"], "due_at": due}}
-    status, _ = await assessor.post(f"/api/v1/requests/{created['id']}/outcome", outcome)
-    assert status == 201
+    status, body = await assessor.post(f"/api/v1/requests/{created['id']}/outcome", outcome)
+    assert status == 201, body
+    clock.offset_ms = 0
 
     clinician = await open_page(server, "clinician")
     item = clinician.get_by_test_id("referral-item")

@@ -177,6 +177,12 @@ class OutcomeForm(Strict):
     officer_released_at: UtcDatetime | None = None
     referral: ReferralForm | None = None
     place_of_safety: PlaceOfSafety | None = None
+    override_reason: str | None = Field(
+        default=None,
+        min_length=10,
+        max_length=1000,
+        description="why the outcome departs from the usual rules for its triage code",
+    )
 
 
 class ReferralUpdate(Strict):

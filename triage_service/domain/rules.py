@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Final
 
-from triage_service.domain.codes import Disposition, TriageCode, Urgency
+from triage_service.domain.codes import ReferralService, TriageCode, Urgency
 
 URGENCY_PRIORITY: Final[dict[Urgency, int]] = {
     Urgency.IMMEDIATE: 1,
@@ -46,18 +46,21 @@ def queue_score(priority: int, created_ms: int) -> float:
 
 def referral_due_at(
     *,
-    code: TriageCode,
-    disposition: Disposition,
+    urgency: str,
+    service: ReferralService,
     made_at: datetime,
     response_targets_h: dict[str, int],
 ) -> datetime:
-    """Default due time of a referral: DBI contact within 24 h, else the code's target."""
-    if disposition is Disposition.DBI_REFERRAL:
+    """Default due time of a referral: DBI contact within 24 h, else its urgency's target.
+
+    The referral's own urgency sets it (A at once, B to E from the settings), not the
+    triage code: a code C person referred with urgency B is due within B's target.
+    """
+    if service is ReferralService.DBI:
         return made_at + timedelta(hours=DBI_CONTACT_HOURS)
-    if code is TriageCode.A:
+    if urgency == TriageCode.A:
         return made_at
-    hours = response_targets_h.get(code.value, response_targets_h["E"])
-    return made_at + timedelta(hours=hours)
+    return made_at + timedelta(hours=response_targets_h[urgency])
 
 
 def mwc_notice_due(removed_at: datetime, *, days: int) -> datetime:

@@ -10,10 +10,10 @@ import json
 import secrets
 from typing import Any
 
-from triage_service.domain.codes import Availability
-from triage_service.domain.errors import Conflict, Invalid, NotFound
+from triage_service.domain.codes import AgeBand, Availability
+from triage_service.domain.errors import Conflict, NotFound
 from triage_service.domain.models import OutcomeForm, RequestForm
-from triage_service.domain.outcome_rules import check_outcome
+from triage_service.domain.outcome_rules import RequestFacts, check_outcome, is_override
 from triage_service.domain.rules import (
     mwc_notice_due,
     queue_score,
@@ -28,7 +28,6 @@ from triage_service.store.requests import as_record
 
 IDEMPOTENCY_TTL_S = 24 * 3600
 RELEASED_MIN_REMAINING_MS = 120_000
-RELEASE_HORIZON_MS = 24 * 3_600_000  # an officer may stay on scene after the outcome
 
 
 def new_id() -> str:
@@ -136,14 +135,14 @@ async def file_outcome(
     now_ms: int,
 ) -> RequestRecord:
     """Record the outcome once, opening its referral and any s298 notification."""
-    check_outcome(outcome)
     made_at = to_datetime(now_ms)
     assert made_at is not None
+    check_outcome(outcome, await _request_facts(store, request_id), now=made_at)
     referral = notice = ""
     if outcome.referral:
         due = outcome.referral.due_at or referral_due_at(
-            code=outcome.triage_code,
-            disposition=outcome.disposition,
+            urgency=outcome.referral.urgency,
+            service=outcome.referral.service,
             made_at=made_at,
             response_targets_h=settings.response_targets,
         )
@@ -157,14 +156,7 @@ async def file_outcome(
             contact=outcome.referral.contact or "",
         )
     if outcome.place_of_safety:
-        try:
-            due = mwc_notice_due(outcome.place_of_safety.removed_at, days=settings.mwc_notice_days)
-        except OverflowError as e:
-            raise Invalid(
-                "validation_error",
-                "The removal time is out of range.",
-                {"place_of_safety.removed_at": "out of range"},
-            ) from e
+        due = mwc_notice_due(outcome.place_of_safety.removed_at, days=settings.mwc_notice_days)
         notice = _referral_json(
             request_id,
             now_ms,
@@ -175,7 +167,6 @@ async def file_outcome(
             contact="",
         )
     released = outcome.officer_released_at or made_at
-    await _check_released(store, request_id, int(released.timestamp() * 1000), now_ms)
     return await _transition(
         store,
         "outcome",
@@ -189,18 +180,18 @@ async def file_outcome(
         int(released.timestamp() * 1000),
         referral,
         notice,
+        "1" if is_override(outcome) else "",
     )
 
 
-async def _check_released(store: Store, request_id: str, released_ms: int, now_ms: int) -> None:
-    """The officer is released after the request, and within a day of the outcome."""
-    created = await store.requests.created_ms(request_id)
-    if created and not int(created) <= released_ms <= now_ms + RELEASE_HORIZON_MS:
-        raise Invalid(
-            "validation_error",
-            "The officer's release time must be after the request and within a day of now.",
-            {"officer_released_at": "after the request, within a day of now"},
-        )
+async def _request_facts(store: Store, request_id: str) -> RequestFacts:
+    """What the outcome rules need from the request: its creation time and the person's age."""
+    (found,) = await store.requests.fields_of([request_id], ("created_ms", "form"))
+    created, form = found["created_ms"], found["form"]
+    created_at = to_datetime(created)
+    if created_at is None or not form:
+        raise NotFound()
+    return RequestFacts(created_at, AgeBand(json.loads(form)["subject"]["age_band"]))
 
 
 async def expire_request(store: Store, request_id: str, *, now_ms: int) -> bool:

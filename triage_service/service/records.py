@@ -20,6 +20,10 @@ from triage_service.domain.times import to_datetime
 from triage_service.domain.users import User
 from triage_service.store import RequestRecord, Store
 
+WITHHELD_REASON = "(free text withheld)"
+"""Supervisors see that an outcome was filed against the usual rules, not the clinician's
+reason: it is free clinical text and may name or describe the person."""
+
 
 async def load(store: Store, request_id: str) -> RequestRecord | None:
     """The stored hash of a request, or None."""
@@ -78,7 +82,7 @@ def shape(
     if viewer.role is Role.SUPERVISOR or viewer.role is Role.ADMIN:
         return deidentify(out)
     if viewer.role is Role.OFFICER and out.outcome:
-        out.outcome = out.outcome.model_copy(update={"summary": ""})
+        out.outcome = out.outcome.model_copy(update={"summary": "", "override_reason": None})
     return out
 
 
@@ -93,6 +97,7 @@ def deidentify(out: RequestOut) -> RequestOut:
                 "summary": "",
                 "advice_to_officer": "",
                 "place_of_safety": None,
+                "override_reason": out.outcome.override_reason and WITHHELD_REASON,
                 "referral": (
                     out.outcome.referral.model_copy(update={"contact": None})
                     if out.outcome.referral

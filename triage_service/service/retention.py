@@ -29,6 +29,8 @@ def purge_form(form: dict[str, Any]) -> dict[str, Any]:
 def purge_outcome(outcome: dict[str, Any]) -> dict[str, Any]:
     """The outcome without clinical free text, personal details or contacts."""
     purged = {**outcome, **OUTCOME_FIELDS}
+    if purged.get("override_reason"):
+        purged["override_reason"] = "(free text purged)"
     if purged.get("place_of_safety"):
         purged["place_of_safety"] = {**purged["place_of_safety"], **PLACE_FIELDS}
     if purged.get("referral"):

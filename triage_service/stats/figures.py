@@ -106,6 +106,7 @@ def shape_window(
         conveyances=prefixed(c, "conv:"),
         conveyance_avoided=c.get("conveyance_avoided", 0),
         resolved_on_scene=disp.get(Disposition.RESOLVED_ON_SCENE, 0),
+        overrides=c.get("overrides", 0),
         detentions=detentions(disp),
         referrals=follow_ups(c, "referrals", "ref"),
         mwc_notifications=follow_ups(c, "s297", "mwc"),

@@ -119,6 +119,7 @@ class WindowStats(Aliased):
         description="completed without emergency department or ambulance"
     )
     resolved_on_scene: int
+    overrides: int = Field(description="outcomes filed against the usual rules, with a reason")
     detentions: Detentions
     referrals: FollowUps
     mwc_notifications: FollowUps

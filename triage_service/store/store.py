@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
@@ -21,6 +22,7 @@ from triage_service.store.audit import Audit
 from triage_service.store.chat import Chat
 from triage_service.store.clinicians import Clinicians
 from triage_service.store.keys import Keys
+from triage_service.store.maintenance import delete_prefix
 from triage_service.store.referrals import Referrals
 from triage_service.store.requests import Requests
 from triage_service.store.retention import Retention
@@ -133,6 +135,22 @@ class Store:
         if "error" in result:
             raise Refused(result["error"], result.get("status"))
         return result
+
+    async def run_many(self, calls: Sequence[tuple[str, int, Sequence[Any]]]) -> list[str]:
+        """Several scripts `(name, now_ms, args)` in one pipeline, for bulk loading by tools;
+        their raw answers in order."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for name, now_ms, args in calls:
+                await self.scripts[name](args=[self.keys.prefix, now_ms, *args], client=pipe)
+            return list(await pipe.execute())
+
+    async def configure(self, name: str, value: str) -> None:
+        """Set a Redis server setting (benchmarks turn fsync off, for instance)."""
+        await self.client.config_set(name, value)
+
+    async def delete_all(self) -> int:
+        """Delete every key under this store's prefix; how many there were."""
+        return await delete_prefix(self.client, self.keys.prefix)
 
     async def ping(self) -> None:
         """Raise one of `STORE_ERRORS` unless Redis answers."""

@@ -101,6 +101,8 @@ def request_form(rng: random.Random, number: int, when: datetime) -> dict[str, A
 def outcome_form(rng: random.Random, form: dict[str, Any], when: datetime) -> dict[str, Any]:
     """A plausible clinician's outcome for `form` (API.md Outcome), filed at `when`."""
     disposition = weighted(rng, {d: spec[0] for d, spec in DISPOSITIONS.items()})
+    if disposition == "dbi_referral" and form["subject"]["age_band"] == "under_16":
+        disposition = "non_urgent_referral"  # DBI is for people aged 16 and over
     code = weighted(rng, DISPOSITIONS[disposition][1])
     to_self, to_others = RISK_BY_CODE[code]
     if "aggression" in form["concerns"] and to_others == "none":
@@ -165,6 +167,8 @@ def place_of_safety(rng: random.Random, area: str, when: datetime) -> dict[str, 
         else None,
         "removed_at": iso(when),
         "circumstances": "Removed from a public place in acute distress.",
+        "person_name": "Synthetic Person",
+        "person_address": "Synthetic address, not a real place",
     }
 
 

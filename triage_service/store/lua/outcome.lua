@@ -1,7 +1,8 @@
 -- Files the outcome of an in-session request, exactly once, with its referral and any s298
 -- notification, and frees the clinician.
 -- ARGV: prefix, now, id, clinician_id, outcome_json, disposition, triage_code, conveyance,
---       police_released_ms, referral_json ('' for none), notice_json ('' for none)
+--       police_released_ms, referral_json ('' for none), notice_json ('' for none),
+--       overridden ('1' when filed against the usual code/disposition rules, else '')
 local id, clinician = ARGV[3], ARGV[4]
 local rkey = K.request(id)
 local status = redis.call('HGET', rkey, 'status')
@@ -13,9 +14,10 @@ local created = tonumber(redis.call('HGET', rkey, 'created_ms'))
 local accepted = tonumber(redis.call('HGET', rkey, 'accepted_ms'))
 local released = tonumber(ARGV[9])
 local disposition, code, conveyance = ARGV[6], ARGV[7], ARGV[8]
+local overridden = ARGV[12] or ''
 redis.call('HSET', rkey, 'status', 'completed', 'completed_ms', NOW, 'outcome', ARGV[5],
            'disposition', disposition, 'triage_code', code, 'conveyance', conveyance,
-           'officer_released_ms', released)
+           'officer_released_ms', released, 'overridden', overridden)
 redis.call('SREM', K.active, id)
 redis.call('SREM', K.clinician_sessions(clinician), id)
 if redis.call('SCARD', K.clinician_sessions(clinician)) == 0
@@ -27,6 +29,7 @@ count(created, 'completed')
 count(created, 'disp:' .. disposition)
 count(created, 'code:' .. code)
 count(created, 'conv:' .. conveyance)
+if overridden ~= '' then count(created, 'overrides') end
 if disposition ~= 'emergency_department' and disposition ~= 'not_completed'
    and conveyance ~= 'ambulance' then
   count(created, 'conveyance_avoided')

@@ -17,7 +17,7 @@ local call, tonumber, floor = redis.call, tonumber, math.floor
 local KINDS = {'wait', 'assess', 'police'}
 local RAW = {'status', 'priority', 'area', 'mode', 'first_wait_ms', 'created_ms',
              'accepted_ms', 'completed_ms', 'disposition', 'triage_code', 'conveyance',
-             'officer_released_ms', 'referral_id', 'notice_id', 'age_band', 'sex'}
+             'officer_released_ms', 'referral_id', 'notice_id', 'age_band', 'sex', 'overridden'}
 local loaded = {}
 
 -- Slices, minutes and raw records are added, or taken away from a whole hour's block (-1);
@@ -104,6 +104,7 @@ local function add_completed(t, r)
      and r.conveyance ~= 'ambulance' then
     bump(c, 'conveyance_avoided')
   end
+  if r.overridden then bump(c, 'overrides') end
   observe_raw(t, 'assess', tonumber(r.completed_ms) - tonumber(r.accepted_ms))
   observe_raw(t, 'police', tonumber(r.officer_released_ms) - tonumber(r.created_ms))
   if r.referral_id then bump(c, 'referrals') end

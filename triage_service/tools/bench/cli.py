@@ -163,7 +163,7 @@ async def run_stats_bench(bench: Bench, timeout_s: float) -> dict[str, Any] | No
     """
     log(f"stats flatness: scripts/bench_stats (at most {timeout_s:.0f} s)")
     if not bench.deployment.external_redis:
-        await bench.store.client.config_set("appendfsync", "no")
+        await bench.store.configure("appendfsync", "no")
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

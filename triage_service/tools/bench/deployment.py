@@ -20,7 +20,6 @@ import aiohttp
 
 from triage_service.store.embedded import find_redis_server
 from triage_service.store.store import Store, connect
-from triage_service.tools.redis_keys import delete_prefix
 
 PREFIX = "bench:"
 
@@ -139,8 +138,8 @@ class Deployment:
         # 2. this run's data: keys under the prefix on a shared Redis, else the whole server
         if self.store is not None:
             if self.external_redis:
-                await delete_prefix(self.store.client, self.prefix)
-            await self.store.client.aclose()
+                await self.store.delete_all()
+            await self.store.close()
         _stop(self.redis)
         # 3. logs, AOF and the embedded data dir
         shutil.rmtree(self.tmp, ignore_errors=True)

@@ -27,7 +27,7 @@ import secrets
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import aiohttp
@@ -38,8 +38,8 @@ from triage_service.domain.rules import queue_score
 from triage_service.domain.users import User
 from triage_service.service.sessions import open_session
 from triage_service.settings import Settings
+from triage_service.store.maintenance import delete_prefix
 from triage_service.store.store import Store, connect
-from triage_service.tools.redis_keys import delete_prefix
 from triage_service.web.app import create_app
 from triage_service.web.auth import COOKIE
 
@@ -120,39 +120,26 @@ def outcome_args(rng: random.Random, rid: str, done: int) -> list[Any]:
             }
         )
     released = done + rng.randint(0, 1_800_000)
-    return ["bench-clin", json.dumps(outcome), disposition, "D", "none", released, referral, ""]
+    return ["bench-clin", json.dumps(outcome), disposition, "D", "none", released, referral, "", ""]
 
 
 async def load_completed(
     store: Store, count: int, rng: random.Random, now_ms: int, *, days: tuple[int, int] = (0, 30)
 ) -> None:
     """`count` requests created, accepted and completed through the lifecycle scripts."""
-    create, accept, outcome = (store.scripts[n] for n in ("create", "accept", "outcome"))
-    prefix = store.keys.prefix
     for start in range(0, count, BATCH):
-        async with store.client.pipeline(transaction=False) as pipe:
-            for _ in range(min(BATCH, count - start)):
-                rid, created, fields = request_args(rng, now_ms, days)
-                accepted = created + rng.randint(0, 900_000)
-                done = accepted + rng.randint(60_000, 5_400_000)
-                await create(
-                    args=[
-                        prefix,
-                        created,
-                        rid,
-                        "bench-off",
-                        "",
-                        60,
-                        fields["expire_ms"],
-                        json.dumps(fields),
-                    ],
-                    client=pipe,
-                )
-                await accept(
-                    args=[prefix, accepted, rid, "bench-clin", "Bench Clinician"], client=pipe
-                )
-                await outcome(args=[prefix, done, rid, *outcome_args(rng, rid, done)], client=pipe)
-            await pipe.execute()
+        calls: list[tuple[str, int, Sequence[Any]]] = []
+        for _ in range(min(BATCH, count - start)):
+            rid, created, fields = request_args(rng, now_ms, days)
+            accepted = created + rng.randint(0, 900_000)
+            done = accepted + rng.randint(60_000, 5_400_000)
+            create = [rid, "bench-off", "", 60, fields["expire_ms"], json.dumps(fields)]
+            calls += [
+                ("create", created, create),
+                ("accept", accepted, [rid, "bench-clin", "Bench Clinician"]),
+                ("outcome", done, [rid, *outcome_args(rng, rid, done)]),
+            ]
+        await store.run_many(calls)
 
 
 async def get_ms(session: aiohttp.ClientSession, url: str) -> float:

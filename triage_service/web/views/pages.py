@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import jinja2
 from aiohttp import web
 
 from triage_service.domain.codes import TRIAGE_MEANING, Role, TriageCode
+from triage_service.domain.outcome_rules import rules_as_data
 from triage_service.service import records
 from triage_service.service.messages import is_participant
 from triage_service.service.sessions import SignIn
@@ -114,6 +116,8 @@ async def session_page(request: web.Request) -> web.Response:
         role=sign_in.user.role.value,
         triage_meaning={code.value: text for code, text in TRIAGE_MEANING.items()},
         response_target={code.value: response_target(code, targets) for code in TriageCode},
+        outcome_rules=rules_as_data(targets),
+        age_band=json.loads(record["form"])["subject"]["age_band"],
     )
 
 

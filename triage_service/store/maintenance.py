@@ -1,4 +1,5 @@
-"""Delete every key under a prefix: a test's, a benchmark run's or a stats store's."""
+"""Maintenance for tools and tests: deleting every key under a prefix (a test's, a benchmark
+run's or a stats store's)."""
 
 from __future__ import annotations
 
