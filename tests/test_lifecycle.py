@@ -580,6 +580,25 @@ async def test_offline_clinician_stays_offline_after_outcome(sign_in: SignInFact
     assert await availability(clinician) == "offline"
 
 
+async def test_finishing_returns_to_the_availability_chosen_before_accepting(
+    sign_in: SignInFactory,
+) -> None:
+    """A clinician who was offline when they accepted is offline again after filing or release."""
+    officer, clinician = await sign_in("officer"), await sign_in("clinician")
+    await clinician.call("PUT", "/api/v1/availability", {"status": "offline"})
+    request = await in_session(officer, clinician)
+    assert await availability(clinician) == "busy"
+    await clinician.post(f"/api/v1/requests/{request['id']}/outcome", OUTCOME_FORM)
+    assert await availability(clinician) == "offline"
+    second = await in_session(officer, clinician)
+    await clinician.post(f"/api/v1/requests/{second['id']}/release", {"reason": "break"})
+    assert await availability(clinician) == "offline"
+    await clinician.call("PUT", "/api/v1/availability", {"status": "available"})
+    third = await in_session(officer, clinician)
+    await clinician.post(f"/api/v1/requests/{third['id']}/outcome", OUTCOME_FORM)
+    assert await availability(clinician) == "available"
+
+
 # ---- priority, order, position --------------------------------------------------------------
 
 

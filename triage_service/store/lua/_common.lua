@@ -105,6 +105,17 @@ local function remember(name, ms)
   redis.call('LTRIM', key('recent:' .. name), 0, 49)
 end
 
+-- After a clinician's last session ends: back to the availability they had before accepting
+-- (unless they changed it during the session).
+local function free_clinician(clinician)
+  if redis.call('SCARD', key('clin:' .. clinician .. ':sessions')) > 0 then return end
+  local before = redis.call('HGET', key('clin:before'), clinician) or 'available'
+  redis.call('HDEL', key('clin:before'), clinician)
+  if redis.call('HGET', key('clin:state'), clinician) == 'busy' then
+    redis.call('HSET', key('clin:state'), clinician, before)
+  end
+end
+
 local function accept(id, clinician, clinician_name)
   local rkey = key('req:' .. id)
   local status = redis.call('HGET', rkey, 'status')
@@ -120,6 +131,10 @@ local function accept(id, clinician, clinician_name)
   redis.call('ZREM', key('queue'), id)
   redis.call('ZREM', key('due'), 'expire:' .. id)
   redis.call('SADD', key('active'), id)
+  local before = redis.call('HGET', key('clin:state'), clinician)
+  if before ~= 'busy' then
+    redis.call('HSET', key('clin:before'), clinician, before or 'offline')
+  end
   redis.call('HSET', key('clin:state'), clinician, 'busy')
   redis.call('SADD', key('clin:' .. clinician .. ':sessions'), id)
   remember('waits', wait_ms)

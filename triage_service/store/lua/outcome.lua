@@ -18,10 +18,7 @@ redis.call('HSET', rkey, 'status', 'completed', 'completed_ms', NOW, 'outcome', 
            'officer_released_ms', released)
 redis.call('SREM', key('active'), id)
 redis.call('SREM', key('clin:' .. clinician .. ':sessions'), id)
-if redis.call('SCARD', key('clin:' .. clinician .. ':sessions')) == 0
-   and redis.call('HGET', key('clin:state'), clinician) == 'busy' then
-  redis.call('HSET', key('clin:state'), clinician, 'available')
-end
+free_clinician(clinician)
 remember('sessions', NOW - accepted)
 count(created, 'completed')
 count(created, 'disp:' .. disposition)

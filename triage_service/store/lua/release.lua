@@ -14,9 +14,6 @@ local expire_at = tonumber(redis.call('HGET', rkey, 'expire_ms'))
 redis.call('ZADD', key('due'), math.max(expire_at, NOW + tonumber(ARGV[6])), 'expire:' .. id)
 redis.call('SREM', key('active'), id)
 redis.call('SREM', key('clin:' .. clinician .. ':sessions'), id)
-if redis.call('SCARD', key('clin:' .. clinician .. ':sessions')) == 0
-   and redis.call('HGET', key('clin:state'), clinician) == 'busy' then
-  redis.call('HSET', key('clin:state'), clinician, 'available')
-end
+free_clinician(clinician)
 event('released', id, clinician, ARGV[7], {'reason', ARGV[5]})
 return done(id)
