@@ -643,8 +643,14 @@ async def test_queue_service_order_is_priority_then_arrival(sign_in: SignInFacto
         "concerns",
         "mode",
         "age_band",
+        "risk_flag",
+        "incident_ref",
+        "place",
     }
     assert item["area"] == "Glasgow City Centre" and item["age_band"] == "26_40"
+    assert item["risk_flag"] == "imminent" and body["waiting"][1]["risk_flag"] is None
+    assert item["incident_ref"] == REQUEST_FORM["incident_ref"]
+    assert item["place"] == REQUEST_FORM["location"]["description"]
     assert item["waited_s"] >= 0
     for position, request in enumerate(expected, 1):
         _, seen = await officer.get(f"/api/v1/requests/{request['id']}")

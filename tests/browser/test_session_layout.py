@@ -46,7 +46,8 @@ async def test_clinician_sees_the_person_while_writing_the_outcome(
 async def test_officer_phone_call_has_name_timer_chat_overlay_and_controls(
     server: TestServer, open_page: PageFactory
 ) -> None:
-    """On a 360 px phone the officer sees the clinician's name and a running timer, the chat
+    """On a 360 px phone the officer hears the answer, sees the clinician's name and a running
+    timer, the chat
     input is on screen with the video, a message buzzes, the camera flips to the rear one
     and hang-up takes the call to text while the chat stays open."""
     clinician = await open_page(server, "clinician", display_name="Dr Ana Silva")
@@ -54,6 +55,7 @@ async def test_officer_phone_call_has_name_timer_chat_overlay_and_controls(
     await request_and_accept(officer, clinician)
     await both_see_video(officer, clinician)
     assert await officer.get_by_test_id("peer-name").text_content() == "Dr Ana Silva"
+    assert await officer.evaluate("document.body.dataset.chimed") == "answered"
     assert await officer.locator("h1").count() == 1
     first = await officer.get_by_test_id("call-timer").text_content()
     await officer.wait_for_function(
