@@ -11,6 +11,7 @@ from triage_service.live.hub import Hub
 from triage_service.rtc.echo import echo_peers_ctx
 from triage_service.settings import Settings
 from triage_service.web.api import ENDPOINTS, ApiRoutes
+from triage_service.web.assets import add_asset_routes
 from triage_service.web.auth import session_middleware
 from triage_service.web.background import redis_ctx, stats_push_ctx, sweeper_ctx, wakeups_ctx
 from triage_service.web.errors import deadline_middleware, error_middleware
@@ -67,6 +68,8 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
         app.add_routes(table)
     app.add_routes(pages.routes)
     app.add_routes(supervisor.routes)
+    assets = add_asset_routes(app, pages.STATIC)
+    app[pages.JINJA].globals["static"] = assets.prefix
     app.router.add_static("/static", pages.STATIC)
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(sweeper_ctx)
