@@ -82,8 +82,11 @@ async def check_login_allowed(
         failures = await store.client.get(key)
         if failures and int(failures) >= limit:
             retry = max(1, int(await store.client.ttl(key)))
+            minutes = -(-retry // 60)
             raise RateLimited(
-                f"Too many failed sign-ins. Try again in {retry} seconds.", retry_after_s=retry
+                f"Too many failed sign-ins. Try again in {minutes} "
+                f"minute{'' if minutes == 1 else 's'}.",
+                retry_after_s=retry,
             )
 
 
