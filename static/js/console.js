@@ -63,8 +63,10 @@ for (const kind of ['pointerdown', 'keydown']) {
 }
 
 function alertFor(item) {
-  if (availability !== 'available') return;
   const concerns = (item.concerns || []).map((c) => label(CONCERNS, c)).join(', ');
+  $('arrivals').textContent = `New request: priority ${item.priority}, `
+    + `${label(URGENCIES, item.urgency)}${item.area ? `, ${item.area}` : ''}.`;
+  if (availability !== 'available') return;
   alerter.alert('New request', [`P${item.priority} ${label(URGENCIES, item.urgency)}`,
                                 item.area || item.place, concerns].filter(Boolean).join(' · '),
                 item.id);
