@@ -366,8 +366,13 @@ async def test_supervisor_reads_no_identifying_fields(world: World) -> None:
 
 
 async def test_clinician_queue_has_no_names(world: World) -> None:
-    """The queue a clinician chooses from carries no names, notes or places."""
+    """The queue a clinician chooses from carries no names, notes or coordinates: only the
+    incident reference and the place typed, which they may read on the waiting request."""
     waiting = await new_request(world["officer"], **IDENTIFYING_FORM)
     _, queue = await world["clinician"].get("/api/v1/queue")
-    assert waiting["id"] in [item["id"] for item in queue["waiting"]]
-    assert_no_secrets(queue, world["officer"].user.display_name)
+    [item] = [item for item in queue["waiting"] if item["id"] == waiting["id"]]
+    assert item["incident_ref"] == "PS-SECRET-REF-0001"
+    assert item["place"] == "Flat 2/1, 17 Secret Street"
+    rest = {k: v for k, v in queue.items() if k != "waiting"}
+    rest["item"] = {k: v for k, v in item.items() if k not in ("incident_ref", "place")}
+    assert_no_secrets(rest, world["officer"].user.display_name)

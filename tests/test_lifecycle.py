@@ -585,6 +585,25 @@ async def test_offline_clinician_stays_offline_after_outcome(sign_in: SignInFact
     assert await availability(clinician) == "offline"
 
 
+async def test_finishing_returns_to_the_availability_chosen_before_accepting(
+    sign_in: SignInFactory,
+) -> None:
+    """A clinician who was offline when they accepted is offline again after filing or release."""
+    officer, clinician = await sign_in("officer"), await sign_in("clinician")
+    await clinician.call("PUT", "/api/v1/availability", {"status": "offline"})
+    request = await in_session(officer, clinician)
+    assert await availability(clinician) == "busy"
+    await clinician.post(f"/api/v1/requests/{request['id']}/outcome", OUTCOME_FORM)
+    assert await availability(clinician) == "offline"
+    second = await in_session(officer, clinician)
+    await clinician.post(f"/api/v1/requests/{second['id']}/release", {"reason": "break"})
+    assert await availability(clinician) == "offline"
+    await clinician.call("PUT", "/api/v1/availability", {"status": "available"})
+    third = await in_session(officer, clinician)
+    await clinician.post(f"/api/v1/requests/{third['id']}/outcome", OUTCOME_FORM)
+    assert await availability(clinician) == "available"
+
+
 # ---- priority, order, position --------------------------------------------------------------
 
 
@@ -629,8 +648,14 @@ async def test_queue_service_order_is_priority_then_arrival(sign_in: SignInFacto
         "concerns",
         "mode",
         "age_band",
+        "risk_flag",
+        "incident_ref",
+        "place",
     }
     assert item["area"] == "Glasgow City Centre" and item["age_band"] == "26_40"
+    assert item["risk_flag"] == "imminent" and body["waiting"][1]["risk_flag"] is None
+    assert item["incident_ref"] == REQUEST_FORM["incident_ref"]
+    assert item["place"] == REQUEST_FORM["location"]["description"]
     assert item["waited_s"] >= 0
     for position, request in enumerate(expected, 1):
         _, seen = await officer.get(f"/api/v1/requests/{request['id']}")

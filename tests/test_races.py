@@ -122,6 +122,7 @@ async def test_outcome_filed_once_under_concurrency(
 async def test_release_and_outcome_race(sign_in: SignInFactory) -> None:
     """Releasing while filing the outcome: one wins and the record matches the winner."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
+    await clinician.call("PUT", "/api/v1/availability", {"status": "available"})
     for _ in range(5):
         request = await in_session(officer, clinician)
         rid = request["id"]

@@ -89,7 +89,7 @@ async def test_timer_sweeper_survives_an_unexpected_error(
         store = app[STORE]
         clinician = await create_account(app, Role.CLINICIAN)
         with caplog.at_level(logging.ERROR, logger="triage_service.tasks"):
-            await store.client.hset(store.keys("presence"), clinician.id, "not-a-number")
+            await store.client.hset(store.keys.user(clinician.id), "role", "not-a-role")
             await store.client.zadd(store.keys("due"), {f"grace:{clinician.id}": 0})
             await until(lambda: app[TASKS].restarts["timer-sweeper"] >= 1)
         [death] = [r for r in caplog.records if "timer-sweeper died" in r.getMessage()]

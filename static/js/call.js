@@ -79,6 +79,17 @@ export class Call {
   /** Turn the camera off or on; returns whether it is now off (null: no camera). */
   toggleCamera() { return this.toggle('video'); }
 
+  /** Front or rear camera: returns the new facing ('user' or 'environment'), null if none. */
+  flipCamera() {
+    let facing = null;
+    return this.enqueue(async () => {
+      facing = await this.media.flip();
+      if (facing && this.pc) await this.syncSenders();
+      this.localVideo.srcObject = null;
+      this.localVideo.srcObject = this.media.stream;
+    }).then(() => facing);
+  }
+
   end() {
     this.ended = true;
     this.closePeer();

@@ -26,8 +26,9 @@ export class Chat {
     } catch { /* the next reconnect re-reads */ }
   }
 
+  /** Show a message (once); returns true if it is new and from someone else. */
   add(message) {
-    if (this.seen.has(message.id)) return;
+    if (this.seen.has(message.id)) return false;
     this.seen.add(message.id);
     const { author } = message;
     const kind = author.role === 'system' ? 'system' : author.id === this.me ? 'mine' : 'theirs';
@@ -39,6 +40,7 @@ export class Chat {
     const later = [...this.log.children].find((li) => li.dataset.at > message.created_at);
     this.log.insertBefore(item, later || null);
     this.log.scrollTop = this.log.scrollHeight;
+    return kind === 'theirs';
   }
 
   async send() {

@@ -34,7 +34,40 @@ export function renderDetails(r) {
     ([term, value]) => [el('dt', {}, term), el('dd', {}, value)]));
 }
 
-/** Wire the outcome form and the release button; `say(text)` reports a problem. */
+/** The side panel's tabs: each scrolls its section to the top of the panel. */
+function setupTabs() {
+  const body = $('side-body');
+  const tabs = [...document.querySelectorAll('.side-tabs [data-panel]')];
+  let unread = 0;
+  const showUnread = () => {
+    $('chat-unread').textContent = String(unread);
+    $('chat-unread').hidden = unread === 0;
+  };
+  const choose = (tab) => {
+    for (const other of tabs) other.setAttribute('aria-current', String(other === tab));
+    if (tab.dataset.panel === 'chat-card') {
+      unread = 0;
+      showUnread();
+    }
+  };
+  for (const tab of tabs) {
+    tab.addEventListener('click', () => {
+      const section = $(tab.dataset.panel);
+      body.scrollTo({ top: section.offsetTop, behavior: 'instant' });
+      choose(tab);
+      section.querySelector('input, select, textarea')?.focus({ preventScroll: true });
+    });
+  }
+  return {
+    unread() {
+      if (tabs.find((tab) => tab.dataset.panel === 'chat-card').getAttribute('aria-current') === 'true') return;
+      unread += 1;
+      showUnread();
+    },
+  };
+}
+
+/** Wire the tabs, outcome form and release button; `say(text)` reports a problem. */
 export function setupClinician({ requestId, onFiled, say }) {
   setupOutcomeForm({ form: $('outcome-form'), requestId, onFiled });
   $('release').addEventListener('click', async () => {
@@ -47,4 +80,5 @@ export function setupClinician({ requestId, onFiled, say }) {
                                : `Could not release: ${error.message}`);
     }
   });
+  return setupTabs();
 }

@@ -51,6 +51,24 @@ function show(panel, text) {
   panel.querySelector('[data-testid="conncheck-result"]').textContent = text;
 }
 
+const PLAIN = {
+  video: 'Your connection is good enough for video.',
+  audio: 'Your connection is good enough for audio only.',
+  text: 'Your connection is good enough for text chat only.',
+};
+
+/** The verdict in plain words, the measurements folded away beneath it. */
+function showVerdict(panel, mode, numbers) {
+  const details = document.createElement('details');
+  const summary = document.createElement('summary');
+  summary.textContent = 'The numbers';
+  details.append(summary, numbers);
+  const plain = document.createElement('strong');
+  plain.dataset.testid = 'conncheck-plain';
+  plain.textContent = PLAIN[mode];
+  panel.querySelector('[data-testid="conncheck-result"]').replaceChildren(plain, details);
+}
+
 export async function runConnectionTest(panel) {
   const video = panel.querySelector('video');
   show(panel, 'Starting the test…');
@@ -86,9 +104,10 @@ export async function runConnectionTest(panel) {
     const rttMs = sorted.length ? sorted[Math.floor(sorted.length / 2)] : last.rttMs;
     const mode = recommend({ rttMs, lossPct, kbps, video: last.video, hasCamera, hasMic });
     const result = { rttMs, lossPct, kbps, mode, hasCamera, hasMic };
-    show(panel, `Round trip ${rttMs === null ? '?' : Math.round(rttMs)} ms · loss ${lossPct.toFixed(1)} % · `
-      + `received ${Math.round(kbps)} kbit/s · camera ${hasCamera ? 'ok' : 'not available'} · `
-      + `microphone ${hasMic ? 'ok' : 'not available'}. Recommended: ${mode}.`);
+    showVerdict(panel, mode, `Round trip ${rttMs === null ? '?' : Math.round(rttMs)} ms · loss `
+      + `${lossPct.toFixed(1)} % · received ${Math.round(kbps)} kbit/s · camera `
+      + `${hasCamera ? 'ok' : 'not available'} · microphone ${hasMic ? 'ok' : 'not available'}. `
+      + `Recommended: ${mode}.`);
     panel.dataset.mode = mode;
     return result;
   } catch (e) {

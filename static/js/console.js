@@ -63,25 +63,41 @@ for (const kind of ['pointerdown', 'keydown']) {
 }
 
 function alertFor(item) {
-  if (availability !== 'available') return;
   const concerns = (item.concerns || []).map((c) => label(CONCERNS, c)).join(', ');
+  $('arrivals').textContent = `New request: priority ${item.priority}, `
+    + `${label(URGENCIES, item.urgency)}${item.area ? `, ${item.area}` : ''}.`;
+  if (availability !== 'available') return;
   alerter.alert('New request', [`P${item.priority} ${label(URGENCIES, item.urgency)}`,
-                                item.area, concerns].filter(Boolean).join(' · '), item.id);
+                                item.area || item.place, concerns].filter(Boolean).join(' · '),
+                item.id);
   root.dataset.alerts = String(alerter.count);
 }
 
 // ---- queue --------------------------------------------------------------------------------
 
+const RISK = {
+  imminent: ['C-SSRS: imminent risk', 'risk imminent'],
+  ideation: ['C-SSRS: suicidal ideation', 'risk ideation'],
+};
+
+function riskFlag(item) {
+  const [text, kind] = RISK[item.risk_flag] || [];
+  return text ? el('span', { class: `flag ${kind}`, 'data-testid': 'queue-risk' }, text) : null;
+}
+
 function queueItem(item) {
-  const who = [item.area || 'Area not given', label(AGE_BANDS, item.age_band),
+  const where = [item.place, item.area].filter(Boolean).join(' · ') || 'Place not given';
+  const who = [label(AGE_BANDS, item.age_band),
                item.concerns.map((c) => label(CONCERNS, c)).join(', ') || 'No concerns ticked'];
   return el('li', { class: `queue-item priority-${item.priority}`, 'data-testid': 'queue-item',
                     dataset: { requestId: item.id } },
     el('div', { class: 'line' },
        el('span', { class: `badge p${item.priority}`, title: 'Priority' }, `P${item.priority}`),
        el('strong', {}, label(URGENCIES, item.urgency)), ` · ${label(MODES, item.mode)}`,
+       riskFlag(item),
        el('span', { class: 'waited', 'data-testid': 'queue-waited' })),
-    el('p', { class: 'muted small' }, who.join(' · ')),
+    el('p', { class: 'place', 'data-testid': 'queue-place' }, where),
+    el('p', { class: 'muted small' }, [item.incident_ref, ...who].filter(Boolean).join(' · ')),
     el('button', { type: 'button', class: 'primary accept', 'data-testid': 'accept-request',
                    dataset: { requestId: item.id } }, 'Accept'));
 }
@@ -98,7 +114,7 @@ function tick() {
   const since = (Date.now() - fetchedAt) / 1000;
   const waited = new Map(queue.map((item) => [item.id, item.waited_s + since]));
   for (const li of $('queue-list').children) {
-    li.querySelector('.waited').textContent = `waiting ${clock(waited.get(li.dataset.requestId))}`;
+    li.querySelector('.waited').textContent = `waited ${clock(waited.get(li.dataset.requestId))}`;
   }
   const longest = Math.max(0, ...waited.values());
   $('longest-wait').textContent = queue.length ? `longest ${clock(longest)}` : '';

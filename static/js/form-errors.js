@@ -20,18 +20,42 @@ function slotFor(form, path) {
   return null;
 }
 
+function clearOne(form, input) {
+  const slot = form.querySelector(`[data-error-for="${CSS.escape(input.dataset.field)}"]`);
+  if (slot) {
+    slot.textContent = '';
+    slot.hidden = true;
+  }
+  input.removeAttribute('aria-invalid');
+  input.removeAttribute('aria-describedby');
+}
+
 export function clearErrors(form) {
   for (const slot of form.querySelectorAll('[data-error-for]')) {
     slot.textContent = '';
     slot.hidden = true;
   }
-  for (const input of form.querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
+  for (const input of form.querySelectorAll('[aria-invalid]')) clearOne(form, input);
+}
+
+// A field's error goes as soon as the field is changed (typed in, chosen, ticked).
+const watched = new WeakSet();
+function watch(form) {
+  if (watched.has(form)) return;
+  watched.add(form);
+  const onEdit = (event) => {
+    const input = event.target.closest('[data-field]');
+    if (input?.getAttribute('aria-invalid') === 'true') clearOne(form, input);
+  };
+  form.addEventListener('input', onEdit);
+  form.addEventListener('change', onEdit);
 }
 
 /** Put each problem next to its field; returns the ones with no place on the form. */
 export function showErrors(form, fields) {
   const unplaced = [];
   let first = null;
+  watch(form);
   for (const [path, problem] of Object.entries(fields || {})) {
     const slot = slotFor(form, path);
     if (!slot) {
@@ -41,7 +65,9 @@ export function showErrors(form, fields) {
     slot.textContent = friendly(problem);
     slot.hidden = false;
     const input = form.querySelector(`[data-field="${CSS.escape(slot.dataset.errorFor)}"]`);
+    slot.id = slot.id || `error-${slot.dataset.errorFor.replace(/[^\w-]/g, '-')}`;
     input?.setAttribute('aria-invalid', 'true');
+    input?.setAttribute('aria-describedby', slot.id);
     first = first || input || slot;
   }
   first?.scrollIntoView({ block: 'center' });

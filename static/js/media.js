@@ -18,6 +18,23 @@ export class LocalMedia {
   constructor(onNotice) {
     this.stream = new MediaStream();
     this.onNotice = onNotice;
+    this.facing = 'user';
+  }
+
+  /** Swap the camera between front ('user') and rear ('environment'); returns the new facing. */
+  async flip() {
+    const old = this.track('video');
+    if (!old) return null;
+    const facing = this.facing === 'user' ? 'environment' : 'user';
+    const got = await navigator.mediaDevices.getUserMedia({
+      video: { ...VIDEO, facingMode: { ideal: facing } },
+    });
+    const [track] = got.getVideoTracks();
+    track.enabled = old.enabled;
+    this.drop(old);
+    this.stream.addTrack(track);
+    this.facing = facing;
+    return facing;
   }
 
   track(kind) { return this.stream.getTracks().find((t) => t.kind === kind) || null; }
@@ -33,7 +50,8 @@ export class LocalMedia {
     try {
       if (!navigator.mediaDevices) throw new Error('insecure context');
       const got = await navigator.mediaDevices.getUserMedia({
-        audio: missing.includes('audio') && AUDIO, video: missing.includes('video') && VIDEO,
+        audio: missing.includes('audio') && AUDIO,
+        video: missing.includes('video') && { ...VIDEO, facingMode: this.facing },
       });
       for (const track of got.getTracks()) this.stream.addTrack(track);
       return mode;

@@ -1,5 +1,6 @@
 // The officer's phone page: the request form, the waiting screen, the phone fallback.
 import { api, ApiError, uid } from './api.js';
+import { answered } from './chime.js';
 import { clearErrors, showErrors } from './form-errors.js';
 import { clock, roughly } from './labels.js';
 import { Live } from './live.js';
@@ -83,7 +84,10 @@ form.addEventListener('submit', async (event) => {
 function enter(request) {
   current = request;
   if (request.status === 'waiting') showWaiting(request);
-  else if (request.status === 'in_session') location.href = `/session/${request.id}`;
+  else if (request.status === 'in_session') {
+    answered();
+    location.href = `/session/${request.id}`;
+  }
   else if (request.status === 'expired') {
     ended('Nobody could answer in time', 'No clinician was free to take your request.', true);
   } else if (request.status === 'cancelled') {

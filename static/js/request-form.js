@@ -37,6 +37,11 @@ export function setupRequestForm(form) {
       const round = (x) => Math.round(x * 1e5) / 1e5;
       coords = { lat: round(position.coords.latitude), lon: round(position.coords.longitude) };
       geoStatus(`Location added (to within ${Math.round(position.coords.accuracy)} m).`);
+      const place = form.elements.location_description;
+      if (!place.value.trim()) {
+        place.value = `GPS ${coords.lat}, ${coords.lon}`;
+        place.dispatchEvent(new Event('input', { bubbles: true }));
+      }
       $('use-location').textContent = 'Remove my location';
     }, (error) => {
       geoStatus(error.code === 1 ? 'Location permission refused: describe the place instead.'

@@ -2,7 +2,8 @@
 import { api } from './api.js';
 import { Call } from './call.js';
 import { Chat } from './chat.js';
-import { MODES, el, label } from './labels.js';
+import { answered, messaged } from './chime.js';
+import { MODES, clock, el, label } from './labels.js';
 import { Live } from './live.js';
 
 const $ = (id) => document.getElementById(id);
@@ -13,6 +14,9 @@ let call = null;
 let mode = null;
 let asked = null;  // the mode this user just picked, to tell their own switch from the peer's
 let renderDetails = null;  // the clinician's details panel (loaded only for clinicians)
+let panel = null;  // the clinician's side panel (tabs, unread chat)
+let acceptedAt = null;  // when the call began (ms), for the call timer
+const ANSWER_CHIME_MS = 30000;  // a page opened this soon after the answer sounds it
 
 // What the disposition means for the officer on scene, in plain words.
 const NEXT_STEPS = {
@@ -51,7 +55,7 @@ function updateStage() {
   const state = root.dataset.state;
   const other = officer ? 'the clinician' : 'the officer';
   let text = '';
-  if (mode === 'text') text = 'Text chat only: use the chat below.';
+  if (mode === 'text') text = `Text chat only: use the chat ${officer ? 'below' : 'on the right'}.`;
   else if (state === 'failed') text = 'The call could not connect; retrying. The chat below still works.';
   else if (state === 'disconnected') text = 'Connection lost; reconnecting…';
   else if (state !== 'connected') text = `Connecting to ${other}…`;
@@ -70,6 +74,7 @@ function showMode(next) {
   if (mode && next !== mode && next !== asked) notice(`The call is now ${label(MODES, next).toLowerCase()}.`);
   mode = next;
   asked = null;
+  $('call-mode').textContent = next;
   root.classList.remove('mode-starting', 'mode-video', 'mode-audio', 'mode-text');
   root.classList.add(`mode-${next}`);
   for (const button of document.querySelectorAll('[data-mode]')) {
@@ -110,12 +115,45 @@ $('mute').addEventListener('click', () => toggleButton(
   'mute', call?.toggleMute() ?? null, 'Mute', 'Unmute', 'There is no microphone in this call.'));
 $('camera').addEventListener('click', () => toggleButton(
   'camera', call?.toggleCamera() ?? null, 'Camera off', 'Camera on', 'There is no camera in this call.'));
+$('flip-camera').addEventListener('click', async () => {
+  const facing = await call?.flipCamera();
+  if (!facing) {
+    notice('There is no camera in this call.');
+    return;
+  }
+  $('local-video').classList.toggle('rear', facing === 'environment');
+  $('flip-camera').textContent = facing === 'environment' ? 'Use front camera' : 'Use rear camera';
+});
+$('hang-up').addEventListener('click', () => {
+  $('hang-up-confirm').hidden = false;
+  $('hang-up-yes').focus();
+});
+$('hang-up-no').addEventListener('click', () => { $('hang-up-confirm').hidden = true; });
+$('hang-up-yes').addEventListener('click', () => {
+  $('hang-up-confirm').hidden = true;
+  asked = 'text';
+  call?.switchMode('text');
+  notice('You hung up. The chat stays open.');
+});
 $('play-remote').addEventListener('click', () => {
   $('play-remote').hidden = true;
   call?.playRemote();
 });
 
 // ---- the request's state ------------------------------------------------------------------
+
+function showPeople(request) {
+  const other = officer ? request.clinician : request.officer;
+  if (other?.display_name) $('peer-name').textContent = other.display_name;
+  acceptedAt = request.accepted_at ? Date.parse(request.accepted_at) : null;
+  tickTimer();
+}
+
+function tickTimer() {
+  if (acceptedAt === null || root.classList.contains('ended')) return;
+  $('call-timer').textContent = clock((Date.now() - acceptedAt) / 1000);
+}
+setInterval(tickTimer, 1000);
 
 function showOutcome(outcome) {
   const meaning = document.querySelector(`#triage-meaning [data-code="${outcome.triage_code}"]`);
@@ -128,6 +166,7 @@ function showOutcome(outcome) {
     ? `Transport: ${CONVEYANCE[outcome.conveyance]}.` : '';
   $('officer-outcome').hidden = false;
   $('officer-outcome').scrollIntoView({ block: 'start' });
+  $('outcome-title').focus({ preventScroll: true });
 }
 
 function finished(request) {
@@ -135,17 +174,22 @@ function finished(request) {
   root.classList.add('ended');
   chat.close('The session has ended.');
   if (officer && request.outcome) showOutcome(request.outcome);
-  if (!officer) {
-    const done = el('p', {}, 'Outcome filed: the officer can see your advice. ',
+  if (!officer && !$('filed-title')) {
+    const heading = el('h2', { id: 'filed-title', tabindex: '-1', 'data-testid': 'filed-title' },
+                       'Outcome filed');
+    const done = el('p', {}, 'The officer can see your advice. ',
                     el('a', { href: '/console' }, 'Back to the console'));
-    $('session-status').replaceChildren(done);
+    $('session-status').replaceChildren(heading, done);
     $('session-status').hidden = false;
+    heading.focus();
   }
 }
 
 function apply(request) {
   if (!officer) renderDetails?.(request);
+  showPeople(request);
   if (request.status === 'in_session') {
+    if (!call && officer && Date.now() - (acceptedAt ?? 0) < ANSWER_CHIME_MS) answered();
     if (!call) startCall(request.mode);
   } else if (request.status === 'completed') {
     finished(request);
@@ -175,7 +219,10 @@ const live = new Live({
   onMessage(message) {
     if (message.type === 'signal' && message.request_id === requestId) call?.signal(message.data);
     else if (message.type === 'chat.message' && message.request_id === requestId) {
-      chat.add(message.message);
+      if (chat.add(message.message)) {
+        if (officer) messaged();
+        else panel?.unread();
+      }
     } else if (message.type === 'request.updated' && message.request?.id === requestId) refresh();
   },
   onState(state) {
@@ -189,9 +236,9 @@ const live = new Live({
 });
 
 if (!officer) {
-  const panel = await import('./clinician-panel.js');
-  renderDetails = panel.renderDetails;
-  panel.setupClinician({ requestId, say, onFiled: (result) => apply(result.request) });
+  const clinician = await import('./clinician-panel.js');
+  renderDetails = clinician.renderDetails;
+  panel = clinician.setupClinician({ requestId, say, onFiled: (result) => apply(result.request) });
 }
 chat.reload();
 refresh();

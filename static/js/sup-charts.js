@@ -22,9 +22,14 @@ function titled(node, title) {
   return node;
 }
 
+const MIN_TEXT_PX = 12;
+
+/** The chart's svg; its text is sized in viewBox units so it shows at 12 px or more. */
 function frame(container, width, height, label) {
+  const scale = Math.min(1.25, (container.clientWidth || width) / width);
   const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': label,
-                            preserveAspectRatio: 'xMidYMid meet' });
+                            preserveAspectRatio: 'xMidYMid meet',
+                            'font-size': (MIN_TEXT_PX / scale).toFixed(1) });
   container.replaceChildren(root);
   return root;
 }
@@ -53,8 +58,8 @@ function yAxis(root, box, top, ticks, format) {
 export function waitChart(container, points, thresholdS) {
   const answered = points.filter((p) => p.accepted > 0);
   if (!answered.length) { empty(container, 'No request answered in the last 24 hours.'); return; }
-  const box = { left: 44, right: 632, top: 12, bottom: 196 };
-  const root = frame(container, 640, 224, 'Mean and 90th percentile wait per hour');
+  const box = { left: 48, right: 512, top: 12, bottom: 196 };
+  const root = frame(container, 520, 224, 'Mean and 90th percentile wait per hour');
   const peak = Math.max(thresholdS, ...answered.map((p) => p.wait_p90_s ?? p.wait_mean_s ?? 0));
   const top = Math.ceil(peak / 60 / 5) * 5 * 60 || 300;
   const y = (seconds) => box.bottom - ((box.bottom - box.top) * seconds) / top;
@@ -69,8 +74,8 @@ export function waitChart(container, points, thresholdS) {
         `90% within ${p.wait_p90_s} s, service level ${p.service_level_pct}%`));
       root.append(svg('circle', { cx: x + step / 2, cy: y(p.wait_p90_s), r: 3.5, class: 'dot' }));
     }
-    if (i % 3 === 1) {
-      root.append(text(x + step / 2, box.bottom + 16, hourLabel(p.from),
+    if (i % 4 === 1) {
+      root.append(text(x + step / 2, box.bottom + 18, hourLabel(p.from),
                        { class: 'tick', 'text-anchor': 'middle' }));
     }
   });
@@ -82,8 +87,8 @@ export function waitChart(container, points, thresholdS) {
 export function serviceLevelChart(container, points) {
   const known = points.filter((p) => p.service_level_pct !== null);
   if (!known.length) { empty(container, 'No request answered in the last 30 days.'); return; }
-  const box = { left: 44, right: 632, top: 12, bottom: 196 };
-  const root = frame(container, 640, 224, 'Service level per day');
+  const box = { left: 56, right: 500, top: 12, bottom: 196 };
+  const root = frame(container, 520, 224, 'Service level per day');
   yAxis(root, box, 100, 4, (v) => `${v}%`);
   const step = (box.right - box.left) / Math.max(1, points.length - 1);
   const xy = (p, i) => [box.left + i * step, box.bottom - ((box.bottom - box.top) * p) / 100];
@@ -96,9 +101,10 @@ export function serviceLevelChart(container, points) {
       root.append(titled(svg('circle', { cx, cy, r: 3.5, class: 'dot' }),
         `${dayLabel(p.from)}: ${p.service_level_pct}% of ${p.accepted} answered in time`));
     }
-    if (i % 5 === 0) {
-      root.append(text(box.left + i * step, box.bottom + 16, dayLabel(p.from),
-                       { class: 'tick', 'text-anchor': 'middle' }));
+    const last = i === points.length - 1;
+    if (last || (i % 7 === 0 && i < points.length - 4)) {  // the last day always, never cut
+      root.append(text(box.left + i * step, box.bottom + 18, dayLabel(p.from),
+                       { class: 'tick', 'text-anchor': last ? 'end' : i === 0 ? 'start' : 'middle' }));
     }
   });
 }
@@ -108,16 +114,30 @@ export function barList(container, entries, emptyMessage) {
   if (!entries.length) { empty(container, emptyMessage); return; }
   const rows = [...entries].sort((a, b) => b[1] - a[1]).slice(0, 12);
   const height = 16 + rows.length * 26;
-  const root = frame(container, 640, height, 'Counts');
+  const root = frame(container, 480, height, 'Counts');
   const most = Math.max(...rows.map((r) => r[1]));
   rows.forEach(([label, count], i) => {
     const y = 8 + i * 26;
-    const width = (400 * count) / most;
+    const width = (230 * count) / most;
     root.append(text(190, y + 15, label, { class: 'label', 'text-anchor': 'end' }),
                 titled(svg('rect', { x: 200, y, width: Math.max(width, 2), height: 18,
                                      class: 'bar' }), `${label}: ${count}`),
                 text(206 + width, y + 14, String(count), { class: 'value' }));
   });
+}
+
+/** The heat map's colour scale: 1 request in an hour up to the busiest hour's count. */
+function legend(root, left, y, most) {
+  const steps = 6;
+  root.append(text(left - 6, y + 12, 'Requests per hour', { class: 'label', 'text-anchor': 'end' }),
+              text(left, y + 12, '1', { class: 'tick' }));
+  for (let i = 0; i < steps; i += 1) {
+    const n = 1 + ((most - 1) * i) / (steps - 1);
+    root.append(svg('rect', { x: left + 24 + i * 22, y, width: 22, height: 16, class: 'heat',
+                              'fill-opacity': (0.15 + 0.85 * (n / most)).toFixed(2) }));
+  }
+  root.append(text(left + 30 + steps * 22, y + 12, String(most), { class: 'tick',
+                                                                  'data-testid': 'heat-max' }));
 }
 
 /** Areas × 168 hours of week, darker where busier (hour 0 is Monday 00:00 UTC). */
@@ -128,9 +148,11 @@ export function heatMap(container, byArea) {
   if (!areas.length) { empty(container, 'No requests in the last 30 days.'); return; }
   const cell = 5;
   const left = 150;
-  const root = frame(container, left + 168 * cell + 10, 30 + areas.length * 18,
+  const bottom = 20 + areas.length * 18;
+  const root = frame(container, left + 168 * cell + 10, bottom + 36,
                      'Requests by area and hour of week');
   const most = Math.max(1, ...areas.flatMap(([, hours]) => hours));
+  legend(root, left, bottom + 12, most);
   DAYS.forEach((day, d) => root.append(text(left + d * 24 * cell + 2, 12, day,
                                             { class: 'tick' })));
   areas.forEach(([area, hours], row) => {

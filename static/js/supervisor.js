@@ -4,6 +4,7 @@ import { api } from './api.js';
 import { clock, el } from './labels.js';
 import { Live } from './live.js';
 import { barList, heatMap, serviceLevelChart, waitChart } from './sup-charts.js';
+import { OpenRequests } from './sup-requests.js';
 
 const MONTH_EVERY_MS = 5 * 60 * 1000;
 const DISPOSITIONS = {
@@ -109,11 +110,19 @@ function showConnection(state) {
   node.textContent = { open: 'Live', connecting: 'Connecting…', closed: 'Reconnecting…' }[state];
 }
 
+const open = new OpenRequests({ list: byId('sup-requests'), empty: byId('sup-no-requests') });
+
 new Live({
-  onMessage: (message) => { if (message.type === 'stats') renderDay(message.stats); },
-  onReconnect: () => { loadDay(); },
+  onMessage: (message) => {
+    if (message.type === 'stats') renderDay(message.stats);
+    else if (message.type === 'request.created' || message.type === 'request.updated') {
+      open.update(message.request);
+    }
+  },
+  onReconnect: () => { loadDay(); open.load(); },
   onState: showConnection,
 });
 loadDay();
 loadMonth();
+open.load();
 setInterval(loadMonth, MONTH_EVERY_MS);

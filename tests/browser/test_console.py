@@ -133,3 +133,25 @@ async def test_release_puts_the_request_back_and_the_officer_waits_again(
     await clinician.get_by_test_id("queue-item").wait_for()
     await officer.wait_for_url("**/officer")
     await officer.get_by_test_id("waiting").wait_for()
+
+
+async def test_queue_card_shows_risk_place_reference_and_a_ticking_wait(
+    server: TestServer, open_page: PageFactory
+) -> None:
+    """A queue card shows the C-SSRS flag, the place the officer typed, the incident reference
+    and a waited time that moves on every second."""
+    clinician = await open_page(server, "clinician")
+    officer = await open_page(server, "officer")
+    await fill_request(officer)  # yes to q2: suicidal ideation
+    item = clinician.get_by_test_id("queue-item")
+    await item.wait_for()
+    assert await item.get_by_test_id("queue-risk").text_content() == "C-SSRS: suicidal ideation"
+    place = await item.get_by_test_id("queue-place").text_content()
+    assert place == "Bus station, Buchanan St · Glasgow City Centre"
+    assert "PS-20261126-0042" in (await item.text_content() or "")
+    waited = await item.get_by_test_id("queue-waited").text_content()
+    await clinician.wait_for_function(
+        "(t) => document.querySelector('[data-testid=queue-waited]').textContent !== t",
+        arg=waited,
+        timeout=2500,
+    )

@@ -196,3 +196,39 @@ async def test_queue_position_updates_live(server: TestServer, open_page: PageFa
     await first.get_by_test_id("cancel-request").click()
     await first.get_by_test_id("cancel-confirm").click()
     await position.filter(has_text="next").wait_for()
+
+
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+    '.emergency a, select, .checks label, .stack label, .choice label, button, input[name]')]
+  .filter((node) => node.offsetParent !== null && node.type !== 'radio' && node.type !== 'checkbox')
+  .filter((node) => node.getBoundingClientRect().height < 44)
+  .map((node) => node.outerHTML.slice(0, 80))"""
+
+
+async def test_errors_are_linked_and_clear_when_corrected(
+    server: TestServer, open_page: PageFactory
+) -> None:
+    """An empty send marks the fields with errors linked by aria-describedby; typing clears a
+    field's error, "Use my location" fills the place, and every tap target is 44 px high."""
+    page = await open_page(
+        server,
+        "officer",
+        permissions=("camera", "microphone", "geolocation"),
+        geolocation={"latitude": 55.86, "longitude": -4.25},
+    )
+    await page.get_by_test_id("request-form").wait_for()
+    assert await page.evaluate(SMALL_TARGETS) == []
+    await page.get_by_test_id("request-submit").click()
+    ref = page.get_by_test_id("incident-ref")
+    await page.locator("[data-error-for=incident_ref]").wait_for()
+    described = await ref.get_attribute("aria-describedby")
+    assert described and await page.locator(f"#{described}").text_content() == "Required."
+    await ref.fill("PS-1")
+    assert await ref.get_attribute("aria-invalid") is None
+    assert await page.locator("[data-error-for=incident_ref]").is_hidden()
+    place = page.get_by_test_id("location-description")
+    assert await place.get_attribute("aria-invalid") == "true"
+    await page.get_by_test_id("use-location").click()
+    await page.get_by_test_id("geo-status").filter(has_text="Location added").wait_for()
+    assert (await place.input_value()).startswith("GPS 55.86")
+    assert await place.get_attribute("aria-invalid") is None

@@ -121,3 +121,55 @@ async def test_other_roles_are_sent_away(server: TestServer, browser: Browser) -
     await page.goto("/supervisor")
     assert page.url.endswith("/console")
     await context.close()
+
+
+SMALLEST_TEXT = """() => Math.min(...[...document.querySelectorAll('.plot svg text')]
+  .map((t) => t.getBoundingClientRect().height).filter((h) => h > 0))"""
+CUT_TEXT = """() => [...document.querySelectorAll('.plot svg text')].filter((t) => {
+  const svg = t.ownerSVGElement.getBoundingClientRect();
+  const box = t.getBoundingClientRect();
+  return box.left < svg.left - 0.5 || box.right > svg.right + 0.5;
+}).map((t) => t.textContent)"""
+
+
+async def test_open_requests_list_and_readable_charts(
+    server: TestServer, browser: Browser, sign_in: SignInFactory
+) -> None:
+    """At 1440x900 the open-request list shows a waiting request, then the same request in
+    session, linked by id; chart text is at least 12 px, none is cut off at the edges, the
+    heat map has a colour scale and the service level says what it counts."""
+    user = await create_account(server.app, Role.SUPERVISOR)
+    context = await browser.new_context(
+        base_url=str(server.make_url("")).rstrip("/"), viewport={"width": 1440, "height": 900}
+    )
+    page = await context.new_page()
+    officer, clinician = await sign_in("officer"), await sign_in("clinician")
+    _, done = await officer.post("/api/v1/requests", REQUEST_FORM)
+    await clinician.post(f"/api/v1/requests/{done['id']}/accept")
+    await clinician.post(f"/api/v1/requests/{done['id']}/outcome", OUTCOME_FORM)
+    _, created = await officer.post("/api/v1/requests", REQUEST_FORM)
+    await page.goto("/")
+    await page.get_by_test_id("login-username").fill(user.username)
+    await page.get_by_test_id("login-password").fill(PASSWORD)
+    await page.get_by_test_id("login-submit").click()
+    await page.wait_for_url("**/supervisor")
+    row = page.locator(f"[data-testid=sup-request][data-request-id='{created['id']}']")
+    await row.wait_for()
+    assert await row.get_attribute("data-status") == "waiting"
+    link = await row.get_by_test_id("sup-request-link").get_attribute("href")
+    assert link == f"/api/v1/requests/{created['id']}"
+    await page.get_by_test_id("sup-connection").filter(has_text="Live").wait_for()
+    await clinician.post(f"/api/v1/requests/{created['id']}/accept")
+    await page.locator(f"[data-request-id='{created['id']}'][data-status=in_session]").wait_for()
+
+    await page.locator("[data-testid=sup-heatmap] svg rect.heat").first.wait_for()
+    await page.locator("[data-testid=sup-chart-service-level] svg circle.dot").first.wait_for()
+    assert await page.locator("[data-testid=heat-max]").count() == 1
+    assert await page.evaluate(SMALLEST_TEXT) >= 12
+    assert await page.evaluate(CUT_TEXT) == []
+    explained = await page.get_by_test_id("sup-service-level-explained").text_content() or ""
+    assert "of the requests answered" in explained
+    content = await page.content()
+    for value in IDENTIFYING:
+        assert value not in content
+    await context.close()

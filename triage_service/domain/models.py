@@ -318,6 +318,8 @@ class RequestList(BaseModel):
 
 
 class QueueItem(BaseModel):
+    """A request as a clinician chooses it; supervisors get it without the last three."""
+
     id: str
     priority: int
     urgency: Urgency
@@ -327,6 +329,10 @@ class QueueItem(BaseModel):
     concerns: list[Concern]
     mode: Mode
     age_band: AgeBand
+    # C-SSRS screen: "imminent" (q4, q5 or recent q6), "ideation" (q2 or q3), or null.
+    risk_flag: Literal["imminent", "ideation"] | None = None
+    incident_ref: str | None = None
+    place: str | None = None  # the officer's location text (clinicians only)
 
 
 class QueueOut(BaseModel):

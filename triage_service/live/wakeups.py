@@ -121,14 +121,12 @@ class Dispatcher:
             await self.hub.send_to_user(user_id, message)
 
     async def _request_changed(self, kind: str, record: RequestRecord, actor: str | None) -> None:
-        summary = {
-            **records.queue_item(record, self.clock()).model_dump(mode="json"),
-            "status": record["status"],
-        }
         staff_type = "request.created" if kind == "created" else "request.updated"
         # The assigned clinician gets the full record below instead of the summary.
         assigned = {record.get("clinician_id") or ""}
         for role in (Role.CLINICIAN, Role.SUPERVISOR):
+            item = records.queue_item(record, self.clock(), identifying=role is Role.CLINICIAN)
+            summary = {**item.model_dump(mode="json"), "status": record["status"]}
             await self.hub.send_to_role(
                 role, {"type": staff_type, "request": summary}, exclude=assigned
             )

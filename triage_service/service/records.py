@@ -15,7 +15,7 @@ from triage_service.domain.models import (
     Screening,
     Subject,
 )
-from triage_service.domain.rules import estimate_wait_s
+from triage_service.domain.rules import cssrs_ideation, cssrs_imminent_risk, estimate_wait_s
 from triage_service.domain.times import to_datetime
 from triage_service.domain.users import User
 from triage_service.store import RequestRecord, Store
@@ -119,11 +119,11 @@ def deidentify(out: RequestOut) -> RequestOut:
     )
 
 
-def queue_item(record: RequestRecord, now_ms: int) -> QueueItem:
-    """What a clinician sees to choose a request: no names."""
+def queue_item(record: RequestRecord, now_ms: int, *, identifying: bool = True) -> QueueItem:
+    """What a clinician sees to choose a request: no names; supervisors not even the place."""
     form = json.loads(record["form"])
     created = int(record["created_ms"])
-    return QueueItem(
+    item = QueueItem(
         id=record["id"],
         priority=int(record["priority"]),
         urgency=record["urgency"],
@@ -134,6 +134,18 @@ def queue_item(record: RequestRecord, now_ms: int) -> QueueItem:
         mode=record["mode"],
         age_band=form["subject"]["age_band"],
     )
+    if identifying:
+        cssrs = (form.get("screening") or {}).get("cssrs") or {}
+        item.risk_flag = (
+            "imminent"
+            if cssrs_imminent_risk(cssrs)
+            else "ideation"
+            if cssrs_ideation(cssrs)
+            else None
+        )
+        item.incident_ref = form["incident_ref"]
+        item.place = form["location"].get("description")
+    return item
 
 
 async def waiting_position(store: Store, request_id: str) -> tuple[int | None, float | None]:

@@ -72,8 +72,11 @@ async def check_login_allowed(
     for key, limit in _failure_keys(store, username, remote, settings):
         if await store.sessions.failures(key) >= limit:
             retry = max(1, await store.sessions.seconds_left(key))
+            minutes = -(-retry // 60)
             raise RateLimited(
-                f"Too many failed sign-ins. Try again in {retry} seconds.", retry_after_s=retry
+                f"Too many failed sign-ins. Try again in {minutes} "
+                f"minute{'' if minutes == 1 else 's'}.",
+                retry_after_s=retry,
             )
 
 

@@ -21,6 +21,7 @@ FIXED: dict[str, str] = {
     "health": "health",  # string: written by the health probe
     "clin_state": "clin:state",  # hash: clinician id -> availability
     "clin_names": "clin:names",  # hash: clinician id -> display name
+    "clin_before": "clin:before",  # hash: clinician id -> availability before accepting
     "referrals": "referrals",  # sorted set: referral ids by creation time
     "referrals_open": "referrals:open",  # sorted set: open referral ids by due time
     "referrals_mwc": "referrals:mwc",  # sorted set: open s298 notifications by due time
@@ -62,6 +63,7 @@ class Keys:
     health: str
     clin_state: str
     clin_names: str
+    clin_before: str
     referrals: str
     referrals_open: str
     referrals_mwc: str

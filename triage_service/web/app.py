@@ -13,6 +13,7 @@ from triage_service.settings import Settings
 from triage_service.tasks import Supervisor
 from triage_service.web.access import request_id_middleware
 from triage_service.web.api import ENDPOINTS, ApiRoutes
+from triage_service.web.assets import add_asset_routes
 from triage_service.web.auth import session_middleware
 from triage_service.web.background import (
     leases_ctx,
@@ -77,6 +78,8 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
         app.add_routes(table)
     app.add_routes(pages.routes)
     app.add_routes(supervisor.routes)
+    assets = add_asset_routes(app, pages.STATIC)
+    app[pages.JINJA].globals["static"] = assets.prefix
     app.router.add_static("/static", pages.STATIC)
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(sweeper_ctx)

@@ -97,6 +97,27 @@ def deadline_middleware(deadline_s: float) -> Middleware:
     return bounded
 
 
+# Paths that answer JSON even when nothing is there; anything else is a page path.
+JSON_PATHS = ("/api/", "/ws", "/static/", "/metrics", "/healthz", "/readyz")
+
+
+def is_page_path(path: str) -> bool:
+    """Whether a browser typed this path (a page), as opposed to an API or asset request."""
+    return not path.startswith(JSON_PATHS)
+
+
+def not_found_page(request: web.Request) -> web.Response:
+    """The HTML not-found page, for a mistyped page address."""
+    from triage_service.web.views.pages import JINJA  # pages import this module
+
+    page = (
+        request.app[JINJA]
+        .get_template("not_found.html")
+        .render(user=None, csrf_token="", settings=None)
+    )
+    return web.Response(text=page, status=404, content_type="text/html")
+
+
 def error_response(
     status: int,
     code: str,
@@ -144,6 +165,8 @@ async def _render_failures(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as e:
         if e.status < 400:
             raise
+        if e.status == 404 and request.method in ("GET", "HEAD") and is_page_path(request.path):
+            return not_found_page(request)
         code = _HTTP_CODES.get(e.status, "http_error")
         headers = {k: v for k, v in e.headers.items() if k in ("Allow", "Retry-After")}
         return error_response(e.status, code, e.reason, headers=headers)

@@ -33,7 +33,8 @@ def security_headers(settings: Settings) -> Middleware:
         response = await handler(request)
         if not response.prepared:
             response.headers.update(headers)
-        if request.path.startswith("/api/"):
+        html = response.headers.get("Content-Type", "").startswith("text/html")
+        if request.path.startswith("/api/") or html:  # pages carry the CSRF token
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 

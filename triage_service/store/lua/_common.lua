@@ -103,6 +103,17 @@ local function remember(list_key, ms)
   redis.call('LTRIM', list_key, 0, 49)
 end
 
+-- After a clinician's last session ends: back to the availability they had before accepting
+-- (unless they changed it during the session).
+local function free_clinician(clinician)
+  if redis.call('SCARD', K.clinician_sessions(clinician)) > 0 then return end
+  local before = redis.call('HGET', K.clin_before, clinician) or 'available'
+  redis.call('HDEL', K.clin_before, clinician)
+  if redis.call('HGET', K.clin_state, clinician) == 'busy' then
+    redis.call('HSET', K.clin_state, clinician, before)
+  end
+end
+
 local function accept(id, clinician, clinician_name)
   local rkey = K.request(id)
   local status = redis.call('HGET', rkey, 'status')
@@ -118,6 +129,10 @@ local function accept(id, clinician, clinician_name)
   redis.call('ZREM', K.queue, id)
   redis.call('ZREM', K.due, 'expire:' .. id)
   redis.call('SADD', K.active, id)
+  local before = redis.call('HGET', K.clin_state, clinician)
+  if before ~= 'busy' then
+    redis.call('HSET', K.clin_before, clinician, before or 'offline')
+  end
   redis.call('HSET', K.clin_state, clinician, 'busy')
   redis.call('SADD', K.clinician_sessions(clinician), id)
   remember(K.recent_waits, wait_ms)

@@ -20,10 +20,7 @@ redis.call('HSET', rkey, 'status', 'completed', 'completed_ms', NOW, 'outcome', 
            'officer_released_ms', released, 'overridden', overridden)
 redis.call('SREM', K.active, id)
 redis.call('SREM', K.clinician_sessions(clinician), id)
-if redis.call('SCARD', K.clinician_sessions(clinician)) == 0
-   and redis.call('HGET', K.clin_state, clinician) == 'busy' then
-  redis.call('HSET', K.clin_state, clinician, 'available')
-end
+free_clinician(clinician)
 remember(K.recent_sessions, NOW - accepted)
 count(created, 'completed')
 count(created, 'disp:' .. disposition)

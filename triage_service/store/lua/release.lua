@@ -14,9 +14,6 @@ local expire_at = tonumber(redis.call('HGET', rkey, 'expire_ms'))
 redis.call('ZADD', K.due, math.max(expire_at, NOW + tonumber(ARGV[6])), 'expire:' .. id)
 redis.call('SREM', K.active, id)
 redis.call('SREM', K.clinician_sessions(clinician), id)
-if redis.call('SCARD', K.clinician_sessions(clinician)) == 0
-   and redis.call('HGET', K.clin_state, clinician) == 'busy' then
-  redis.call('HSET', K.clin_state, clinician, 'available')
-end
+free_clinician(clinician)
 event('released', id, clinician, ARGV[7], {'reason', ARGV[5]})
 return done(id)

@@ -43,9 +43,11 @@ routes = ApiRoutes()
 
 def jinja_environment() -> jinja2.Environment:
     """Templates from `templates/`, autoescaped whatever their file name."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
     )
+    env.globals["static"] = "/static"  # create_app points it at the versioned prefix
+    return env
 
 
 def render(

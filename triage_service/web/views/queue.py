@@ -66,7 +66,9 @@ async def get_queue(request: web.Request, sign_in: SignIn) -> web.Response:
     store = request.app[STORE]
     ids = await store.requests.waiting(QUEUE_LIMIT)
     now_ms = request.app[CLOCK]()
-    waiting = [records.queue_item(r, now_ms) for r in await records.load_many(store, ids)]
+    identifying = sign_in.user.role is Role.CLINICIAN
+    loaded = await records.load_many(store, ids)
+    waiting = [records.queue_item(r, now_ms, identifying=identifying) for r in loaded]
     return answer(QueueOut(waiting=waiting))
 
 

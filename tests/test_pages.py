@@ -1,0 +1,17 @@
+"""Pages as browsers get them: an HTML not-found page for a mistyped address, JSON for the API."""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+
+
+async def test_mistyped_page_address_gets_the_html_not_found_page(server: TestServer) -> None:
+    """GET /offcer answers 404 with the HTML not-found page; /api/v1/nope keeps the JSON body."""
+    async with aiohttp.ClientSession() as http:
+        async with http.get(server.make_url("/offcer")) as page:
+            assert page.status == 404 and page.content_type == "text/html"
+            assert "<h1>Not found</h1>" in await page.text()
+        async with http.get(server.make_url("/api/v1/nope")) as api:
+            assert api.status == 404 and api.content_type == "application/json"
+            assert (await api.json())["error"]["code"] == "not_found"
