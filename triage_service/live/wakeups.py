@@ -9,20 +9,24 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
 
-from triage_service.domain.codes import Availability, Role
+from triage_service.domain.codes import STATS_ROLES, Availability, Role
 from triage_service.domain.rules import estimate_wait_s
+from triage_service.domain.safety import FallbackReason, fallback_reason, honest_estimate
 from triage_service.domain.times import Clock
 from triage_service.live.hub import Hub
-from triage_service.service import records
+from triage_service.service import alarms, records
+from triage_service.service.presence import clinicians_on_duty
 from triage_service.store.store import Store
 
 log = logging.getLogger(__name__)
 REQUEST_EVENTS = frozenset({"created", "accepted", "cancelled", "released", "expired", "completed"})
-QUEUE_EVENTS = REQUEST_EVENTS | {"availability"}
+QUEUE_EVENTS = REQUEST_EVENTS | {"availability", "fallback"}
 RECORD_WAKES = REQUEST_EVENTS | {"message"}  # wake-ups whose record is read before sending
 BATCH_MAX = 256  # wake-ups already received are served together, their records read at once
 COALESCE_S = 0.05
@@ -33,14 +37,25 @@ YIELD_EVERY = 16  # officer messages sent between yields, so other wake-ups are 
 class Dispatcher:
     """Turns wake-ups into live messages for this instance's sockets."""
 
-    def __init__(self, store: Store, hub: Hub, clock: Clock, *, phone_fallback: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        hub: Hub,
+        clock: Clock,
+        *,
+        phone_fallback: str,
+        fallback_after_s: Mapping[int, int] | None = None,
+    ) -> None:
         self.store = store
         self.hub = hub
         self.clock = clock
         self.phone_fallback = phone_fallback
+        self.fallback_after_s: Mapping[int, int] = fallback_after_s or {}
         self.queue_dirty = asyncio.Event()
-        # request id → (officer id, created ms) of the waiting requests: both never change.
-        self.owners: dict[str, tuple[str, int]] = {}
+        # request id → its officer, creation, expiry and priority: none of them change.
+        self.owners: dict[str, Waiting] = {}
+        # request id → (position, clinicians on duty, fallback reason) its officer was last told.
+        self.told: dict[str, WaitingState] = {}
 
     async def dispatch_batch(self, raw: list[str]) -> None:
         """Handle wake-ups in arrival order, reading every record they name in one round trip.
@@ -105,6 +120,8 @@ class Dispatcher:
             await self._chat(wake, record)
         elif kind in REQUEST_EVENTS and record is not None:
             await self._request_changed(kind, record, wake.get("actor"))
+        elif kind == "alarm" and isinstance(wake.get("alarm_id"), str):
+            await self._alarm(wake["alarm_id"])
         if kind in QUEUE_EVENTS:
             self.queue_dirty.set()
 
@@ -138,14 +155,36 @@ class Dispatcher:
         if not records.may_see(viewer, record):
             return
         shaped = await records.shape_for(
-            self.store, record, viewer, phone_fallback=self.phone_fallback
+            self.store,
+            record,
+            viewer,
+            phone_fallback=self.phone_fallback,
+            now_ms=self.clock(),
+            fallback_after_s=self.fallback_after_s,
         )
+        if viewer.role is Role.OFFICER and shaped.position is not None:
+            reason = shaped.fallback.reason if shaped.fallback else None
+            self.told[record["id"]] = (shaped.position, shaped.clinicians_on_duty or 0, reason)
         await self.hub.send_to_user(
             user_id, {"type": "request.updated", "request": shaped.model_dump(mode="json")}
         )
 
+    async def _alarm(self, alarm_id: str) -> None:
+        """An alarm was raised or acknowledged: tell the supervisors connected here."""
+        if not any(self.hub.has_role(role) for role in STATS_ROLES):
+            return
+        alarm = await alarms.get_alarm(self.store, alarm_id)
+        if alarm is None:
+            return
+        for role in STATS_ROLES:
+            await self.hub.send_to_role(
+                role, {"type": "alarm", "alarm": alarm.model_dump(mode="json")}
+            )
+
     async def broadcast_queue(self) -> None:
-        """Send `queue.changed` to staff, and each waiting officer their position and wait."""
+        """Send `queue.changed` to staff, and each waiting officer their position and honest
+        wait; an officer whose position, clinicians on duty or fallback changed also gets the
+        whole request (`request.updated`)."""
         keys, now = self.store.keys, self.clock()
         async with self.store.client.pipeline(transaction=False) as pipe:
             pipe.zrange(keys("queue"), 0, -1)
@@ -154,7 +193,8 @@ class Dispatcher:
             pipe.hvals(keys("clin:state"))
             ids, waits, sessions, states = await pipe.execute()
         owners = await self._owners(ids)
-        oldest = min((created for _, created in owners), default=None)
+        on_duty = await clinicians_on_duty(self.store)
+        oldest = min((w.created_ms for w in owners), default=None)
         base = {
             "type": "queue.changed",
             "waiting": len(ids),
@@ -162,44 +202,116 @@ class Dispatcher:
         }
         for role in (Role.CLINICIAN, Role.SUPERVISOR):
             await self.hub.send_to_role(role, base)
-        waits_s = sorted(int(ms) / 1000 for ms in waits)
-        sessions_s = sorted(int(ms) / 1000 for ms in sessions)
-        available = states.count(Availability.AVAILABLE.value)
-        busy = states.count(Availability.BUSY.value)
-        for position, (request_id, (officer, _)) in enumerate(zip(ids, owners, strict=True), 1):
-            if not self.hub.is_connected(officer):
+        history = Estimator(
+            sorted(int(ms) / 1000 for ms in waits),
+            sorted(int(ms) / 1000 for ms in sessions),
+            states.count(Availability.AVAILABLE.value),
+            states.count(Availability.BUSY.value),
+            on_duty,
+        )
+        changed = await self._tell_officers(ids, owners, base, history, now)
+        await self._send_changed(changed)
+        self.told = {rid: told for rid, told in self.told.items() if rid in self.owners}
+
+    async def _tell_officers(
+        self,
+        ids: list[str],
+        owners: list[Waiting],
+        base: dict[str, Any],
+        history: Estimator,
+        now: int,
+    ) -> list[str]:
+        """Each connected officer's `queue.changed`; the requests whose state they must hear."""
+        changed = []
+        for position, (request_id, waiting) in enumerate(zip(ids, owners, strict=True), 1):
+            if not self.hub.is_connected(waiting.officer_id):
                 continue
-            estimate = estimate_wait_s(
-                position=position,
-                recent_waits_s=waits_s,
-                recent_sessions_s=sessions_s,
-                clinicians_available=available,
-                clinicians_busy=busy,
-            )
             await self.hub.send_to_user(
-                officer,
+                waiting.officer_id,
                 {
                     **base,
                     "request_id": request_id,
                     "position": position,
-                    "estimated_wait_s": round(estimate, 1),
+                    "estimated_wait_s": history.estimate(position, waiting, now),
+                    "clinicians_on_duty": history.on_duty,
                 },
             )
+            reason = fallback_reason(
+                status="waiting",
+                clinicians_on_duty=history.on_duty,
+                waited_s=(now - waiting.created_ms) / 1000,
+                fallback_after_s=self.fallback_after_s.get(waiting.priority),
+            )
+            if self.told.get(request_id) != (position, history.on_duty, reason):
+                changed.append(request_id)
             if position % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
+        return changed
 
-    async def _owners(self, ids: list[str]) -> list[tuple[str, int]]:
-        """Officer and creation time of each request, read from Redis only once per request."""
+    async def _send_changed(self, request_ids: list[str]) -> None:
+        """The whole request to officers whose waiting state changed (read in one trip)."""
+        if not request_ids:
+            return
+        for record in await records.load_many(self.store, request_ids):
+            if record["status"] == "waiting":
+                await self._send_full(record["officer_id"], record)
+
+    async def _owners(self, ids: list[str]) -> list[Waiting]:
+        """Officer, creation, expiry and priority of each request, read from Redis only once."""
         missing = [request_id for request_id in ids if request_id not in self.owners]
         if missing:
             async with self.store.client.pipeline(transaction=False) as pipe:
                 for request_id in missing:
-                    pipe.hmget(self.store.keys.request(request_id), "officer_id", "created_ms")
+                    pipe.hmget(
+                        self.store.keys.request(request_id),
+                        "officer_id",
+                        "created_ms",
+                        "expire_ms",
+                        "priority",
+                    )
                 rows = await pipe.execute()
-            for request_id, (officer, created) in zip(missing, rows, strict=True):
-                self.owners[request_id] = (officer or "", int(created or 0))
+            for request_id, (officer, created, expire, priority) in zip(missing, rows, strict=True):
+                self.owners[request_id] = Waiting(
+                    officer or "", int(created or 0), int(expire or 0), int(priority or 3)
+                )
         self.owners = {request_id: self.owners[request_id] for request_id in ids}
         return list(self.owners.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """What never changes about a waiting request."""
+
+    officer_id: str
+    created_ms: int
+    expire_ms: int
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class Estimator:
+    """The recent history and staffing one queue broadcast estimates every wait from."""
+
+    waits_s: list[float]
+    sessions_s: list[float]
+    available: int
+    busy: int
+    on_duty: int
+
+    def estimate(self, position: int, waiting: Waiting, now_ms: int) -> float | None:
+        """The honest estimate for `position`: none with nobody on duty, capped at expiry."""
+        estimate = estimate_wait_s(
+            position=position,
+            recent_waits_s=self.waits_s,
+            recent_sessions_s=self.sessions_s,
+            clinicians_available=self.available,
+            clinicians_busy=self.busy,
+        )
+        remaining_s = (waiting.expire_ms - now_ms) / 1000 if waiting.expire_ms else estimate
+        return honest_estimate(estimate, clinicians_on_duty=self.on_duty, remaining_s=remaining_s)
+
+
+WaitingState = tuple[int, int, FallbackReason | None]
 
 
 async def listen(dispatcher: Dispatcher) -> None:

@@ -3,6 +3,7 @@ released back to the queue and the clinician is marked offline."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 from triage_service.domain.codes import Availability, Role
@@ -60,3 +61,21 @@ async def grace_expired(store: Store, clinician_id: str, *, now_ms: int) -> bool
         )
     await set_availability(store, clinician, Availability.OFFLINE, now_ms=now_ms)
     return True
+
+
+async def clinicians_on_duty(store: Store) -> int:
+    """Clinicians available or busy with a live socket somewhere: who can answer now."""
+    async with store.client.pipeline(transaction=False) as pipe:
+        pipe.hgetall(store.keys("clin:state"))
+        pipe.hgetall(store.keys("presence"))
+        states, sockets = await pipe.execute()
+    on = (Availability.AVAILABLE.value, Availability.BUSY.value)
+    return sum(1 for user, state in states.items() if state in on and int(sockets.get(user, 0)) > 0)
+
+
+async def presence_changed(store: Store, user: User) -> None:
+    """Wake every instance when a clinician's sockets come or go: who is on duty may change."""
+    if user.role is Role.CLINICIAN:
+        await store.client.publish(
+            store.keys("wake"), json.dumps({"type": "availability", "request_id": ""})
+        )

@@ -32,3 +32,9 @@ class Keys:
 
     def clinician_sessions(self, clinician_id: str) -> str:
         return f"{self.prefix}clin:{clinician_id}:sessions"
+
+    def alarm(self, alarm_id: str) -> str:
+        return f"{self.prefix}alarm:{alarm_id}"
+
+    def alarm_claim(self, kind: str, subject: str) -> str:
+        return f"{self.prefix}alarm:claim:{kind}:{subject}"

@@ -12,12 +12,19 @@ from triage_service.rtc.echo import echo_peers_ctx
 from triage_service.settings import Settings
 from triage_service.web.api import ENDPOINTS, ApiRoutes
 from triage_service.web.auth import session_middleware
-from triage_service.web.background import redis_ctx, stats_push_ctx, sweeper_ctx, wakeups_ctx
+from triage_service.web.background import (
+    alerts_ctx,
+    redis_ctx,
+    stats_push_ctx,
+    sweeper_ctx,
+    wakeups_ctx,
+)
 from triage_service.web.errors import deadline_middleware, error_middleware
 from triage_service.web.metrics import METRICS, Metrics, metrics_middleware
 from triage_service.web.security import security_headers
 from triage_service.web.state import CLOCK, HUB, SETTINGS
 from triage_service.web.views import (
+    alarms,
     live,
     pages,
     queue,
@@ -42,6 +49,7 @@ ROUTE_TABLES: tuple[ApiRoutes, ...] = (
     live.routes,
     rtc.routes,
     stats.routes,
+    alarms.routes,
 )
 
 
@@ -72,6 +80,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
     app.cleanup_ctx.append(sweeper_ctx)
     app.cleanup_ctx.append(wakeups_ctx)
     app.cleanup_ctx.append(stats_push_ctx)
+    app.cleanup_ctx.append(alerts_ctx)
     app.cleanup_ctx.append(echo_peers_ctx)
     app.on_shutdown.append(close_sockets)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import aiohttp
 from aiohttp import web
 
 from triage_service.live.stats_push import push_forever
@@ -12,6 +13,7 @@ from triage_service.live.wakeups import Dispatcher, broadcast_queue_changes, lis
 from triage_service.service.timers import sweep_forever
 from triage_service.store import EmbeddedRedis, Store, connect
 from triage_service.tasks import start_task, stop_task
+from triage_service.web.alerts import Escalator, escalate_forever
 from triage_service.web.state import CLOCK, HUB, SETTINGS, STORE
 
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
@@ -44,8 +46,13 @@ async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def wakeups_ctx(app: web.Application) -> AsyncIterator[None]:
     """Listen for wake-ups and coalesce queue broadcasts for the life of the app."""
+    settings = app[SETTINGS]
     dispatcher = Dispatcher(
-        app[STORE], app[HUB], app[CLOCK], phone_fallback=app[SETTINGS].phone_fallback
+        app[STORE],
+        app[HUB],
+        app[CLOCK],
+        phone_fallback=settings.phone_fallback,
+        fallback_after_s=settings.fallback_thresholds,
     )
     app[DISPATCHER] = dispatcher
     tasks = [
@@ -62,3 +69,16 @@ async def stats_push_ctx(app: web.Application) -> AsyncIterator[None]:
     task = start_task(push_forever(app[HUB], app[STORE], app[SETTINGS], app[CLOCK]), "stats-push")
     yield
     await stop_task(task)
+
+
+async def alerts_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Escalate critical alarms (webhook, e-mail) for the life of the app, when configured."""
+    settings = app[SETTINGS]
+    if not (settings.alert_webhook_url or settings.smtp_url):
+        yield
+        return
+    async with aiohttp.ClientSession() as http:
+        escalator = Escalator(app[STORE], settings, app[CLOCK], http)
+        task = start_task(escalate_forever(escalator), "alarm-escalation")
+        yield
+        await stop_task(task)

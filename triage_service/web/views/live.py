@@ -13,9 +13,14 @@ from aiohttp import WSMsgType, web
 from triage_service.domain.codes import RequestStatus
 from triage_service.domain.users import User
 from triage_service.service import records
-from triage_service.service.presence import clinician_connected, clinician_disconnected
+from triage_service.service.presence import (
+    clinician_connected,
+    clinician_disconnected,
+    presence_changed,
+)
+from triage_service.service.sessions import keep_session_alive
 from triage_service.web.api import ApiRoutes
-from triage_service.web.auth import USER, require
+from triage_service.web.auth import USER, cookie_name, require
 from triage_service.web.errors import ApiError
 from triage_service.web.metrics import METRICS
 from triage_service.web.state import CLOCK, HUB, SETTINGS, STORE
@@ -24,6 +29,8 @@ routes = ApiRoutes()
 MAX_MESSAGE_BYTES = 64 * 1024
 SIGNAL_RATE = 50.0  # messages per second, sustained
 SIGNAL_BURST = 100.0
+KEEPALIVE_EVERY_S = 30.0
+SIGNED_OUT = 4401  # close code: the sign-in session has ended
 
 
 class RateLimit:
@@ -66,6 +73,7 @@ async def live_channel(request: web.Request) -> web.WebSocketResponse:
     app[HUB].add(ws, user)
     app[METRICS].websockets.inc()
     await clinician_connected(app[STORE], user)
+    await presence_changed(app[STORE], user)
     try:
         await _serve(request, ws, user)
     finally:
@@ -74,15 +82,40 @@ async def live_channel(request: web.Request) -> web.WebSocketResponse:
         if not app[HUB].is_connected(user.id):
             # Shielded: the handler is cancelled when the connection drops, and the grace
             # timer must still be set.
-            await asyncio.shield(
-                clinician_disconnected(app[STORE], app[SETTINGS], user, now_ms=app[CLOCK]())
-            )
+            await asyncio.shield(_disconnected(app, user))
     return ws
+
+
+async def _disconnected(app: web.Application, user: User) -> None:
+    await clinician_disconnected(app[STORE], app[SETTINGS], user, now_ms=app[CLOCK]())
+    await presence_changed(app[STORE], user)
+
+
+class SessionKeeper:
+    """Refreshes the sign-in's idle timeout while its socket is in use (at most once a
+    `KEEPALIVE_EVERY_S`): a clinician on a long call is not signed out for being idle."""
+
+    def __init__(self, request: web.Request) -> None:
+        self.app = request.app
+        self.token = request.cookies.get(cookie_name(request.app[SETTINGS]), "")
+        self.last = time.monotonic()
+
+    async def still_signed_in(self) -> bool:
+        """Refresh when due; False once the session has lapsed or was closed."""
+        if time.monotonic() - self.last < KEEPALIVE_EVERY_S:
+            return True
+        self.last = time.monotonic()
+        app = self.app
+        return await keep_session_alive(app[STORE], app[SETTINGS], self.token, app[CLOCK]())
 
 
 async def _serve(request: web.Request, ws: web.WebSocketResponse, user: User) -> None:
     limit = RateLimit(SIGNAL_RATE, SIGNAL_BURST)
+    keeper = SessionKeeper(request)
     async for msg in ws:
+        if not await keeper.still_signed_in():
+            await ws.close(code=SIGNED_OUT, message=b"session ended")
+            return
         if msg.type is not WSMsgType.TEXT:
             if msg.type is WSMsgType.BINARY:
                 await _error(ws, "bad_message", "Send JSON text messages.")
