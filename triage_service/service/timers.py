@@ -33,7 +33,7 @@ async def sweep_due(store: Store, now_ms: int, settings: Settings | None = None)
                 await request_expired(store, settings, target, now_ms=now_ms)
             fired += expired
         elif kind == "fallback":
-            fired += await fallback_due(store, target)
+            await fallback_due(store, target)  # only tells the officer: no state changes
         elif kind == "grace":
             fired += await grace_expired(store, target, now_ms=now_ms)
         else:
