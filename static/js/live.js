@@ -7,7 +7,8 @@ const SILENCE_MS = 50000;
 const MAX_DELAY_MS = 15000;
 
 export class Live {
-  /** hooks: onMessage(msg), onReconnect(), onState('connecting'|'open'|'closed') */
+  /** hooks: onMessage(msg), onReconnect(), onState('connecting'|'open'|'closed'),
+   *  onSignedOut() (instead of going to the sign-in page: the page signs in again in place) */
   constructor(hooks = {}) {
     this.hooks = hooks;
     this.ws = null;
@@ -99,7 +100,13 @@ export class Live {
     try {
       await api('GET', '/api/v1/me');
     } catch (e) {
-      if (e.status === 401) location.href = `/?next=${encodeURIComponent(location.pathname)}`;
+      if (e.status !== 401) return;
+      if (this.hooks.onSignedOut) {
+        await this.hooks.onSignedOut();
+        this.reconnectNow();
+      } else {
+        location.href = `/?next=${encodeURIComponent(location.pathname)}`;
+      }
     }
   }
 }

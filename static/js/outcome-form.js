@@ -1,5 +1,5 @@
 // The clinician's structured outcome form: fields appear as the disposition needs them.
-import { api } from './api.js';
+import { apiSignedIn } from './resignin.js';
 import { clearErrors, showErrors } from './form-errors.js';
 
 const NEEDS_REFERRAL = ['dbi_referral', 'non_urgent_referral', 'urgent_face_to_face'];
@@ -75,7 +75,7 @@ export function setupOutcomeForm({ form, requestId, onFiled }) {
     const button = form.querySelector('[type=submit]');
     button.disabled = true;
     try {
-      onFiled(await api('POST', `/api/v1/requests/${requestId}/outcome`, collect()));
+      onFiled(await apiSignedIn('POST', `/api/v1/requests/${requestId}/outcome`, collect()));
     } catch (error) {
       const unplaced = error.status === 422 ? showErrors(form, error.fields) : [];
       const placed = error.status === 422 && !unplaced.length && Object.keys(error.fields).length;

@@ -3,6 +3,7 @@
 import { api } from './api.js';
 import { clock, el } from './labels.js';
 import { Live } from './live.js';
+import { alarmMessage, loadAlarms } from './sup-alarms.js';
 import { barList, heatMap, serviceLevelChart, waitChart } from './sup-charts.js';
 
 const MONTH_EVERY_MS = 5 * 60 * 1000;
@@ -110,10 +111,14 @@ function showConnection(state) {
 }
 
 new Live({
-  onMessage: (message) => { if (message.type === 'stats') renderDay(message.stats); },
-  onReconnect: () => { loadDay(); },
+  onMessage: (message) => {
+    if (message.type === 'stats') renderDay(message.stats);
+    else if (message.type === 'alarm') alarmMessage(message);
+  },
+  onReconnect: () => { loadDay(); loadAlarms(); },
   onState: showConnection,
 });
 loadDay();
+loadAlarms();
 loadMonth();
 setInterval(loadMonth, MONTH_EVERY_MS);
