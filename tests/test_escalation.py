@@ -129,8 +129,9 @@ async def test_webhook_signed_retried_repeated_once_across_instances(
     assert len(hook.posts) == 1
     clock.advance(1.5)
     await hook.wait_for(2)
-    assert hook.posts[1][2] == 200 and json.loads(hook.posts[1][0])["alarm"]["id"] == (
-        payload["alarm"]["id"]
+    assert (
+        hook.posts[1][2] == 200
+        and json.loads(hook.posts[1][0])["alarm"]["id"] == (payload["alarm"]["id"])
     )
     await asyncio.sleep(0.3)
     assert len(hook.posts) == 2  # delivered: nothing more until the repeat time
@@ -151,7 +152,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(message_from_bytes(envelope.content))
         return "250 OK"
 

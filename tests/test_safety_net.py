@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from test_live import Socket, connect
 
-from conftest import REDIS_URL, ApiClient, SignInFactory, log_in, create_account, new_request
+from conftest import REDIS_URL, ApiClient, SignInFactory, create_account, log_in, new_request
 from triage_service.domain.codes import Role
 from triage_service.domain.safety import (
     AlarmKind,
@@ -90,8 +90,10 @@ async def updated(socket: Socket, request_id: str, reason: str | None) -> dict[s
 
     def matches(message: dict[str, object]) -> bool:
         request = message.get("request")
-        return isinstance(request, dict) and request.get("id") == request_id and (
-            fallback_of(message) == reason
+        return (
+            isinstance(request, dict)
+            and request.get("id") == request_id
+            and (fallback_of(message) == reason)
         )
 
     async with socket.arrived:
@@ -111,7 +113,9 @@ def test_fallback_reasons_in_order() -> None:
     """Expired beats everything; nobody on duty is offered at once; else after the wait."""
     ask = {"clinicians_on_duty": 1, "waited_s": 10.0, "fallback_after_s": 60}
     assert fallback_reason(status="waiting", **ask) is None
-    assert fallback_reason(status="waiting", **{**ask, "waited_s": 60.0}) is FallbackReason.LONG_WAIT
+    assert (
+        fallback_reason(status="waiting", **{**ask, "waited_s": 60.0}) is FallbackReason.LONG_WAIT
+    )
     nobody = {**ask, "clinicians_on_duty": 0}
     assert fallback_reason(status="waiting", **nobody) is FallbackReason.NO_CLINICIAN_ON_DUTY
     assert fallback_reason(status="expired", **ask) is FallbackReason.EXPIRED

@@ -65,3 +65,21 @@ async def test_lapsed_session_during_a_call_still_files_the_outcome(
     assert await officer.get_by_test_id("outcome-advice").text_content() == ADVICE
     released = officer.get_by_test_id("outcome-released")
     assert "You can leave now" in (await released.text_content() or "")
+
+
+async def test_supervisor_acknowledges_an_alarm_from_the_list(
+    server: TestServer, open_page: PageFactory
+) -> None:
+    """A critical alarm appears live in the alarm list with its request; acknowledging it with
+    a note takes it off the list."""
+    supervisor = await open_page(server, "supervisor")
+    officer = await open_page(server, "officer")
+    await fill_request(officer)
+    alarm = supervisor.get_by_test_id("alarm-list").locator("[data-alarm-id]")
+    await alarm.filter(has_text="no clinician is on duty").wait_for()
+    assert await alarm.get_attribute("data-level") == "critical"
+    await alarm.get_by_test_id("alarm-request").click()
+    await alarm.locator(".alarm-request").filter(has_text="Status waiting").wait_for()
+    await alarm.get_by_test_id("alarm-note").fill("Rang the on-call manager")
+    await alarm.get_by_test_id("alarm-ack").click()
+    await alarm.wait_for(state="detached")

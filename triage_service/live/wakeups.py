@@ -10,16 +10,15 @@ import contextlib
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
 
 from triage_service.domain.codes import STATS_ROLES, Availability, Role
-from triage_service.domain.rules import estimate_wait_s
-from triage_service.domain.safety import FallbackReason, fallback_reason, honest_estimate
+from triage_service.domain.safety import fallback_reason
 from triage_service.domain.times import Clock
 from triage_service.live.hub import Hub
+from triage_service.live.waiting import Estimator, Waiting, WaitingState
 from triage_service.service import alarms, records
 from triage_service.service.presence import clinicians_on_duty
 from triage_service.store.store import Store
@@ -276,42 +275,6 @@ class Dispatcher:
                 )
         self.owners = {request_id: self.owners[request_id] for request_id in ids}
         return list(self.owners.values())
-
-
-@dataclass(frozen=True, slots=True)
-class Waiting:
-    """What never changes about a waiting request."""
-
-    officer_id: str
-    created_ms: int
-    expire_ms: int
-    priority: int
-
-
-@dataclass(frozen=True, slots=True)
-class Estimator:
-    """The recent history and staffing one queue broadcast estimates every wait from."""
-
-    waits_s: list[float]
-    sessions_s: list[float]
-    available: int
-    busy: int
-    on_duty: int
-
-    def estimate(self, position: int, waiting: Waiting, now_ms: int) -> float | None:
-        """The honest estimate for `position`: none with nobody on duty, capped at expiry."""
-        estimate = estimate_wait_s(
-            position=position,
-            recent_waits_s=self.waits_s,
-            recent_sessions_s=self.sessions_s,
-            clinicians_available=self.available,
-            clinicians_busy=self.busy,
-        )
-        remaining_s = (waiting.expire_ms - now_ms) / 1000 if waiting.expire_ms else estimate
-        return honest_estimate(estimate, clinicians_on_duty=self.on_duty, remaining_s=remaining_s)
-
-
-WaitingState = tuple[int, int, FallbackReason | None]
 
 
 async def listen(dispatcher: Dispatcher) -> None:
