@@ -220,3 +220,16 @@ async def deployment(**overrides: Any) -> AsyncIterator[Deployment]:
         redis = aioredis.Redis.from_url(settings.redis_url or REDIS_URL, decode_responses=True)
         await delete_prefix(redis, prefix)
         await redis.aclose()
+
+
+@contextlib.asynccontextmanager
+async def on_duty(clinician: ApiClient) -> AsyncIterator[ApiClient]:
+    """`clinician` on duty for the block: available, with a live socket open."""
+    origin = str(clinician.client.make_url("/")).rstrip("/")
+    ws = await clinician.client.ws_connect("/ws", headers={"Origin": origin})
+    status, _ = await clinician.call("PUT", "/api/v1/availability", {"status": "available"})
+    assert status == 200
+    try:
+        yield clinician
+    finally:
+        await ws.close()

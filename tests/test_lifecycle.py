@@ -22,6 +22,7 @@ from conftest import (
     create_account,
     in_session,
     new_request,
+    on_duty,
     read_events,
 )
 from triage_service.domain.codes import Role
@@ -94,7 +95,10 @@ async def test_create_answers_201_with_the_waiting_request(sign_in: SignInFactor
     assert body["concerns"] == REQUEST_FORM["concerns"]
     assert body["screening"] == REQUEST_FORM["screening"]
     assert body["notes"] == REQUEST_FORM["notes"]
-    assert body["position"] == 1 and body["estimated_wait_s"] > 0
+    # Nobody is on duty: no invented estimate, the phone line at once.
+    assert body["position"] == 1 and body["estimated_wait_s"] is None
+    assert body["clinicians_on_duty"] == 0
+    assert body["fallback"]["reason"] == "no_clinician_on_duty"
     assert "consent" not in body
 
 
@@ -657,23 +661,25 @@ async def test_queue_service_order_is_priority_then_arrival(sign_in: SignInFacto
     assert item["incident_ref"] == REQUEST_FORM["incident_ref"]
     assert item["place"] == REQUEST_FORM["location"]["description"]
     assert item["waited_s"] >= 0
-    for position, request in enumerate(expected, 1):
-        _, seen = await officer.get(f"/api/v1/requests/{request['id']}")
-        assert seen["position"] == position
-        assert isinstance(seen["estimated_wait_s"], float) and seen["estimated_wait_s"] > 0
+    async with on_duty(clinician):
+        for position, request in enumerate(expected, 1):
+            _, seen = await officer.get(f"/api/v1/requests/{request['id']}")
+            assert seen["position"] == position
+            assert isinstance(seen["estimated_wait_s"], float) and seen["estimated_wait_s"] > 0
 
 
 async def test_position_and_wait_only_while_waiting(sign_in: SignInFactory) -> None:
     """Position and estimated wait are present while waiting and gone once accepted."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
-    first, second = await created_apart(officer, 2)
-    assert (first["position"], second["position"]) == (1, 2)
-    assert second["estimated_wait_s"] >= first["estimated_wait_s"] > 0
-    await clinician.post(f"/api/v1/requests/{first['id']}/accept")
-    _, first_now = await officer.get(f"/api/v1/requests/{first['id']}")
-    _, second_now = await officer.get(f"/api/v1/requests/{second['id']}")
-    assert first_now["position"] is None and first_now["estimated_wait_s"] is None
-    assert second_now["position"] == 1 and second_now["estimated_wait_s"] > 0
+    async with on_duty(clinician):
+        first, second = await created_apart(officer, 2)
+        assert (first["position"], second["position"]) == (1, 2)
+        assert second["estimated_wait_s"] >= first["estimated_wait_s"] > 0
+        await clinician.post(f"/api/v1/requests/{first['id']}/accept")
+        _, first_now = await officer.get(f"/api/v1/requests/{first['id']}")
+        _, second_now = await officer.get(f"/api/v1/requests/{second['id']}")
+        assert first_now["position"] is None and first_now["estimated_wait_s"] is None
+        assert second_now["position"] == 1 and second_now["estimated_wait_s"] > 0
 
 
 # ---- expiry ---------------------------------------------------------------------------------

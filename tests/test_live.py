@@ -76,6 +76,7 @@ async def test_created_reaches_clinicians_and_supervisors_not_other_officers(
     officer, other = await sign_in("officer"), await sign_in("officer")
     clinician, supervisor = await sign_in("clinician"), await sign_in("supervisor")
     sockets = [await connect(a) for a in (officer, other, clinician, supervisor)]
+    await clinician.call("PUT", "/api/v1/availability", {"status": "available"})  # on duty
     status, created = await officer.post("/api/v1/requests", REQUEST_FORM)
     assert status == 201
     for s in sockets[2:]:

@@ -44,6 +44,15 @@ class Settings:
     max_body_bytes: int = _opt(65536, "largest request body accepted (bytes)")
     max_wait_s: int = _opt(900, "a request still waiting after this long expires (seconds)")
     escalate_after_s: str = _opt("1:60,2:300,3:600", "per priority: wait that alarms supervisors")
+    fallback_after_s: str = _opt(
+        "1:60,2:300,3:600", "per priority: wait after which the officer is offered the phone line"
+    )
+    alert_webhook_url: str | None = _opt(None, "critical alarms are POSTed here (JSON, signed)")
+    alert_webhook_secret: str | None = _opt(None, "HMAC-SHA256 key of X-Triage-Signature")
+    alert_repeat_s: int = _opt(300, "a critical alarm is sent again this often until acknowledged")
+    smtp_url: str | None = _opt(None, "smtp://host:port to e-mail critical alarms (optional)")
+    alert_email_to: str | None = _opt(None, "comma-separated addresses for alarm e-mails")
+    alert_email_from: str = _opt("triage-service@localhost", "sender of alarm e-mails")
     clinician_grace_s: int = _opt(60, "session kept this long after a clinician disconnects")
     presence_lease_s: int = _opt(
         15, "a clinician socket's presence lease lasts this long unless its instance renews it"
@@ -98,6 +107,22 @@ class Settings:
         self.ice_server_list  # noqa: B018 - parse now so bad JSON fails at start-up
         self.response_targets  # noqa: B018
         self.escalation_thresholds  # noqa: B018
+        self.fallback_thresholds  # noqa: B018
+        self._check_alerts()
+
+    def _check_alerts(self) -> None:
+        """The escalation settings: http(s) webhook, smtp:// server with somewhere to send."""
+
+        if self.alert_webhook_url and not self.alert_webhook_url.startswith(
+            ("https://", "http://")
+        ):
+            raise SettingsError(
+                f"alert_webhook_url must be an http(s) URL, got {self.alert_webhook_url!r}"
+            )
+        if self.smtp_url and not self.smtp_url.startswith("smtp://"):
+            raise SettingsError(f"smtp_url must look like smtp://host:port, got {self.smtp_url!r}")
+        if self.smtp_url and not self.alert_email_to:
+            raise SettingsError("smtp_url needs alert_email_to (where alarm e-mails go)")
 
     @property
     def ice_server_list(self) -> list[dict[str, Any]]:
@@ -130,6 +155,15 @@ class Settings:
             return {int(k): v for k, v in pairs.items()}
         except ValueError as e:
             raise SettingsError("escalate_after_s keys must be priorities 1, 2, 3") from e
+
+    @property
+    def fallback_thresholds(self) -> dict[int, int]:
+        """Seconds of waiting, per priority, after which the officer is offered the phone."""
+        pairs = _parse_pairs("fallback_after_s", self.fallback_after_s)
+        try:
+            return {int(k): v for k, v in pairs.items()}
+        except ValueError as e:
+            raise SettingsError("fallback_after_s keys must be priorities 1, 2, 3") from e
 
     @property
     def tls(self) -> bool:

@@ -10,7 +10,8 @@ const SILENCE_MS = 9000;
 const MAX_DELAY_MS = 15000;
 
 export class Live {
-  /** hooks: onMessage(msg), onReconnect(), onState('connecting'|'open'|'closed') */
+  /** hooks: onMessage(msg), onReconnect(), onState('connecting'|'open'|'closed'),
+   *  onSignedOut() (instead of going to the sign-in page: the page signs in again in place) */
   constructor(hooks = {}) {
     this.hooks = hooks;
     this.ws = null;
@@ -107,7 +108,13 @@ export class Live {
     try {
       await api('GET', '/api/v1/me');
     } catch (e) {
-      if (e.status === 401) location.href = `/?next=${encodeURIComponent(location.pathname)}`;
+      if (e.status !== 401) return;
+      if (this.hooks.onSignedOut) {
+        await this.hooks.onSignedOut();
+        this.reconnectNow();
+      } else {
+        location.href = `/?next=${encodeURIComponent(location.pathname)}`;
+      }
     }
   }
 }

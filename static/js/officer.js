@@ -1,6 +1,7 @@
 // The officer's phone page: the request form, the waiting screen, the phone fallback.
 import { api, ApiError, uid } from './api.js';
 import { answered } from './chime.js';
+import { keepDraft } from './draft.js';
 import { clearErrors, showErrors } from './form-errors.js';
 import { clock, roughly } from './labels.js';
 import { Live } from './live.js';
@@ -16,6 +17,8 @@ const RECENT_OUTCOME_MS = 12 * 3600 * 1000;
 let current = null;  // the officer's open request
 let idempotencyKey = null;  // kept until the request is safely created, so retries never duplicate
 const requestForm = setupRequestForm(form);
+const draft = keepDraft(form, 'officer-request-draft');  // survives a sign-in or a reload
+draft.restore();
 
 const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
@@ -61,6 +64,7 @@ form.addEventListener('submit', async (event) => {
     const request = await createWithRetry(requestForm.collect());
     idempotencyKey = null;
     requestForm.reset();
+    draft.clear();
     enter(request);
   } catch (error) {
     if (error.status === 401) location.href = '/?next=/officer';
@@ -99,7 +103,19 @@ function showWaiting(request) {
   show('waiting');
   $('waiting-ref').textContent = request.incident_ref || '';
   updatePosition(request.position, request.estimated_wait_s);
+  showFallback(request.fallback);
   tick();
+}
+
+// The server says when the phone line is the better bet: nobody on duty, a long wait, expiry.
+function showFallback(fallback) {
+  $('fallback').hidden = !fallback;
+  $('fallback').dataset.reason = fallback?.reason || '';
+  if (!fallback) return;
+  $('fallback-message').textContent = fallback.message;
+  $('fallback-phone').textContent = `Phone ${fallback.phone}`;
+  $('fallback-phone').href = `tel:${fallback.phone.replace(/\s+/g, '')}`;
+  $('phone-fallback').hidden = true;
 }
 
 function updatePosition(position, estimate) {
@@ -112,7 +128,7 @@ function tick() {
   if (!current || current.status !== 'waiting') return;
   const waited = (Date.now() - Date.parse(current.created_at)) / 1000;
   $('waited').textContent = clock(waited);
-  $('phone-fallback').hidden = waited < LONG_WAIT_S;
+  $('phone-fallback').hidden = waited < LONG_WAIT_S || Boolean(current.fallback);
 }
 
 function ended(title, text, phone) {
@@ -120,7 +136,7 @@ function ended(title, text, phone) {
   $('ended-title').textContent = title;
   $('ended-text').textContent = text;
   $('ended-phone').hidden = !phone;
-  const number = current?.phone_fallback;
+  const number = current?.fallback?.phone || current?.phone_fallback;
   if (phone && number) {
     $('ended-phone-link').textContent = number;
     $('ended-phone-link').href = `tel:${number.replace(/\s+/g, '')}`;
@@ -183,6 +199,7 @@ $('new-request').addEventListener('click', () => {
 function onMessage(message) {
   if (!current) return;
   if (message.type === 'queue.changed' && message.request_id === current.id) {
+    current = { ...current, estimated_wait_s: message.estimated_wait_s };
     updatePosition(message.position, message.estimated_wait_s);
   } else if (message.type === 'request.updated' && message.request?.id === current.id) {
     enter({ ...current, ...message.request });

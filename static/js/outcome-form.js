@@ -1,7 +1,7 @@
 // The clinician's structured outcome form: fields appear as the disposition needs them, the
 // server's consistency rules (form data-rules) are shown before filing, and a review step
 // says in words what will be filed.
-import { api } from './api.js';
+import { apiSignedIn } from './resignin.js';
 import { clearErrors, showErrors } from './form-errors.js';
 
 const PLACE_OF_SAFETY = 'place_of_safety_s297';
@@ -163,7 +163,7 @@ export function setupOutcomeForm({ form, requestId, onFiled }) {
     const button = $('outcome-confirm');
     button.disabled = true;
     try {
-      onFiled(await api('POST', `/api/v1/requests/${requestId}/outcome`, body));
+      onFiled(await apiSignedIn('POST', `/api/v1/requests/${requestId}/outcome`, body));
     } catch (error) {
       showReview(false);
       const unplaced = error.status === 422 ? showErrors(form, error.fields) : [];

@@ -5,6 +5,7 @@ import { Chat } from './chat.js';
 import { answered, messaged } from './chime.js';
 import { MODES, clock, el, label } from './labels.js';
 import { Live } from './live.js';
+import { signInAgain } from './resignin.js';
 
 const $ = (id) => document.getElementById(id);
 const root = $('session');
@@ -155,7 +156,7 @@ function tickTimer() {
 }
 setInterval(tickTimer, 1000);
 
-function showOutcome(outcome) {
+function showOutcome(outcome, completedAt) {
   const meaning = document.querySelector(`#triage-meaning [data-code="${outcome.triage_code}"]`);
   $('outcome-code').textContent = outcome.triage_code;
   $('outcome-meaning').textContent = meaning?.textContent || '';
@@ -164,6 +165,12 @@ function showOutcome(outcome) {
   $('outcome-disposition').textContent = NEXT_STEPS[outcome.disposition] || '';
   $('outcome-conveyance').textContent = CONVEYANCE[outcome.conveyance]
     ? `Transport: ${CONVEYANCE[outcome.conveyance]}.` : '';
+  // Without a time of its own the officer was released when the outcome was filed.
+  const released = outcome.officer_released_at || completedAt;
+  $('outcome-released').textContent = released
+    ? `You can leave now: released at ${new Date(released).toLocaleTimeString([], { timeStyle: 'short' })}.`
+    : '';
+  $('outcome-released').hidden = !released;
   $('officer-outcome').hidden = false;
   $('officer-outcome').scrollIntoView({ block: 'start' });
   $('outcome-title').focus({ preventScroll: true });
@@ -173,7 +180,7 @@ function finished(request) {
   call?.end();
   root.classList.add('ended');
   chat.close('The session has ended.');
-  if (officer && request.outcome) showOutcome(request.outcome);
+  if (officer && request.outcome) showOutcome(request.outcome, request.completed_at);
   if (!officer && !$('filed-title')) {
     const heading = el('h2', { id: 'filed-title', tabindex: '-1', 'data-testid': 'filed-title' },
                        'Outcome filed');
@@ -210,8 +217,10 @@ async function refresh() {
   try {
     apply(await api('GET', `/api/v1/requests/${requestId}`));
   } catch (error) {
-    if (error.status === 401) location.href = `/?next=${encodeURIComponent(location.pathname)}`;
-    else say(`Could not load the request: ${error.message}`);
+    if (error.status === 401) {
+      await signInAgain();  // in place: the outcome form and the call stay as they are
+      refresh();
+    } else say(`Could not load the request: ${error.message}`);
   }
 }
 
@@ -233,6 +242,7 @@ const live = new Live({
     refresh();
     chat.reload();
   },
+  onSignedOut: signInAgain,
 });
 
 if (!officer) {

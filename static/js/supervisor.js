@@ -3,6 +3,7 @@
 import { api } from './api.js';
 import { clock, el } from './labels.js';
 import { Live } from './live.js';
+import { alarmMessage, loadAlarms } from './sup-alarms.js';
 import { barList, heatMap, serviceLevelChart, waitChart } from './sup-charts.js';
 import { OpenRequests } from './sup-requests.js';
 
@@ -115,14 +116,16 @@ const open = new OpenRequests({ list: byId('sup-requests'), empty: byId('sup-no-
 new Live({
   onMessage: (message) => {
     if (message.type === 'stats') renderDay(message.stats);
+    else if (message.type === 'alarm') alarmMessage(message);
     else if (message.type === 'request.created' || message.type === 'request.updated') {
       open.update(message.request);
     }
   },
-  onReconnect: () => { loadDay(); open.load(); },
+  onReconnect: () => { loadDay(); open.load(); loadAlarms(); },
   onState: showConnection,
 });
 loadDay();
+loadAlarms();
 loadMonth();
 open.load();
 setInterval(loadMonth, MONTH_EVERY_MS);

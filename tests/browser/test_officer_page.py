@@ -13,7 +13,7 @@ from playwright.async_api import Page, Route
 from triage_service.settings import Settings
 from triage_service.web.app import create_app
 
-from .conftest import PageFactory, fill_request
+from .conftest import PageFactory, fill_request, go_available
 
 BUDGET_BYTES = 150 * 1024
 NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth"
@@ -174,7 +174,7 @@ async def test_long_wait_and_expiry_show_the_phone_number(
     page says so and shows the number to call."""
     officer = await open_page(impatient_server, "officer")
     await fill_request(officer)
-    fallback = officer.get_by_test_id("phone-fallback")
+    fallback = officer.get_by_test_id("fallback")
     await fallback.wait_for()
     assert "0141 555 0100" in (await fallback.text_content() or "")
     await officer.get_by_test_id("ended-title").filter(has_text="in time").wait_for(timeout=10000)
@@ -188,6 +188,7 @@ async def test_queue_position_updates_live(server: TestServer, open_page: PageFa
     cancelled, "next" and a fresh estimate without reloading."""
     first = await open_page(server, "officer")
     second = await open_page(server, "officer")
+    await go_available(await open_page(server, "clinician"))  # on duty: there is an estimate
     await fill_request(first, incident_ref="PS-FIRST")
     await fill_request(second, incident_ref="PS-SECOND")
     position = second.get_by_test_id("queue-position")

@@ -33,6 +33,7 @@ from triage_service.domain.codes import (
     TriageCode,
     Urgency,
 )
+from triage_service.domain.safety import AlarmKind, AlarmLevel, FallbackReason
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -288,6 +289,14 @@ class PersonRef(BaseModel):
     display_name: str
 
 
+class Fallback(BaseModel):
+    """The phone line offered to the officer while nobody can answer, and why."""
+
+    reason: FallbackReason
+    phone: str
+    message: str
+
+
 class RequestOut(BaseModel):
     """A request as the reader may see it (supervisors get no identifying fields)."""
 
@@ -311,6 +320,8 @@ class RequestOut(BaseModel):
     notes: str | None = None
     outcome: OutcomeForm | None = None
     phone_fallback: str | None = None
+    clinicians_on_duty: int | None = None
+    fallback: Fallback | None = None
 
 
 class RequestList(BaseModel):
@@ -395,3 +406,26 @@ class ErrorBody(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorBody
+
+
+class AlarmOut(BaseModel):
+    """An alarm record: raised once, kept, acknowledged by a supervisor."""
+
+    id: str
+    kind: AlarmKind
+    level: AlarmLevel
+    request_id: str | None = None
+    referral_id: str | None = None
+    message: str
+    raised_at: UtcDatetime
+    acknowledged_at: UtcDatetime | None = None
+    acknowledged_by: PersonRef | None = None
+    note: str | None = None
+
+
+class AlarmList(BaseModel):
+    alarms: list[AlarmOut]
+
+
+class AlarmAck(Strict):
+    note: str | None = Field(default=None, max_length=1000)

@@ -8,20 +8,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 
-from triage_service.domain.codes import Availability, Role
-from triage_service.domain.rules import estimate_wait_s
+from triage_service.domain.codes import STATS_ROLES, Availability, Role
+from triage_service.domain.safety import fallback_reason
 from triage_service.domain.times import Clock
 from triage_service.live.hub import Hub
-from triage_service.service import records
+from triage_service.live.waiting import Estimator, Waiting, WaitingState
+from triage_service.service import alarms, records
+from triage_service.service.presence import clinicians_on_duty
 from triage_service.store import RequestRecord
 from triage_service.store.store import Store
 from triage_service.store.wakes import (
+    AlarmWake,
     AvailabilityWake,
     ChatWake,
+    FallbackWake,
     RequestWake,
     SignalWake,
     Wake,
@@ -41,14 +47,25 @@ YIELD_EVERY = 16  # officer messages sent between yields, so other wake-ups are 
 class Dispatcher:
     """Turns wake-ups into live messages for this instance's sockets."""
 
-    def __init__(self, store: Store, hub: Hub, clock: Clock, *, phone_fallback: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        hub: Hub,
+        clock: Clock,
+        *,
+        phone_fallback: str,
+        fallback_after_s: Mapping[int, int] | None = None,
+    ) -> None:
         self.store = store
         self.hub = hub
         self.clock = clock
         self.phone_fallback = phone_fallback
+        self.fallback_after_s: Mapping[int, int] = fallback_after_s or {}
         self.queue_dirty = asyncio.Event()
-        # request id → (officer id, created ms) of the waiting requests: both never change.
-        self.owners: dict[str, tuple[str, int]] = {}
+        # request id → its officer, creation, expiry and priority: none of them change.
+        self.owners: dict[str, Waiting] = {}
+        # request id → (position, clinicians on duty, fallback reason) its officer was last told.
+        self.told: dict[str, WaitingState] = {}
 
     async def resubscribed(self, _connection: object) -> None:
         """The pub/sub connection came back: wake-ups published while it was down are lost,
@@ -112,7 +129,9 @@ class Dispatcher:
             if record is not None:
                 await self._request_changed(wake.kind, record, wake.actor)
             self.queue_dirty.set()
-        elif isinstance(wake, AvailabilityWake):
+        elif isinstance(wake, AlarmWake):
+            await self._alarm(wake.alarm_id)
+        elif isinstance(wake, AvailabilityWake | FallbackWake):
             self.queue_dirty.set()
 
     async def _chat(self, wake: ChatWake, record: RequestRecord) -> None:
@@ -143,18 +162,41 @@ class Dispatcher:
         if not records.may_see(viewer, record):
             return
         shaped = await records.shape_for(
-            self.store, record, viewer, phone_fallback=self.phone_fallback
+            self.store,
+            record,
+            viewer,
+            phone_fallback=self.phone_fallback,
+            now_ms=self.clock(),
+            fallback_after_s=self.fallback_after_s,
         )
+        if viewer.role is Role.OFFICER and shaped.position is not None:
+            reason = shaped.fallback.reason if shaped.fallback else None
+            self.told[record["id"]] = (shaped.position, shaped.clinicians_on_duty or 0, reason)
         await self.hub.send_to_user(
             user_id, {"type": "request.updated", "request": shaped.model_dump(mode="json")}
         )
 
+    async def _alarm(self, alarm_id: str) -> None:
+        """An alarm was raised or acknowledged: tell the supervisors connected here."""
+        if not any(self.hub.has_role(role) for role in STATS_ROLES):
+            return
+        alarm = await alarms.get_alarm(self.store, alarm_id)
+        if alarm is None:
+            return
+        for role in STATS_ROLES:
+            await self.hub.send_to_role(
+                role, {"type": "alarm", "alarm": alarm.model_dump(mode="json")}
+            )
+
     async def broadcast_queue(self) -> None:
-        """Send `queue.changed` to staff, and each waiting officer their position and wait."""
+        """Send `queue.changed` to staff, and each waiting officer their position and honest
+        wait; an officer whose position, clinicians on duty or fallback changed also gets the
+        whole request (`request.updated`)."""
         now = self.clock()
         ids, queue = await self.store.requests.queue()
         owners = await self._owners(ids)
-        oldest = min((created for _, created in owners), default=None)
+        on_duty = await clinicians_on_duty(self.store, now_ms=now)
+        oldest = min((w.created_ms for w in owners), default=None)
         base = {
             "type": "queue.changed",
             "waiting": len(ids),
@@ -162,38 +204,74 @@ class Dispatcher:
         }
         for role in (Role.CLINICIAN, Role.SUPERVISOR):
             await self.hub.send_to_role(role, base)
-        waits_s = sorted(ms / 1000 for ms in queue.waits_ms)
-        sessions_s = sorted(ms / 1000 for ms in queue.sessions_ms)
-        available = queue.states.count(Availability.AVAILABLE.value)
-        busy = queue.states.count(Availability.BUSY.value)
-        for position, (request_id, (officer, _)) in enumerate(zip(ids, owners, strict=True), 1):
-            if not self.hub.is_connected(officer):
+        history = Estimator(
+            sorted(ms / 1000 for ms in queue.waits_ms),
+            sorted(ms / 1000 for ms in queue.sessions_ms),
+            queue.states.count(Availability.AVAILABLE.value),
+            queue.states.count(Availability.BUSY.value),
+            on_duty,
+        )
+        changed = await self._tell_officers(ids, owners, base, history, now)
+        await self._send_changed(changed)
+        self.told = {rid: told for rid, told in self.told.items() if rid in self.owners}
+
+    async def _tell_officers(
+        self,
+        ids: list[str],
+        owners: list[Waiting],
+        base: dict[str, Any],
+        history: Estimator,
+        now: int,
+    ) -> list[str]:
+        """Each connected officer's `queue.changed`; the requests whose state they must hear."""
+        changed = []
+        for position, (request_id, waiting) in enumerate(zip(ids, owners, strict=True), 1):
+            if not self.hub.is_connected(waiting.officer_id):
                 continue
-            estimate = estimate_wait_s(
-                position=position,
-                recent_waits_s=waits_s,
-                recent_sessions_s=sessions_s,
-                clinicians_available=available,
-                clinicians_busy=busy,
-            )
             await self.hub.send_to_user(
-                officer,
+                waiting.officer_id,
                 {
                     **base,
                     "request_id": request_id,
                     "position": position,
-                    "estimated_wait_s": round(estimate, 1),
+                    "estimated_wait_s": history.estimate(position, waiting, now),
+                    "clinicians_on_duty": history.on_duty,
                 },
             )
+            reason = fallback_reason(
+                status="waiting",
+                clinicians_on_duty=history.on_duty,
+                waited_s=(now - waiting.created_ms) / 1000,
+                fallback_after_s=self.fallback_after_s.get(waiting.priority),
+            )
+            if self.told.get(request_id) != (position, history.on_duty, reason):
+                changed.append(request_id)
             if position % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
+        return changed
 
-    async def _owners(self, ids: list[str]) -> list[tuple[str, int]]:
-        """Officer and creation time of each request, read from Redis only once per request."""
+    async def _send_changed(self, request_ids: list[str]) -> None:
+        """The whole request to officers whose waiting state changed (read in one trip)."""
+        if not request_ids:
+            return
+        for record in await records.load_many(self.store, request_ids):
+            if record["status"] == "waiting":
+                await self._send_full(record["officer_id"], record)
+
+    async def _owners(self, ids: list[str]) -> list[Waiting]:
+        """Officer, creation, expiry and priority of each request, read from Redis only once."""
         missing = [request_id for request_id in ids if request_id not in self.owners]
         if missing:
-            found = await self.store.requests.owners(missing)
-            self.owners.update(zip(missing, found, strict=True))
+            names = ("officer_id", "created_ms", "expire_ms", "priority")
+            for request_id, row in zip(
+                missing, await self.store.requests.fields_of(missing, names), strict=True
+            ):
+                self.owners[request_id] = Waiting(
+                    row["officer_id"] or "",
+                    int(row["created_ms"] or 0),
+                    int(row["expire_ms"] or 0),
+                    int(row["priority"] or 3),
+                )
         self.owners = {request_id: self.owners[request_id] for request_id in ids}
         return list(self.owners.values())
 

@@ -22,6 +22,7 @@ from triage_service.domain.rules import (
 )
 from triage_service.domain.times import to_datetime
 from triage_service.domain.users import User
+from triage_service.service.fallback import schedule_fallback
 from triage_service.settings import Settings
 from triage_service.store import Refused, RequestRecord, Store
 from triage_service.store.requests import as_record
@@ -71,7 +72,10 @@ async def create_request(
         fields["expire_ms"],
         json.dumps(fields),
     )
-    return _record(result), bool(result["created"])
+    record = _record(result)
+    if result["created"]:
+        await schedule_fallback(store, settings, record)
+    return record, bool(result["created"])
 
 
 async def cancel_request(

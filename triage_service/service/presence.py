@@ -23,6 +23,7 @@ from triage_service.service.accounts import get_user
 from triage_service.service.lifecycle import release_request, set_availability
 from triage_service.settings import Settings
 from triage_service.store import Store
+from triage_service.store.wakes import AvailabilityWake
 
 log = logging.getLogger(__name__)
 REAP_BATCH = 100
@@ -116,3 +117,9 @@ async def grace_expired(store: Store, clinician_id: str, *, now_ms: int) -> bool
 
 def _json_pairs(leases: Sequence[tuple[str, str]]) -> str:
     return json.dumps([list(pair) for pair in leases])
+
+
+async def presence_changed(store: Store, user: User) -> None:
+    """Wake every instance when a clinician's sockets come or go: who is on duty may change."""
+    if user.role is Role.CLINICIAN:
+        await store.publish(AvailabilityWake())

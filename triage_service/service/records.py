@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from triage_service.domain.codes import Availability, RequestStatus, Role
 from triage_service.domain.models import (
+    Fallback,
     Location,
     OutcomeForm,
     PersonRef,
@@ -16,7 +18,8 @@ from triage_service.domain.models import (
     Subject,
 )
 from triage_service.domain.rules import cssrs_ideation, cssrs_imminent_risk, estimate_wait_s
-from triage_service.domain.times import to_datetime
+from triage_service.domain.safety import fallback_message, fallback_reason, honest_estimate
+from triage_service.domain.times import to_datetime, wall_clock_ms
 from triage_service.domain.users import User
 from triage_service.store import RequestRecord, Store
 
@@ -164,14 +167,57 @@ async def waiting_position(store: Store, request_id: str) -> tuple[int | None, f
 
 
 async def shape_for(
-    store: Store, record: RequestRecord, viewer: User, *, phone_fallback: str
+    store: Store,
+    record: RequestRecord,
+    viewer: User,
+    *,
+    phone_fallback: str,
+    now_ms: int | None = None,
+    fallback_after_s: Mapping[int, int] | None = None,
 ) -> RequestOut:
-    """`shape` plus the live queue position, and the fallback number once expired."""
-    position = estimate = None
+    """`shape` plus the live queue position, who is on duty, an honest estimate and the phone
+    fallback (nobody on duty, a long wait, or expired)."""
+    now = wall_clock_ms() if now_ms is None else now_ms
+    position = estimate = on_duty = None
     if record["status"] == RequestStatus.WAITING:
+        # Imported here: presence needs the lifecycle, which needs this module.
+        from triage_service.service.presence import clinicians_on_duty
+
         position, estimate = await waiting_position(store, record["id"])
-    fallback = phone_fallback if record["status"] == RequestStatus.EXPIRED else None
-    return shape(record, viewer, position=position, estimate_s=estimate, phone_fallback=fallback)
+        on_duty = await clinicians_on_duty(store, now_ms=now)
+        if estimate is not None:
+            remaining_s = (int(record.get("expire_ms") or now) - now) / 1000
+            estimate = honest_estimate(
+                estimate, clinicians_on_duty=on_duty, remaining_s=remaining_s
+            )
+    expired = record["status"] == RequestStatus.EXPIRED
+    out = shape(
+        record,
+        viewer,
+        position=position,
+        estimate_s=estimate,
+        phone_fallback=phone_fallback if expired else None,
+    )
+    out.clinicians_on_duty = on_duty
+    out.fallback = fallback_for(
+        record, on_duty or 0, now_ms=now, phone=phone_fallback, after_s=fallback_after_s or {}
+    )
+    return out
+
+
+def fallback_for(
+    record: RequestRecord, on_duty: int, *, now_ms: int, phone: str, after_s: Mapping[int, int]
+) -> Fallback | None:
+    """The phone fallback this request's officer is offered now, if any."""
+    reason = fallback_reason(
+        status=record["status"],
+        clinicians_on_duty=on_duty,
+        waited_s=(now_ms - int(record["created_ms"])) / 1000,
+        fallback_after_s=after_s.get(int(record["priority"])),
+    )
+    if reason is None:
+        return None
+    return Fallback(reason=reason, phone=phone, message=fallback_message(reason, phone))
 
 
 async def load_many(store: Store, request_ids: list[str]) -> list[RequestRecord]:

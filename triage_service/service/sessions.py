@@ -103,3 +103,10 @@ _RANDOM_SECRET = secrets.token_bytes(32)
 
 def _secret(settings: Settings) -> bytes:
     return settings.secret_key.encode() if settings.secret_key else _RANDOM_SECRET
+
+
+async def keep_session_alive(store: Store, settings: Settings, token: str, now_ms: int) -> bool:
+    """An open live socket is activity: refresh the idle timeout (never the absolute lifetime).
+
+    False once the session is gone (signed out, expired, or past its absolute lifetime)."""
+    return await load_session(store, settings, token, now_ms) is not None

@@ -6,6 +6,8 @@ import asyncio
 import logging
 
 from triage_service.domain.times import Clock
+from triage_service.service.alarms import check_alarms, request_expired
+from triage_service.service.fallback import fallback_due
 from triage_service.service.lifecycle import expire_request
 from triage_service.service.presence import grace_expired, reap_lapsed_leases
 from triage_service.service.retention import purge_due
@@ -17,14 +19,21 @@ log = logging.getLogger(__name__)
 BATCH = 100
 
 
-async def sweep_due(store: Store, now_ms: int) -> int:
-    """Fire every timer due by `now_ms`; return how many changed something."""
+async def sweep_due(store: Store, now_ms: int, settings: Settings | None = None) -> int:
+    """Fire every timer due by `now_ms`; return how many changed something.
+
+    With `settings`, an expiry also raises its alarm."""
     due = await store.timers.due(now_ms, BATCH)
     fired = 0
     for member in due:
         kind, _, target = member.partition(":")
         if kind == "expire":
-            fired += await expire_request(store, target, now_ms=now_ms)
+            expired = await expire_request(store, target, now_ms=now_ms)
+            if expired and settings is not None:
+                await request_expired(store, settings, target, now_ms=now_ms)
+            fired += expired
+        elif kind == "fallback":
+            await fallback_due(store, target)  # only tells the officer: no state changes
         elif kind == "grace":
             fired += await grace_expired(store, target, now_ms=now_ms)
         else:
@@ -38,7 +47,8 @@ async def sweep_forever(store: Store, settings: Settings, clock: Clock) -> None:
     while True:
         try:
             await reap_lapsed_leases(store, settings, now_ms=clock())
-            await sweep_due(store, clock())
+            await sweep_due(store, clock(), settings)
+            await check_alarms(store, settings, now_ms=clock())
             if settings.retention_days:
                 await purge_due(store, retention_days=settings.retention_days, now_ms=clock())
         except STORE_ERRORS as e:

@@ -13,13 +13,13 @@ be the one module everyone edits. Every part answers typed values (str, int,
 too; wake-ups are the typed messages of wakes.py.
 """
 
+from triage_service.store.base import Refused
 from triage_service.store.embedded import EmbeddedRedis, EmbeddedRedisError, find_redis_server
 from triage_service.store.keys import Keys
 from triage_service.store.requests import QueueState, RequestRecord
 from triage_service.store.store import (
     STORE_ERRORS,
     UNREACHABLE_ERRORS,
-    Refused,
     Store,
     StoreError,
     connect,

@@ -3,8 +3,8 @@ that say what a `decode_responses=True` client answers."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TypeAlias, cast
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeAlias, cast
 
 import redis.asyncio as aioredis
 from redis.typing import EncodableT, FieldT
@@ -19,6 +19,19 @@ Client: TypeAlias = "aioredis.Redis"
 def entry(values: Mapping[str, str | int]) -> dict[FieldT, EncodableT]:
     """Hash fields or a stream entry as redis-py's hints want them."""
     return {name: value for name, value in values.items()}
+
+
+# Runs a Lua script of the store: (name, now_ms, *args) -> its parsed result.
+Run: TypeAlias = Callable[..., Awaitable[dict[str, Any]]]
+
+
+class Refused(Exception):
+    """A lifecycle script refused the change; `code` says why, `status` is the current state."""
+
+    def __init__(self, code: str, status: str | None = None) -> None:
+        super().__init__(f"{code} (status {status})" if status else code)
+        self.code = code
+        self.status = status
 
 
 class Part:

@@ -29,6 +29,9 @@ FIXED: dict[str, str] = {
     "recent_sessions": "recent:sessions",  # list: the last session lengths (ms)
     "reqs_created": "reqs:created",  # sorted set: every request id by creation time
     "retention_cursor": "retention:cursor",  # string: creation time of the last purge
+    "alarms_open": "alarms:open",  # sorted set: unacknowledged alarm ids by raise time
+    "alarms_all": "alarms:all",  # sorted set: every alarm id by raise time
+    "alarm_deliveries": "alarm:deliveries",  # sorted set: `{channel}:{alarm id}` by next try
     "stats_hours": "stats:hours",  # set: the hours holding statistics counters
 }
 
@@ -45,6 +48,8 @@ PER_ID: dict[str, str] = {
     "idempotency": "idem:{}:{}",  # string: officer, idempotency key -> request id
     "login_fail_user": "login_fail:user:{}",  # counter: failed sign-ins of a username
     "login_fail_addr": "login_fail:addr:{}",  # counter: failed sign-ins from an address
+    "alarm": "alarm:{}",  # hash: one alarm record
+    "alarm_claim": "alarm:claim:{}:{}",  # string: the claim that raised an alarm (kind, subject)
     "stats": "stats:{}",  # the statistics counters and bins (lua/_common.lua)
 }
 
@@ -71,6 +76,9 @@ class Keys:
     recent_sessions: str
     reqs_created: str
     retention_cursor: str
+    alarms_open: str
+    alarms_all: str
+    alarm_deliveries: str
     stats_hours: str
 
     def __init__(self, prefix: str) -> None:
@@ -128,6 +136,14 @@ class Keys:
     def login_fail_addr(self, address: str) -> str:
         """Failed sign-ins from a (hashed) address."""
         return self._fill("login_fail_addr", address)
+
+    def alarm(self, alarm_id: str) -> str:
+        """The hash of one alarm."""
+        return self._fill("alarm", alarm_id)
+
+    def alarm_claim(self, kind: str, subject: str) -> str:
+        """The key whose SET NX raises the alarm of `kind` about `subject` exactly once."""
+        return self._fill("alarm_claim", kind, subject)
 
     def stats(self, name: str) -> str:
         """A statistics counter or bin (`stats:h:{hour}`, `stats:wait:16s:3`, ...)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from triage_service.store.base import Part, fields, texts
+from triage_service.store.base import Part, fields, scored, texts
 
 
 class Referrals(Part):
@@ -20,6 +20,19 @@ class Referrals(Part):
             self.keys.referrals_open, "-inf", upper, start=0, num=limit
         )
         return texts(ids)
+
+    async def overdue_and_notices(
+        self, *, now_ms: int, notices_until_ms: int, limit: int
+    ) -> tuple[list[str], list[tuple[str, float]]]:
+        """Open referrals already past due, and open s298 notifications due by
+        `notices_until_ms` with their due times, in one round trip."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.zrangebyscore(self.keys.referrals_open, "-inf", f"({now_ms}", start=0, num=limit)
+            pipe.zrangebyscore(
+                self.keys.referrals_mwc, "-inf", notices_until_ms, 0, limit, withscores=True
+            )
+            overdue, notices = await pipe.execute()
+        return texts(overdue), scored(notices)
 
     async def load(self, referral_id: str) -> dict[str, str]:
         """A referral's hash (empty if there is none)."""

@@ -92,6 +92,10 @@ class Requests(Part):
         end = -1 if limit is None else limit - 1
         return texts(await self.client.zrange(self.keys.queue, 0, end))
 
+    async def waiting_scored(self, limit: int) -> list[tuple[str, float]]:
+        """The first `limit` waiting request ids in service order, with their queue scores."""
+        return scored(await self.client.zrange(self.keys.queue, 0, limit - 1, withscores=True))
+
     async def of_officer(self, officer_id: str, limit: int) -> list[str]:
         """An officer's latest `limit` request ids, newest first."""
         ids = await self.client.zrevrange(self.keys.officer_requests(officer_id), 0, limit - 1)

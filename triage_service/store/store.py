@@ -18,7 +18,9 @@ from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
 
 from triage_service.store.accounts import Accounts
+from triage_service.store.alarms import Alarms
 from triage_service.store.audit import Audit
+from triage_service.store.base import Refused
 from triage_service.store.chat import Chat
 from triage_service.store.clinicians import Clinicians
 from triage_service.store.keys import Keys
@@ -43,6 +45,9 @@ SCRIPT_NAMES = (
     "outcome",
     "referral_update",
     "presence",
+    "alarm_raise",
+    "alarm_ack",
+    "alarm_claim_delivery",
 )
 
 
@@ -81,15 +86,6 @@ def unavailable_reason(error: BaseException) -> str | None:
     return None
 
 
-class Refused(Exception):
-    """A lifecycle script refused the change; `code` says why, `status` is the current state."""
-
-    def __init__(self, code: str, status: str | None = None) -> None:
-        super().__init__(f"{code} (status {status})" if status else code)
-        self.code = code
-        self.status = status
-
-
 class Store:
     """The Redis client, its key names, the lifecycle Lua scripts and the typed parts.
 
@@ -118,6 +114,7 @@ class Store:
         self.retention = Retention(client, keys)
         self.audit = Audit(client, keys)
         self.stats = Stats(client, keys, client.register_script(window))
+        self.alarms = Alarms(client, keys, self.run)
 
     async def probe(self, *, now_ms: int) -> str | None:
         """A small write, as every state change needs; the reason it failed (see

@@ -13,6 +13,10 @@ class Timers(Part):
         found = await self.client.zrangebyscore(self.keys.due, "-inf", now_ms, start=0, num=count)
         return texts(found)
 
+    async def set(self, member: str, due_ms: int) -> None:
+        """Set (or move) a timer to fire at `due_ms`."""
+        await self.client.zadd(self.keys.due, {member: due_ms})
+
     async def drop(self, member: str) -> bool:
         """Remove a timer; False if it was already gone."""
         return bool(await self.client.zrem(self.keys.due, member))

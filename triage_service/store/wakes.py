@@ -75,7 +75,30 @@ class AvailabilityWake:
         return json.dumps({"type": "availability", "request_id": ""})
 
 
-Wake: TypeAlias = RequestWake | ChatWake | SignalWake | AvailabilityWake
+@dataclass(frozen=True, slots=True)
+class FallbackWake:
+    """A waiting request reached its fallback time: its officer must be offered the phone."""
+
+    request_id: str
+
+    def to_json(self) -> str:
+        """The wake-up as published."""
+        return json.dumps({"type": "fallback", "request_id": self.request_id})
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmWake:
+    """An alarm was raised or acknowledged; published by `lua/alarm_raise.lua` and
+    `lua/alarm_ack.lua` as `{"type": "alarm", "alarm_id": id}`."""
+
+    alarm_id: str
+
+    def to_json(self) -> str:
+        """The wake-up as published (the alarm scripts publish the same shape)."""
+        return json.dumps({"type": "alarm", "alarm_id": self.alarm_id})
+
+
+Wake: TypeAlias = RequestWake | ChatWake | SignalWake | AvailabilityWake | FallbackWake | AlarmWake
 
 
 def parse(data: str) -> Wake | None:
@@ -96,10 +119,14 @@ def _parse(raw: dict[str, Any]) -> Wake | None:
     kind, request_id = raw.get("type"), raw.get("request_id")
     if kind == "availability":
         return AvailabilityWake()
+    if kind == "alarm":
+        return AlarmWake(_str(raw["alarm_id"]))
     if not isinstance(kind, str) or not isinstance(request_id, str):
         return None
     if kind == "signal":
         return SignalWake(_str(raw["to"]), request_id, _str(raw["from_role"]), raw["data"])
+    if kind == "fallback":
+        return FallbackWake(request_id)
     if kind == "message":
         message = raw["message"]
         return ChatWake(request_id, message) if isinstance(message, dict) else None

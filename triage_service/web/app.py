@@ -16,6 +16,7 @@ from triage_service.web.api import ENDPOINTS, ApiRoutes
 from triage_service.web.assets import add_asset_routes
 from triage_service.web.auth import session_middleware
 from triage_service.web.background import (
+    alerts_ctx,
     leases_ctx,
     redis_ctx,
     stats_push_ctx,
@@ -27,6 +28,7 @@ from triage_service.web.metrics import METRICS, Metrics, metrics_middleware
 from triage_service.web.security import security_headers
 from triage_service.web.state import CLOCK, HUB, SETTINGS, TASKS
 from triage_service.web.views import (
+    alarms,
     live,
     pages,
     queue,
@@ -51,6 +53,7 @@ ROUTE_TABLES: tuple[ApiRoutes, ...] = (
     live.routes,
     rtc.routes,
     stats.routes,
+    alarms.routes,
 )
 
 
@@ -86,6 +89,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
     app.cleanup_ctx.append(wakeups_ctx)
     app.cleanup_ctx.append(stats_push_ctx)
     app.cleanup_ctx.append(leases_ctx)
+    app.cleanup_ctx.append(alerts_ctx)
     app.cleanup_ctx.append(echo_peers_ctx)
     app.on_shutdown.append(close_sockets)
     return app

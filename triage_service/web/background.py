@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import aiohttp
 from aiohttp import web
 
 from triage_service.live.leases import renew_forever
@@ -13,6 +14,7 @@ from triage_service.live.wakeups import Dispatcher, broadcast_queue_changes, lis
 from triage_service.service.timers import sweep_forever
 from triage_service.store import EmbeddedRedis, Store, connect
 from triage_service.tasks import stop_task
+from triage_service.web.alerts import Escalator, escalate_forever
 from triage_service.web.state import CLOCK, HUB, SETTINGS, STORE, TASKS
 
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
@@ -45,8 +47,13 @@ async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def wakeups_ctx(app: web.Application) -> AsyncIterator[None]:
     """Listen for wake-ups and coalesce queue broadcasts for the life of the app."""
+    settings = app[SETTINGS]
     dispatcher = Dispatcher(
-        app[STORE], app[HUB], app[CLOCK], phone_fallback=app[SETTINGS].phone_fallback
+        app[STORE],
+        app[HUB],
+        app[CLOCK],
+        phone_fallback=settings.phone_fallback,
+        fallback_after_s=settings.fallback_thresholds,
     )
     app[DISPATCHER] = dispatcher
     tasks = [
@@ -72,3 +79,16 @@ async def leases_ctx(app: web.Application) -> AsyncIterator[None]:
     task = app[TASKS].start("presence-leases", lambda: renew_forever(hub, store, settings, clock))
     yield
     await stop_task(task)
+
+
+async def alerts_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Escalate critical alarms (webhook, e-mail) for the life of the app, when configured."""
+    settings = app[SETTINGS]
+    if not (settings.alert_webhook_url or settings.smtp_url):
+        yield
+        return
+    async with aiohttp.ClientSession() as http:
+        escalator = Escalator(app[STORE], settings, app[CLOCK], http)
+        task = app[TASKS].start("alarm-escalation", lambda: escalate_forever(escalator))
+        yield
+        await stop_task(task)

@@ -19,11 +19,13 @@ from triage_service.service.presence import (
     clinician_disconnected,
     holds_lease,
     new_lease,
+    presence_changed,
 )
+from triage_service.service.sessions import keep_session_alive
 from triage_service.store import STORE_ERRORS
 from triage_service.store.wakes import SignalWake
 from triage_service.web.api import ApiRoutes
-from triage_service.web.auth import USER, require
+from triage_service.web.auth import USER, cookie_name, require
 from triage_service.web.errors import ApiError
 from triage_service.web.metrics import METRICS
 from triage_service.web.state import CLOCK, HUB, SETTINGS, STORE
@@ -32,6 +34,8 @@ log = logging.getLogger(__name__)
 routes = ApiRoutes()
 MAX_MESSAGE_BYTES = 64 * 1024
 STORE_FAILED = 1011  # WebSocket close code: the server met an unexpected condition
+KEEPALIVE_EVERY_S = 30.0
+SIGNED_OUT = 4401  # close code: the sign-in session has ended
 SIGNAL_RATE = 50.0  # messages per second, sustained
 SIGNAL_BURST = 100.0
 
@@ -89,6 +93,7 @@ async def live_channel(request: web.Request) -> web.WebSocketResponse:
     app[METRICS].websockets.inc()
     try:
         await clinician_connected(app[STORE], settings, user, lease, now_ms=app[CLOCK]())
+        await presence_changed(app[STORE], user)
         await _serve(request, ws, user)
     except STORE_ERRORS as e:
         # The socket is open: answer by closing it (the page reconnects), not with HTTP.
@@ -107,13 +112,36 @@ async def _drop_lease(request: web.Request, user: User, lease: str) -> None:
     app = request.app
     try:
         await clinician_disconnected(app[STORE], app[SETTINGS], user, lease, now_ms=app[CLOCK]())
+        await presence_changed(app[STORE], user)
     except STORE_ERRORS as e:
         log.warning("could not drop a presence lease (it will lapse): %s", e)
 
 
+class SessionKeeper:
+    """Refreshes the sign-in's idle timeout while its socket is in use (at most once a
+    `KEEPALIVE_EVERY_S`): a clinician on a long call is not signed out for being idle."""
+
+    def __init__(self, request: web.Request) -> None:
+        self.app = request.app
+        self.token = request.cookies.get(cookie_name(request.app[SETTINGS]), "")
+        self.last = time.monotonic()
+
+    async def still_signed_in(self) -> bool:
+        """Refresh when due; False once the session has lapsed or was closed."""
+        if time.monotonic() - self.last < KEEPALIVE_EVERY_S:
+            return True
+        self.last = time.monotonic()
+        app = self.app
+        return await keep_session_alive(app[STORE], app[SETTINGS], self.token, app[CLOCK]())
+
+
 async def _serve(request: web.Request, ws: web.WebSocketResponse, user: User) -> None:
     limit = RateLimit(SIGNAL_RATE, SIGNAL_BURST)
+    keeper = SessionKeeper(request)
     async for msg in ws:
+        if not await keeper.still_signed_in():
+            await ws.close(code=SIGNED_OUT, message=b"session ended")
+            return
         if msg.type is not WSMsgType.TEXT:
             if msg.type is WSMsgType.BINARY:
                 await _error(ws, "bad_message", "Send JSON text messages.")

@@ -28,11 +28,14 @@ async def visible_record(request: web.Request, sign_in: SignIn) -> RequestRecord
 
 async def shaped(request: web.Request, sign_in: SignIn, record: RequestRecord) -> RequestOut:
     """The record as this reader may see it, with live position and estimate."""
+    settings = request.app[SETTINGS]
     return await records.shape_for(
         request.app[STORE],
         record,
         sign_in.user,
-        phone_fallback=request.app[SETTINGS].phone_fallback,
+        phone_fallback=settings.phone_fallback,
+        now_ms=request.app[CLOCK](),
+        fallback_after_s=settings.fallback_thresholds,
     )
 
 
