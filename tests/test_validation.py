@@ -420,8 +420,8 @@ async def test_body_just_under_limit_is_validated(world: World) -> None:
     assert_invalid(status, body, "notes")
 
 
-async def test_wrong_content_type_still_parsed_as_json(world: World) -> None:
-    """The body is read as JSON whatever the Content-Type, so a form post is 400, not 500."""
+async def test_wrong_content_type_is_415(world: World) -> None:
+    """A body not sent as application/json (here a form post) is 415, not parsed."""
     status, body = await send_raw(
         world.officer,
         "POST",
@@ -429,7 +429,7 @@ async def test_wrong_content_type_still_parsed_as_json(world: World) -> None:
         b"incident_ref=1&consent=true",
         content_type="application/x-www-form-urlencoded",
     )
-    assert status == 400 and body["error"]["code"] == "malformed_json"
+    assert status == 415 and body["error"]["code"] == "unsupported_media_type"
 
 
 @pytest.mark.parametrize("query", ["status=late", "status=", "status=OPEN"])

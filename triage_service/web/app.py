@@ -15,7 +15,7 @@ from triage_service.web.auth import session_middleware
 from triage_service.web.background import redis_ctx, stats_push_ctx, sweeper_ctx, wakeups_ctx
 from triage_service.web.errors import deadline_middleware, error_middleware
 from triage_service.web.metrics import METRICS, Metrics, metrics_middleware
-from triage_service.web.security import security_headers
+from triage_service.web.security import origin_middleware, security_headers
 from triage_service.web.state import CLOCK, HUB, SETTINGS
 from triage_service.web.views import (
     live,
@@ -52,6 +52,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
         middlewares=[
             security_headers(settings),
             error_middleware,
+            origin_middleware,
             metrics_middleware,
             deadline_middleware(settings.store_deadline_s),
             session_middleware,

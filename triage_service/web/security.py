@@ -1,12 +1,17 @@
-"""Security headers on every response."""
+"""Security headers on every response, and the Origin check on every change."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from triage_service.settings import Settings
-from triage_service.web.errors import Handler
+from triage_service.web.errors import ApiError, Handler
+from triage_service.web.state import SETTINGS
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -38,3 +43,25 @@ def security_headers(settings: Settings) -> Middleware:
         return response
 
     return add_headers
+
+
+def same_origin(request: web.Request) -> bool:
+    """Whether the request's `Origin` (if any) is this service: public_origin or the Host."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser: cookies cannot be ridden cross-site without one
+    expected = request.app[SETTINGS].public_origin
+    if expected and origin == expected:
+        return True
+    try:
+        return urlsplit(origin).netloc == request.host
+    except ValueError:
+        return False
+
+
+@web.middleware
+async def origin_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a change (any non-GET, sign-in included) sent from another site's page."""
+    if request.method not in SAFE_METHODS and not same_origin(request):
+        raise ApiError(403, "bad_origin", "The request's Origin is not this service.")
+    return await handler(request)

@@ -6,7 +6,6 @@ import asyncio
 import json
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
@@ -18,6 +17,7 @@ from triage_service.web.api import ApiRoutes
 from triage_service.web.auth import USER, require
 from triage_service.web.errors import ApiError
 from triage_service.web.metrics import METRICS
+from triage_service.web.security import same_origin
 from triage_service.web.state import CLOCK, HUB, SETTINGS, STORE
 
 routes = ApiRoutes()
@@ -45,13 +45,7 @@ class RateLimit:
 
 def check_origin(request: web.Request) -> None:
     """A browser's `Origin` must be this service (settings.public_origin or the Host)."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return  # not a browser: cookies cannot be ridden cross-site without one
-    expected = request.app[SETTINGS].public_origin
-    if expected and origin == expected:
-        return
-    if urlsplit(origin).netloc != request.host:
+    if not same_origin(request):
         raise ApiError(403, "bad_origin", "WebSocket Origin does not match this service.")
 
 
