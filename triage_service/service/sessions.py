@@ -1,10 +1,7 @@
-"""Sign-in sessions kept in Redis (server-side, idle and absolute timeouts) and the
-sign-in failure counters that rate-limit guessing."""
+"""Sign-in sessions kept in Redis (server-side, idle and absolute timeouts)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 from dataclasses import dataclass
@@ -12,7 +9,6 @@ from dataclasses import dataclass
 from redis.exceptions import ResponseError
 
 from triage_service.domain.codes import Role
-from triage_service.domain.errors import RateLimited
 from triage_service.domain.users import User
 from triage_service.settings import Settings
 from triage_service.store.store import Store
@@ -72,46 +68,3 @@ async def load_session(store: Store, settings: Settings, token: str, now_ms: int
 async def close_session(store: Store, token: str) -> None:
     """End a session: its cookie is dead from now on."""
     await store.client.delete(store.keys.session(token))
-
-
-async def check_login_allowed(
-    store: Store, settings: Settings, *, username: str, remote: str
-) -> None:
-    """Raise 429 with Retry-After while the username or address has too many failures."""
-    for key, limit in _failure_keys(store, username, remote, settings):
-        failures = await store.client.get(key)
-        if failures and int(failures) >= limit:
-            retry = max(1, int(await store.client.ttl(key)))
-            raise RateLimited(
-                f"Too many failed sign-ins. Try again in {retry} seconds.", retry_after_s=retry
-            )
-
-
-async def record_login_failure(
-    store: Store, settings: Settings, *, username: str, remote: str
-) -> None:
-    """Count a failed sign-in against the username and the address."""
-    async with store.client.pipeline(transaction=False) as pipe:
-        for key, _ in _failure_keys(store, username, remote, settings):
-            pipe.incr(key)
-            pipe.expire(key, settings.login_window_s, nx=True)
-        await pipe.execute()
-
-
-def _failure_keys(
-    store: Store, username: str, remote: str, settings: Settings
-) -> list[tuple[str, int]]:
-    # Addresses are personal data: only a keyed hash of them is stored.
-    address = hmac.new(_secret(settings), remote.encode(), hashlib.sha256).hexdigest()[:32]
-    limit = settings.login_max_failures
-    return [
-        (store.keys(f"login_fail:user:{username.lower()}"), limit),
-        (store.keys(f"login_fail:addr:{address}"), limit * 4),
-    ]
-
-
-_RANDOM_SECRET = secrets.token_bytes(32)
-
-
-def _secret(settings: Settings) -> bytes:
-    return settings.secret_key.encode() if settings.secret_key else _RANDOM_SECRET

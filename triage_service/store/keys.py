@@ -32,3 +32,15 @@ class Keys:
 
     def clinician_sessions(self, clinician_id: str) -> str:
         return f"{self.prefix}clin:{clinician_id}:sessions"
+
+    def login_failures_pair(self, account: str, address: str) -> str:
+        return f"{self.prefix}login_fail:pair:{account}:{address}"
+
+    def login_failures_account(self, account: str) -> str:
+        return f"{self.prefix}login_fail:user:{account}"
+
+    def login_failures_address(self, address: str) -> str:
+        return f"{self.prefix}login_fail:addr:{address}"
+
+    def action_count(self, action: str, user_id: str, minute: int) -> str:
+        return f"{self.prefix}rate:{action}:{user_id}:{minute}"

@@ -6,13 +6,8 @@ from aiohttp import web
 
 from triage_service.domain.models import Credentials, SessionOut, UserOut
 from triage_service.service.accounts import authenticate
-from triage_service.service.sessions import (
-    SignIn,
-    check_login_allowed,
-    close_session,
-    open_session,
-    record_login_failure,
-)
+from triage_service.service.sessions import SignIn, close_session, open_session
+from triage_service.service.throttle import login_ok, start_login
 from triage_service.web.api import ApiRoutes, answer
 from triage_service.web.auth import cookie_name
 from triage_service.web.errors import ApiError
@@ -27,12 +22,12 @@ routes = ApiRoutes()
 async def login(request: web.Request, credentials: Credentials) -> web.Response:
     """Check the password, start a new session and set its cookie."""
     store, settings = request.app[STORE], request.app[SETTINGS]
-    remote = request.remote or "unknown"
-    await check_login_allowed(store, settings, username=credentials.username, remote=remote)
-    user = await authenticate(store, credentials.username, credentials.password)
+    remote, name = request.remote or "unknown", credentials.username
+    await start_login(store, settings, username=name, remote=remote, now_ms=request.app[CLOCK]())
+    user = await authenticate(store, name, credentials.password)
     if user is None:
-        await record_login_failure(store, settings, username=credentials.username, remote=remote)
         raise ApiError(401, "invalid_credentials", "Wrong username or password.")
+    await login_ok(store, settings, username=name, remote=remote)
     sign_in = await open_session(store, settings, user, request.app[CLOCK]())
     response = answer(SessionOut(user=UserOut(**user.as_dict()), csrf_token=sign_in.csrf_token))
     response.set_cookie(
