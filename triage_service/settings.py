@@ -39,6 +39,7 @@ class Settings:
     demo_accounts: bool = _opt(False, "create demo accounts on an empty store and print them")
     session_idle_s: int = _opt(1800, "sign-in session idle timeout (seconds)")
     session_absolute_s: int = _opt(43200, "sign-in session absolute lifetime (seconds)")
+    ws_session_check_s: float = _opt(30.0, "how often an open socket re-checks its session (s)")
     login_max_failures: int = _opt(5, "failed sign-ins per account+address before delays start")
     login_account_failures: int = _opt(100, "failed sign-ins per account before delays start")
     login_address_failures: int = _opt(300, "failed sign-ins per address per window before 429")

@@ -15,6 +15,7 @@ from triage_service.domain.users import User
 
 log = logging.getLogger(__name__)
 GOING_AWAY = 1001  # WebSocket close code: the server is going down
+SESSION_ENDED = 4401  # WebSocket close code: the sign-in session is over (signed out, expired)
 
 
 class Socket(Protocol):
@@ -35,18 +36,27 @@ class Hub:
         self.by_user: dict[str, set[Socket]] = {}
         self.by_role: dict[Role, set[Socket]] = {role: set() for role in Role}
         self.users: dict[Socket, User] = {}
+        self.by_session: dict[str, set[Socket]] = {}
+        self.sessions: dict[Socket, str] = {}
 
-    def add(self, ws: Socket, user: User) -> None:
-        """Track a newly opened socket."""
+    def add(self, ws: Socket, user: User, session: str = "") -> None:
+        """Track a newly opened socket, opened under sign-in session token `session`."""
         self.by_user.setdefault(user.id, set()).add(ws)
         self.by_role[user.role].add(ws)
         self.users[ws] = user
+        self.sessions[ws] = session
+        self.by_session.setdefault(session, set()).add(ws)
 
     def discard(self, ws: Socket) -> User | None:
         """Forget a closed socket; return its user."""
         user = self.users.pop(ws, None)
         if user is None:
             return None
+        session = self.sessions.pop(ws, "")
+        same_session = self.by_session.get(session, set())
+        same_session.discard(ws)
+        if not same_session:
+            self.by_session.pop(session, None)
         self.by_role[user.role].discard(ws)
         sockets = self.by_user.get(user.id, set())
         sockets.discard(ws)
@@ -78,6 +88,12 @@ class Hub:
         if exclude:
             sockets = {ws for ws in sockets if self.users[ws].id not in exclude}
         await self._send(sockets, json.dumps(message))
+
+    async def close_sessions(self, tokens: list[str]) -> None:
+        """Close every socket opened under one of these (ended) sign-in sessions."""
+        for token in tokens:
+            for ws in list(self.by_session.get(token, ())):
+                await ws.close(code=SESSION_ENDED, message=b"session ended")
 
     async def close_all(self) -> None:
         """Close every socket with GOING_AWAY (instance shutting down)."""

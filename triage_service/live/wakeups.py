@@ -101,6 +101,8 @@ class Dispatcher:
                     "data": wake["data"],
                 },
             )
+        elif kind == "session_ended":
+            await self.hub.close_sessions([t for t in wake.get("tokens", ()) if isinstance(t, str)])
         elif kind == "message" and record is not None:
             await self._chat(wake, record)
         elif kind in REQUEST_EVENTS and record is not None:

@@ -11,6 +11,12 @@ from redis.exceptions import ResponseError
 from triage_service.domain.codes import Role
 from triage_service.domain.users import User
 from triage_service.settings import Settings
+from triage_service.store.session_index import (
+    end_sessions,
+    index_session,
+    session_exists,
+    user_session_tokens,
+)
 from triage_service.store.store import Store
 
 
@@ -33,6 +39,7 @@ async def open_session(store: Store, settings: Settings, user: User, now_ms: int
         json.dumps({**user.as_dict(), "csrf": sign_in.csrf_token, "created_ms": now_ms}),
         ex=settings.session_idle_s,
     )
+    await index_session(store, user.id, sign_in.token, lifetime_s=settings.session_absolute_s)
     return sign_in
 
 
@@ -65,6 +72,25 @@ async def load_session(store: Store, settings: Settings, token: str, now_ms: int
     return SignIn(token=token, csrf_token=fields["csrf"], user=user)
 
 
-async def close_session(store: Store, token: str) -> None:
-    """End a session: its cookie is dead from now on."""
-    await store.client.delete(store.keys.session(token))
+async def close_session(store: Store, token: str, user_id: str | None = None) -> None:
+    """End a session: its cookie is dead from now on and its sockets close everywhere."""
+    await end_sessions(store, user_id, [token])
+
+
+async def end_user_sessions(store: Store, user_id: str) -> int:
+    """End every session of a user (disabled, new role or password); how many there were."""
+    tokens = await user_session_tokens(store, user_id)
+    await end_sessions(store, user_id, tokens)
+    return len(tokens)
+
+
+async def session_alive(store: Store, settings: Settings, token: str, now_ms: int) -> bool:
+    """Whether the session still stands (checked by open sockets; does not refresh it)."""
+    raw = await session_exists(store, token)
+    if raw is None:
+        return False
+    try:
+        created_ms = int(json.loads(raw)["created_ms"])
+    except (ValueError, KeyError, TypeError):
+        return False
+    return now_ms - created_ms <= settings.session_absolute_s * 1000

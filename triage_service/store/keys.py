@@ -44,3 +44,6 @@ class Keys:
 
     def action_count(self, action: str, user_id: str, minute: int) -> str:
         return f"{self.prefix}rate:{action}:{user_id}:{minute}"
+
+    def user_sessions(self, user_id: str) -> str:
+        return f"{self.prefix}user:{user_id}:sessions"

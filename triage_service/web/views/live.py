@@ -11,8 +11,10 @@ from aiohttp import WSMsgType, web
 
 from triage_service.domain.codes import RequestStatus
 from triage_service.domain.users import User
+from triage_service.live.hub import SESSION_ENDED
 from triage_service.service import records
 from triage_service.service.presence import clinician_connected, clinician_disconnected
+from triage_service.service.sessions import session_alive
 from triage_service.web.api import ApiRoutes
 from triage_service.web.auth import USER, require
 from triage_service.web.errors import ApiError
@@ -52,17 +54,20 @@ def check_origin(request: web.Request) -> None:
 @routes.endpoint("GET", "/ws", summary="Live channel (WebSocket)", signed_in=False)
 async def live_channel(request: web.Request) -> web.WebSocketResponse:
     """Authenticate by cookie, check Origin, then serve the socket until it closes."""
-    user = require(request[USER], None).user
+    sign_in = require(request[USER], None)
+    user = sign_in.user
     check_origin(request)
     ws = web.WebSocketResponse(heartbeat=20, max_msg_size=MAX_MESSAGE_BYTES)
     await ws.prepare(request)
     app = request.app
-    app[HUB].add(ws, user)
+    app[HUB].add(ws, user, sign_in.token)
     app[METRICS].websockets.inc()
     await clinician_connected(app[STORE], user)
+    watcher = asyncio.create_task(_watch_session(request, ws, sign_in.token))
     try:
         await _serve(request, ws, user)
     finally:
+        watcher.cancel()
         app[HUB].discard(ws)
         app[METRICS].websockets.dec()
         if not app[HUB].is_connected(user.id):
@@ -72,6 +77,24 @@ async def live_channel(request: web.Request) -> web.WebSocketResponse:
                 clinician_disconnected(app[STORE], app[SETTINGS], user, now_ms=app[CLOCK]())
             )
     return ws
+
+
+async def _watch_session(request: web.Request, ws: web.WebSocketResponse, token: str) -> None:
+    """Close the socket with 4401 once its sign-in session is gone (signed out elsewhere,
+    idle or too old, account disabled); the wake-up usually closes it sooner."""
+    every = request.app[SETTINGS].ws_session_check_s
+    while not ws.closed:
+        await asyncio.sleep(every)
+        await _close_if_ended(request, ws, token)
+
+
+async def _close_if_ended(request: web.Request, ws: web.WebSocketResponse, token: str) -> bool:
+    """Close with 4401 if the session is over; whether it was."""
+    app = request.app
+    if await session_alive(app[STORE], app[SETTINGS], token, app[CLOCK]()):
+        return False
+    await ws.close(code=SESSION_ENDED, message=b"session ended")
+    return True
 
 
 async def _serve(request: web.Request, ws: web.WebSocketResponse, user: User) -> None:
@@ -97,7 +120,9 @@ async def _handle(
 ) -> None:
     kind = message.get("type") if isinstance(message, dict) else None
     if kind == "ping":
-        await ws.send_json({"type": "pong"})
+        sign_in = request[USER]
+        if not await _close_if_ended(request, ws, sign_in.token if sign_in else ""):
+            await ws.send_json({"type": "pong"})
     elif kind == "signal":
         await _relay_signal(request, ws, user, message)
     else:

@@ -45,7 +45,7 @@ async def login(request: web.Request, credentials: Credentials) -> web.Response:
 @routes.endpoint("POST", "/api/v1/logout", summary="Sign out", status=204)
 async def logout(request: web.Request, sign_in: SignIn) -> web.Response:
     """End the session: the cookie is dead afterwards."""
-    await close_session(request.app[STORE], sign_in.token)
+    await close_session(request.app[STORE], sign_in.token, sign_in.user.id)
     response = web.Response(status=204)
     response.del_cookie(cookie_name(request.app[SETTINGS]), path="/")
     return response
