@@ -21,11 +21,14 @@ async def open_socket(client: TestClient) -> aiohttp.ClientWebSocketResponse:
 
 
 async def close_code(ws: aiohttp.ClientWebSocketResponse, timeout: float = 2.0) -> int | None:
-    """Read until the server closes the socket; its close code (texts are skipped)."""
+    """Read until the server closes the socket; the code in its close frame (texts are
+    skipped)."""
     async with asyncio.timeout(timeout):
         while True:
             msg = await ws.receive()
-            if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+            if msg.type is aiohttp.WSMsgType.CLOSE:
+                return int(msg.data)
+            if msg.type is aiohttp.WSMsgType.CLOSED:
                 return ws.close_code
 
 
