@@ -97,7 +97,7 @@ async def parse_body(request: web.Request, model: type[B]) -> B:
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
     try:
         data = json.loads(raw) if raw.strip() else {}
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except (ValueError, RecursionError) as e:  # bad JSON or bytes, too deep, too many digits
         raise ApiError(400, "malformed_json", f"The body is not valid JSON: {e}") from e
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", "The body must be a JSON object.")

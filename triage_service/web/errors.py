@@ -8,13 +8,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
+from aiohttp.web_protocol import RequestPayloadError
 from pydantic import ValidationError
 
 from triage_service.domain.errors import Conflict, DomainError, Invalid, NotFound, RateLimited
 from triage_service.store import UNREACHABLE_ERRORS
 
 log = logging.getLogger(__name__)
+# A body that cannot be read as sent: bad compression, cut short, malformed chunks.
+BODY_ERRORS: tuple[type[Exception], ...] = (HttpProcessingError, RequestPayloadError)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -123,6 +127,15 @@ def domain_response(error: DomainError) -> web.Response:
     return error_response(status, error.code, error.message)
 
 
+def unreadable_body(request: web.Request, error: Exception) -> web.Response:
+    """A 400 for a body that cannot be decoded; the connection closes after it, and the rest
+    of the body is not read (reading it would only fail again)."""
+    request.content.feed_eof()
+    response = error_response(400, "bad_request", f"The body could not be read: {error}")
+    response.force_close()
+    return response
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn every failure into the JSON error shape; log only the unexpected."""
@@ -138,6 +151,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         code = _HTTP_CODES.get(e.status, "http_error")
         headers = {k: v for k, v in e.headers.items() if k in ("Allow", "Retry-After")}
         return error_response(e.status, code, e.reason, headers=headers)
+    except BODY_ERRORS as e:
+        return unreadable_body(request, e)
     except UNREACHABLE_ERRORS as e:
         log.warning("Redis unreachable on %s %s: %s", request.method, request.path, e)
         return error_response(

@@ -109,7 +109,7 @@ async def _serve(request: web.Request, ws: web.WebSocketResponse, user: User) ->
             continue
         try:
             message = json.loads(msg.data)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, too deep, too many digits
             await _error(ws, "bad_message", "Messages must be JSON objects.")
             continue
         await _handle(request, ws, user, message)

@@ -47,12 +47,12 @@ async def shaped(request: web.Request, sign_in: SignIn, record: records.Record) 
 async def create_request(request: web.Request, sign_in: SignIn, form: RequestForm) -> web.Response:
     """Queue a request; a repeated Idempotency-Key returns the first one with 200."""
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 128:
+    if key is not None and not (1 <= len(key) <= 128 and key.isascii() and key.isprintable()):
         raise ApiError(
             422,
             "validation_error",
-            "Idempotency-Key must be 1-128 characters.",
-            fields={"Idempotency-Key": "1-128 characters"},
+            "Idempotency-Key must be 1-128 printable ASCII characters.",
+            fields={"Idempotency-Key": "1-128 printable ASCII characters"},
         )
     record, created = await lifecycle.create_request(
         request.app[STORE],
