@@ -4,6 +4,7 @@ closes them with 4401 on every instance."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import aiohttp
 import pytest
@@ -97,3 +98,31 @@ async def test_other_sessions_of_the_user_stay_open(
     await ws_other.send_json({"type": "ping"})
     assert (await ws_other.receive_json(timeout=2))["type"] == "pong"
     await other.client.close()
+
+
+async def test_invalid_utf8_and_deep_json_get_an_error_and_the_socket_stays(
+    sign_in: SignInFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A text frame of invalid UTF-8, or JSON nested 20,000 deep, is answered with an
+    `error` message; the socket stays open and nothing is logged as an error."""
+    officer = await sign_in("officer")
+    ws = await open_socket(officer.client)
+    for frame in (b"\xff\xfe{", b"[" * 20_000 + b"]" * 20_000, b'{"n": ' + b"9" * 5000 + b"}"):
+        await ws.send_frame(frame, aiohttp.WSMsgType.TEXT)
+        reply = await ws.receive_json(timeout=2)
+        assert reply["type"] == "error" and reply["error"]["code"] == "bad_message"
+    await ws.send_json({"type": "ping"})
+    assert (await ws.receive_json(timeout=2))["type"] == "pong"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_oversized_frame_closes_with_1009_without_a_traceback(
+    sign_in: SignInFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A frame over the size limit closes the socket with 1009 (message too big), logging no
+    error."""
+    officer = await sign_in("officer")
+    ws = await open_socket(officer.client)
+    await ws.send_str('{"type": "ping", "pad": "' + "x" * 200_000 + '"}')
+    assert await close_code(ws) == 1009
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -57,7 +57,8 @@ async def live_channel(request: web.Request) -> web.WebSocketResponse:
     sign_in = require(request[USER], None)
     user = sign_in.user
     check_origin(request)
-    ws = web.WebSocketResponse(heartbeat=20, max_msg_size=MAX_MESSAGE_BYTES)
+    # Text arrives undecoded: invalid UTF-8 is answered with an error, not a closed socket.
+    ws = web.WebSocketResponse(heartbeat=20, max_msg_size=MAX_MESSAGE_BYTES, decode_text=False)
     await ws.prepare(request)
     app = request.app
     app[HUB].add(ws, user, sign_in.token)
@@ -108,8 +109,8 @@ async def _serve(request: web.Request, ws: web.WebSocketResponse, user: User) ->
             await _error(ws, "rate_limited", "Too many messages; slow down.")
             continue
         try:
-            message = json.loads(msg.data)
-        except (ValueError, RecursionError):  # not JSON, too deep, too many digits
+            message = json.loads(bytes(msg.data).decode("utf-8"))
+        except (ValueError, RecursionError):  # not UTF-8 or JSON, too deep, too many digits
             await _error(ws, "bad_message", "Messages must be JSON objects.")
             continue
         await _handle(request, ws, user, message)
