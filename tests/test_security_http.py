@@ -80,3 +80,44 @@ async def test_signed_in_change_from_another_origin_is_403(sign_in: SignInFactor
         "GET", "/api/v1/me", headers={"Origin": "https://evil.example"}
     )
     assert status == 200
+
+
+async def test_redirects_carry_the_security_headers(anonymous: ApiClient) -> None:
+    """A 303 to the sign-in page carries CSP, nosniff and framing headers like any answer."""
+    async with anonymous.client.get("/officer", allow_redirects=False) as r:
+        assert r.status == 303
+        assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        assert r.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz", "/static/js/api.js", "/nope", "/officer"])
+async def test_server_header_names_no_versions(anonymous: ApiClient, path: str) -> None:
+    """No answer says which Python or aiohttp runs the service."""
+    async with anonymous.client.get(path, allow_redirects=False) as r:
+        server = r.headers.get("Server", "")
+        assert "Python" not in server and "aiohttp" not in server, server
+
+
+async def test_csp_connects_only_to_this_service(server: TestServer, anonymous: ApiClient) -> None:
+    """connect-src allows 'self' and this host's ws: origin, not every ws:/wss: host."""
+    async with anonymous.client.get("/") as r:
+        csp = r.headers["Content-Security-Policy"]
+    connect = next(d for d in csp.split(";") if d.strip().startswith("connect-src")).split()
+    assert connect == ["connect-src", "'self'", f"ws://{server.host}:{server.port}"]
+
+
+@pytest.mark.settings(public_origin="https://triage.example")
+async def test_csp_uses_the_public_origin(anonymous: ApiClient) -> None:
+    """Behind a TLS proxy the socket source is wss:// on the public origin."""
+    async with anonymous.client.get("/") as r:
+        assert "connect-src 'self' wss://triage.example;" in r.headers["Content-Security-Policy"]
+
+
+async def test_pages_are_not_stored(sign_in: SignInFactory, anonymous: ApiClient) -> None:
+    """Pages (they embed the CSRF token) and API answers are Cache-Control: no-store."""
+    officer = await sign_in("officer")
+    async with officer.client.get("/officer") as r:
+        assert r.status == 200 and r.headers["Cache-Control"] == "no-store"
+    async with anonymous.client.get("/") as r:
+        assert r.headers["Cache-Control"] == "no-store"

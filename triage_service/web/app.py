@@ -50,7 +50,6 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
-            security_headers(settings),
             error_middleware,
             origin_middleware,
             metrics_middleware,
@@ -59,6 +58,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
         ],
     )
     app[SETTINGS] = settings
+    security_headers(app, settings)
     app[CLOCK] = clock
     app[METRICS] = Metrics()
     app[HUB] = Hub()
