@@ -28,7 +28,7 @@ from triage_service.service.accounts import (
 from triage_service.settings import Settings, SettingsError, add_arguments
 from triage_service.store.embedded import EmbeddedRedis
 from triage_service.store.store import Store, StoreError, connect
-from triage_service.web.app import create_app
+from triage_service.web.app import create_app, server_options
 from triage_service.web.tls import self_signed_context
 
 DEMO_ROLES = (Role.OFFICER, Role.CLINICIAN, Role.SUPERVISOR)
@@ -144,6 +144,7 @@ def serve(settings: Settings) -> None:
             port=settings.port,
             ssl_context=ssl_context,
             access_log=None,
+            **server_options(settings),
             print=_announce(settings),
         )
     except StoreError as e:

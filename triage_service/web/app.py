@@ -53,7 +53,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
             error_middleware,
             origin_middleware,
             metrics_middleware,
-            deadline_middleware(settings.store_deadline_s),
+            deadline_middleware(settings.store_deadline_s, settings.body_timeout_s),
             session_middleware,
         ],
     )
@@ -76,6 +76,12 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
     app.cleanup_ctx.append(echo_peers_ctx)
     app.on_shutdown.append(close_sockets)
     return app
+
+
+def server_options(settings: Settings) -> dict[str, float]:
+    """aiohttp server settings: an idle or slow connection (request head included, from the
+    moment it opens) is closed after header_timeout_s."""
+    return {"keepalive_timeout": settings.header_timeout_s}
 
 
 async def close_sockets(app: web.Application) -> None:

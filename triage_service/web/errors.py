@@ -87,11 +87,20 @@ def from_validation(error: ValidationError) -> ApiError:
 UNBOUNDED_PATHS = ("/ws", "/api/v1/stats/export", "/api/v1/connection-test")
 
 
-def deadline_middleware(deadline_s: float) -> Middleware:
-    """Bound every other request, so a store that stops answering yields 503s, not hangs."""
+def deadline_middleware(deadline_s: float, body_timeout_s: float) -> Middleware:
+    """Bound every other request, so a store that stops answering yields 503s, not hangs;
+    a body that does not arrive within `body_timeout_s` is a 408 (the client's fault)."""
 
     @web.middleware
     async def bounded(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.can_read_body:
+            try:
+                async with asyncio.timeout(body_timeout_s):
+                    await request.read()  # bounded by client_max_size; kept for the view
+            except TimeoutError:
+                response = error_response(408, "request_timeout", "The body arrived too slowly.")
+                response.force_close()
+                return response
         if request.path.startswith(UNBOUNDED_PATHS):
             return await handler(request)
         async with asyncio.timeout(deadline_s):

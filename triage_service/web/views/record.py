@@ -15,6 +15,7 @@ from triage_service.domain.models import (
 from triage_service.service import lifecycle, messages, records
 from triage_service.service.referrals import get_referral
 from triage_service.service.sessions import SignIn
+from triage_service.service.throttle import limit_action
 from triage_service.web.api import ApiRoutes, answer
 from triage_service.web.errors import not_found
 from triage_service.web.state import CLOCK, SETTINGS, STORE
@@ -44,6 +45,13 @@ async def participant_record(request: web.Request, sign_in: SignIn) -> records.R
 async def post_message(request: web.Request, sign_in: SignIn, form: MessageForm) -> web.Response:
     """Store a message with the record and push it to the other participant."""
     record = await participant_record(request, sign_in)
+    await limit_action(
+        request.app[STORE],
+        sign_in.user.id,
+        "message",
+        limit=request.app[SETTINGS].messages_per_minute,
+        now_ms=request.app[CLOCK](),
+    )
     message = await messages.post_message(
         request.app[STORE], record, sign_in.user, form.text, now_ms=request.app[CLOCK]()
     )

@@ -9,6 +9,7 @@ from triage_service.domain.models import RequestForm, RequestList, RequestOut
 from triage_service.service import lifecycle, records
 from triage_service.service.audit import record_access
 from triage_service.service.sessions import SignIn
+from triage_service.service.throttle import limit_action
 from triage_service.web.api import ApiRoutes, answer
 from triage_service.web.errors import ApiError, not_found
 from triage_service.web.state import CLOCK, SETTINGS, STORE
@@ -54,6 +55,13 @@ async def create_request(request: web.Request, sign_in: SignIn, form: RequestFor
             "Idempotency-Key must be 1-128 printable ASCII characters.",
             fields={"Idempotency-Key": "1-128 printable ASCII characters"},
         )
+    await limit_action(
+        request.app[STORE],
+        sign_in.user.id,
+        "create",
+        limit=request.app[SETTINGS].requests_per_minute,
+        now_ms=request.app[CLOCK](),
+    )
     record, created = await lifecycle.create_request(
         request.app[STORE],
         request.app[SETTINGS],
