@@ -144,7 +144,7 @@ def serve(settings: Settings) -> None:
             port=settings.port,
             ssl_context=ssl_context,
             access_log=None,
-            **server_options(settings),
+            keepalive_timeout=server_options(settings)["keepalive_timeout"],
             print=_announce(settings),
         )
     except StoreError as e:
