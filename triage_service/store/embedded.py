@@ -30,6 +30,16 @@ def find_redis_server() -> str:
     return str(REDIS_SERVER_PATH)
 
 
+def restrict(data_dir: Path) -> None:
+    """Make the data directory and everything already in it readable by the owner only
+    (0700 directories, 0600 files): it holds the records."""
+    data_dir.chmod(0o700)
+    for path in data_dir.rglob("*"):
+        if path.is_symlink() or path.is_socket():
+            continue
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
 class EmbeddedRedis:
     """A private redis-server on a unix socket under `data_dir`, with AOF fsync on every write.
 
@@ -50,6 +60,7 @@ class EmbeddedRedis:
     async def start(self) -> str:
         """Start (or reuse) the server and return its URL once it answers PING."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        restrict(self.data_dir)
         if await self._answers():
             log.info("reusing the embedded redis-server already running on %s", self.socket)
             return self.url
@@ -75,6 +86,7 @@ class EmbeddedRedis:
             str(self.data_dir / "redis.log"),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
+            umask=0o077,  # the AOF, log and socket it creates: owner only
         )
         for _ in range(200):
             if self.process.returncode is not None:
