@@ -207,5 +207,5 @@ async def test_export_is_audited_and_checks_its_window(
     assert status == 200
     entries = await redis_client.xrange(key_prefix + "audit")
     exports = [e for _, e in entries if e["action"] == "export"]
-    assert exports[-1]["record"] == "2026-03-01T00:00:00.000Z/2026-03-02T00:00:00.000Z"
-    assert exports[-1]["user"] == supervisor.user.id
+    assert exports[-1]["detail"] == "2026-03-01T00:00:00.000Z/2026-03-02T00:00:00.000Z"
+    assert exports[-1]["user_id"] == supervisor.user.id

@@ -65,6 +65,7 @@ class Settings:
     connection_test_s: int = _opt(20, "longest pre-call connection test (seconds)")
     connection_test_max: int = _opt(8, "concurrent pre-call connection tests")
     retention_days: int = _opt(0, "purge identifying fields after this many days (0: never)")
+    audit_retention_days: int = _opt(0, "drop access-log entries after this many days (0: never)")
     metrics_token: str | None = _opt(None, "if set, /metrics needs 'Authorization: Bearer …'")
     sweep_interval_s: float = _opt(1.0, "how often each instance sweeps due timers (seconds)")
     store_deadline_s: float = _opt(5.0, "a request Redis has not answered by then gets a 503")
@@ -77,11 +78,14 @@ class Settings:
         positive = [
             f.name
             for f in dataclasses.fields(self)
-            if f.type in ("int", "float") and f.name not in ("retention_days",)
+            if f.type in ("int", "float")
+            and f.name not in ("retention_days", "audit_retention_days")
         ]
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name} must be greater than 0, got {getattr(self, name)}")
+        if self.audit_retention_days < 0:
+            raise SettingsError("audit_retention_days must be 0 (keep) or more")
         if self.retention_days < 0:
             raise SettingsError("retention_days must be 0 (keep) or more")
         if not 0 < self.port < 65536:

@@ -125,6 +125,12 @@ async def list_users(store: Store) -> list[tuple[User, bool]]:
     return sorted(found, key=lambda pair: pair[0].username.lower())
 
 
+async def find_user_id(store: Store, username: str) -> str | None:
+    """The id of the account named `username`, if there is one."""
+    user_id: str | None = await store.client.hget(store.keys("users"), username.lower())
+    return user_id
+
+
 async def find_user(store: Store, username: str) -> User:
     """The account named `username`; ValueError if there is none."""
     user_id = await store.client.hget(store.keys("users"), username.lower())

@@ -18,6 +18,7 @@ from triage_service.web.metrics import METRICS, Metrics, metrics_middleware
 from triage_service.web.security import origin_middleware, security_headers
 from triage_service.web.state import CLOCK, HUB, SETTINGS
 from triage_service.web.views import (
+    audit,
     live,
     pages,
     queue,
@@ -42,6 +43,7 @@ ROUTE_TABLES: tuple[ApiRoutes, ...] = (
     live.routes,
     rtc.routes,
     stats.routes,
+    audit.routes,
 )
 
 

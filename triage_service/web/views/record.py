@@ -13,6 +13,7 @@ from triage_service.domain.models import (
     OutcomeOut,
 )
 from triage_service.service import lifecycle, messages, records
+from triage_service.service.audit import record_access
 from triage_service.service.referrals import get_referral
 from triage_service.service.sessions import SignIn
 from triage_service.service.throttle import limit_action
@@ -68,6 +69,14 @@ async def post_message(request: web.Request, sign_in: SignIn, form: MessageForm)
 async def list_messages(request: web.Request, sign_in: SignIn) -> web.Response:
     """Every message of the request, oldest first."""
     record = await participant_record(request, sign_in)
+    await record_access(
+        request.app[STORE],
+        sign_in.user,
+        action="chat",
+        request_id=record["id"],
+        reason=request.headers.get("X-Access-Reason"),
+        now_ms=request.app[CLOCK](),
+    )
     found = await messages.list_messages(request.app[STORE], record["id"])
     return answer(MessageList(messages=found))
 

@@ -7,6 +7,7 @@ from aiohttp import web
 from triage_service.domain.codes import Role
 from triage_service.domain.models import ReferralList, ReferralOut, ReferralUpdate
 from triage_service.service import referrals
+from triage_service.service.audit import record_accesses
 from triage_service.service.sessions import SignIn
 from triage_service.web.api import ApiRoutes, answer
 from triage_service.web.errors import ApiError
@@ -35,6 +36,14 @@ async def list_referrals(request: web.Request, sign_in: SignIn) -> web.Response:
     found = await referrals.list_referrals(
         request.app[STORE],
         scope,  # type: ignore[arg-type]
+        now_ms=request.app[CLOCK](),
+    )
+    await record_accesses(
+        request.app[STORE],
+        sign_in.user,
+        action="referral",
+        request_ids=[r.request_id for r in found],
+        reason=request.headers.get("X-Access-Reason"),
         now_ms=request.app[CLOCK](),
     )
     if sign_in.user.role is Role.SUPERVISOR:

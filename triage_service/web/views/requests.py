@@ -107,8 +107,9 @@ async def get_request(request: web.Request, sign_in: SignIn) -> web.Response:
     await record_access(
         request.app[STORE],
         sign_in.user,
-        action="read",
-        record_id=record["id"],
+        action="record",
+        request_id=record["id"],
+        reason=request.headers.get("X-Access-Reason"),
         now_ms=request.app[CLOCK](),
     )
     return answer(await shaped(request, sign_in, record))
