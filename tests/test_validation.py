@@ -31,7 +31,8 @@ class World:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def world() -> AsyncIterator[World]:
     """An officer, a clinician in session with them, and an open referral."""
-    async with deployment() as running:
+    # One officer makes every request here: no per-minute cap on creating them.
+    async with deployment(requests_per_minute=10_000) as running:
         officer = await running.sign_in("officer")
         clinician = await running.sign_in("clinician")
         done = await in_session(officer, clinician)
