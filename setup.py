@@ -17,5 +17,8 @@ DATA_PACKAGES = [
 setup(
     packages=[*find_namespace_packages(include=["triage_service*"]), *DATA_PACKAGES],
     package_dir={f"triage_service.{folder}": folder for folder in DATA_FOLDERS},
-    package_data={"triage_service.store": ["lua/*.lua"], **{p: ["*"] for p in DATA_PACKAGES}},
+    package_data={
+        "triage_service.store": ["lua/*.lua"],
+        "triage_service.service": ["data/*"],
+        **{p: ["*"] for p in DATA_PACKAGES}},
 )

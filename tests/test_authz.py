@@ -43,7 +43,8 @@ class World:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def world() -> AsyncIterator[World]:
     """Signed-in clients for each role plus a second officer and clinician."""
-    async with deployment() as running:
+    # One officer makes every request here: no per-minute cap on creating them.
+    async with deployment(requests_per_minute=10_000) as running:
         clients = {
             role: await running.sign_in(role, display_name=f"Named {role.title()}")
             for role in ROLES

@@ -204,7 +204,7 @@ async def test_user_add_twice_fails_clearly(tmp_path: Path) -> None:
     )
     assert status != 0
     assert error_lines(err) == ["triage-service: user 'ALICE' already exists"], err
-    assert short != 0 and "at least 8 characters" in short_err
+    assert short != 0 and "at least 12 characters" in short_err
     assert not await answers(tmp_path / "redis.sock"), "user add leaves no server running"
 
 

@@ -257,4 +257,4 @@ async def test_fhir_export_is_audited(
     assert status == 200
     entries = await read_stream(redis_client, key_prefix + "audit")
     assert entries[-1]["action"] == "export_fhir"
-    assert entries[-1]["record"] == "2026-03-01T00:00:00.000Z/2026-03-02T00:00:00.000Z"
+    assert entries[-1]["detail"] == "2026-03-01T00:00:00.000Z/2026-03-02T00:00:00.000Z"

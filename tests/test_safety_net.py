@@ -284,9 +284,6 @@ async def test_open_socket_keeps_the_session_alive(
     sign_in: SignInFactory, app: web.Application, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Activity on an open /ws refreshes the sign-in's idle timeout."""
-    from triage_service.web.views import live
-
-    monkeypatch.setattr(live, "KEEPALIVE_EVERY_S", 0.0)
     clinician = await sign_in("clinician")
     store = app[STORE]
     [key] = [k async for k in store.client.scan_iter(match=store.keys("sess:*"))]
@@ -302,12 +299,11 @@ async def test_absolute_lifetime_still_ends_the_socket(
     sign_in: SignInFactory, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Past the absolute lifetime the socket is closed (4401) instead of kept alive."""
-    from triage_service.web.views import live
+    from triage_service.live.hub import SESSION_ENDED
 
-    monkeypatch.setattr(live, "KEEPALIVE_EVERY_S", 0.0)
     clinician = await sign_in("clinician")
     socket = await connect(clinician)
     clock.advance(31 * 86400)
     await socket.ws.send_json({"type": "ping"})
     await asyncio.wait_for(socket.reader, 3)
-    assert socket.ws.close_code == live.SIGNED_OUT
+    assert socket.ws.close_code == SESSION_ENDED

@@ -1,4 +1,5 @@
-"""Command line: `triage-service serve` and `triage-service user add`."""
+"""Command line: `triage-service serve` and `triage-service user add|list|disable|enable|
+reset-password|set-role`."""
 
 from __future__ import annotations
 
@@ -8,18 +9,27 @@ import logging
 import secrets
 import ssl
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import NoReturn
 
 from aiohttp import web
 
 from triage_service.domain.codes import Role
-from triage_service.service.accounts import DuplicateUser, add_user, count_users
+from triage_service.domain.users import User
+from triage_service.service.accounts import (
+    DuplicateUser,
+    add_user,
+    count_users,
+    list_users,
+    reset_password,
+    set_disabled,
+    set_role,
+)
 from triage_service.settings import Settings, SettingsError, add_arguments
 from triage_service.store.embedded import EmbeddedRedis
 from triage_service.store.store import Store, StoreError, connect
 from triage_service.web.access import access_log_options
-from triage_service.web.app import create_app
+from triage_service.web.app import create_app, server_options
 from triage_service.web.tls import self_signed_context
 
 DEMO_ROLES = (Role.OFFICER, Role.CLINICIAN, Role.SUPERVISOR)
@@ -44,16 +54,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     user = commands.add_parser("user", help="manage accounts").add_subparsers(
         dest="action", required=True
     )
-    add = add_arguments(user.add_parser("add", help="create an account"))
-    add.add_argument("username")
-    add.add_argument("--role", required=True, choices=[r.value for r in Role])
-    add.add_argument("--display-name")
-    add.add_argument(
-        "--password-stdin",
-        action="store_true",
-        required=True,
-        help="read the password from standard input",
-    )
+    _user_commands(user)
     parsed = parser.parse_args(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
@@ -64,14 +65,66 @@ def main(argv: Sequence[str] | None = None) -> None:
     if parsed.command == "serve":
         serve(settings)
     else:
-        password = sys.stdin.readline().rstrip("\n")
-        raise SystemExit(
-            asyncio.run(
-                user_add(
-                    settings, parsed.username, Role(parsed.role), parsed.display_name, password
-                )
-            )
+        raise SystemExit(asyncio.run(with_store(settings, user_action(parsed))))
+
+
+def _user_commands(user: argparse._SubParsersAction[OneLineErrors]) -> None:
+    """The `user` subcommands and their arguments."""
+    roles = [r.value for r in Role]
+    add = add_arguments(user.add_parser("add", help="create an account"))
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=roles)
+    add.add_argument("--display-name")
+    add_arguments(user.add_parser("list", help="list accounts"))
+    for name, text in (
+        ("disable", "disable an account, ending its sessions"),
+        ("enable", "enable a disabled account"),
+    ):
+        add_arguments(user.add_parser(name, help=text)).add_argument("username")
+    reset = add_arguments(user.add_parser("reset-password", help="set a new password"))
+    reset.add_argument("username")
+    role = add_arguments(user.add_parser("set-role", help="give an account another role"))
+    role.add_argument("username")
+    role.add_argument("role", choices=roles)
+    for command in (add, reset):
+        command.add_argument(
+            "--password-stdin",
+            action="store_true",
+            required=True,
+            help="read the password from standard input",
         )
+
+
+StoreAction = Callable[[Store], Awaitable[str]]
+
+
+def user_action(parsed: argparse.Namespace) -> StoreAction:
+    """What a `user` subcommand does to the store; it returns the line to print."""
+    action = parsed.action
+    password = sys.stdin.readline().rstrip("\n") if action in ("add", "reset-password") else ""
+
+    async def run(store: Store) -> str:
+        if action == "add":
+            await add_user(
+                store,
+                username=parsed.username,
+                role=Role(parsed.role),
+                password=password,
+                display_name=parsed.display_name,
+            )
+            return f"created {parsed.role} {parsed.username}"
+        if action == "list":
+            return "\n".join(_account_line(u, off) for u, off in await list_users(store))
+        if action in ("disable", "enable"):
+            await set_disabled(store, parsed.username, action == "disable")
+            return f"{action}d {parsed.username}"
+        if action == "reset-password":
+            await reset_password(store, parsed.username, password)
+            return f"new password for {parsed.username}"
+        await set_role(store, parsed.username, Role(parsed.role))
+        return f"{parsed.username} is now {parsed.role}"
+
+    return run
 
 
 def serve(settings: Settings) -> None:
@@ -91,6 +144,7 @@ def serve(settings: Settings) -> None:
             host=settings.host,
             port=settings.port,
             ssl_context=ssl_context,
+            keepalive_timeout=server_options(settings)["keepalive_timeout"],
             print=_announce(settings),
             **access_log_options(settings),
         )
@@ -124,18 +178,19 @@ async def create_demo_accounts(app: web.Application) -> None:
     print("Demo accounts (shown once):\n" + "\n".join(lines), flush=True)
 
 
-async def user_add(
-    settings: Settings, username: str, role: Role, display_name: str | None, password: str
-) -> int:
-    """Create an account against the configured (or embedded) Redis; 0 on success."""
+def _account_line(user: User, disabled: bool) -> str:
+    state = "disabled" if disabled else "enabled"
+    return f"{user.username}\t{user.role.value}\t{state}\t{user.display_name}"
+
+
+async def with_store(settings: Settings, action: StoreAction) -> int:
+    """Run `action` against the configured (or embedded) Redis; 0 on success, 1 on a refusal."""
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_path)
     url = settings.redis_url or await embedded.start()  # type: ignore[union-attr]
     try:
         store = Store(await connect(url, attempts=3), settings.key_prefix)
         try:
-            await add_user(
-                store, username=username, role=role, password=password, display_name=display_name
-            )
+            line = await action(store)
         finally:
             await store.close()
     except (DuplicateUser, ValueError, StoreError) as e:
@@ -144,5 +199,6 @@ async def user_add(
     finally:
         if embedded is not None:
             await embedded.stop()
-    print(f"created {role.value} {username}")
+    if line:
+        print(line)
     return 0

@@ -39,8 +39,16 @@ class Settings:
     demo_accounts: bool = _opt(False, "create demo accounts on an empty store and print them")
     session_idle_s: int = _opt(1800, "sign-in session idle timeout (seconds)")
     session_absolute_s: int = _opt(43200, "sign-in session absolute lifetime (seconds)")
-    login_max_failures: int = _opt(5, "failed sign-ins allowed per window before 429")
-    login_window_s: int = _opt(900, "window for counting failed sign-ins (seconds)")
+    ws_session_check_s: float = _opt(30.0, "how often an open socket re-checks its session (s)")
+    login_max_failures: int = _opt(5, "failed sign-ins per account+address before delays start")
+    login_account_failures: int = _opt(100, "failed sign-ins per account before delays start")
+    login_address_failures: int = _opt(300, "failed sign-ins per address per window before 429")
+    login_max_delay_s: int = _opt(900, "longest delay between failed sign-ins (seconds)")
+    login_window_s: int = _opt(900, "failed sign-ins are forgotten after this long (seconds)")
+    header_timeout_s: float = _opt(15.0, "a connection's request head must arrive within (s)")
+    body_timeout_s: float = _opt(10.0, "a request body must arrive within this long (s)")
+    requests_per_minute: int = _opt(10, "requests one officer may create per minute")
+    messages_per_minute: int = _opt(60, "chat messages one user may send per minute")
     max_body_bytes: int = _opt(65536, "largest request body accepted (bytes)")
     max_wait_s: int = _opt(900, "a request still waiting after this long expires (seconds)")
     escalate_after_s: str = _opt("1:60,2:300,3:600", "per priority: wait that alarms supervisors")
@@ -72,6 +80,7 @@ class Settings:
     connection_test_s: int = _opt(20, "longest pre-call connection test (seconds)")
     connection_test_max: int = _opt(8, "concurrent pre-call connection tests")
     retention_days: int = _opt(0, "purge identifying fields after this many days (0: never)")
+    audit_retention_days: int = _opt(0, "drop access-log entries after this many days (0: never)")
     metrics_token: str | None = _opt(None, "if set, /metrics needs 'Authorization: Bearer …'")
     sweep_interval_s: float = _opt(1.0, "how often each instance sweeps due timers (seconds)")
     store_deadline_s: float = _opt(5.0, "a request Redis has not answered by then gets a 503")
@@ -85,11 +94,14 @@ class Settings:
         positive = [
             f.name
             for f in dataclasses.fields(self)
-            if f.type in ("int", "float") and f.name not in ("retention_days",)
+            if f.type in ("int", "float")
+            and f.name not in ("retention_days", "audit_retention_days")
         ]
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name} must be greater than 0, got {getattr(self, name)}")
+        if self.audit_retention_days < 0:
+            raise SettingsError("audit_retention_days must be 0 (keep) or more")
         if self.retention_days < 0:
             raise SettingsError("retention_days must be 0 (keep) or more")
         if not 0 < self.port < 65536:

@@ -15,6 +15,7 @@ from triage_service.domain.users import User
 
 log = logging.getLogger(__name__)
 GOING_AWAY = 1001  # WebSocket close code: the server is going down
+SESSION_ENDED = 4401  # WebSocket close code: the sign-in session is over (signed out, expired)
 
 
 class Socket(Protocol):
@@ -37,11 +38,17 @@ class Hub:
         self.users: dict[Socket, User] = {}
         self.leases: dict[Socket, str] = {}
 
-    def add(self, ws: Socket, user: User, *, lease: str | None = None) -> None:
-        """Track a newly opened socket (and the presence lease it holds, if any)."""
+        self.by_session: dict[str, set[Socket]] = {}
+        self.sessions: dict[Socket, str] = {}
+
+    def add(self, ws: Socket, user: User, session: str = "", *, lease: str | None = None) -> None:
+        """Track a newly opened socket, opened under sign-in session token `session` (and the
+        presence lease it holds, if any)."""
         self.by_user.setdefault(user.id, set()).add(ws)
         self.by_role[user.role].add(ws)
         self.users[ws] = user
+        self.sessions[ws] = session
+        self.by_session.setdefault(session, set()).add(ws)
         if lease is not None:
             self.leases[ws] = lease
 
@@ -55,6 +62,11 @@ class Hub:
         self.leases.pop(ws, None)
         if user is None:
             return None
+        session = self.sessions.pop(ws, "")
+        same_session = self.by_session.get(session, set())
+        same_session.discard(ws)
+        if not same_session:
+            self.by_session.pop(session, None)
         self.by_role[user.role].discard(ws)
         sockets = self.by_user.get(user.id, set())
         sockets.discard(ws)
@@ -90,6 +102,12 @@ class Hub:
     async def send_to_all(self, message: dict[str, Any]) -> None:
         """Send to every socket on this instance."""
         await self._send(self.users, json.dumps(message))
+
+    async def close_sessions(self, tokens: list[str]) -> None:
+        """Close every socket opened under one of these (ended) sign-in sessions."""
+        for token in tokens:
+            for ws in list(self.by_session.get(token, ())):
+                await ws.close(code=SESSION_ENDED, message=b"session ended")
 
     async def close_all(self) -> None:
         """Close every socket with GOING_AWAY (instance shutting down)."""

@@ -29,6 +29,7 @@ from triage_service.store.wakes import (
     ChatWake,
     FallbackWake,
     RequestWake,
+    SessionEndedWake,
     SignalWake,
     Wake,
     parse,
@@ -123,6 +124,8 @@ class Dispatcher:
                     "data": wake.data,
                 },
             )
+        elif isinstance(wake, SessionEndedWake):
+            await self.hub.close_sessions(list(wake.tokens))
         elif isinstance(wake, ChatWake) and record is not None:
             await self._chat(wake, record)
         elif isinstance(wake, RequestWake) and wake.kind in REQUEST_EVENTS:

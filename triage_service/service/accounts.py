@@ -1,4 +1,5 @@
-"""User accounts: creation and password checks (argon2id)."""
+"""User accounts: creation, password checks (argon2id) and the account lifecycle (disable,
+enable, new password, new role: each ends the user's sessions and sockets everywhere)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from triage_service.cpu import run_cpu
 from triage_service.domain.codes import Role
 from triage_service.domain.users import User
+from triage_service.service.passwords import password_problem
+from triage_service.service.sessions import end_user_sessions
 from triage_service.store.store import Store
+
+MAX_DISPLAY_NAME = 80
 
 # argon2-cffi's defaults are the RFC 9106 "low memory" argon2id profile.
 _hasher = PasswordHasher()
@@ -34,8 +39,10 @@ async def add_user(
     """Create an account; raise `DuplicateUser` if the username exists."""
     if not username or len(username) > 64 or not username.isprintable() or " " in username:
         raise ValueError("username must be 1-64 printable characters without spaces")
-    if len(password) < 8:
-        raise ValueError("password must be at least 8 characters")
+    if problem := password_problem(password):
+        raise ValueError(problem)
+    if display_name is not None and (problem := display_name_problem(display_name)):
+        raise ValueError(problem)
     return await save_user(
         store,
         username=username,
@@ -43,6 +50,16 @@ async def add_user(
         password_hash=await hash_password(password),
         display_name=display_name,
     )
+
+
+def display_name_problem(name: str) -> str | None:
+    """Why `name` may not be shown as a display name (1-80 printable characters, no control
+    or bidirectional-override characters), or None."""
+    if not name.strip() or len(name) > MAX_DISPLAY_NAME:
+        return f"display name must be 1-{MAX_DISPLAY_NAME} characters"
+    if not name.isprintable():  # Cc and Cf: control characters and bidi overrides
+        return "display name must be printable characters only"
+    return None
 
 
 async def hash_password(password: str) -> str:
@@ -77,7 +94,8 @@ async def authenticate(store: Store, username: str, password: str) -> User | Non
     user_id = await store.accounts.id_of(username)
     fields = await store.accounts.load(user_id) if user_id else {}
     matches = await run_cpu(_verify, fields.get("password_hash"), password)
-    return _user(fields) if fields and matches else None
+    # A disabled account costs the same verification and gets the same answer as a wrong one.
+    return _user(fields) if fields and matches and not fields.get("disabled") else None
 
 
 def _verify(stored: str | None, password: str) -> bool:
@@ -90,6 +108,57 @@ def _verify(stored: str | None, password: str) -> bool:
 async def count_users(store: Store) -> int:
     """How many accounts exist."""
     return await store.accounts.count()
+
+
+async def list_users(store: Store) -> list[tuple[User, bool]]:
+    """Every account with whether it is disabled, by username."""
+    rows = await store.accounts.load_all()
+    found = [(_user(f), bool(f.get("disabled"))) for f in rows if f]
+    return sorted(found, key=lambda pair: pair[0].username.lower())
+
+
+async def find_user_id(store: Store, username: str) -> str | None:
+    """The id of the account named `username`, if there is one."""
+    return await store.accounts.id_of(username)
+
+
+async def find_user(store: Store, username: str) -> User:
+    """The account named `username`; ValueError if there is none."""
+    user_id = await store.accounts.id_of(username)
+    user = await get_user(store, user_id) if user_id else None
+    if user is None:
+        raise ValueError(f"no user {username!r}")
+    return user
+
+
+async def set_disabled(store: Store, username: str, disabled: bool) -> User:
+    """Disable (ending every session and socket at once) or re-enable an account."""
+    user = await find_user(store, username)
+    if disabled:
+        await store.accounts.save(user.id, {"disabled": "1"})
+        await end_user_sessions(store, user.id)
+    else:
+        await store.accounts.forget(user.id, "disabled")
+    return user
+
+
+async def reset_password(store: Store, username: str, password: str) -> User:
+    """Give an account a new password (same rules as new accounts); its sessions end."""
+    if problem := password_problem(password):
+        raise ValueError(problem)
+    user = await find_user(store, username)
+    new_hash = await hash_password(password)
+    await store.accounts.save(user.id, {"password_hash": new_hash})
+    await end_user_sessions(store, user.id)
+    return user
+
+
+async def set_role(store: Store, username: str, role: Role) -> User:
+    """Give an account another role; its sessions (which carry the old role) end."""
+    user = await find_user(store, username)
+    await store.accounts.save(user.id, {"role": role.value})
+    await end_user_sessions(store, user.id)
+    return user
 
 
 def _user(fields: dict[str, str]) -> User:

@@ -1,19 +1,16 @@
-"""Sign-in sessions kept in Redis (server-side, idle and absolute timeouts) and the
-sign-in failure counters that rate-limit guessing."""
+"""Sign-in sessions kept in Redis (server-side, idle and absolute timeouts), ended one by one
+or all of a user's at once."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 from dataclasses import dataclass
 
 from triage_service.domain.codes import Role
-from triage_service.domain.errors import RateLimited
 from triage_service.domain.users import User
 from triage_service.settings import Settings
-from triage_service.store.store import Store
+from triage_service.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +30,9 @@ async def open_session(store: Store, settings: Settings, user: User, now_ms: int
     await store.sessions.save(
         sign_in.token,
         json.dumps({**user.as_dict(), "csrf": sign_in.csrf_token, "created_ms": now_ms}),
+        user_id=user.id,
         idle_s=settings.session_idle_s,
+        lifetime_s=settings.session_absolute_s,
     )
     return sign_in
 
@@ -49,7 +48,7 @@ async def load_session(store: Store, settings: Settings, token: str, now_ms: int
         return None
     fields = json.loads(raw)
     if now_ms - int(fields["created_ms"]) > settings.session_absolute_s * 1000:
-        await store.sessions.delete(token)
+        await store.sessions.end(None, [token])
         return None
     user = User(
         id=fields["id"],
@@ -60,49 +59,28 @@ async def load_session(store: Store, settings: Settings, token: str, now_ms: int
     return SignIn(token=token, csrf_token=fields["csrf"], user=user)
 
 
-async def close_session(store: Store, token: str) -> None:
-    """End a session: its cookie is dead from now on."""
-    await store.sessions.delete(token)
+async def close_session(store: Store, token: str, user_id: str | None = None) -> None:
+    """End a session: its cookie is dead from now on and its sockets close everywhere."""
+    await store.sessions.end(user_id, [token])
 
 
-async def check_login_allowed(
-    store: Store, settings: Settings, *, username: str, remote: str
-) -> None:
-    """Raise 429 with Retry-After while the username or address has too many failures."""
-    for key, limit in _failure_keys(store, username, remote, settings):
-        if await store.sessions.failures(key) >= limit:
-            retry = max(1, await store.sessions.seconds_left(key))
-            minutes = -(-retry // 60)
-            raise RateLimited(
-                f"Too many failed sign-ins. Try again in {minutes} "
-                f"minute{'' if minutes == 1 else 's'}.",
-                retry_after_s=retry,
-            )
+async def end_user_sessions(store: Store, user_id: str) -> int:
+    """End every session of a user (disabled, new role or password); how many there were."""
+    tokens = await store.sessions.tokens_of(user_id)
+    await store.sessions.end(user_id, tokens)
+    return len(tokens)
 
 
-async def record_login_failure(
-    store: Store, settings: Settings, *, username: str, remote: str
-) -> None:
-    """Count a failed sign-in against the username and the address."""
-    keys = [key for key, _ in _failure_keys(store, username, remote, settings)]
-    await store.sessions.count_failure(keys, window_s=settings.login_window_s)
-
-
-def _failure_keys(
-    store: Store, username: str, remote: str, settings: Settings
-) -> list[tuple[str, int]]:
-    # Addresses are personal data: only a keyed hash of them is stored.
-    address = hmac.new(_secret(settings), remote.encode(), hashlib.sha256).hexdigest()[:32]
-    limit = settings.login_max_failures
-    by_user, by_address = store.sessions.failure_keys(username, address)
-    return [(by_user, limit), (by_address, limit * 4)]
-
-
-_RANDOM_SECRET = secrets.token_bytes(32)
-
-
-def _secret(settings: Settings) -> bytes:
-    return settings.secret_key.encode() if settings.secret_key else _RANDOM_SECRET
+async def session_alive(store: Store, settings: Settings, token: str, now_ms: int) -> bool:
+    """Whether the session still stands (without refreshing it)."""
+    raw = await store.sessions.peek(token)
+    if raw is None:
+        return False
+    try:
+        created_ms = int(json.loads(raw)["created_ms"])
+    except (ValueError, KeyError, TypeError):
+        return False
+    return now_ms - created_ms <= settings.session_absolute_s * 1000
 
 
 async def keep_session_alive(store: Store, settings: Settings, token: str, now_ms: int) -> bool:

@@ -7,6 +7,7 @@ import logging
 
 from triage_service.domain.times import Clock
 from triage_service.service.alarms import check_alarms, request_expired
+from triage_service.service.audit import trim as trim_audit
 from triage_service.service.fallback import fallback_due
 from triage_service.service.lifecycle import expire_request
 from triage_service.service.presence import grace_expired, reap_lapsed_leases
@@ -51,6 +52,10 @@ async def sweep_forever(store: Store, settings: Settings, clock: Clock) -> None:
             await check_alarms(store, settings, now_ms=clock())
             if settings.retention_days:
                 await purge_due(store, retention_days=settings.retention_days, now_ms=clock())
+            if settings.audit_retention_days:
+                await trim_audit(
+                    store, retention_days=settings.audit_retention_days, now_ms=clock()
+                )
         except STORE_ERRORS as e:
             log.warning("timer sweep failed, will retry: %s", e)
         await asyncio.sleep(settings.sweep_interval_s)

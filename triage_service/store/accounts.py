@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from triage_service.store.base import Part, entry, fields, maybe_text
+from triage_service.store.base import Part, entry, fields, maybe_text, texts
 
 
 class Accounts(Part):
@@ -21,6 +21,18 @@ class Accounts(Part):
     async def load(self, user_id: str) -> dict[str, str]:
         """An account's fields (empty if there is none)."""
         return fields(await self.client.hgetall(self.keys.user(user_id)))
+
+    async def load_all(self) -> list[dict[str, str]]:
+        """Every account's fields, in one round trip after the index."""
+        ids = texts(await self.client.hvals(self.keys.users))
+        async with self.client.pipeline(transaction=False) as pipe:
+            for user_id in ids:
+                pipe.hgetall(self.keys.user(user_id))
+            return [fields(row) for row in await pipe.execute()]
+
+    async def forget(self, user_id: str, *names: str) -> None:
+        """Remove some fields of an account."""
+        await self.client.hdel(self.keys.user(user_id), *names)
 
     async def id_of(self, username: str) -> str | None:
         """The id of the account named `username` (any case), if any."""

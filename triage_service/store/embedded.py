@@ -88,6 +88,16 @@ def is_redis_server(pid: int) -> bool:
     return name.startswith("redis-server") and is_alive(pid)
 
 
+def restrict(data_dir: Path) -> None:
+    """Make the data directory and everything already in it readable by the owner only
+    (0700 directories, 0600 files): it holds the records."""
+    data_dir.chmod(0o700)
+    for path in data_dir.rglob("*"):
+        if path.is_symlink() or path.is_socket():
+            continue
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
 class EmbeddedRedis:
     """A private redis-server on a unix socket under `data_dir`, with AOF fsync on every write.
 
@@ -122,6 +132,7 @@ class EmbeddedRedis:
 
     def _make_data_dir(self) -> None:
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        restrict(self.data_dir)  # also what an earlier version left readable
         if self.data_dir.stat().st_uid == os.getuid():
             self.data_dir.chmod(0o700)
 

@@ -46,8 +46,11 @@ PER_ID: dict[str, str] = {
     "leases": "presence:{}",  # sorted set: a clinician's socket leases by expiry
     "clinician_sessions": "clin:{}:sessions",  # set: a clinician's requests in session
     "idempotency": "idem:{}:{}",  # string: officer, idempotency key -> request id
-    "login_fail_user": "login_fail:user:{}",  # counter: failed sign-ins of a username
-    "login_fail_addr": "login_fail:addr:{}",  # counter: failed sign-ins from an address
+    "login_failures_pair": "login_fail:pair:{}:{}",  # failures of an account from an address
+    "login_failures_account": "login_fail:user:{}",  # failures of a (lower-cased) account
+    "login_failures_address": "login_fail:addr:{}",  # failures from a (hashed) address
+    "action_count": "rate:{}:{}:{}",  # counter: a user's actions of a kind in one minute
+    "user_sessions": "user:{}:sessions",  # set: the sign-in session tokens of a user
     "alarm": "alarm:{}",  # hash: one alarm record
     "alarm_claim": "alarm:claim:{}:{}",  # string: the claim that raised an alarm (kind, subject)
     "stats": "stats:{}",  # the statistics counters and bins (lua/_common.lua)
@@ -129,13 +132,25 @@ class Keys:
         """The request an officer's idempotency key created."""
         return self._fill("idempotency", officer_id, idempotency_key)
 
-    def login_fail_user(self, username: str) -> str:
-        """Failed sign-ins of a (lower-cased) username."""
-        return self._fill("login_fail_user", username)
+    def login_failures_pair(self, account: str, address: str) -> str:
+        """Failed sign-ins of an account from one (hashed) address."""
+        return self._fill("login_failures_pair", account, address)
 
-    def login_fail_addr(self, address: str) -> str:
-        """Failed sign-ins from a (hashed) address."""
-        return self._fill("login_fail_addr", address)
+    def login_failures_account(self, account: str) -> str:
+        """Failed sign-ins of a (lower-cased) account, from anywhere."""
+        return self._fill("login_failures_account", account)
+
+    def login_failures_address(self, address: str) -> str:
+        """Failed sign-ins from a (hashed) address, for any account."""
+        return self._fill("login_failures_address", address)
+
+    def action_count(self, action: str, user_id: str, minute: int) -> str:
+        """How many actions of a kind a user took in one minute (epoch minute)."""
+        return self._fill("action_count", action, user_id, str(minute))
+
+    def user_sessions(self, user_id: str) -> str:
+        """The sign-in session tokens of a user."""
+        return self._fill("user_sessions", user_id)
 
     def alarm(self, alarm_id: str) -> str:
         """The hash of one alarm."""

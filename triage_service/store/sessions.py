@@ -1,4 +1,5 @@
-"""Sign-in sessions (one JSON string each) and the sign-in failure counters."""
+"""Sign-in sessions (one JSON string each), indexed by user so that all of a user's sessions
+can be ended at once, and the `session_ended` wake-up that closes their sockets everywhere."""
 
 from __future__ import annotations
 
@@ -6,15 +7,24 @@ from collections.abc import Sequence
 
 from redis.exceptions import ResponseError
 
-from triage_service.store.base import Part, maybe_text
+from triage_service.store.base import Part, maybe_text, texts
+from triage_service.store.wakes import SessionEndedWake
 
 
 class Sessions(Part):
-    """Sessions by token, with their idle timeout, and the failure counters."""
+    """Sessions by token, with their idle timeout, and each user's set of tokens."""
 
-    async def save(self, token: str, session_json: str, *, idle_s: int) -> None:
-        """Store a new session that lapses after `idle_s` unused."""
-        await self.client.set(self.keys.session(token), session_json, ex=idle_s)
+    async def save(
+        self, token: str, session_json: str, *, user_id: str, idle_s: int, lifetime_s: int
+    ) -> None:
+        """Store a new session that lapses after `idle_s` unused, indexed under its user for
+        as long as it can live (MULTI)."""
+        index = self.keys.user_sessions(user_id)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.set(self.keys.session(token), session_json, ex=idle_s)
+            pipe.sadd(index, token)
+            pipe.expire(index, lifetime_s)
+            await pipe.execute()
 
     async def touch(self, token: str, *, idle_s: int) -> str | None:
         """The session's JSON, its idle timeout restarted, in one command (GETEX); None if
@@ -29,27 +39,28 @@ class Sessions(Part):
             await self.client.delete(key)
             return None
 
-    async def delete(self, token: str) -> None:
-        """End a session."""
-        await self.client.delete(self.keys.session(token))
+    async def peek(self, token: str) -> str | None:
+        """The session's JSON without refreshing its idle timeout (None if it is gone or was
+        written by an earlier version)."""
+        try:
+            return maybe_text(await self.client.get(self.keys.session(token)))
+        except ResponseError as e:
+            if not str(e).startswith("WRONGTYPE"):
+                raise
+            return None
 
-    def failure_keys(self, username: str, address: str) -> tuple[str, str]:
-        """The failure counters of a username (any case) and a (hashed) address."""
-        return self.keys.login_fail_user(username.lower()), self.keys.login_fail_addr(address)
+    async def tokens_of(self, user_id: str) -> list[str]:
+        """The tokens of the user's sessions (some may have lapsed already)."""
+        return sorted(texts(await self.client.smembers(self.keys.user_sessions(user_id))))
 
-    async def failures(self, key: str) -> int:
-        """The failures counted in `key` (0 when none)."""
-        count = maybe_text(await self.client.get(key))
-        return int(count) if count else 0
-
-    async def seconds_left(self, key: str) -> int:
-        """Seconds until the failure counter `key` lapses (negative when it has none)."""
-        return int(await self.client.ttl(key))
-
-    async def count_failure(self, keys: Sequence[str], *, window_s: int) -> None:
-        """Count one failure in each counter; a counter lapses `window_s` after its first."""
-        async with self.client.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.incr(key)
-                pipe.expire(key, window_s, nx=True)
+    async def end(self, user_id: str | None, tokens: Sequence[str]) -> None:
+        """Delete these sessions, unindex them and wake every instance to close their
+        sockets (MULTI)."""
+        if not tokens:
+            return
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.delete(*(self.keys.session(token) for token in tokens))
+            if user_id:
+                pipe.srem(self.keys.user_sessions(user_id), *tokens)
+            pipe.publish(self.keys.wake, SessionEndedWake(tuple(tokens)).to_json())
             await pipe.execute()

@@ -98,7 +98,27 @@ class AlarmWake:
         return json.dumps({"type": "alarm", "alarm_id": self.alarm_id})
 
 
-Wake: TypeAlias = RequestWake | ChatWake | SignalWake | AvailabilityWake | FallbackWake | AlarmWake
+@dataclass(frozen=True, slots=True)
+class SessionEndedWake:
+    """Sign-in sessions ended (signed out, account disabled, new role or password): every
+    instance closes the sockets opened under them."""
+
+    tokens: tuple[str, ...]
+
+    def to_json(self) -> str:
+        """The wake-up as published."""
+        return json.dumps({"type": "session_ended", "tokens": list(self.tokens)})
+
+
+Wake: TypeAlias = (
+    SessionEndedWake
+    | RequestWake
+    | ChatWake
+    | SignalWake
+    | AvailabilityWake
+    | FallbackWake
+    | AlarmWake
+)
 
 
 def parse(data: str) -> Wake | None:
@@ -119,6 +139,11 @@ def _parse(raw: dict[str, Any]) -> Wake | None:
     kind, request_id = raw.get("type"), raw.get("request_id")
     if kind == "availability":
         return AvailabilityWake()
+    if kind == "session_ended":
+        tokens = raw["tokens"]
+        if not isinstance(tokens, list):
+            return None
+        return SessionEndedWake(tuple(t for t in tokens if isinstance(t, str)))
     if kind == "alarm":
         return AlarmWake(_str(raw["alarm_id"]))
     if not isinstance(kind, str) or not isinstance(request_id, str):

@@ -133,14 +133,17 @@ def parse_query(request: web.Request, model: type[B]) -> B:
 
 
 async def parse_body(request: web.Request, model: type[B]) -> B:
-    """The JSON body validated by `model`: 400 if it is not JSON, 422 if a field is wrong.
+    """The JSON body validated by `model`: 415 unless sent as application/json, 400 if it is
+    not JSON, 422 if a field is wrong.
 
     An empty body counts as `{}`, so a missing required field is named in the 422.
     """
     raw = await request.read()
+    if raw.strip() and request.content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
     try:
         data = json.loads(raw) if raw.strip() else {}
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except (ValueError, RecursionError) as e:  # bad JSON or bytes, too deep, too many digits
         raise ApiError(400, "malformed_json", f"The body is not valid JSON: {e}") from e
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", "The body must be a JSON object.")

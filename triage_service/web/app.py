@@ -25,10 +25,11 @@ from triage_service.web.background import (
 )
 from triage_service.web.errors import deadline_middleware, error_middleware
 from triage_service.web.metrics import METRICS, Metrics, metrics_middleware
-from triage_service.web.security import security_headers
+from triage_service.web.security import origin_middleware, security_headers
 from triage_service.web.state import CLOCK, HUB, SETTINGS, TASKS
 from triage_service.web.views import (
     alarms,
+    audit,
     live,
     pages,
     queue,
@@ -54,6 +55,7 @@ ROUTE_TABLES: tuple[ApiRoutes, ...] = (
     rtc.routes,
     stats.routes,
     alarms.routes,
+    audit.routes,
 )
 
 
@@ -62,15 +64,16 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
-            security_headers(settings),
             request_id_middleware,
             metrics_middleware,
             error_middleware,
-            deadline_middleware(settings.store_deadline_s),
+            origin_middleware,
+            deadline_middleware(settings.store_deadline_s, settings.body_timeout_s),
             session_middleware,
         ],
     )
     app[SETTINGS] = settings
+    security_headers(app, settings)
     app[CLOCK] = clock
     app[METRICS] = Metrics()
     app[HUB] = Hub()
@@ -93,6 +96,12 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
     app.cleanup_ctx.append(echo_peers_ctx)
     app.on_shutdown.append(close_sockets)
     return app
+
+
+def server_options(settings: Settings) -> dict[str, float]:
+    """aiohttp server settings: an idle or slow connection (request head included, from the
+    moment it opens) is closed after header_timeout_s."""
+    return {"keepalive_timeout": settings.header_timeout_s}
 
 
 async def close_sockets(app: web.Application) -> None:

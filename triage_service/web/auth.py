@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from aiohttp import web
@@ -14,6 +15,8 @@ from triage_service.web.state import CLOCK, SETTINGS, STORE
 
 COOKIE = "triage_session"
 TLS_COOKIE = "__Host-triage_session"
+# What `secrets.token_urlsafe` makes; anything else (odd bytes included) is no session.
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 USER: web.RequestKey[SignIn | None] = web.RequestKey("sign_in")
@@ -29,7 +32,7 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     """Attach the signed-in session (or None) from the cookie to the request."""
     token = request.cookies.get(cookie_name(request.app[SETTINGS]))
     request[USER] = None
-    if token and not request.path.startswith("/static/"):
+    if token and TOKEN_SHAPE.fullmatch(token) and not request.path.startswith("/static/"):
         request[USER] = await load_session(
             request.app[STORE], request.app[SETTINGS], token, request.app[CLOCK]()
         )

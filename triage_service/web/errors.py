@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
+from aiohttp.web_protocol import RequestPayloadError
 from pydantic import ValidationError
 
 from triage_service.cpu import store_deadline
@@ -15,6 +18,8 @@ from triage_service.domain.errors import Conflict, DomainError, Invalid, NotFoun
 from triage_service.store import STORE_ERRORS, unavailable_reason
 
 log = logging.getLogger(__name__)
+# A body that cannot be read as sent: bad compression, cut short, malformed chunks.
+BODY_ERRORS: tuple[type[Exception], ...] = (HttpProcessingError, RequestPayloadError)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -83,12 +88,21 @@ def from_validation(error: ValidationError) -> ApiError:
 UNBOUNDED_PATHS = ("/ws", "/api/v1/stats/export", "/api/v1/connection-test")
 
 
-def deadline_middleware(deadline_s: float) -> Middleware:
-    """Bound every other request, so a store that stops answering yields 503s, not hangs;
-    CPU work in the pool (password hashing) does not count against the deadline."""
+def deadline_middleware(deadline_s: float, body_timeout_s: float) -> Middleware:
+    """Bound every other request, so a store that stops answering yields 503s, not hangs
+    (CPU work in the pool, password hashing, does not count against the deadline); a body
+    that does not arrive within `body_timeout_s` is a 408 (the client's fault)."""
 
     @web.middleware
     async def bounded(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.can_read_body:
+            try:
+                async with asyncio.timeout(body_timeout_s):
+                    await request.read()  # bounded by client_max_size; kept for the view
+            except TimeoutError:
+                response = error_response(408, "request_timeout", "The body arrived too slowly.")
+                response.force_close()
+                return response
         if request.path.startswith(UNBOUNDED_PATHS):
             return await handler(request)
         async with store_deadline(deadline_s):
@@ -145,6 +159,15 @@ def domain_response(error: DomainError) -> web.Response:
     return error_response(status, error.code, error.message)
 
 
+def unreadable_body(request: web.Request, error: Exception) -> web.Response:
+    """A 400 for a body that cannot be decoded; the connection closes after it, and the rest
+    of the body is not read (reading it would only fail again)."""
+    request.content.feed_eof()
+    response = error_response(400, "bad_request", f"The body could not be read: {error}")
+    response.force_close()
+    return response
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn every failure into the JSON error shape; every 503 says when to retry."""
@@ -170,6 +193,8 @@ async def _render_failures(request: web.Request, handler: Handler) -> web.Stream
         code = _HTTP_CODES.get(e.status, "http_error")
         headers = {k: v for k, v in e.headers.items() if k in ("Allow", "Retry-After")}
         return error_response(e.status, code, e.reason, headers=headers)
+    except BODY_ERRORS as e:
+        return unreadable_body(request, e)
     except TimeoutError:
         log.warning("no answer within the deadline on %s %s", request.method, request.path)
         return error_response(

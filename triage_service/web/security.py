@@ -1,24 +1,31 @@
-"""Security headers on every response."""
+"""Security headers on every response, and the Origin check on every change."""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
 from triage_service.settings import Settings
-from triage_service.web.errors import Handler
+from triage_service.web.errors import ApiError, Handler
+from triage_service.web.state import SETTINGS
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; font-src 'self'; "
+    "media-src 'self' blob: mediastream:; connect-src 'self'{ws}; font-src 'self'; "
     "frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'"
 )
+SERVER = "triage-service"  # in place of aiohttp's "Python/3.x aiohttp/3.y"
+HOST_SHAPE = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
-def security_headers(settings: Settings) -> Middleware:
-    """A middleware adding CSP, framing, sniffing, referrer and permission headers."""
-    headers = {
-        "Content-Security-Policy": CSP,
+def security_headers(app: web.Application, settings: Settings) -> None:
+    """Add CSP, framing, sniffing, referrer, permission and caching headers to every
+    response as it is sent: answers, errors, redirects and files alike."""
+    fixed = {
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
         "Referrer-Policy": "no-referrer",
@@ -26,16 +33,47 @@ def security_headers(settings: Settings) -> Middleware:
         "Cross-Origin-Opener-Policy": "same-origin",
     }
     if settings.tls:
-        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+        fixed["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
 
-    @web.middleware
-    async def add_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-        response = await handler(request)
-        if not response.prepared:
-            response.headers.update(headers)
-        html = response.headers.get("Content-Type", "").startswith("text/html")
-        if request.path.startswith("/api/") or html:  # pages carry the CSRF token
+    async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers.update(fixed)
+        response.headers["Content-Security-Policy"] = CSP.format(ws=_socket_source(request))
+        response.headers["Server"] = SERVER
+        # API answers and pages (they embed the CSRF token) are never stored by caches.
+        if request.path.startswith("/api/") or response.content_type == "text/html":
             response.headers.setdefault("Cache-Control", "no-store")
-        return response
 
-    return add_headers
+    app.on_response_prepare.append(add_headers)
+
+
+def _socket_source(request: web.Request) -> str:
+    """` ws(s)://this-host` for connect-src: this service's live channel and no other."""
+    settings = request.app[SETTINGS]
+    if settings.public_origin:
+        origin = urlsplit(settings.public_origin)
+        scheme, host = ("wss" if origin.scheme == "https" else "ws"), origin.netloc
+    else:
+        scheme, host = ("wss" if settings.tls else "ws"), request.host
+    return f" {scheme}://{host}" if HOST_SHAPE.fullmatch(host) else ""
+
+
+def same_origin(request: web.Request) -> bool:
+    """Whether the request's `Origin` (if any) is this service: public_origin or the Host."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser: cookies cannot be ridden cross-site without one
+    expected = request.app[SETTINGS].public_origin
+    if expected and origin == expected:
+        return True
+    try:
+        return urlsplit(origin).netloc == request.host
+    except ValueError:
+        return False
+
+
+@web.middleware
+async def origin_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a change (any non-GET, sign-in included) sent from another site's page."""
+    if request.method not in SAFE_METHODS and not same_origin(request):
+        raise ApiError(403, "bad_origin", "The request's Origin is not this service.")
+    return await handler(request)

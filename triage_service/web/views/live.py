@@ -13,6 +13,7 @@ from aiohttp import WSMsgType, web
 
 from triage_service.domain.codes import RequestStatus
 from triage_service.domain.users import User
+from triage_service.live.hub import SESSION_ENDED
 from triage_service.service import records
 from triage_service.service.presence import (
     clinician_connected,
@@ -21,11 +22,11 @@ from triage_service.service.presence import (
     new_lease,
     presence_changed,
 )
-from triage_service.service.sessions import keep_session_alive
+from triage_service.service.sessions import SignIn, keep_session_alive
 from triage_service.store import STORE_ERRORS
 from triage_service.store.wakes import SignalWake
 from triage_service.web.api import ApiRoutes
-from triage_service.web.auth import USER, cookie_name, require
+from triage_service.web.auth import USER, require
 from triage_service.web.errors import ApiError
 from triage_service.web.metrics import METRICS
 from triage_service.web.state import CLOCK, HUB, SETTINGS, STORE
@@ -34,8 +35,6 @@ log = logging.getLogger(__name__)
 routes = ApiRoutes()
 MAX_MESSAGE_BYTES = 64 * 1024
 STORE_FAILED = 1011  # WebSocket close code: the server met an unexpected condition
-KEEPALIVE_EVERY_S = 30.0
-SIGNED_OUT = 4401  # close code: the sign-in session has ended
 SIGNAL_RATE = 50.0  # messages per second, sustained
 SIGNAL_BURST = 100.0
 
@@ -83,23 +82,29 @@ def check_origin(request: web.Request) -> None:
 )
 async def live_channel(request: web.Request) -> web.WebSocketResponse:
     """Authenticate by cookie, check Origin, then serve the socket until it closes."""
-    user = require(request[USER], None).user
+    sign_in = require(request[USER], None)
+    user = sign_in.user
     check_origin(request)
     settings = request.app[SETTINGS]
-    ws = web.WebSocketResponse(heartbeat=settings.ws_heartbeat_s, max_msg_size=MAX_MESSAGE_BYTES)
+    # Text arrives undecoded: invalid UTF-8 is answered with an error, not a closed socket.
+    ws = web.WebSocketResponse(
+        heartbeat=settings.ws_heartbeat_s, max_msg_size=MAX_MESSAGE_BYTES, decode_text=False
+    )
     await ws.prepare(request)
     app, lease = request.app, new_lease()
-    app[HUB].add(ws, user, lease=lease if holds_lease(user) else None)
+    app[HUB].add(ws, user, sign_in.token, lease=lease if holds_lease(user) else None)
     app[METRICS].websockets.inc()
+    watcher = asyncio.create_task(_keep_session(request, ws, sign_in))
     try:
         await clinician_connected(app[STORE], settings, user, lease, now_ms=app[CLOCK]())
         await presence_changed(app[STORE], user)
-        await _serve(request, ws, user)
+        await _serve(request, ws, sign_in)
     except STORE_ERRORS as e:
         # The socket is open: answer by closing it (the page reconnects), not with HTTP.
         log.warning("live channel closed: the store failed (%s)", e)
         await ws.close(code=STORE_FAILED, message=b"store unavailable; reconnect")
     finally:
+        watcher.cancel()
         app[HUB].discard(ws)
         app[METRICS].websockets.dec()
         # Shielded: the handler is cancelled when the connection drops, and the lease must
@@ -117,31 +122,28 @@ async def _drop_lease(request: web.Request, user: User, lease: str) -> None:
         log.warning("could not drop a presence lease (it will lapse): %s", e)
 
 
-class SessionKeeper:
-    """Refreshes the sign-in's idle timeout while its socket is in use (at most once a
-    `KEEPALIVE_EVERY_S`): a clinician on a long call is not signed out for being idle."""
-
-    def __init__(self, request: web.Request) -> None:
-        self.app = request.app
-        self.token = request.cookies.get(cookie_name(request.app[SETTINGS]), "")
-        self.last = time.monotonic()
-
-    async def still_signed_in(self) -> bool:
-        """Refresh when due; False once the session has lapsed or was closed."""
-        if time.monotonic() - self.last < KEEPALIVE_EVERY_S:
-            return True
-        self.last = time.monotonic()
-        app = self.app
-        return await keep_session_alive(app[STORE], app[SETTINGS], self.token, app[CLOCK]())
+async def _keep_session(request: web.Request, ws: web.WebSocketResponse, sign_in: SignIn) -> None:
+    """While the socket is open, keep its sign-in from lapsing for idleness (the absolute
+    lifetime still applies), and close the socket with 4401 once the session is gone
+    (signed out, account disabled, too old); a wake-up usually closes it sooner."""
+    every = request.app[SETTINGS].ws_session_check_s
+    while not ws.closed:
+        await asyncio.sleep(every)
+        await _close_if_ended(request, ws, sign_in)
 
 
-async def _serve(request: web.Request, ws: web.WebSocketResponse, user: User) -> None:
+async def _close_if_ended(request: web.Request, ws: web.WebSocketResponse, sign_in: SignIn) -> bool:
+    """Refresh the session; if it is over, close the socket with 4401. Whether it was."""
+    app = request.app
+    if await keep_session_alive(app[STORE], app[SETTINGS], sign_in.token, app[CLOCK]()):
+        return False
+    await ws.close(code=SESSION_ENDED, message=b"session ended")
+    return True
+
+
+async def _serve(request: web.Request, ws: web.WebSocketResponse, sign_in: SignIn) -> None:
     limit = RateLimit(SIGNAL_RATE, SIGNAL_BURST)
-    keeper = SessionKeeper(request)
     async for msg in ws:
-        if not await keeper.still_signed_in():
-            await ws.close(code=SIGNED_OUT, message=b"session ended")
-            return
         if msg.type is not WSMsgType.TEXT:
             if msg.type is WSMsgType.BINARY:
                 await _error(ws, "bad_message", "Send JSON text messages.")
@@ -150,21 +152,22 @@ async def _serve(request: web.Request, ws: web.WebSocketResponse, user: User) ->
             await _error(ws, "rate_limited", "Too many messages; slow down.")
             continue
         try:
-            message = json.loads(msg.data)
-        except json.JSONDecodeError:
+            message = json.loads(bytes(msg.data).decode("utf-8"))
+        except (ValueError, RecursionError):  # not UTF-8 or JSON, too deep, too many digits
             await _error(ws, "bad_message", "Messages must be JSON objects.")
             continue
-        await _handle(request, ws, user, message)
+        await _handle(request, ws, sign_in, message)
 
 
 async def _handle(
-    request: web.Request, ws: web.WebSocketResponse, user: User, message: Any
+    request: web.Request, ws: web.WebSocketResponse, sign_in: SignIn, message: Any
 ) -> None:
     kind = message.get("type") if isinstance(message, dict) else None
     if kind == "ping":
-        await ws.send_json({"type": "pong"})
+        if not await _close_if_ended(request, ws, sign_in):
+            await ws.send_json({"type": "pong"})
     elif kind == "signal":
-        await _relay_signal(request, ws, user, message)
+        await _relay_signal(request, ws, sign_in.user, message)
     else:
         await _error(ws, "bad_message", "Unknown message type.")
 

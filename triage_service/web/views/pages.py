@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ HOME: dict[Role, str] = {
     Role.ADMIN: "/supervisor",
 }
 
+# Where the sign-in page may send a user afterwards: this service's own pages, nothing else.
+NEXT_PAGES = re.compile(r"/(officer|console|supervisor|session/[A-Za-z0-9_-]{1,64})")
 JINJA = web.AppKey("jinja", jinja2.Environment)
 routes = ApiRoutes()
 
@@ -84,7 +87,12 @@ async def sign_in_page(request: web.Request) -> web.Response:
     sign_in = request[USER]
     if sign_in is not None:
         raise web.HTTPSeeOther(HOME[sign_in.user.role])
-    return render(request, "login.html")
+    return render(request, "login.html", next_page=safe_next(request.query.get("next")))
+
+
+def safe_next(raw: str | None) -> str:
+    """`raw` if it is one of this service's page paths, else "" (no open redirect)."""
+    return raw if raw and NEXT_PAGES.fullmatch(raw) else ""
 
 
 @routes.get("/officer")

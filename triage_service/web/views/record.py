@@ -13,8 +13,10 @@ from triage_service.domain.models import (
     OutcomeOut,
 )
 from triage_service.service import lifecycle, messages
+from triage_service.service.audit import record_access
 from triage_service.service.referrals import get_referral
 from triage_service.service.sessions import SignIn
+from triage_service.service.throttle import limit_action
 from triage_service.store import RequestRecord
 from triage_service.web.api import ApiRoutes, answer
 from triage_service.web.errors import not_found
@@ -46,6 +48,13 @@ async def participant_record(request: web.Request, sign_in: SignIn) -> RequestRe
 async def post_message(request: web.Request, sign_in: SignIn, form: MessageForm) -> web.Response:
     """Store a message with the record and push it to the other participant."""
     record = await participant_record(request, sign_in)
+    await limit_action(
+        request.app[STORE],
+        sign_in.user.id,
+        "message",
+        limit=request.app[SETTINGS].messages_per_minute,
+        now_ms=request.app[CLOCK](),
+    )
     message = await messages.post_message(
         request.app[STORE], record, sign_in.user, form.text, now_ms=request.app[CLOCK]()
     )
@@ -62,6 +71,14 @@ async def post_message(request: web.Request, sign_in: SignIn, form: MessageForm)
 async def list_messages(request: web.Request, sign_in: SignIn) -> web.Response:
     """Every message of the request, oldest first."""
     record = await participant_record(request, sign_in)
+    await record_access(
+        request.app[STORE],
+        sign_in.user,
+        action="chat",
+        request_id=record["id"],
+        reason=request.headers.get("X-Access-Reason"),
+        now_ms=request.app[CLOCK](),
+    )
     found = await messages.list_messages(request.app[STORE], record["id"])
     return answer(MessageList(messages=found))
 

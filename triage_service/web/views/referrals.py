@@ -7,6 +7,7 @@ from aiohttp import web
 from triage_service.domain.codes import Role
 from triage_service.domain.models import ReferralList, ReferralOut, ReferralQuery, ReferralUpdate
 from triage_service.service import referrals
+from triage_service.service.audit import record_accesses
 from triage_service.service.sessions import SignIn
 from triage_service.web.api import ApiRoutes, answer
 from triage_service.web.state import CLOCK, STORE
@@ -28,6 +29,14 @@ async def list_referrals(
     """Open and overdue soonest due first; all newest first."""
     found = await referrals.list_referrals(
         request.app[STORE], query.status, now_ms=request.app[CLOCK]()
+    )
+    await record_accesses(
+        request.app[STORE],
+        sign_in.user,
+        action="referral",
+        request_ids=[r.request_id for r in found],
+        reason=request.headers.get("X-Access-Reason"),
+        now_ms=request.app[CLOCK](),
     )
     if sign_in.user.role is Role.SUPERVISOR:
         found = [r.model_copy(update={"contact": None, "note": None}) for r in found]

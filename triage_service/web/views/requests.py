@@ -9,6 +9,7 @@ from triage_service.domain.models import RequestForm, RequestList, RequestOut, R
 from triage_service.service import lifecycle, records
 from triage_service.service.audit import record_access
 from triage_service.service.sessions import SignIn
+from triage_service.service.throttle import limit_action
 from triage_service.store import RequestRecord
 from triage_service.web.api import ApiRoutes, answer
 from triage_service.web.errors import ApiError, not_found
@@ -52,13 +53,20 @@ async def shaped(request: web.Request, sign_in: SignIn, record: RequestRecord) -
 async def create_request(request: web.Request, sign_in: SignIn, form: RequestForm) -> web.Response:
     """Queue a request; a repeated Idempotency-Key returns the first one with 200."""
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 128:
+    if key is not None and not (1 <= len(key) <= 128 and key.isascii() and key.isprintable()):
         raise ApiError(
             422,
             "validation_error",
-            "Idempotency-Key must be 1-128 characters.",
-            fields={"Idempotency-Key": "1-128 characters"},
+            "Idempotency-Key must be 1-128 printable ASCII characters.",
+            fields={"Idempotency-Key": "1-128 printable ASCII characters"},
         )
+    await limit_action(
+        request.app[STORE],
+        sign_in.user.id,
+        "create",
+        limit=request.app[SETTINGS].requests_per_minute,
+        now_ms=request.app[CLOCK](),
+    )
     record, created = await lifecycle.create_request(
         request.app[STORE],
         request.app[SETTINGS],
@@ -101,8 +109,9 @@ async def get_request(request: web.Request, sign_in: SignIn) -> web.Response:
     await record_access(
         request.app[STORE],
         sign_in.user,
-        action="read",
-        record_id=record["id"],
+        action="record",
+        request_id=record["id"],
+        reason=request.headers.get("X-Access-Reason"),
         now_ms=request.app[CLOCK](),
     )
     return answer(await shaped(request, sign_in, record))

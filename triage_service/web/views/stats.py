@@ -91,7 +91,12 @@ async def _audited_window(
     """The export's window (default the last 30 days; 422 naming a bad field), logged."""
     window = window_for(query.window, query.from_, query.to, now_ms=now_ms, default="30d")
     await record_access(
-        request.app[STORE], sign_in.user, action=action, record_id=_span(window), now_ms=now_ms
+        request.app[STORE],
+        sign_in.user,
+        action=action,
+        detail=_span(window),
+        reason=request.headers.get("X-Access-Reason"),
+        now_ms=now_ms,
     )
     return window
 
