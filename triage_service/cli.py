@@ -18,6 +18,7 @@ from triage_service.service.accounts import DuplicateUser, add_user, count_users
 from triage_service.settings import Settings, SettingsError, add_arguments
 from triage_service.store.embedded import EmbeddedRedis
 from triage_service.store.store import Store, StoreError, connect
+from triage_service.web.access import access_log_options
 from triage_service.web.app import create_app
 from triage_service.web.tls import self_signed_context
 
@@ -90,8 +91,8 @@ def serve(settings: Settings) -> None:
             host=settings.host,
             port=settings.port,
             ssl_context=ssl_context,
-            access_log=None,
             print=_announce(settings),
+            **access_log_options(settings),
         )
     except StoreError as e:
         print(f"triage-service: {e}", file=sys.stderr)
@@ -130,19 +131,21 @@ async def user_add(
     embedded = EmbeddedRedis(settings.data_path) if settings.uses_embedded_redis else None
     url = await embedded.start() if embedded else settings.redis_url
     try:
-        client = await connect(
-            url, sentinels=settings.sentinel_addresses, service=settings.redis_service, attempts=3
+        store = Store(
+            await connect(
+                url,
+                sentinels=settings.sentinel_addresses,
+                service=settings.redis_service,
+                attempts=3,
+            ),
+            settings.key_prefix,
         )
         try:
             await add_user(
-                Store(client, settings.key_prefix),
-                username=username,
-                role=role,
-                password=password,
-                display_name=display_name,
+                store, username=username, role=role, password=password, display_name=display_name
             )
         finally:
-            await client.aclose()
+            await store.close()
     except (DuplicateUser, ValueError, StoreError) as e:
         print(f"triage-service: {e}", file=sys.stderr)
         return 1

@@ -76,6 +76,7 @@ class Settings:
     metrics_token: str | None = _opt(None, "if set, /metrics needs 'Authorization: Bearer …'")
     sweep_interval_s: float = _opt(1.0, "how often each instance sweeps due timers (seconds)")
     store_deadline_s: float = _opt(5.0, "a request Redis has not answered by then gets a 503")
+    access_log: bool = _opt(True, "log one line per request (no query strings or personal data)")
     fhir_base_url: str = _opt(
         "https://triage-service.example/fhir",
         "base URL of the FHIR export's own code systems and identifiers",
@@ -195,7 +196,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     for f in dataclasses.fields(Settings):
         flag = "--" + f.name.replace("_", "-")
         help_text = f"{f.metadata['help']} (env {ENV_PREFIX}{f.name.upper()}, default {f.default})"
-        if f.type == "bool":
+        if f.type == "bool" and f.default:
+            action = argparse.BooleanOptionalAction
+            parser.add_argument(flag, action=action, default=None, help=help_text)
+        elif f.type == "bool":
             parser.add_argument(
                 flag, action="store_const", const=True, default=None, help=help_text
             )

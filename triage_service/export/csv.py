@@ -11,7 +11,7 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from triage_service.domain.times import to_datetime
 from triage_service.settings import Settings
@@ -102,14 +102,7 @@ async def pages(store: Store, window: Window) -> AsyncIterator[list[str]]:
     low: float | str = window.from_ms
     skip = 0
     while True:
-        rows = await store.client.zrangebyscore(
-            store.keys("reqs:created"),
-            low,
-            f"({window.to_ms}",
-            start=skip,
-            num=PAGE,
-            withscores=True,
-        )
+        rows = await store.requests.created_between(low, f"({window.to_ms}", skip=skip, count=PAGE)
         if not rows:
             return
         yield [request_id for request_id, _ in rows]
@@ -125,19 +118,13 @@ async def load_rows(
     store: Store, ids: Sequence[str]
 ) -> list[tuple[dict[str, str], dict[str, str | None]]]:
     """The requests' needed fields and their referral's (all None when there is none)."""
-    async with store.client.pipeline(transaction=False) as pipe:
-        for request_id in ids:
-            pipe.hmget(store.keys.request(request_id), REQUEST_FIELDS)
-        found = [dict(zip(REQUEST_FIELDS, values, strict=True)) for values in await pipe.execute()]
-    records = [r for r in found if r["id"]]
+    found = await store.requests.fields_of(ids, REQUEST_FIELDS)
+    records = [cast(dict[str, str], r) for r in found if r["id"]]
     with_referral = [r for r in records if r["referral_id"]]
-    async with store.client.pipeline(transaction=False) as pipe:
-        for r in with_referral:
-            pipe.hmget(store.keys.referral(r["referral_id"]), REFERRAL_FIELDS)
-        referrals = {
-            r["id"]: dict(zip(REFERRAL_FIELDS, values, strict=True))
-            for r, values in zip(with_referral, await pipe.execute(), strict=True)
-        }
+    referral_rows = await store.referrals.fields_of(
+        [r["referral_id"] for r in with_referral], REFERRAL_FIELDS
+    )
+    referrals = {r["id"]: row for r, row in zip(with_referral, referral_rows, strict=True)}
     none: dict[str, str | None] = dict.fromkeys(REFERRAL_FIELDS)
     return [(r, referrals.get(r["id"], none)) for r in records]
 

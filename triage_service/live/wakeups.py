@@ -7,23 +7,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
 
 from triage_service.domain.codes import Availability, Role
 from triage_service.domain.rules import estimate_wait_s
 from triage_service.domain.times import Clock
 from triage_service.live.hub import Hub
 from triage_service.service import records
+from triage_service.store import RequestRecord
 from triage_service.store.store import Store
+from triage_service.store.wakes import (
+    AvailabilityWake,
+    ChatWake,
+    RequestWake,
+    SignalWake,
+    Wake,
+    parse,
+)
 
 log = logging.getLogger(__name__)
 REQUEST_EVENTS = frozenset({"created", "accepted", "cancelled", "released", "expired", "completed"})
-QUEUE_EVENTS = REQUEST_EVENTS | {"availability"}
-RECORD_WAKES = REQUEST_EVENTS | {"message"}  # wake-ups whose record is read before sending
 BATCH_MAX = 256  # wake-ups already received are served together, their records read at once
 COALESCE_S = 0.05
 RESUBSCRIBE_FIRST_S = 0.05
@@ -58,35 +64,26 @@ class Dispatcher:
         batching keeps the live channel from falling behind. Each record is read after its
         wake-up was sent, so it is still the truth the clients are told.
         """
-        wakes = []
+        wakes: list[Wake] = []
         for data in raw:
-            try:
-                wake = json.loads(data)
-            except json.JSONDecodeError:
-                wake = None
-            if isinstance(wake, dict):
-                wakes.append(wake)
-            else:
+            wake = parse(data)
+            if wake is None:
                 log.warning("dropping malformed wake-up %.200s", data)
+            else:
+                wakes.append(wake)
         found = await self._records(wakes)
         for wake in wakes:
             try:
-                await self.dispatch(wake, found.get(wake.get("request_id") or ""))
+                await self.dispatch(wake, found.get(_record_id(wake) or ""))
             except (aioredis.ConnectionError, OSError):
                 raise
             except Exception:
                 log.exception("could not dispatch wake-up %.200s", wake)
 
-    async def _records(self, wakes: list[dict[str, Any]]) -> dict[str, records.Record]:
+    async def _records(self, wakes: list[Wake]) -> dict[str, RequestRecord]:
         """The records the wake-ups name, by id (none if Redis refuses, short of a lost
         connection, which the listener handles)."""
-        ids = list(
-            dict.fromkeys(
-                w["request_id"]
-                for w in wakes
-                if w.get("type") in RECORD_WAKES and w.get("request_id")
-            )
-        )
+        ids = list(dict.fromkeys(rid for rid in map(_record_id, wakes) if rid))
         if not ids:
             return {}
         try:
@@ -97,32 +94,33 @@ class Dispatcher:
             log.exception("could not read the records of %d wake-ups", len(ids))
             return {}
 
-    async def dispatch(self, wake: dict[str, Any], record: records.Record | None) -> None:
+    async def dispatch(self, wake: Wake, record: RequestRecord | None) -> None:
         """Handle one wake-up; `record` is the request it names, as just read."""
-        kind = wake.get("type")
-        if kind == "signal":
+        if isinstance(wake, SignalWake):
             await self.hub.send_to_user(
-                wake["to"],
+                wake.to,
                 {
                     "type": "signal",
-                    "request_id": wake["request_id"],
-                    "from_role": wake["from_role"],
-                    "data": wake["data"],
+                    "request_id": wake.request_id,
+                    "from_role": wake.from_role,
+                    "data": wake.data,
                 },
             )
-        elif kind == "message" and record is not None:
+        elif isinstance(wake, ChatWake) and record is not None:
             await self._chat(wake, record)
-        elif kind in REQUEST_EVENTS and record is not None:
-            await self._request_changed(kind, record, wake.get("actor"))
-        if kind in QUEUE_EVENTS:
+        elif isinstance(wake, RequestWake) and wake.kind in REQUEST_EVENTS:
+            if record is not None:
+                await self._request_changed(wake.kind, record, wake.actor)
+            self.queue_dirty.set()
+        elif isinstance(wake, AvailabilityWake):
             self.queue_dirty.set()
 
-    async def _chat(self, wake: dict[str, Any], record: records.Record) -> None:
-        message = {"type": "chat.message", "request_id": record["id"], "message": wake["message"]}
+    async def _chat(self, wake: ChatWake, record: RequestRecord) -> None:
+        message = {"type": "chat.message", "request_id": record["id"], "message": wake.message}
         for user_id in {record["officer_id"], record.get("clinician_id", "")} - {""}:
             await self.hub.send_to_user(user_id, message)
 
-    async def _request_changed(self, kind: str, record: records.Record, actor: str | None) -> None:
+    async def _request_changed(self, kind: str, record: RequestRecord, actor: str | None) -> None:
         summary = {
             **records.queue_item(record, self.clock()).model_dump(mode="json"),
             "status": record["status"],
@@ -137,7 +135,7 @@ class Dispatcher:
         for user_id in {record["officer_id"], record.get("clinician_id") or "", actor or ""}:
             await self._send_full(user_id, record)
 
-    async def _send_full(self, user_id: str, record: records.Record) -> None:
+    async def _send_full(self, user_id: str, record: RequestRecord) -> None:
         if not user_id or not self.hub.is_connected(user_id):
             return
         sockets = self.hub.by_user[user_id]
@@ -155,13 +153,8 @@ class Dispatcher:
 
     async def broadcast_queue(self) -> None:
         """Send `queue.changed` to staff, and each waiting officer their position and wait."""
-        keys, now = self.store.keys, self.clock()
-        async with self.store.client.pipeline(transaction=False) as pipe:
-            pipe.zrange(keys("queue"), 0, -1)
-            pipe.lrange(keys("recent:waits"), 0, -1)
-            pipe.lrange(keys("recent:sessions"), 0, -1)
-            pipe.hvals(keys("clin:state"))
-            ids, waits, sessions, states = await pipe.execute()
+        now = self.clock()
+        ids, queue = await self.store.requests.queue()
         owners = await self._owners(ids)
         oldest = min((created for _, created in owners), default=None)
         base = {
@@ -171,10 +164,10 @@ class Dispatcher:
         }
         for role in (Role.CLINICIAN, Role.SUPERVISOR):
             await self.hub.send_to_role(role, base)
-        waits_s = sorted(int(ms) / 1000 for ms in waits)
-        sessions_s = sorted(int(ms) / 1000 for ms in sessions)
-        available = states.count(Availability.AVAILABLE.value)
-        busy = states.count(Availability.BUSY.value)
+        waits_s = sorted(ms / 1000 for ms in queue.waits_ms)
+        sessions_s = sorted(ms / 1000 for ms in queue.sessions_ms)
+        available = queue.states.count(Availability.AVAILABLE.value)
+        busy = queue.states.count(Availability.BUSY.value)
         for position, (request_id, (officer, _)) in enumerate(zip(ids, owners, strict=True), 1):
             if not self.hub.is_connected(officer):
                 continue
@@ -201,12 +194,8 @@ class Dispatcher:
         """Officer and creation time of each request, read from Redis only once per request."""
         missing = [request_id for request_id in ids if request_id not in self.owners]
         if missing:
-            async with self.store.client.pipeline(transaction=False) as pipe:
-                for request_id in missing:
-                    pipe.hmget(self.store.keys.request(request_id), "officer_id", "created_ms")
-                rows = await pipe.execute()
-            for request_id, (officer, created) in zip(missing, rows, strict=True):
-                self.owners[request_id] = (officer or "", int(created or 0))
+            found = await self.store.requests.owners(missing)
+            self.owners.update(zip(missing, found, strict=True))
         self.owners = {request_id: self.owners[request_id] for request_id in ids}
         return list(self.owners.values())
 
@@ -219,16 +208,17 @@ async def listen(dispatcher: Dispatcher) -> None:
     broadcast again. The retry delay stays short (at most `RESUBSCRIBE_MAX_S`): REST accepts
     writes as soon as Redis is back, and their pushes must not be lost meanwhile.
     """
-    channel = dispatcher.store.keys("wake")
+    channel = dispatcher.store.keys.wake
     delay, lost = RESUBSCRIBE_FIRST_S, False
     while True:
-        pubsub = dispatcher.store.client.pubsub(ignore_subscribe_messages=True)
+        pubsub = dispatcher.store.pubsub()
         try:
             await pubsub.subscribe(channel)
             delay = RESUBSCRIBE_FIRST_S
             dispatcher.queue_dirty.set()  # anything missed while away: resend the queue
             # redis-py may also reconnect (and resubscribe) by itself inside `listen()`.
-            pubsub.connection.register_connect_callback(dispatcher.resubscribed)
+            if pubsub.connection is not None:
+                pubsub.connection.register_connect_callback(dispatcher.resubscribed)
             if lost:
                 await dispatcher.resubscribed(pubsub.connection)
                 lost = False
@@ -240,10 +230,10 @@ async def listen(dispatcher: Dispatcher) -> None:
             delay = min(delay * 2, RESUBSCRIBE_MAX_S)
         finally:
             with contextlib.suppress(aioredis.RedisError, OSError):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
-async def _serve_wakes(dispatcher: Dispatcher, pubsub: Any) -> None:
+async def _serve_wakes(dispatcher: Dispatcher, pubsub: PubSub) -> None:
     async for message in pubsub.listen():
         batch = [message["data"]]
         while len(batch) < BATCH_MAX and (more := await pubsub.get_message(timeout=0.0)):
@@ -265,3 +255,12 @@ async def broadcast_queue_changes(dispatcher: Dispatcher) -> None:
             log.warning("queue broadcast failed: %s", e)
         spent = loop.time() - started
         await asyncio.sleep(max(COALESCE_S, spent * (1 - BROADCAST_DUTY) / BROADCAST_DUTY))
+
+
+def _record_id(wake: Wake) -> str | None:
+    """The request whose record is read before this wake-up is sent, if any."""
+    if isinstance(wake, ChatWake) or (
+        isinstance(wake, RequestWake) and wake.kind in REQUEST_EVENTS
+    ):
+        return wake.request_id or None
+    return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import secrets
 import time
@@ -10,6 +9,7 @@ import time
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from triage_service.cpu import run_cpu
 from triage_service.domain.codes import Role
 from triage_service.domain.users import User
 from triage_service.store.store import Store
@@ -46,8 +46,8 @@ async def add_user(
 
 
 async def hash_password(password: str) -> str:
-    """The argon2id hash of `password`, computed off the event loop."""
-    return await asyncio.to_thread(_hasher.hash, password)
+    """The argon2id hash of `password`, computed in the CPU pool off the event loop."""
+    return await run_cpu(_hasher.hash, password)
 
 
 async def save_user(
@@ -57,30 +57,26 @@ async def save_user(
     user = User(
         id=secrets.token_hex(8), username=username, display_name=display_name or username, role=role
     )
-    if not await store.client.hsetnx(store.keys("users"), username.lower(), user.id):
+    if not await store.accounts.claim_username(username, user.id):
         raise DuplicateUser(f"user {username!r} already exists")
-    await store.client.hset(
-        store.keys.user(user.id),
-        mapping={
-            **user.as_dict(),
-            "password_hash": password_hash,
-            "created_ms": int(time.time() * 1000),
-        },
+    await store.accounts.save(
+        user.id,
+        {**user.as_dict(), "password_hash": password_hash, "created_ms": int(time.time() * 1000)},
     )
     return user
 
 
 async def get_user(store: Store, user_id: str) -> User | None:
     """The account with this id, if any."""
-    fields = await store.client.hgetall(store.keys.user(user_id))
+    fields = await store.accounts.load(user_id)
     return _user(fields) if fields else None
 
 
 async def authenticate(store: Store, username: str, password: str) -> User | None:
     """The account if the password matches, else None (in constant-ish time)."""
-    user_id = await store.client.hget(store.keys("users"), username.lower())
-    fields = await store.client.hgetall(store.keys.user(user_id)) if user_id else {}
-    matches = await asyncio.to_thread(_verify, fields.get("password_hash"), password)
+    user_id = await store.accounts.id_of(username)
+    fields = await store.accounts.load(user_id) if user_id else {}
+    matches = await run_cpu(_verify, fields.get("password_hash"), password)
     return _user(fields) if fields and matches else None
 
 
@@ -93,7 +89,7 @@ def _verify(stored: str | None, password: str) -> bool:
 
 async def count_users(store: Store) -> int:
     """How many accounts exist."""
-    return int(await store.client.hlen(store.keys("users")))
+    return await store.accounts.count()
 
 
 def _user(fields: dict[str, str]) -> User:

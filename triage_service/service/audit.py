@@ -10,13 +10,12 @@ async def record_access(
     store: Store, user: User, *, action: str, record_id: str, now_ms: int
 ) -> None:
     """Append one access entry; the application has no path that edits or deletes them."""
-    await store.client.xadd(
-        store.keys("audit"),
+    await store.audit.append(
         {
             "user": user.id,
             "role": user.role.value,
             "action": action,
             "record": record_id,
             "at": now_ms,
-        },
+        }
     )

@@ -22,9 +22,9 @@ from triage_service.domain.rules import (
 )
 from triage_service.domain.times import to_datetime
 from triage_service.domain.users import User
-from triage_service.service.records import Record
 from triage_service.settings import Settings
-from triage_service.store import Refused, Store
+from triage_service.store import Refused, RequestRecord, Store
+from triage_service.store.requests import as_record
 
 IDEMPOTENCY_TTL_S = 24 * 3600
 RELEASED_MIN_REMAINING_MS = 120_000
@@ -44,7 +44,7 @@ async def create_request(
     *,
     now_ms: int,
     idempotency_key: str | None,
-) -> tuple[Record, bool]:
+) -> tuple[RequestRecord, bool]:
     """Queue a new request; with a repeated idempotency key, return the first one instead."""
     cssrs = form.screening.cssrs.model_dump() if form.screening.cssrs else None
     priority = request_priority(form.urgency, cssrs)
@@ -77,21 +77,23 @@ async def create_request(
 
 async def cancel_request(
     store: Store, settings: Settings, officer: User, request_id: str, *, now_ms: int
-) -> Record:
+) -> RequestRecord:
     """The owner withdraws a waiting request."""
     return await _transition(
         store, "cancel", now_ms, request_id, officer.id, settings.short_abandon_s * 1000
     )
 
 
-async def accept_request(store: Store, clinician: User, request_id: str, *, now_ms: int) -> Record:
+async def accept_request(
+    store: Store, clinician: User, request_id: str, *, now_ms: int
+) -> RequestRecord:
     """Take a waiting request: exactly one of several concurrent callers wins."""
     return await _transition(
         store, "accept", now_ms, request_id, clinician.id, clinician.display_name
     )
 
 
-async def take_next(store: Store, clinician: User, *, now_ms: int) -> Record:
+async def take_next(store: Store, clinician: User, *, now_ms: int) -> RequestRecord:
     """Accept the first waiting request in service order."""
     try:
         result = await store.run("next", now_ms, clinician.id, clinician.display_name)
@@ -110,7 +112,7 @@ async def release_request(
     *,
     now_ms: int,
     actor_role: str = "clinician",
-) -> Record:
+) -> RequestRecord:
     """Hand a request back to the queue at its original place."""
     return await _transition(
         store,
@@ -132,7 +134,7 @@ async def file_outcome(
     outcome: OutcomeForm,
     *,
     now_ms: int,
-) -> Record:
+) -> RequestRecord:
     """Record the outcome once, opening its referral and any s298 notification."""
     check_outcome(outcome)
     made_at = to_datetime(now_ms)
@@ -192,7 +194,7 @@ async def file_outcome(
 
 async def _check_released(store: Store, request_id: str, released_ms: int, now_ms: int) -> None:
     """The officer is released after the request, and within a day of the outcome."""
-    created = await store.client.hget(store.keys.request(request_id), "created_ms")
+    created = await store.requests.created_ms(request_id)
     if created and not int(created) <= released_ms <= now_ms + RELEASE_HORIZON_MS:
         raise Invalid(
             "validation_error",
@@ -214,23 +216,17 @@ async def set_availability(
     store: Store, clinician: User, status: Availability, *, now_ms: int
 ) -> Availability:
     """Record a clinician's availability and its event."""
-    keys = store.keys
-    async with store.client.pipeline(transaction=True) as pipe:
-        pipe.hset(keys("clin:state"), clinician.id, status.value)
-        pipe.hset(keys("clin:names"), clinician.id, clinician.display_name)
-        pipe.xadd(
-            keys("events"),
-            {
-                "type": "availability",
-                "request_id": "",
-                "actor": clinician.id,
-                "role": "clinician",
-                "at": now_ms,
-                "status": status.value,
-            },
-        )
-        pipe.publish(keys("wake"), json.dumps({"type": "availability", "request_id": ""}))
-        await pipe.execute()
+    event: dict[str, str | int] = {
+        "type": "availability",
+        "request_id": "",
+        "actor": clinician.id,
+        "role": "clinician",
+        "at": now_ms,
+        "status": status.value,
+    }
+    await store.clinicians.set_availability(
+        clinician.id, clinician.display_name, status.value, event
+    )
     return status
 
 
@@ -249,7 +245,7 @@ def _referral_json(request_id: str, now_ms: int, **fields: str | int) -> str:
 
 async def _transition(
     store: Store, script: str, now_ms: int, request_id: str, *args: str | int
-) -> Record:
+) -> RequestRecord:
     """Run a lifecycle script; the record as it left it."""
     try:
         result = await store.run(script, now_ms, request_id, *args)
@@ -258,10 +254,10 @@ async def _transition(
     return _record(result)
 
 
-def _record(result: dict[str, Any]) -> Record:
+def _record(result: dict[str, Any]) -> RequestRecord:
     """The record a script returned (empty if it was purged meanwhile: 404)."""
-    record: Record = result.get("record") or {}
-    if not record:
+    record = as_record(result.get("record") or {})
+    if record is None:
         raise NotFound()
     return record
 

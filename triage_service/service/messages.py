@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 
 from triage_service.domain.codes import RequestStatus, Role
@@ -10,13 +9,13 @@ from triage_service.domain.errors import Conflict
 from triage_service.domain.models import AuthorOut, MessageOut
 from triage_service.domain.times import to_datetime
 from triage_service.domain.users import User
-from triage_service.service.records import Record
-from triage_service.store.store import Store
+from triage_service.store import RequestRecord, Store
+from triage_service.store.wakes import ChatWake
 
 OPEN_STATUSES = (RequestStatus.WAITING, RequestStatus.IN_SESSION)
 
 
-def is_participant(user: User, record: Record) -> bool:
+def is_participant(user: User, record: RequestRecord) -> bool:
     """The owner officer and the assigned clinician take part in a request's chat."""
     if user.role is Role.OFFICER:
         return record["officer_id"] == user.id
@@ -24,7 +23,7 @@ def is_participant(user: User, record: Record) -> bool:
 
 
 async def post_message(
-    store: Store, record: Record, author: User, text: str, *, now_ms: int
+    store: Store, record: RequestRecord, author: User, text: str, *, now_ms: int
 ) -> MessageOut:
     """Append a message to an open request's chat and wake its participants."""
     if record["status"] not in OPEN_STATUSES:
@@ -53,34 +52,19 @@ async def post_system_note(store: Store, request_id: str, text: str, *, now_ms: 
 
 async def list_messages(store: Store, request_id: str) -> list[MessageOut]:
     """All messages of a request, oldest first."""
-    raw = await store.client.lrange(store.keys.messages(request_id), 0, -1)
+    raw = await store.chat.messages(request_id)
     return [MessageOut.model_validate_json(item) for item in raw]
 
 
 async def _append(store: Store, message: MessageOut, now_ms: int) -> MessageOut:
-    keys = store.keys
-    async with store.client.pipeline(transaction=True) as pipe:
-        pipe.rpush(keys.messages(message.request_id), message.model_dump_json())
-        pipe.xadd(
-            keys("events"),
-            {
-                "type": "message",
-                "request_id": message.request_id,
-                "actor": message.author.id,
-                "role": message.author.role,
-                "at": now_ms,
-            },
-        )
-        # The wake-up carries the message so live clients need not re-read the whole chat.
-        pipe.publish(
-            keys("wake"),
-            json.dumps(
-                {
-                    "type": "message",
-                    "request_id": message.request_id,
-                    "message": message.model_dump(mode="json"),
-                }
-            ),
-        )
-        await pipe.execute()
+    event: dict[str, str | int] = {
+        "type": "message",
+        "request_id": message.request_id,
+        "actor": message.author.id,
+        "role": message.author.role,
+        "at": now_ms,
+    }
+    # The wake-up carries the message so live clients need not re-read the whole chat.
+    wake = ChatWake(message.request_id, message.model_dump(mode="json"))
+    await store.chat.append(message.request_id, message.model_dump_json(), event, wake)
     return message

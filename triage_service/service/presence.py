@@ -97,7 +97,7 @@ async def grace_expired(store: Store, clinician_id: str, *, now_ms: int) -> bool
     clinician = await get_user(store, clinician_id)
     if clinician is None:
         return False
-    for request_id in await store.client.smembers(store.keys.clinician_sessions(clinician_id)):
+    for request_id in await store.clinicians.in_session(clinician_id):
         log.info("releasing %s: clinician %s lost connection", request_id, clinician_id)
         try:
             await release_request(

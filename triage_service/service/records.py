@@ -18,31 +18,28 @@ from triage_service.domain.models import (
 from triage_service.domain.rules import estimate_wait_s
 from triage_service.domain.times import to_datetime
 from triage_service.domain.users import User
-from triage_service.store.store import Store
-
-Record = dict[str, str]
+from triage_service.store import RequestRecord, Store
 
 
-async def load(store: Store, request_id: str) -> Record | None:
+async def load(store: Store, request_id: str) -> RequestRecord | None:
     """The stored hash of a request, or None."""
-    record: Record = await store.client.hgetall(store.keys.request(request_id))
-    return record or None
+    return await store.requests.load(request_id)
 
 
-def may_see(user: User, record: Record) -> bool:
+def may_see(user: User, record: RequestRecord) -> bool:
     """Need-to-know: officers see their own, clinicians and supervisors any request."""
     if user.role is Role.OFFICER:
         return record["officer_id"] == user.id
     return user.role in (Role.CLINICIAN, Role.SUPERVISOR, Role.ADMIN)
 
 
-def is_assigned(user: User, record: Record) -> bool:
+def is_assigned(user: User, record: RequestRecord) -> bool:
     """Whether `user` is the clinician in session with this request."""
     return record.get("clinician_id") == user.id
 
 
 def shape(
-    record: Record,
+    record: RequestRecord,
     viewer: User,
     *,
     position: int | None = None,
@@ -117,7 +114,7 @@ def deidentify(out: RequestOut) -> RequestOut:
     )
 
 
-def queue_item(record: Record, now_ms: int) -> QueueItem:
+def queue_item(record: RequestRecord, now_ms: int) -> QueueItem:
     """What a clinician sees to choose a request: no names."""
     form = json.loads(record["form"])
     created = int(record["created_ms"])
@@ -136,27 +133,21 @@ def queue_item(record: Record, now_ms: int) -> QueueItem:
 
 async def waiting_position(store: Store, request_id: str) -> tuple[int | None, float | None]:
     """1-based queue position and estimated wait in seconds (None if not waiting)."""
-    keys = store.keys
-    async with store.client.pipeline(transaction=False) as pipe:
-        pipe.zrank(keys("queue"), request_id)
-        pipe.lrange(keys("recent:waits"), 0, -1)
-        pipe.lrange(keys("recent:sessions"), 0, -1)
-        pipe.hvals(keys("clin:state"))
-        rank, waits, sessions, states = await pipe.execute()
+    rank, queue = await store.requests.position(request_id)
     if rank is None:
         return None, None
     estimate = estimate_wait_s(
         position=rank + 1,
-        recent_waits_s=[int(ms) / 1000 for ms in waits],
-        recent_sessions_s=[int(ms) / 1000 for ms in sessions],
-        clinicians_available=states.count(Availability.AVAILABLE.value),
-        clinicians_busy=states.count(Availability.BUSY.value),
+        recent_waits_s=[ms / 1000 for ms in queue.waits_ms],
+        recent_sessions_s=[ms / 1000 for ms in queue.sessions_ms],
+        clinicians_available=queue.states.count(Availability.AVAILABLE.value),
+        clinicians_busy=queue.states.count(Availability.BUSY.value),
     )
     return rank + 1, round(estimate, 1)
 
 
 async def shape_for(
-    store: Store, record: Record, viewer: User, *, phone_fallback: str
+    store: Store, record: RequestRecord, viewer: User, *, phone_fallback: str
 ) -> RequestOut:
     """`shape` plus the live queue position, and the fallback number once expired."""
     position = estimate = None
@@ -166,10 +157,6 @@ async def shape_for(
     return shape(record, viewer, position=position, estimate_s=estimate, phone_fallback=fallback)
 
 
-async def load_many(store: Store, request_ids: list[str]) -> list[Record]:
+async def load_many(store: Store, request_ids: list[str]) -> list[RequestRecord]:
     """Several request hashes in one round trip, skipping any that vanished."""
-    async with store.client.pipeline(transaction=False) as pipe:
-        for request_id in request_ids:
-            pipe.hgetall(store.keys.request(request_id))
-        records: list[Record] = await pipe.execute()
-    return [r for r in records if r]
+    return await store.requests.load_many(request_ids)

@@ -16,23 +16,15 @@ LIST_LIMIT = 500
 
 async def list_referrals(store: Store, scope: Scope, *, now_ms: int) -> list[ReferralOut]:
     """Open ones soonest due first; `all` newest first (the latest 500)."""
-    keys = store.keys
     if scope == "all":
-        ids = await store.client.zrevrange(keys("referrals"), 0, LIST_LIMIT - 1)
+        ids = await store.referrals.newest(LIST_LIMIT)
     else:
-        upper = now_ms - 1 if scope == "overdue" else "+inf"
-        ids = await store.client.zrangebyscore(
-            keys("referrals:open"), "-inf", upper, start=0, num=LIST_LIMIT
+        ids = await store.referrals.open_due_by(
+            now_ms - 1 if scope == "overdue" else "+inf", LIST_LIMIT
         )
-    async with store.client.pipeline(transaction=False) as pipe:
-        for referral_id in ids:
-            pipe.hgetall(keys.referral(referral_id))
-        rows = await pipe.execute()
+    rows = await store.referrals.load_many(ids)
     referrals = [shape_referral(row, now_ms) for row in rows if row]
-    async with store.client.pipeline(transaction=False) as pipe:
-        for referral in referrals:
-            pipe.hget(keys.request(referral.request_id), "area")
-        areas = await pipe.execute()
+    areas = await store.referrals.areas([r.request_id for r in referrals])
     return [r.model_copy(update={"area": a or None}) for r, a in zip(referrals, areas, strict=True)]
 
 
@@ -51,7 +43,7 @@ async def update_referral(
 
 async def get_referral(store: Store, referral_id: str, *, now_ms: int) -> ReferralOut:
     """One referral by id."""
-    row = await store.client.hgetall(store.keys.referral(referral_id))
+    row = await store.referrals.load(referral_id)
     if not row:
         raise NotFound("referral")
     return shape_referral(row, now_ms)

@@ -42,44 +42,26 @@ async def purge_due(store: Store, *, retention_days: int, now_ms: int) -> int:
     A cursor (the creation time of the last purged request) makes each sweep start where
     the last one stopped.
     """
-    keys = store.keys
     cutoff = now_ms - retention_days * 86_400_000
-    cursor = await store.client.get(keys("retention:cursor")) or "-inf"
-    rows = await store.client.zrangebyscore(
-        keys("reqs:created"), f"({cursor}", cutoff, start=0, num=BATCH, withscores=True
-    )
+    cursor = await store.retention.cursor() or "-inf"
+    rows = await store.requests.created_between(f"({cursor}", cutoff, skip=0, count=BATCH)
     purged = 0
     for request_id, created_ms in rows:
-        record = await store.client.hmget(
-            keys.request(request_id), "form", "outcome", "referral_id"
+        form, outcome, referral_id = await store.retention.identifying(request_id)
+        await store.retention.purge(
+            request_id,
+            form=json.dumps(purge_form(json.loads(form))) if form else None,
+            outcome=json.dumps(purge_outcome(json.loads(outcome))) if outcome else None,
+            referral_id=referral_id,
+            created_ms=int(created_ms),
+            now_ms=now_ms,
+            audit={
+                "user": "system",
+                "role": "system",
+                "action": "purge",
+                "record": request_id,
+                "at": now_ms,
+            },
         )
-        form, outcome, referral_id = record
-        async with store.client.pipeline(transaction=True) as pipe:
-            if form:
-                pipe.hset(
-                    keys.request(request_id),
-                    mapping={"form": json.dumps(purge_form(json.loads(form))), "purged_ms": now_ms},
-                )
-            if outcome:
-                pipe.hset(
-                    keys.request(request_id),
-                    "outcome",
-                    json.dumps(purge_outcome(json.loads(outcome))),
-                )
-            if referral_id:
-                pipe.hset(keys.referral(referral_id), mapping={"contact": "", "note": ""})
-            pipe.delete(keys.messages(request_id))
-            pipe.set(keys("retention:cursor"), int(created_ms))
-            pipe.xadd(
-                keys("audit"),
-                {
-                    "user": "system",
-                    "role": "system",
-                    "action": "purge",
-                    "record": request_id,
-                    "at": now_ms,
-                },
-            )
-            await pipe.execute()
         purged += 1
     return purged

@@ -9,8 +9,6 @@ import json
 import secrets
 from dataclasses import dataclass
 
-from redis.exceptions import ResponseError
-
 from triage_service.domain.codes import Role
 from triage_service.domain.errors import RateLimited
 from triage_service.domain.users import User
@@ -32,10 +30,10 @@ async def open_session(store: Store, settings: Settings, user: User, now_ms: int
     sign_in = SignIn(
         token=secrets.token_urlsafe(16), csrf_token=secrets.token_urlsafe(16), user=user
     )
-    await store.client.set(
-        store.keys.session(sign_in.token),
+    await store.sessions.save(
+        sign_in.token,
         json.dumps({**user.as_dict(), "csrf": sign_in.csrf_token, "created_ms": now_ms}),
-        ex=settings.session_idle_s,
+        idle_s=settings.session_idle_s,
     )
     return sign_in
 
@@ -46,19 +44,12 @@ async def load_session(store: Store, settings: Settings, token: str, now_ms: int
     A JSON string rather than a hash, so that reading and refreshing are one command
     (GETEX): this runs on every request.
     """
-    key = store.keys.session(token)
-    try:
-        raw = await store.client.getex(key, ex=settings.session_idle_s)
-    except ResponseError as e:
-        if not str(e).startswith("WRONGTYPE"):
-            raise
-        await store.client.delete(key)  # a hash written by an earlier version: sign in again
-        return None
+    raw = await store.sessions.touch(token, idle_s=settings.session_idle_s)
     if raw is None:
         return None
     fields = json.loads(raw)
     if now_ms - int(fields["created_ms"]) > settings.session_absolute_s * 1000:
-        await store.client.delete(key)
+        await store.sessions.delete(token)
         return None
     user = User(
         id=fields["id"],
@@ -71,7 +62,7 @@ async def load_session(store: Store, settings: Settings, token: str, now_ms: int
 
 async def close_session(store: Store, token: str) -> None:
     """End a session: its cookie is dead from now on."""
-    await store.client.delete(store.keys.session(token))
+    await store.sessions.delete(token)
 
 
 async def check_login_allowed(
@@ -79,9 +70,8 @@ async def check_login_allowed(
 ) -> None:
     """Raise 429 with Retry-After while the username or address has too many failures."""
     for key, limit in _failure_keys(store, username, remote, settings):
-        failures = await store.client.get(key)
-        if failures and int(failures) >= limit:
-            retry = max(1, int(await store.client.ttl(key)))
+        if await store.sessions.failures(key) >= limit:
+            retry = max(1, await store.sessions.seconds_left(key))
             raise RateLimited(
                 f"Too many failed sign-ins. Try again in {retry} seconds.", retry_after_s=retry
             )
@@ -91,11 +81,8 @@ async def record_login_failure(
     store: Store, settings: Settings, *, username: str, remote: str
 ) -> None:
     """Count a failed sign-in against the username and the address."""
-    async with store.client.pipeline(transaction=False) as pipe:
-        for key, _ in _failure_keys(store, username, remote, settings):
-            pipe.incr(key)
-            pipe.expire(key, settings.login_window_s, nx=True)
-        await pipe.execute()
+    keys = [key for key, _ in _failure_keys(store, username, remote, settings)]
+    await store.sessions.count_failure(keys, window_s=settings.login_window_s)
 
 
 def _failure_keys(
@@ -104,10 +91,8 @@ def _failure_keys(
     # Addresses are personal data: only a keyed hash of them is stored.
     address = hmac.new(_secret(settings), remote.encode(), hashlib.sha256).hexdigest()[:32]
     limit = settings.login_max_failures
-    return [
-        (store.keys(f"login_fail:user:{username.lower()}"), limit),
-        (store.keys(f"login_fail:addr:{address}"), limit * 4),
-    ]
+    by_user, by_address = store.sessions.failure_keys(username, address)
+    return [(by_user, limit), (by_address, limit * 4)]
 
 
 _RANDOM_SECRET = secrets.token_bytes(32)

@@ -19,7 +19,7 @@ BATCH = 100
 
 async def sweep_due(store: Store, now_ms: int) -> int:
     """Fire every timer due by `now_ms`; return how many changed something."""
-    due = await store.client.zrangebyscore(store.keys("due"), "-inf", now_ms, start=0, num=BATCH)
+    due = await store.timers.due(now_ms, BATCH)
     fired = 0
     for member in due:
         kind, _, target = member.partition(":")
@@ -29,7 +29,7 @@ async def sweep_due(store: Store, now_ms: int) -> int:
             fired += await grace_expired(store, target, now_ms=now_ms)
         else:
             log.warning("dropping unknown timer %r", member)
-            await store.client.zrem(store.keys("due"), member)
+            await store.timers.drop(member)
     return fired
 
 

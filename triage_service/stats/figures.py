@@ -18,13 +18,8 @@ maximum is p100. Means are exact, from millisecond sums.
 
 from __future__ import annotations
 
-import json
-import weakref
 from datetime import UTC, datetime
-from importlib import resources
 from typing import Any
-
-from redis.commands.core import AsyncScript
 
 from triage_service.domain.codes import Disposition
 from triage_service.domain.times import to_datetime
@@ -46,17 +41,6 @@ from triage_service.store.store import Store
 # down the duration bins (some dozens of ZCOUNTs), so only these are computed.
 PERCENTILES = {"wait": [50, 90, 100], "assess": [50], "police": [50]}
 NO_AREA = "(not given)"
-_SCRIPTS: weakref.WeakKeyDictionary[Any, AsyncScript] = weakref.WeakKeyDictionary()
-
-
-def _script(client: Any) -> AsyncScript:
-    if client not in _SCRIPTS:
-        lua = resources.files("triage_service.store") / "lua"
-        source = "\n".join(
-            (lua / name).read_text() for name in ("_common.lua", "stats_bins.lua", "stats.lua")
-        )
-        _SCRIPTS[client] = client.register_script(source)
-    return _SCRIPTS[client]
 
 
 def build_spec(window: Window, settings: Settings, detail: Detail) -> dict[str, Any]:
@@ -83,8 +67,7 @@ async def window_stats(
 ) -> WindowStats:
     """The figures of one window, in one atomic read of the counters and edge records."""
     spec = build_spec(window, settings, detail)
-    raw = await _script(store.client)(args=[store.keys.prefix, 0, json.dumps(spec)])
-    return shape_window(json.loads(raw), window, settings, detail)
+    return shape_window(await store.stats.window(spec), window, settings, detail)
 
 
 def shape_window(

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
 
 from triage_service.domain.times import to_datetime
 from triage_service.settings import Settings
 from triage_service.stats.figures import window_stats
 from triage_service.stats.models import Alarm, Clinicians, QueueNow, ReferralsNow, Stats
 from triage_service.stats.window import DAY_MS, Detail, Window
+from triage_service.store.stats import QueueSlice
 from triage_service.store.store import Store
 
 PRIORITIES = (1, 2, 3)
@@ -71,44 +71,34 @@ async def compute_stats(
 
 async def read_live(store: Store, settings: Settings, *, now_ms: int) -> LiveRead:
     """Queue slices per priority, sessions, clinicians and open referrals in one pipeline."""
-    keys, thresholds = store.keys, settings.escalation_thresholds
-    async with store.client.pipeline(transaction=False) as pipe:
-        for p in PRIORITIES:
-            low, high = p * PRIORITY_SCALE, f"({(p + 1) * PRIORITY_SCALE}"
-            late = low + now_ms - thresholds.get(p, 10**9) * 1000
-            pipe.zcount(keys("queue"), low, high)
-            pipe.zrangebyscore(keys("queue"), low, high, start=0, num=1, withscores=True)
-            pipe.zcount(keys("queue"), low, late)
-            pipe.zrangebyscore(keys("queue"), low, late, start=0, num=ALARM_LIMIT, withscores=True)
-        pipe.scard(keys("active"))
-        pipe.hvals(keys("clin:state"))
-        pipe.zcard(keys("referrals:open"))
-        pipe.zcount(keys("referrals:open"), "-inf", f"({now_ms}")
-        pipe.zcard(keys("referrals:mwc"))
-        pipe.zcount(keys("referrals:mwc"), "-inf", f"({now_ms}")
-        pipe.zrangebyscore(
-            keys("referrals:mwc"),
-            "-inf",
-            now_ms + S298_WARNING_MS,
-            start=0,
-            num=ALARM_LIMIT,
-            withscores=True,
-        )
-        rows: list[Any] = await pipe.execute()
-    slices = [_priority_rows(p, rows[4 * i : 4 * i + 4]) for i, p in enumerate(PRIORITIES)]
-    rest = rows[4 * len(PRIORITIES) :]
-    return LiveRead(slices, *rest)
+    thresholds = settings.escalation_thresholds
+    ranges = []
+    for p in PRIORITIES:
+        low, high = p * PRIORITY_SCALE, f"({(p + 1) * PRIORITY_SCALE}"
+        ranges.append((low, high, low + now_ms - thresholds.get(p, 10**9) * 1000))
+    rows = await store.stats.live(
+        ranges, limit=ALARM_LIMIT, now_ms=now_ms, mwc_until_ms=now_ms + S298_WARNING_MS
+    )
+    return LiveRead(
+        [_priority_rows(p, s) for p, s in zip(PRIORITIES, rows.slices, strict=True)],
+        rows.in_session,
+        rows.states,
+        rows.referrals_open,
+        rows.referrals_overdue,
+        rows.mwc_open,
+        rows.mwc_overdue,
+        rows.mwc_due_soon,
+    )
 
 
-def _priority_rows(priority: int, rows: list[Any]) -> PriorityRows:
-    waiting, oldest, escalated, escalated_rows = rows
+def _priority_rows(priority: int, rows: QueueSlice) -> PriorityRows:
     base = priority * PRIORITY_SCALE
     return PriorityRows(
         priority,
-        waiting,
-        int(oldest[0][1] - base) if oldest else None,
-        escalated,
-        [(rid, score - base) for rid, score in escalated_rows],
+        rows.waiting,
+        int(rows.first[0][1] - base) if rows.first else None,
+        rows.late,
+        [(rid, score - base) for rid, score in rows.late_rows],
     )
 
 

@@ -1,34 +1,152 @@
-"""Every Redis key name, in one class: nothing outside the store spells a key."""
+"""Every Redis key name, in one class: nothing outside the store spells a key.
+
+The names are spelt once, in `FIXED` and `PER_ID` below. Python reads them as attributes
+(`keys.queue`) and methods (`keys.request(id)`); the Lua scripts read the same names from
+the prelude `Keys.lua_prelude()` renders and the store prepends to every script
+(`K.queue`, `K.request(id)`), so Python and Lua can never disagree on a key.
+"""
 
 from __future__ import annotations
+
+# Keys without a part of their own: attribute name -> key name (after the prefix).
+FIXED: dict[str, str] = {
+    "queue": "queue",  # sorted set: waiting request ids by queue score
+    "due": "due",  # sorted set: timers (`expire:{id}`, `grace:{clinician}`) by due time
+    "active": "active",  # set: request ids in session
+    "events": "events",  # stream: every lifecycle event
+    "wake": "wake",  # pub/sub channel of the wake-ups (store/wakes.py)
+    "audit": "audit",  # stream: the access log
+    "users": "users",  # hash: lower-cased username -> user id
+    "presence_users": "presence:users",  # sorted set: present clinicians by lease expiry
+    "health": "health",  # string: written by the health probe
+    "clin_state": "clin:state",  # hash: clinician id -> availability
+    "clin_names": "clin:names",  # hash: clinician id -> display name
+    "referrals": "referrals",  # sorted set: referral ids by creation time
+    "referrals_open": "referrals:open",  # sorted set: open referral ids by due time
+    "referrals_mwc": "referrals:mwc",  # sorted set: open s298 notifications by due time
+    "recent_waits": "recent:waits",  # list: the last waits (ms) for the wait estimate
+    "recent_sessions": "recent:sessions",  # list: the last session lengths (ms)
+    "reqs_created": "reqs:created",  # sorted set: every request id by creation time
+    "retention_cursor": "retention:cursor",  # string: creation time of the last purge
+    "stats_hours": "stats:hours",  # set: the hours holding statistics counters
+}
+
+# Keys with parts: method name -> template, each `{}` filled by one argument in order.
+PER_ID: dict[str, str] = {
+    "request": "req:{}",  # hash: one request's record
+    "messages": "msgs:{}",  # list: a request's chat, oldest first
+    "referral": "referral:{}",  # hash: one referral or s298 notification
+    "user": "user:{}",  # hash: one account
+    "session": "sess:{}",  # string: a sign-in session (JSON)
+    "officer_requests": "officer:{}:reqs",  # sorted set: an officer's requests by creation
+    "leases": "presence:{}",  # sorted set: a clinician's socket leases by expiry
+    "clinician_sessions": "clin:{}:sessions",  # set: a clinician's requests in session
+    "idempotency": "idem:{}:{}",  # string: officer, idempotency key -> request id
+    "login_fail_user": "login_fail:user:{}",  # counter: failed sign-ins of a username
+    "login_fail_addr": "login_fail:addr:{}",  # counter: failed sign-ins from an address
+    "stats": "stats:{}",  # the statistics counters and bins (lua/_common.lua)
+}
 
 
 class Keys:
     """Every Redis key name, under one prefix so deployments can share a server."""
 
+    queue: str
+    due: str
+    active: str
+    events: str
+    wake: str
+    audit: str
+    users: str
+    presence_users: str
+    health: str
+    clin_state: str
+    clin_names: str
+    referrals: str
+    referrals_open: str
+    referrals_mwc: str
+    recent_waits: str
+    recent_sessions: str
+    reqs_created: str
+    retention_cursor: str
+    stats_hours: str
+
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
+        for attribute, name in FIXED.items():
+            setattr(self, attribute, prefix + name)
 
     def __call__(self, name: str) -> str:
+        """Any key by its name after the prefix (for tools and tests inspecting Redis)."""
         return self.prefix + name
 
+    def _fill(self, method: str, *parts: str) -> str:
+        return self.prefix + PER_ID[method].format(*parts)
+
     def request(self, request_id: str) -> str:
-        return f"{self.prefix}req:{request_id}"
+        """The hash of one request."""
+        return self._fill("request", request_id)
 
     def messages(self, request_id: str) -> str:
-        return f"{self.prefix}msgs:{request_id}"
+        """The chat of one request."""
+        return self._fill("messages", request_id)
 
     def referral(self, referral_id: str) -> str:
-        return f"{self.prefix}referral:{referral_id}"
+        """The hash of one referral or s298 notification."""
+        return self._fill("referral", referral_id)
 
     def user(self, user_id: str) -> str:
-        return f"{self.prefix}user:{user_id}"
+        """The hash of one account."""
+        return self._fill("user", user_id)
 
     def session(self, token: str) -> str:
-        return f"{self.prefix}sess:{token}"
+        """One sign-in session."""
+        return self._fill("session", token)
 
     def officer_requests(self, officer_id: str) -> str:
-        return f"{self.prefix}officer:{officer_id}:reqs"
+        """An officer's requests, by creation time."""
+        return self._fill("officer_requests", officer_id)
+
+    def leases(self, clinician_id: str) -> str:
+        """The presence leases of a clinician's open sockets, scored by expiry."""
+        return self._fill("leases", clinician_id)
 
     def clinician_sessions(self, clinician_id: str) -> str:
-        return f"{self.prefix}clin:{clinician_id}:sessions"
+        """The requests a clinician has in session."""
+        return self._fill("clinician_sessions", clinician_id)
+
+    def idempotency(self, officer_id: str, idempotency_key: str) -> str:
+        """The request an officer's idempotency key created."""
+        return self._fill("idempotency", officer_id, idempotency_key)
+
+    def login_fail_user(self, username: str) -> str:
+        """Failed sign-ins of a (lower-cased) username."""
+        return self._fill("login_fail_user", username)
+
+    def login_fail_addr(self, address: str) -> str:
+        """Failed sign-ins from a (hashed) address."""
+        return self._fill("login_fail_addr", address)
+
+    def stats(self, name: str) -> str:
+        """A statistics counter or bin (`stats:h:{hour}`, `stats:wait:16s:3`, ...)."""
+        return self._fill("stats", name)
+
+    @staticmethod
+    def lua_prelude() -> str:
+        """The Lua that defines `P` (the prefix, ARGV[1]) and the key table `K` with the same
+        names as this class, prepended to every script."""
+        lines = ["-- Key names, rendered from store/keys.py.", "local P = ARGV[1]", "local K = {}"]
+        lines += [f"K.{attribute} = P .. '{name}'" for attribute, name in FIXED.items()]
+        for method, template in PER_ID.items():
+            pieces = template.split("{}")
+            params = [f"a{i}" for i in range(1, len(pieces))]
+            body = " .. ".join(
+                ["P"]
+                + [
+                    part
+                    for i, piece in enumerate(pieces)
+                    for part in ([f"'{piece}'"] if piece else []) + params[i : i + 1]
+                ]
+            )
+            lines.append(f"function K.{method}({', '.join(params)}) return {body} end")
+        return "\n".join(lines) + "\n"

@@ -1,4 +1,5 @@
-"""Redis connection, key names and the atomic lifecycle scripts."""
+"""The Store: the Redis client, its key names, the atomic lifecycle scripts and one typed
+part per concern (requests, accounts, sessions, ...)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,24 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
+from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
 
+from triage_service.store.accounts import Accounts
+from triage_service.store.audit import Audit
+from triage_service.store.chat import Chat
+from triage_service.store.clinicians import Clinicians
 from triage_service.store.keys import Keys
+from triage_service.store.referrals import Referrals
+from triage_service.store.requests import Requests
+from triage_service.store.retention import Retention
+from triage_service.store.sessions import Sessions
+from triage_service.store.stats import Stats
+from triage_service.store.timers import Timers
+from triage_service.store.wakes import Wake
 
 log = logging.getLogger(__name__)
 
@@ -83,31 +96,43 @@ class Refused(Exception):
 
 
 class Store:
-    """The Redis client, its key names and the lifecycle Lua scripts.
+    """The Redis client, its key names, the lifecycle Lua scripts and the typed parts.
 
     Each script is one atomic step that changes state, updates the statistics counters,
-    appends its event to the `events` stream and publishes a wake-up.
+    appends its event to the `events` stream and publishes a wake-up. Every script starts
+    with the key names rendered from `Keys` (`Keys.lua_prelude`).
     """
 
     def __init__(
         self, client: aioredis.Redis, prefix: str, *, min_replicas: int = 0, wait_ms: int = 1000
     ) -> None:
-        common = _lua("_common")
+        common = Keys.lua_prelude() + _lua("_common")
         self.min_replicas = min_replicas
         self.wait_ms = wait_ms
-        # redis-py's hints cannot say decode_responses=True (every answer is typed
-        # `bytes | str`); this client always answers str, so it is typed loosely here.
-        self.client: Any = client
-        self.keys = Keys(prefix)
+        # Tools and tests may inspect Redis through `client`; the service goes through
+        # the parts below.
+        self.client = client
+        self.keys = keys = Keys(prefix)
         self.scripts: dict[str, AsyncScript] = {
             name: client.register_script(common + "\n" + _lua(name)) for name in SCRIPT_NAMES
         }
+        window = "\n".join([common, _lua("stats_bins"), _lua("stats")])
+        self.requests = Requests(client, keys)
+        self.accounts = Accounts(client, keys)
+        self.sessions = Sessions(client, keys)
+        self.clinicians = Clinicians(client, keys)
+        self.chat = Chat(client, keys)
+        self.referrals = Referrals(client, keys)
+        self.timers = Timers(client, keys)
+        self.retention = Retention(client, keys)
+        self.audit = Audit(client, keys)
+        self.stats = Stats(client, keys, client.register_script(window))
 
     async def probe(self, *, now_ms: int) -> str | None:
         """A small write, as every state change needs; the reason it failed (see
         `unavailable_reason`), or None when the store can serve."""
         try:
-            await self.client.set(self.keys("health"), now_ms, px=60_000)
+            await self.client.set(self.keys.health, now_ms, px=60_000)
         except STORE_ERRORS as e:
             return unavailable_reason(e) or "error"
         return None
@@ -135,6 +160,22 @@ class Store:
         if replicas is not None and replicas < self.min_replicas:
             raise NotReplicated(f"{replicas} of {self.min_replicas} replicas have the change")
         return result
+
+    async def ping(self) -> None:
+        """Raise one of `STORE_ERRORS` unless Redis answers."""
+        await self.client.ping()
+
+    async def publish(self, wake: Wake) -> None:
+        """Publish a wake-up to every instance."""
+        await self.client.publish(self.keys.wake, wake.to_json())
+
+    async def close(self) -> None:
+        """Close the client's connections."""
+        await self.client.aclose()
+
+    def pubsub(self) -> PubSub:
+        """A pub/sub connection for the wake-up listener (live/wakeups.py)."""
+        return self.client.pubsub(ignore_subscribe_messages=True)
 
 
 def _lua(name: str) -> str:

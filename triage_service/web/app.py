@@ -10,6 +10,8 @@ from triage_service.domain.times import Clock, wall_clock_ms
 from triage_service.live.hub import Hub
 from triage_service.rtc.echo import echo_peers_ctx
 from triage_service.settings import Settings
+from triage_service.tasks import Supervisor
+from triage_service.web.access import request_id_middleware
 from triage_service.web.api import ENDPOINTS, ApiRoutes
 from triage_service.web.auth import session_middleware
 from triage_service.web.background import (
@@ -22,7 +24,7 @@ from triage_service.web.background import (
 from triage_service.web.errors import deadline_middleware, error_middleware
 from triage_service.web.metrics import METRICS, Metrics, metrics_middleware
 from triage_service.web.security import security_headers
-from triage_service.web.state import CLOCK, HUB, SETTINGS
+from triage_service.web.state import CLOCK, HUB, SETTINGS, TASKS
 from triage_service.web.views import (
     live,
     pages,
@@ -57,8 +59,9 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
         client_max_size=settings.max_body_bytes,
         middlewares=[
             security_headers(settings),
-            error_middleware,
+            request_id_middleware,
             metrics_middleware,
+            error_middleware,
             deadline_middleware(settings.store_deadline_s),
             session_middleware,
         ],
@@ -67,6 +70,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
     app[CLOCK] = clock
     app[METRICS] = Metrics()
     app[HUB] = Hub()
+    app[TASKS] = Supervisor()
     app[pages.JINJA] = pages.jinja_environment()
     app[ENDPOINTS] = [e for table in ROUTE_TABLES for e in table.endpoints]
     for table in ROUTE_TABLES:

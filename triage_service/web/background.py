@@ -12,8 +12,8 @@ from triage_service.live.stats_push import push_forever
 from triage_service.live.wakeups import Dispatcher, broadcast_queue_changes, listen
 from triage_service.service.timers import sweep_forever
 from triage_service.store import EmbeddedRedis, Store, connect
-from triage_service.tasks import start_task, stop_task
-from triage_service.web.state import CLOCK, HUB, SETTINGS, STORE
+from triage_service.tasks import stop_task
+from triage_service.web.state import CLOCK, HUB, SETTINGS, STORE, TASKS
 
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 
@@ -28,14 +28,14 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         client = await connect(
             url, sentinels=settings.sentinel_addresses, service=settings.redis_service
         )
-        app[STORE] = Store(
+        app[STORE] = store = Store(
             client,
             settings.key_prefix,
             min_replicas=settings.redis_min_replicas,
             wait_ms=settings.redis_wait_ms,
         )
         yield
-        await client.aclose()
+        await store.close()
     finally:
         if embedded is not None:
             await embedded.stop()
@@ -43,7 +43,8 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
     """Sweep due timers (and the retention purge) for the life of the app."""
-    task = start_task(sweep_forever(app[STORE], app[SETTINGS], app[CLOCK]), "timer-sweeper")
+    store, settings, clock = app[STORE], app[SETTINGS], app[CLOCK]
+    task = app[TASKS].start("timer-sweeper", lambda: sweep_forever(store, settings, clock))
     yield
     await stop_task(task)
 
@@ -55,8 +56,8 @@ async def wakeups_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[DISPATCHER] = dispatcher
     tasks = [
-        start_task(listen(dispatcher), "wakeup-listener"),
-        start_task(broadcast_queue_changes(dispatcher), "queue-broadcasts"),
+        app[TASKS].start("wakeup-listener", lambda: listen(dispatcher)),
+        app[TASKS].start("queue-broadcasts", lambda: broadcast_queue_changes(dispatcher)),
     ]
     yield
     for task in tasks:
@@ -65,13 +66,15 @@ async def wakeups_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def stats_push_ctx(app: web.Application) -> AsyncIterator[None]:
     """Push the live statistics to supervisors for the life of the app."""
-    task = start_task(push_forever(app[HUB], app[STORE], app[SETTINGS], app[CLOCK]), "stats-push")
+    hub, store, settings, clock = app[HUB], app[STORE], app[SETTINGS], app[CLOCK]
+    task = app[TASKS].start("stats-push", lambda: push_forever(hub, store, settings, clock))
     yield
     await stop_task(task)
 
 
 async def leases_ctx(app: web.Application) -> AsyncIterator[None]:
     """Renew the presence leases of this instance's sockets for the life of the app."""
-    task = start_task(renew_forever(app[HUB], app[STORE], app[SETTINGS], app[CLOCK]), "leases")
+    hub, store, settings, clock = app[HUB], app[STORE], app[SETTINGS], app[CLOCK]
+    task = app[TASKS].start("presence-leases", lambda: renew_forever(hub, store, settings, clock))
     yield
     await stop_task(task)

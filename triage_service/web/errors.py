@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,6 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from pydantic import ValidationError
 
+from triage_service.cpu import store_deadline
 from triage_service.domain.errors import Conflict, DomainError, Invalid, NotFound, RateLimited
 from triage_service.store import STORE_ERRORS, unavailable_reason
 
@@ -84,13 +84,14 @@ UNBOUNDED_PATHS = ("/ws", "/api/v1/stats/export", "/api/v1/connection-test")
 
 
 def deadline_middleware(deadline_s: float) -> Middleware:
-    """Bound every other request, so a store that stops answering yields 503s, not hangs."""
+    """Bound every other request, so a store that stops answering yields 503s, not hangs;
+    CPU work in the pool (password hashing) does not count against the deadline."""
 
     @web.middleware
     async def bounded(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(UNBOUNDED_PATHS):
             return await handler(request)
-        async with asyncio.timeout(deadline_s):
+        async with store_deadline(deadline_s):
             return await handler(request)
 
     return bounded
@@ -125,7 +126,15 @@ def domain_response(error: DomainError) -> web.Response:
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn every failure into the JSON error shape; log only the unexpected."""
+    """Turn every failure into the JSON error shape; every 503 says when to retry."""
+    response = await _render_failures(request, handler)
+    if response.status == 503 and not response.prepared:
+        response.headers.setdefault("Retry-After", "1")
+    return response
+
+
+async def _render_failures(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The handler's answer, or its failure in the JSON error shape; log only the unexpected."""
     try:
         return await handler(request)
     except ApiError as e:

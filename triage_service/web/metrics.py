@@ -29,6 +29,12 @@ class Metrics:
         self.clinicians = Gauge(
             "triage_clinicians", "Clinicians by availability", ["status"], registry=self.registry
         )
+        self.task_restarts = Gauge(
+            "triage_task_restarts",
+            "Restarts of each background task since this instance started",
+            ["task"],
+            registry=self.registry,
+        )
         self.websockets = Gauge(
             "triage_websockets",
             "Open live-channel sockets on this instance",
@@ -41,12 +47,21 @@ METRICS = web.AppKey("metrics", Metrics)
 
 @web.middleware
 async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Count and time every request by its route pattern (not its concrete path)."""
+    """Count and time every answer (errors included, it sits outside the error middleware)
+    by its route pattern (not its concrete path) and its real status."""
     started = time.perf_counter()
-    response = await handler(request)
+    try:
+        response = await handler(request)
+    except web.HTTPException as e:  # redirects pass the error middleware as exceptions
+        _count(request, e.status, started)
+        raise
+    _count(request, response.status, started)
+    return response
+
+
+def _count(request: web.Request, status: int, started: float) -> None:
     info = request.match_info.route.resource
     route = info.canonical if info is not None else "unmatched"
     metrics = request.app[METRICS]
-    metrics.http_requests.labels(request.method, route, response.status).inc()
+    metrics.http_requests.labels(request.method, route, status).inc()
     metrics.http_seconds.labels(route).observe(time.perf_counter() - started)
-    return response

@@ -8,8 +8,10 @@ from triage_service.domain.times import Clock
 from triage_service.live.hub import Hub
 from triage_service.settings import Settings
 from triage_service.store import Store
+from triage_service.tasks import Supervisor
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 HUB = web.AppKey("hub", Hub)
+TASKS = web.AppKey("tasks", Supervisor)

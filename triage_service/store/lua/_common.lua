@@ -1,9 +1,7 @@
--- Shared by every lifecycle script (prepended at load time).
--- ARGV[1] is the key prefix, ARGV[2] the current time in epoch milliseconds.
-local P = ARGV[1]
+-- Shared by every lifecycle script (prepended at load time, after the key names `K` that
+-- store/keys.py renders from ARGV[1], the key prefix).
+-- ARGV[2] is the current time in epoch milliseconds.
 local NOW = tonumber(ARGV[2])
-
-local function key(name) return P .. name end
 
 local function fail(code, status)
   return cjson.encode({error = code, status = status})
@@ -17,7 +15,7 @@ end
 
 -- Success with the request's hash as it now stands, so the caller need not read it again.
 local function done(id, fields)
-  local flat = redis.call('HGETALL', key('req:' .. id))
+  local flat = redis.call('HGETALL', K.request(id))
   local record = {}
   for i = 1, #flat, 2 do record[flat[i]] = flat[i + 1] end
   fields = fields or {}
@@ -31,8 +29,8 @@ local function event(kind, request_id, actor, role, fields)
   local entry = {'type', kind, 'request_id', request_id, 'actor', actor, 'role', role,
                  'at', tostring(NOW)}
   for _, v in ipairs(fields or {}) do entry[#entry + 1] = tostring(v) end
-  redis.call('XADD', key('events'), '*', unpack(entry))
-  redis.call('PUBLISH', key('wake'), cjson.encode({type = kind, request_id = request_id,
+  redis.call('XADD', K.events, '*', unpack(entry))
+  redis.call('PUBLISH', K.wake, cjson.encode({type = kind, request_id = request_id,
                                                     actor = actor}))
 end
 
@@ -54,8 +52,8 @@ local STATS_LEVELS = 10
 local function bucket(created_ms) return math.floor(tonumber(created_ms) / 3600000) end
 
 local function stats_key(kind, h, level)
-  if level == 0 then return key('stats:' .. kind .. ':' .. h) end
-  return key('stats:' .. kind .. ':L' .. level .. ':' .. math.floor(h / 2 ^ level))
+  if level == 0 then return K.stats(kind .. ':' .. h) end
+  return K.stats(kind .. ':L' .. level .. ':' .. math.floor(h / 2 ^ level))
 end
 
 local stats_keys_seen = {}
@@ -69,8 +67,8 @@ local function stats_keys(kind, created_ms)
     local h = bucket(created_ms)
     keys = {}
     for level = 0, STATS_LEVELS do keys[level + 1] = stats_key(kind, h, level) end
-    keys[#keys + 1] = key('stats:' .. kind .. ':S:' .. math.floor(tonumber(created_ms) / 300000))
-    keys[#keys + 1] = key('stats:' .. kind .. ':M:' .. math.floor(tonumber(created_ms) / 60000))
+    keys[#keys + 1] = K.stats(kind .. ':S:' .. math.floor(tonumber(created_ms) / 300000))
+    keys[#keys + 1] = K.stats(kind .. ':M:' .. math.floor(tonumber(created_ms) / 60000))
     stats_keys_seen[name] = keys
   end
   return keys
@@ -91,22 +89,22 @@ local HISTOGRAM_WIDTHS = {4096, 256, 16, 1}
 local function observe(kind, id, created_ms, ms)
   local s = math.floor(ms / 1000 + 0.5)
   for _, width in ipairs(HISTOGRAM_WIDTHS) do
-    redis.call('ZADD', key('stats:' .. kind .. ':' .. width .. 's:' .. math.floor(s / width)),
+    redis.call('ZADD', K.stats(kind .. ':' .. width .. 's:' .. math.floor(s / width)),
                created_ms, s .. ':' .. id)
   end
   add_all_levels('h', created_ms, kind .. '_b:' .. math.floor(s / 4096), 1)
   add_all_levels('h', created_ms, kind .. '_sum_ms', math.floor(ms))
-  redis.call('SADD', key('stats:hours'), bucket(created_ms))
+  redis.call('SADD', K.stats_hours, bucket(created_ms))
 end
 
--- Keeps the last 50 values of a duration for the wait estimate.
-local function remember(name, ms)
-  redis.call('LPUSH', key('recent:' .. name), math.floor(ms))
-  redis.call('LTRIM', key('recent:' .. name), 0, 49)
+-- Keeps the last 50 values of a duration (in list `list_key`) for the wait estimate.
+local function remember(list_key, ms)
+  redis.call('LPUSH', list_key, math.floor(ms))
+  redis.call('LTRIM', list_key, 0, 49)
 end
 
 local function accept(id, clinician, clinician_name)
-  local rkey = key('req:' .. id)
+  local rkey = K.request(id)
   local status = redis.call('HGET', rkey, 'status')
   if not status then return fail('not_found') end
   if status ~= 'waiting' then
@@ -117,12 +115,12 @@ local function accept(id, clinician, clinician_name)
   local wait_ms = NOW - created
   redis.call('HSET', rkey, 'status', 'in_session', 'clinician_id', clinician,
              'clinician_name', clinician_name, 'accepted_ms', NOW)
-  redis.call('ZREM', key('queue'), id)
-  redis.call('ZREM', key('due'), 'expire:' .. id)
-  redis.call('SADD', key('active'), id)
-  redis.call('HSET', key('clin:state'), clinician, 'busy')
-  redis.call('SADD', key('clin:' .. clinician .. ':sessions'), id)
-  remember('waits', wait_ms)
+  redis.call('ZREM', K.queue, id)
+  redis.call('ZREM', K.due, 'expire:' .. id)
+  redis.call('SADD', K.active, id)
+  redis.call('HSET', K.clin_state, clinician, 'busy')
+  redis.call('SADD', K.clinician_sessions(clinician), id)
+  remember(K.recent_waits, wait_ms)
   if redis.call('HGET', rkey, 'answered') ~= '1' then
     redis.call('HSET', rkey, 'answered', '1', 'first_wait_ms', wait_ms)
     count(created, 'accepted')

@@ -1,14 +1,14 @@
 -- The owner officer withdraws a waiting request.
 -- ARGV: prefix, now, id, officer_id, short_abandon_ms
 local id, officer = ARGV[3], ARGV[4]
-local rkey = key('req:' .. id)
+local rkey = K.request(id)
 local status = redis.call('HGET', rkey, 'status')
 if not status or redis.call('HGET', rkey, 'officer_id') ~= officer then return fail('not_found') end
 if status ~= 'waiting' then return fail('not_waiting', status) end
 local created = tonumber(redis.call('HGET', rkey, 'created_ms'))
 redis.call('HSET', rkey, 'status', 'cancelled', 'completed_ms', NOW)
-redis.call('ZREM', key('queue'), id)
-redis.call('ZREM', key('due'), 'expire:' .. id)
+redis.call('ZREM', K.queue, id)
+redis.call('ZREM', K.due, 'expire:' .. id)
 count(created, 'cancelled')
 if redis.call('HGET', rkey, 'answered') ~= '1' and NOW - created >= tonumber(ARGV[5]) then
   count(created, 'abandoned')

@@ -2,7 +2,7 @@
 -- ARGV: prefix, now, id, officer_id, idem_key ('' for none), idem_ttl_s, expire_at_ms,
 --       fields (JSON object of hash fields)
 local id, officer, idem = ARGV[3], ARGV[4], ARGV[5]
-local idem_key = key('idem:' .. officer .. ':' .. idem)
+local idem_key = K.idempotency(officer, idem)
 if idem ~= '' then
   local existing = redis.call('GET', idem_key)
   if existing then return done(existing, {created = false}) end
@@ -13,11 +13,11 @@ for name, value in pairs(fields) do
   flat[#flat + 1] = name
   flat[#flat + 1] = tostring(value)
 end
-redis.call('HSET', key('req:' .. id), unpack(flat))
-redis.call('ZADD', key('queue'), fields.score, id)
-redis.call('ZADD', key('officer:' .. officer .. ':reqs'), NOW, id)
-redis.call('ZADD', key('reqs:created'), NOW, id)
-redis.call('ZADD', key('due'), ARGV[7], 'expire:' .. id)
+redis.call('HSET', K.request(id), unpack(flat))
+redis.call('ZADD', K.queue, fields.score, id)
+redis.call('ZADD', K.officer_requests(officer), NOW, id)
+redis.call('ZADD', K.reqs_created, NOW, id)
+redis.call('ZADD', K.due, ARGV[7], 'expire:' .. id)
 if idem ~= '' then redis.call('SET', idem_key, id, 'EX', ARGV[6]) end
 count(NOW, 'requests')
 count(NOW, 'prio:' .. fields.priority)
@@ -29,11 +29,11 @@ local subject = cjson.decode(fields.form).subject or {}
 local age = type(subject.age_band) == 'string' and subject.age_band or 'unknown'
 local sex = type(subject.sex) == 'string' and subject.sex or 'unknown'
 local how = (bucket(NOW) + 72) % 168
-redis.call('HSET', key('req:' .. id), 'age_band', age, 'sex', sex)
+redis.call('HSET', K.request(id), 'age_band', age, 'sex', sex)
 count(NOW, 'age:' .. age)
 count(NOW, 'sex:' .. sex)
 count(NOW, 'how:' .. how)
 add_all_levels('hw', NOW, how .. ':' .. (fields.area or ''), 1)
-redis.call('SADD', key('stats:hours'), bucket(NOW))
+redis.call('SADD', K.stats_hours, bucket(NOW))
 event('created', id, officer, 'officer', {'priority', fields.priority, 'area', fields.area or ''})
 return done(id, {created = true})

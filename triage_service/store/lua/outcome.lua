@@ -3,7 +3,7 @@
 -- ARGV: prefix, now, id, clinician_id, outcome_json, disposition, triage_code, conveyance,
 --       police_released_ms, referral_json ('' for none), notice_json ('' for none)
 local id, clinician = ARGV[3], ARGV[4]
-local rkey = key('req:' .. id)
+local rkey = K.request(id)
 local status = redis.call('HGET', rkey, 'status')
 if not status then return fail('not_found') end
 if status ~= 'in_session' or redis.call('HGET', rkey, 'clinician_id') ~= clinician then
@@ -16,13 +16,13 @@ local disposition, code, conveyance = ARGV[6], ARGV[7], ARGV[8]
 redis.call('HSET', rkey, 'status', 'completed', 'completed_ms', NOW, 'outcome', ARGV[5],
            'disposition', disposition, 'triage_code', code, 'conveyance', conveyance,
            'officer_released_ms', released)
-redis.call('SREM', key('active'), id)
-redis.call('SREM', key('clin:' .. clinician .. ':sessions'), id)
-if redis.call('SCARD', key('clin:' .. clinician .. ':sessions')) == 0
-   and redis.call('HGET', key('clin:state'), clinician) == 'busy' then
-  redis.call('HSET', key('clin:state'), clinician, 'available')
+redis.call('SREM', K.active, id)
+redis.call('SREM', K.clinician_sessions(clinician), id)
+if redis.call('SCARD', K.clinician_sessions(clinician)) == 0
+   and redis.call('HGET', K.clin_state, clinician) == 'busy' then
+  redis.call('HSET', K.clin_state, clinician, 'available')
 end
-remember('sessions', NOW - accepted)
+remember(K.recent_sessions, NOW - accepted)
 count(created, 'completed')
 count(created, 'disp:' .. disposition)
 count(created, 'code:' .. code)
@@ -41,11 +41,11 @@ local function open_referral(json)
     flat[#flat + 1] = name
     flat[#flat + 1] = tostring(value)
   end
-  redis.call('HSET', key('referral:' .. referral.id), unpack(flat))
-  redis.call('ZADD', key('referrals'), NOW, referral.id)
-  redis.call('ZADD', key('referrals:open'), referral.due_ms, referral.id)
+  redis.call('HSET', K.referral(referral.id), unpack(flat))
+  redis.call('ZADD', K.referrals, NOW, referral.id)
+  redis.call('ZADD', K.referrals_open, referral.due_ms, referral.id)
   if referral.kind == 'mwc_notification' then
-    redis.call('ZADD', key('referrals:mwc'), referral.due_ms, referral.id)
+    redis.call('ZADD', K.referrals_mwc, referral.due_ms, referral.id)
   end
   event('referral_opened', id, clinician, 'clinician', {'referral_id', referral.id,
         'kind', referral.kind, 'due_ms', referral.due_ms})

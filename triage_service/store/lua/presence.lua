@@ -11,9 +11,8 @@
 --   claim     user (the grace timer fired)                  -> {claimed: bool}
 --   on_duty   (clinicians available or busy with a live lease)  -> {on_duty: n}
 local op = ARGV[3]
-local USERS = key('presence:users')
-
-local function leases(user) return key('presence:' .. user) end
+local USERS = K.presence_users
+local leases = K.leases
 
 -- Drops the user's lapsed leases; with none left, forgets the user and starts the grace
 -- timer (NX: an earlier one keeps its time). True when the timer was started here.
@@ -27,7 +26,7 @@ local function settle(user, grace_ms)
   end
   redis.call('DEL', set)
   redis.call('ZREM', USERS, user)
-  return redis.call('ZADD', key('due'), 'NX', NOW + grace_ms, 'grace:' .. user) == 1
+  return redis.call('ZADD', K.due, 'NX', NOW + grace_ms, 'grace:' .. user) == 1
 end
 
 if op == 'hold' then
@@ -37,7 +36,7 @@ if op == 'hold' then
     local user, lease = pair[1], pair[2]
     redis.call('ZADD', leases(user), expiry, lease)
     redis.call('ZADD', USERS, 'GT', expiry, user)
-    redis.call('ZREM', key('due'), 'grace:' .. user)
+    redis.call('ZREM', K.due, 'grace:' .. user)
     held = held + 1
   end
   return ok({held = held})
@@ -54,10 +53,10 @@ elseif op == 'reap' then
   return ok({graced = graced})
 elseif op == 'claim' then
   local user = ARGV[4]
-  if redis.call('ZREM', key('due'), 'grace:' .. user) == 0 then return ok({claimed = false}) end
+  if redis.call('ZREM', K.due, 'grace:' .. user) == 0 then return ok({claimed = false}) end
   return ok({claimed = redis.call('ZCOUNT', leases(user), '(' .. NOW, '+inf') == 0})
 elseif op == 'on_duty' then
-  local states = redis.call('HGETALL', key('clin:state'))
+  local states = redis.call('HGETALL', K.clin_state)
   local n = 0
   for i = 1, #states, 2 do
     if (states[i + 1] == 'available' or states[i + 1] == 'busy')

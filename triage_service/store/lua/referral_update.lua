@@ -1,17 +1,17 @@
 -- A clinician records what became of a referral.
 -- ARGV: prefix, now, referral_id, status, note, actor_id
 local rid, status = ARGV[3], ARGV[4]
-local fkey = key('referral:' .. rid)
+local fkey = K.referral(rid)
 local current = redis.call('HGET', fkey, 'status')
 if not current then return fail('not_found') end
 if current ~= 'pending' and current ~= 'accepted' then return fail('referral_closed', current) end
 redis.call('HSET', fkey, 'status', status, 'updated_ms', NOW)
 if ARGV[5] ~= '' then redis.call('HSET', fkey, 'note', ARGV[5]) end
 if status ~= 'accepted' then
-  redis.call('ZREM', key('referrals:open'), rid)
-  redis.call('ZREM', key('referrals:mwc'), rid)
+  redis.call('ZREM', K.referrals_open, rid)
+  redis.call('ZREM', K.referrals_mwc, rid)
   local request = redis.call('HGET', fkey, 'request_id')
-  local created = redis.call('HGET', key('req:' .. request), 'created_ms')
+  local created = redis.call('HGET', K.request(request), 'created_ms')
   -- s298 notifications are counted apart from referrals (as `referrals` and `s297` are).
   local counter = redis.call('HGET', fkey, 'kind') == 'mwc_notification' and 'mwc' or 'ref'
   if status == 'completed' and created then

@@ -1,7 +1,7 @@
 -- The assigned clinician hands a request back; it keeps its original place in the queue.
 -- ARGV: prefix, now, id, clinician_id, reason, min_remaining_ms, actor_role
 local id, clinician = ARGV[3], ARGV[4]
-local rkey = key('req:' .. id)
+local rkey = K.request(id)
 local status = redis.call('HGET', rkey, 'status')
 if not status then return fail('not_found') end
 if status ~= 'in_session' or redis.call('HGET', rkey, 'clinician_id') ~= clinician then
@@ -9,14 +9,14 @@ if status ~= 'in_session' or redis.call('HGET', rkey, 'clinician_id') ~= clinici
 end
 redis.call('HSET', rkey, 'status', 'waiting', 'clinician_id', '', 'clinician_name', '',
            'accepted_ms', '')
-redis.call('ZADD', key('queue'), redis.call('HGET', rkey, 'score'), id)
+redis.call('ZADD', K.queue, redis.call('HGET', rkey, 'score'), id)
 local expire_at = tonumber(redis.call('HGET', rkey, 'expire_ms'))
-redis.call('ZADD', key('due'), math.max(expire_at, NOW + tonumber(ARGV[6])), 'expire:' .. id)
-redis.call('SREM', key('active'), id)
-redis.call('SREM', key('clin:' .. clinician .. ':sessions'), id)
-if redis.call('SCARD', key('clin:' .. clinician .. ':sessions')) == 0
-   and redis.call('HGET', key('clin:state'), clinician) == 'busy' then
-  redis.call('HSET', key('clin:state'), clinician, 'available')
+redis.call('ZADD', K.due, math.max(expire_at, NOW + tonumber(ARGV[6])), 'expire:' .. id)
+redis.call('SREM', K.active, id)
+redis.call('SREM', K.clinician_sessions(clinician), id)
+if redis.call('SCARD', K.clinician_sessions(clinician)) == 0
+   and redis.call('HGET', K.clin_state, clinician) == 'busy' then
+  redis.call('HSET', K.clin_state, clinician, 'available')
 end
 event('released', id, clinician, ARGV[7], {'reason', ARGV[5]})
 return done(id)

@@ -42,8 +42,8 @@ end
 
 -- The counters of block, slice or minute `name`, as field, value pairs: all, or `t.fields`.
 local function read_counters(t, name)
-  if not t.fields then return call('HGETALL', key('stats:h:' .. name)) end
-  local values, flat = call('HMGET', key('stats:h:' .. name), unpack(t.fields)), {}
+  if not t.fields then return call('HGETALL', K.stats('h:' .. name)) end
+  local values, flat = call('HMGET', K.stats('h:' .. name), unpack(t.fields)), {}
   for i, field in ipairs(t.fields) do
     if values[i] then
       flat[#flat + 1] = field
@@ -64,7 +64,7 @@ end
 -- Adds the counters of one block, slice or minute, and its heat map when asked.
 local function add_counters(t, name, with_sign)
   add_pairs(t.counts, read_counters(t, name), with_sign)
-  if t.with_heat then add_pairs(t.heat, call('HGETALL', key('stats:hw:' .. name)), with_sign) end
+  if t.with_heat then add_pairs(t.heat, call('HGETALL', K.stats('hw:' .. name)), with_sign) end
 end
 
 -- The count of the tally's values per 4096 s bin, by duration kind (`t.top`).
@@ -87,7 +87,7 @@ end
 
 local function referral_done(c, id, counter)
   if not id then return end
-  local r = call('HMGET', key('referral:' .. id), 'status', 'due_ms', 'updated_ms')
+  local r = call('HMGET', K.referral(id), 'status', 'due_ms', 'updated_ms')
   if r[1] ~= 'completed' then return end
   bump(c, counter .. '_completed')
   if tonumber(r[3]) <= tonumber(r[2]) then bump(c, counter .. '_on_time') end
@@ -114,11 +114,11 @@ end
 
 local function load(id)
   if loaded[id] then return loaded[id] end
-  local values = call('HMGET', key('req:' .. id), unpack(RAW))
+  local values = call('HMGET', K.request(id), unpack(RAW))
   local r = {}
   for i, name in ipairs(RAW) do if values[i] and values[i] ~= '' then r[name] = values[i] end end
   if r.status and not r.age_band then  -- a record from before age and sex were kept apart
-    local form = call('HGET', key('req:' .. id), 'form')
+    local form = call('HGET', K.request(id), 'form')
     local subject = form and cjson.decode(form).subject or {}
     r.age_band = type(subject.age_band) == 'string' and subject.age_band or 'unknown'
     r.sex = type(subject.sex) == 'string' and subject.sex or 'unknown'
@@ -158,7 +158,7 @@ end
 
 local function add_raw(t, from_ms, to_ms, with_sign)
   sign = with_sign
-  for _, id in ipairs(call('ZRANGEBYSCORE', key('reqs:created'), from_ms, '(' .. to_ms)) do
+  for _, id in ipairs(call('ZRANGEBYSCORE', K.reqs_created, from_ms, '(' .. to_ms)) do
     local r = load(id)
     if r.status then add_record(t, r) end
   end

@@ -16,7 +16,7 @@ local function bin_name(kind, width, bin) return kind .. ':' .. width .. 's:' ..
 local function in_bin(t, kind, width, bin)
   local name = bin_name(kind, width, bin)
   if not t.found[name] then
-    t.found[name] = redis.call('ZCOUNT', key('stats:' .. name), t.from_ms, t.to_ms)
+    t.found[name] = redis.call('ZCOUNT', K.stats(name), t.from_ms, t.to_ms)
   end
   return t.found[name]
 end
@@ -26,7 +26,7 @@ local function values_in(t, kind, width, bin)
   local name = bin_name(kind, width, bin)
   if not t.values[name] then
     local values = {}
-    for i, member in ipairs(redis.call('ZRANGEBYSCORE', key('stats:' .. name), t.from_ms,
+    for i, member in ipairs(redis.call('ZRANGEBYSCORE', K.stats(name), t.from_ms,
                                        t.to_ms)) do
       values[i] = tonumber(member:match('^(-?%d+):'))
     end

@@ -21,6 +21,7 @@ from triage_service.service.presence import (
     new_lease,
 )
 from triage_service.store import STORE_ERRORS
+from triage_service.store.wakes import SignalWake
 from triage_service.web.api import ApiRoutes
 from triage_service.web.auth import USER, require
 from triage_service.web.errors import ApiError
@@ -147,18 +148,8 @@ async def _relay_signal(
         await _error(ws, "signal_refused", "You are not in this call.")
         return
     to = record["clinician_id"] if parties[user.id] == "officer" else record["officer_id"]
-    store = request.app[STORE]
-    await store.client.publish(
-        store.keys("wake"),
-        json.dumps(
-            {
-                "type": "signal",
-                "to": to,
-                "request_id": request_id,
-                "from_role": parties[user.id],
-                "data": message["data"],
-            }
-        ),
+    await request.app[STORE].publish(
+        SignalWake(to=to, request_id=record["id"], from_role=parties[user.id], data=message["data"])
     )
 
 

@@ -86,7 +86,7 @@ async def console_page(request: web.Request) -> web.Response:
     """The clinician's console: availability, live queue, referrals."""
     sign_in = page_user(request, Role.CLINICIAN)
     store = request.app[STORE]
-    active = await store.client.smembers(store.keys.clinician_sessions(sign_in.user.id))
+    active = await store.clinicians.in_session(sign_in.user.id)
     return render(request, "console.html", active_sessions=sorted(active))
 
 

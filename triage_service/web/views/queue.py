@@ -50,7 +50,7 @@ async def put_availability(
 async def get_availability(request: web.Request, sign_in: SignIn) -> web.Response:
     """The clinician's current availability (offline until set)."""
     store = request.app[STORE]
-    status = await store.client.hget(store.keys("clin:state"), sign_in.user.id)
+    status = await store.clinicians.availability(sign_in.user.id)
     return answer({"status": status or "offline"})
 
 
@@ -64,7 +64,7 @@ async def get_availability(request: web.Request, sign_in: SignIn) -> web.Respons
 async def get_queue(request: web.Request, sign_in: SignIn) -> web.Response:
     """Priority first, then arrival; no names."""
     store = request.app[STORE]
-    ids = await store.client.zrange(store.keys("queue"), 0, QUEUE_LIMIT - 1)
+    ids = await store.requests.waiting(QUEUE_LIMIT)
     now_ms = request.app[CLOCK]()
     waiting = [records.queue_item(r, now_ms) for r in await records.load_many(store, ids)]
     return answer(QueueOut(waiting=waiting))

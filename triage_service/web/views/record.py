@@ -12,9 +12,10 @@ from triage_service.domain.models import (
     OutcomeForm,
     OutcomeOut,
 )
-from triage_service.service import lifecycle, messages, records
+from triage_service.service import lifecycle, messages
 from triage_service.service.referrals import get_referral
 from triage_service.service.sessions import SignIn
+from triage_service.store import RequestRecord
 from triage_service.web.api import ApiRoutes, answer
 from triage_service.web.errors import not_found
 from triage_service.web.state import CLOCK, SETTINGS, STORE
@@ -24,7 +25,7 @@ routes = ApiRoutes()
 PARTICIPANTS = (Role.OFFICER, Role.CLINICIAN)
 
 
-async def participant_record(request: web.Request, sign_in: SignIn) -> records.Record:
+async def participant_record(request: web.Request, sign_in: SignIn) -> RequestRecord:
     """The record if the reader is its owner officer or assigned clinician, else 404."""
     record = await visible_record(request, sign_in)
     if not messages.is_participant(sign_in.user, record):

@@ -9,6 +9,7 @@ from triage_service.domain.models import RequestForm, RequestList, RequestOut
 from triage_service.service import lifecycle, records
 from triage_service.service.audit import record_access
 from triage_service.service.sessions import SignIn
+from triage_service.store import RequestRecord
 from triage_service.web.api import ApiRoutes, answer
 from triage_service.web.errors import ApiError, not_found
 from triage_service.web.state import CLOCK, SETTINGS, STORE
@@ -17,7 +18,7 @@ routes = ApiRoutes()
 MINE_LIMIT = 100
 
 
-async def visible_record(request: web.Request, sign_in: SignIn) -> records.Record:
+async def visible_record(request: web.Request, sign_in: SignIn) -> RequestRecord:
     """The record named in the path, or 404 if it does not exist or is not the reader's."""
     record = await records.load(request.app[STORE], request.match_info["id"])
     if record is None or not records.may_see(sign_in.user, record):
@@ -25,7 +26,7 @@ async def visible_record(request: web.Request, sign_in: SignIn) -> records.Recor
     return record
 
 
-async def shaped(request: web.Request, sign_in: SignIn, record: records.Record) -> RequestOut:
+async def shaped(request: web.Request, sign_in: SignIn, record: RequestRecord) -> RequestOut:
     """The record as this reader may see it, with live position and estimate."""
     return await records.shape_for(
         request.app[STORE],
@@ -79,9 +80,7 @@ async def list_my_requests(request: web.Request, sign_in: SignIn) -> web.Respons
             422, "validation_error", "scope must be mine.", fields={"scope": "must be mine"}
         )
     store = request.app[STORE]
-    ids = await store.client.zrevrange(
-        store.keys.officer_requests(sign_in.user.id), 0, MINE_LIMIT - 1
-    )
+    ids = await store.requests.of_officer(sign_in.user.id, MINE_LIMIT)
     found = await records.load_many(store, ids)
     return answer(RequestList(requests=[await shaped(request, sign_in, r) for r in found]))
 

@@ -1,0 +1,50 @@
+"""Referrals and s298 notifications: one hash each, indexed by creation and due time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from triage_service.store.base import Part, fields, texts
+
+
+class Referrals(Part):
+    """The referral hashes and their `referrals`, `referrals:open` indexes."""
+
+    async def newest(self, limit: int) -> list[str]:
+        """The latest `limit` referral ids, newest first."""
+        return texts(await self.client.zrevrange(self.keys.referrals, 0, limit - 1))
+
+    async def open_due_by(self, upper: int | str, limit: int) -> list[str]:
+        """Open referral ids due by `upper` (Redis score syntax), soonest first."""
+        ids = await self.client.zrangebyscore(
+            self.keys.referrals_open, "-inf", upper, start=0, num=limit
+        )
+        return texts(ids)
+
+    async def load(self, referral_id: str) -> dict[str, str]:
+        """A referral's hash (empty if there is none)."""
+        return fields(await self.client.hgetall(self.keys.referral(referral_id)))
+
+    async def load_many(self, referral_ids: Sequence[str]) -> list[dict[str, str]]:
+        """Several referral hashes in one round trip (empty where one vanished)."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for referral_id in referral_ids:
+                pipe.hgetall(self.keys.referral(referral_id))
+            return [fields(row) for row in await pipe.execute()]
+
+    async def areas(self, request_ids: Sequence[str]) -> list[str | None]:
+        """The area of each referral's request, in one round trip."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for request_id in request_ids:
+                pipe.hget(self.keys.request(request_id), "area")
+            return list(await pipe.execute())
+
+    async def fields_of(
+        self, referral_ids: Sequence[str], names: Sequence[str]
+    ) -> list[dict[str, str | None]]:
+        """The named fields of each referral (None where absent), in one round trip."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for referral_id in referral_ids:
+                pipe.hmget(self.keys.referral(referral_id), list(names))
+            found = await pipe.execute()
+        return [dict(zip(names, values, strict=True)) for values in found]

@@ -1,0 +1,118 @@
+"""Statistics reads: the window script (lua/stats.lua) and the live structures, each one
+round trip."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.commands.core import AsyncScript
+
+from triage_service.store.base import Client, Part, scored, texts
+from triage_service.store.keys import Keys
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSlice:
+    """One score range of the queue: its size and first member, and how many (and which,
+    up to the limit) are past a score."""
+
+    waiting: int
+    first: list[tuple[str, float]]
+    late: int
+    late_rows: list[tuple[str, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRows:
+    """The live structures as read in one round trip."""
+
+    slices: list[QueueSlice]
+    in_session: int
+    states: list[str]
+    referrals_open: int
+    referrals_overdue: int
+    mwc_open: int
+    mwc_overdue: int
+    mwc_due_soon: list[tuple[str, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class Gauges:
+    """Queue length, requests in session and every clinician's availability."""
+
+    waiting: int
+    in_session: int
+    states: list[str]
+
+
+class Stats(Part):
+    """The statistics reads."""
+
+    def __init__(self, client: Client, keys: Keys, window_script: AsyncScript) -> None:
+        super().__init__(client, keys)
+        self.window_script = window_script
+
+    async def window(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Run lua/stats.lua over `spec` (stats/figures.py says what it holds)."""
+        raw = await self.window_script(args=[self.keys.prefix, 0, json.dumps(spec)])
+        result: dict[str, Any] = json.loads(raw)
+        return result
+
+    async def live(
+        self,
+        ranges: Sequence[tuple[int, str, int]],
+        *,
+        limit: int,
+        now_ms: int,
+        mwc_until_ms: int,
+    ) -> LiveRows:
+        """Queue slices (score range low, high and the score past which one is late), the
+        sessions, clinicians and open referrals, in one pipeline."""
+        keys = self.keys
+        async with self.client.pipeline(transaction=False) as pipe:
+            for low, high, late in ranges:
+                pipe.zcount(keys.queue, low, high)
+                pipe.zrangebyscore(keys.queue, low, high, start=0, num=1, withscores=True)
+                pipe.zcount(keys.queue, low, late)
+                pipe.zrangebyscore(keys.queue, low, late, start=0, num=limit, withscores=True)
+            pipe.scard(keys.active)
+            pipe.hvals(keys.clin_state)
+            pipe.zcard(keys.referrals_open)
+            pipe.zcount(keys.referrals_open, "-inf", f"({now_ms}")
+            pipe.zcard(keys.referrals_mwc)
+            pipe.zcount(keys.referrals_mwc, "-inf", f"({now_ms}")
+            pipe.zrangebyscore(
+                keys.referrals_mwc, "-inf", mwc_until_ms, start=0, num=limit, withscores=True
+            )
+            rows = await pipe.execute()
+        slices = [
+            QueueSlice(int(n), scored(first), int(late), scored(late_rows))
+            for n, first, late, late_rows in _fours(rows[: 4 * len(ranges)])
+        ]
+        in_session, states, r_open, r_overdue, m_open, m_overdue, soon = rows[4 * len(ranges) :]
+        return LiveRows(
+            slices,
+            int(in_session),
+            texts(states),
+            int(r_open),
+            int(r_overdue),
+            int(m_open),
+            int(m_overdue),
+            scored(soon),
+        )
+
+    async def gauges(self) -> Gauges:
+        """The queue's length, sessions and clinicians' states, in one round trip."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.zcard(self.keys.queue)
+            pipe.scard(self.keys.active)
+            pipe.hvals(self.keys.clin_state)
+            waiting, in_session, states = await pipe.execute()
+        return Gauges(int(waiting), int(in_session), texts(states))
+
+
+def _fours(rows: list[Any]) -> list[tuple[Any, Any, Any, Any]]:
+    return [(rows[i], rows[i + 1], rows[i + 2], rows[i + 3]) for i in range(0, len(rows), 4)]

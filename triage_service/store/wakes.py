@@ -1,0 +1,113 @@
+"""Wake-ups: the messages published on the `wake` channel, as typed objects.
+
+Pub/sub only wakes: each instance re-reads the truth from Redis before telling its sockets
+(live/wakeups.py). Python publishes through `Store.publish(wake)`; the lifecycle scripts
+publish `RequestWake`s themselves (`event()` in lua/_common.lua), in the shape documented on
+that class. `parse` reads any of them back.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+
+@dataclass(frozen=True, slots=True)
+class RequestWake:
+    """A lifecycle step changed a request; published by Lua `event()` as
+    `{"type": kind, "request_id": id, "actor": user id or "system"}`, where kind is created,
+    accepted, cancelled, released, expired, completed, referral_opened or
+    referral_{status}."""
+
+    kind: str
+    request_id: str
+    actor: str | None = None
+
+    def to_json(self) -> str:
+        """The wake-up as published (the Lua scripts publish the same shape)."""
+        return json.dumps({"type": self.kind, "request_id": self.request_id, "actor": self.actor})
+
+
+@dataclass(frozen=True, slots=True)
+class ChatWake:
+    """A chat message was posted; it travels with the wake-up so live clients need not re-read
+    the whole chat."""
+
+    request_id: str
+    message: dict[str, Any]  # MessageOut, as JSON
+
+    def to_json(self) -> str:
+        """The wake-up as published."""
+        return json.dumps(
+            {"type": "message", "request_id": self.request_id, "message": self.message}
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SignalWake:
+    """WebRTC signalling relayed from one party of a call to the other (user `to`)."""
+
+    to: str
+    request_id: str
+    from_role: str
+    data: Any
+
+    def to_json(self) -> str:
+        """The wake-up as published."""
+        return json.dumps(
+            {
+                "type": "signal",
+                "to": self.to,
+                "request_id": self.request_id,
+                "from_role": self.from_role,
+                "data": self.data,
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AvailabilityWake:
+    """A clinician's availability changed (the queue's estimates change with it)."""
+
+    def to_json(self) -> str:
+        """The wake-up as published."""
+        return json.dumps({"type": "availability", "request_id": ""})
+
+
+Wake: TypeAlias = RequestWake | ChatWake | SignalWake | AvailabilityWake
+
+
+def parse(data: str) -> Wake | None:
+    """The wake-up published as `data`; None when it is malformed."""
+    try:
+        raw = json.loads(data)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return _parse(raw)
+    except (KeyError, TypeError):
+        return None
+
+
+def _parse(raw: dict[str, Any]) -> Wake | None:
+    kind, request_id = raw.get("type"), raw.get("request_id")
+    if kind == "availability":
+        return AvailabilityWake()
+    if not isinstance(kind, str) or not isinstance(request_id, str):
+        return None
+    if kind == "signal":
+        return SignalWake(_str(raw["to"]), request_id, _str(raw["from_role"]), raw["data"])
+    if kind == "message":
+        message = raw["message"]
+        return ChatWake(request_id, message) if isinstance(message, dict) else None
+    actor = raw.get("actor")
+    return RequestWake(kind, request_id, actor if isinstance(actor, str) else None)
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
