@@ -53,8 +53,14 @@ def start_redis(name: str, directory: Path, *args: str) -> subprocess.Popen[byte
     """A redis-server (or sentinel) process with its own directory and log file."""
     directory.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
-        [find_redis_server(), *args, "--dir", str(directory), "--logfile",
-         str(directory / f"{name}.log")],
+        [
+            find_redis_server(),
+            *args,
+            "--dir",
+            str(directory),
+            "--logfile",
+            str(directory / f"{name}.log"),
+        ],
         stdout=subprocess.DEVNULL,
     )
 
@@ -76,13 +82,30 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
     ports = [free_port() for _ in range(6)]
     master, replicas, sentinel_ports = ports[0], ports[1:3], ports[3:]
     found = Cluster(master, sentinel_ports)
-    durable = ["--save", "", "--appendonly", "yes", "--appendfsync", "always"]
-    found.processes["master"] = start_redis("master", tmp_path / "m", "--port", str(master),
-                                            *durable)
+    durable = [
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--repl-diskless-sync-delay",
+        "0",
+    ]
+    found.processes["master"] = start_redis(
+        "master", tmp_path / "m", "--port", str(master), *durable
+    )
     for n, port in enumerate(replicas):
         found.processes[f"replica{n}"] = start_redis(
-            f"replica{n}", tmp_path / f"r{n}", "--port", str(port), *durable,
-            "--replicaof", "127.0.0.1", str(master))
+            f"replica{n}",
+            tmp_path / f"r{n}",
+            "--port",
+            str(port),
+            *durable,
+            "--replicaof",
+            "127.0.0.1",
+            str(master),
+        )
     for n, port in enumerate(sentinel_ports):
         conf = tmp_path / f"s{n}" / "sentinel.conf"
         conf.parent.mkdir(parents=True)
@@ -91,15 +114,17 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
             f"sentinel monitor {SERVICE} 127.0.0.1 {master} 2\n"
             f"sentinel down-after-milliseconds {SERVICE} 1000\n"
             f"sentinel failover-timeout {SERVICE} 5000\n"
-            f"sentinel parallel-syncs {SERVICE} 1\n")
-        found.processes[f"sentinel{n}"] = start_redis(f"sentinel{n}", conf.parent, str(conf),
-                                                      "--sentinel")
+            f"sentinel parallel-syncs {SERVICE} 1\n"
+        )
+        found.processes[f"sentinel{n}"] = start_redis(
+            f"sentinel{n}", conf.parent, str(conf), "--sentinel"
+        )
     master_client = aioredis.Redis(port=master, decode_responses=True)
     sentinel = aioredis.Redis(port=sentinel_ports[0], decode_responses=True)
 
     async def replicated() -> bool:
         info = await master_client.info("replication")
-        return int(info.get("connected_slaves", 0)) == 2
+        return [info.get(f"slave{n}", {}).get("state") for n in range(2)] == ["online"] * 2
 
     async def sentinels_agree() -> bool:
         replicas_seen = await sentinel.execute_command("SENTINEL", "REPLICAS", SERVICE)
@@ -107,7 +132,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
         return len(replicas_seen) == 2 and len(others) == 2
 
     try:
-        await until(replicated, 10, "both replicas to connect")
+        await until(replicated, 15, "both replicas to be in sync")
         await until(sentinels_agree, 15, "the sentinels to find each other and the replicas")
         yield found
     finally:
@@ -136,8 +161,9 @@ class Tally:
             self.back_at = time.monotonic()
 
 
-async def retried(tally: Tally, api: ApiClient, path: str, body: object, key: str,
-                  stop_at: float) -> tuple[int, object]:
+async def retried(
+    tally: Tally, api: ApiClient, path: str, body: object, key: str, stop_at: float
+) -> tuple[int, object]:
     """POST until it is answered other than 503 (same Idempotency-Key each time)."""
     while True:
         status, answer = await api.post(path, body, headers={"Idempotency-Key": key})
@@ -147,27 +173,34 @@ async def retried(tally: Tally, api: ApiClient, path: str, body: object, key: st
         await asyncio.sleep(0.2)
 
 
-async def one_pair(tally: Tally, officer: ApiClient, clinician: ApiClient,
-                   stop_at: float) -> None:
+async def one_pair(tally: Tally, officer: ApiClient, clinician: ApiClient, stop_at: float) -> None:
     """Requests, accepts and outcomes in a loop until `stop_at`, recording what was
     acknowledged."""
     while time.monotonic() < stop_at:
-        status, created = await retried(tally, officer, "/api/v1/requests", REQUEST_FORM,
-                                        secrets.token_hex(8), stop_at)
+        status, created = await retried(
+            tally, officer, "/api/v1/requests", REQUEST_FORM, secrets.token_hex(8), stop_at
+        )
         if status != 201 or not isinstance(created, dict):
             continue
         rid = created["id"]
         tally.created.append(rid)
-        status, _ = await retried(tally, clinician, f"/api/v1/requests/{rid}/accept", {},
-                                  secrets.token_hex(8), stop_at)
+        status, _ = await retried(
+            tally, clinician, f"/api/v1/requests/{rid}/accept", {}, secrets.token_hex(8), stop_at
+        )
         if status == 409:  # the accept was made but its answer was lost: check it
             status, record = await clinician.get(f"/api/v1/requests/{rid}")
             tally.saw(status)
             status = 200 if status == 200 and record["status"] == "in_session" else 409
         if status != 200:
             continue
-        status, _ = await retried(tally, clinician, f"/api/v1/requests/{rid}/outcome",
-                                  OUTCOME_FORM, secrets.token_hex(8), stop_at)
+        status, _ = await retried(
+            tally,
+            clinician,
+            f"/api/v1/requests/{rid}/outcome",
+            OUTCOME_FORM,
+            secrets.token_hex(8),
+            stop_at,
+        )
         if status == 201:
             tally.completed.append(rid)
 
@@ -178,9 +211,15 @@ async def test_killing_the_master_loses_no_acknowledged_write(
     """Load through two instances, kill -9 of the Redis master: Sentinel promotes a replica,
     the instances follow it, every acknowledged request and outcome is still there, no
     answer is a 500, and requests succeed again within 15 s."""
-    settings = Settings(redis_sentinels=cluster.sentinels, redis_service=SERVICE,
-                        key_prefix="ha:", redis_min_replicas=1, redis_wait_ms=1000,
-                        store_deadline_s=3, sweep_interval_s=0.2)
+    settings = Settings(
+        redis_sentinels=cluster.sentinels,
+        redis_service=SERVICE,
+        key_prefix="ha:",
+        redis_min_replicas=1,
+        redis_wait_ms=1000,
+        store_deadline_s=3,
+        sweep_interval_s=0.2,
+    )
     servers = [TestServer(create_app(settings)) for _ in range(2)]
     for server in servers:
         await server.start_server()
@@ -189,12 +228,15 @@ async def test_killing_the_master_loses_no_acknowledged_write(
         for n in range(4):
             server = servers[n % 2]
             officer = await log_in(server, await create_account(server.app, Role.OFFICER))
-            clinician = await log_in(servers[(n + 1) % 2],
-                                     await create_account(server.app, Role.CLINICIAN))
+            clinician = await log_in(
+                servers[(n + 1) % 2], await create_account(server.app, Role.CLINICIAN)
+            )
             clients += [officer, clinician]
         stop_at = time.monotonic() + 1.5 + BACK_WITHIN_S
-        load = [asyncio.create_task(one_pair(tally, clients[i], clients[i + 1], stop_at))
-                for i in range(0, len(clients), 2)]
+        load = [
+            asyncio.create_task(one_pair(tally, clients[i], clients[i + 1], stop_at))
+            for i in range(0, len(clients), 2)
+        ]
         await asyncio.sleep(1.5)
         acknowledged_before = len(tally.created)
         cluster.processes["master"].kill()
@@ -204,16 +246,19 @@ async def test_killing_the_master_loses_no_acknowledged_write(
         assert 500 not in tally.statuses, tally.statuses
         assert tally.back_at is not None, "no request succeeded after the master died"
         assert tally.back_at - tally.killed_at <= BACK_WITHIN_S
-        reader = clients[0]
+        reader = await log_in(servers[0], await create_account(servers[0].app, Role.SUPERVISOR))
+        clients.append(reader)
         for rid in tally.created:
             status, record = await reader.get(f"/api/v1/requests/{rid}")
             assert status == 200, (rid, status)
         for rid in tally.completed:
             _, record = await reader.get(f"/api/v1/requests/{rid}")
             assert record["status"] == "completed", rid
-        print(f"failover: back after {tally.back_at - tally.killed_at:.1f} s, "
-              f"{len(tally.created)} requests and {len(tally.completed)} outcomes kept, "
-              f"answers {dict(sorted(tally.statuses.items()))}")
+        print(
+            f"failover: back after {tally.back_at - tally.killed_at:.1f} s, "
+            f"{len(tally.created)} requests and {len(tally.completed)} outcomes kept, "
+            f"answers {dict(sorted(tally.statuses.items()))}"
+        )
     finally:
         for api in clients:
             await api.client.close()
