@@ -185,10 +185,18 @@ def _account_line(user: User, disabled: bool) -> str:
 
 async def with_store(settings: Settings, action: StoreAction) -> int:
     """Run `action` against the configured (or embedded) Redis; 0 on success, 1 on a refusal."""
-    embedded = None if settings.redis_url else EmbeddedRedis(settings.data_path)
-    url = settings.redis_url or await embedded.start()  # type: ignore[union-attr]
+    embedded = EmbeddedRedis(settings.data_path) if settings.uses_embedded_redis else None
+    url = await embedded.start() if embedded else settings.redis_url
     try:
-        store = Store(await connect(url, attempts=3), settings.key_prefix)
+        store = Store(
+            await connect(
+                url,
+                sentinels=settings.sentinel_addresses,
+                service=settings.redis_service,
+                attempts=3,
+            ),
+            settings.key_prefix,
+        )
         try:
             line = await action(store)
         finally:
