@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -32,7 +33,7 @@ async def add(server: TestServer, username: str, role: str = "officer", **kw: st
     await add_user(server.app[STORE], username=username, role=Role(role), password=GOOD, **kw)
 
 
-OPENED: list[TestClient] = []
+OPENED: list[TestClient[Any, Any]] = []
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from conftest import OUTCOME_FORM, REQUEST_FORM, SignInFactory
+from conftest import OUTCOME_FORM, REQUEST_FORM, SignInFactory, read_stream
 from triage_service.domain.codes import Role
 from triage_service.domain.models import RequestForm
 from triage_service.domain.users import User
@@ -205,7 +205,7 @@ async def test_export_is_audited_and_checks_its_window(
         "/api/v1/stats/export.csv?from=2026-03-01T00:00:00Z&to=2026-03-02T00:00:00Z"
     )
     assert status == 200
-    entries = await redis_client.xrange(key_prefix + "audit")
-    exports = [e for _, e in entries if e["action"] == "export"]
+    entries = await read_stream(redis_client, key_prefix + "audit")
+    exports = [e for e in entries if e["action"] == "export"]
     assert exports[-1]["detail"] == "2026-03-01T00:00:00.000Z/2026-03-02T00:00:00.000Z"
     assert exports[-1]["user_id"] == supervisor.user.id

@@ -40,7 +40,8 @@ from triage_service.store import EmbeddedRedis, Store, find_redis_server
 from triage_service.web.app import create_app
 from triage_service.web.state import HUB
 
-FAST = {"clinician_grace_s": 1, "presence_lease_s": 2, "sweep_interval_s": 0.1}
+# A one-second grace period, two-second leases and a fast sweeper.
+FAST = pytest.mark.settings(clinician_grace_s=1, presence_lease_s=2, sweep_interval_s=0.1)
 
 
 def free_port() -> int:
@@ -66,7 +67,7 @@ async def grace_pending(client: aioredis.Redis, prefix: str, user_id: str) -> bo
     return await client.zscore(prefix + "due", f"grace:{user_id}") is not None
 
 
-@pytest.mark.settings(**FAST)
+@FAST
 async def test_overlapping_hops_across_two_instances_never_release(
     server: TestServer,
     second_server: TestServer,
@@ -100,7 +101,10 @@ async def test_lapsed_leases_start_the_grace_timer_exactly_once(
     """A lease that is not renewed lapses; five sweeps racing then start the grace timer
     once, and a renewal (the instance was only stalled) cancels it. (A store of its own, no
     app: no sweeper on the wall clock interferes with the test's clock.)"""
-    store, settings = Store(redis_client, key_prefix), Settings(**FAST)
+    store, settings = (
+        Store(redis_client, key_prefix),
+        Settings(clinician_grace_s=1, presence_lease_s=2, sweep_interval_s=0.1),
+    )
     user = User(id="c1", username="c1", display_name="C One", role=Role.CLINICIAN)
     now = 1_000_000
     await presence.clinician_connected(store, settings, user, "lease-1", now_ms=now)
@@ -116,7 +120,7 @@ async def test_lapsed_leases_start_the_grace_timer_exactly_once(
     assert not await grace_pending(redis_client, key_prefix, user.id)
 
 
-@pytest.mark.settings(**FAST)
+@FAST
 async def test_failed_socket_set_up_leaks_no_socket(
     server: TestServer, sign_in: SignInFactory, redis_client: aioredis.Redis, key_prefix: str
 ) -> None:
@@ -138,7 +142,9 @@ async def test_failed_socket_set_up_leaks_no_socket(
     assert hub.held_leases() == []
 
 
-@pytest.mark.settings(**FAST, ws_heartbeat_s=1.0)
+@pytest.mark.settings(
+    clinician_grace_s=1, presence_lease_s=2, sweep_interval_s=0.1, ws_heartbeat_s=1.0
+)
 async def test_a_silent_socket_is_closed_and_its_lease_dropped_within_the_heartbeat(
     sign_in: SignInFactory, redis_client: aioredis.Redis, key_prefix: str
 ) -> None:
@@ -194,7 +200,7 @@ async def start_serve(port: int, prefix: str, **env: str) -> subprocess.Popen[by
     raise AssertionError("the service did not start")
 
 
-@pytest.mark.settings(**FAST)
+@FAST
 async def test_killed_instance_releases_its_clinician_after_lease_and_grace(
     server: TestServer, key_prefix: str, serve_process: list[subprocess.Popen[bytes]]
 ) -> None:

@@ -6,7 +6,7 @@ import json
 
 from aiohttp.test_utils import TestServer
 
-from conftest import OUTCOME_FORM, REQUEST_FORM, SignInFactory
+from conftest import OUTCOME_FORM, REQUEST_FORM, SignInFactory, read_stream
 from triage_service.service.retention import purge_due
 from triage_service.web.state import CLOCK, STORE
 
@@ -44,5 +44,5 @@ async def test_purge_removes_identifying_fields_and_is_audited(
     assert record["outcome"]["disposition"] == "urgent_face_to_face"
     assert record["location"]["area"] == "Glasgow City Centre"
     assert await store.client.llen(store.keys.messages(rid)) == 0
-    audit = await store.client.xrange(store.keys("audit"))
-    assert any(e["action"] == "purge" and e["record"] == rid for _, e in audit)
+    audit = await read_stream(store.client, store.keys.audit)
+    assert any(e["action"] == "purge" and e["record"] == rid for e in audit)

@@ -19,7 +19,7 @@ from triage_service.web.app import create_app, server_options
 async def tuned(settings: Settings, redis_client: aioredis.Redis) -> AsyncIterator[TestServer]:
     """The app served with the same aiohttp options `serve` uses."""
     server = TestServer(create_app(settings))
-    await server.start_server(**server_options(settings))
+    await server.start_server(keepalive_timeout=server_options(settings)["keepalive_timeout"])
     yield server
     await server.close()
 

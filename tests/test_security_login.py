@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -49,7 +50,7 @@ async def clocked(
 
 
 @pytest.fixture
-async def clients(clocked: TestServer) -> AsyncIterator[dict[str, TestClient]]:
+async def clients(clocked: TestServer) -> AsyncIterator[dict[str, TestClient[Any, Any]]]:
     """Two anonymous clients connecting from different addresses (127.0.0.1, 127.0.0.2)."""
     made = {}
     for address in ("127.0.0.1", "127.0.0.2"):
@@ -61,14 +62,16 @@ async def clients(clocked: TestServer) -> AsyncIterator[dict[str, TestClient]]:
         await client.close()
 
 
-async def attempt(client: TestClient, username: str, password: str) -> tuple[int, str | None]:
+async def attempt(
+    client: TestClient[Any, Any], username: str, password: str
+) -> tuple[int, str | None]:
     """Try to sign in; the status and any Retry-After."""
     async with client.post("/api/v1/login", json={"username": username, "password": password}) as r:
         return r.status, r.headers.get("Retry-After")
 
 
 async def test_parallel_guesses_cannot_race_past_the_limit(
-    clocked: TestServer, clients: dict[str, TestClient]
+    clocked: TestServer, clients: dict[str, TestClient[Any, Any]]
 ) -> None:
     """40 wrong passwords at once for one account from one address: only the free five are
     checked (401); the other 35 are 429 with Retry-After."""
@@ -83,7 +86,7 @@ async def test_parallel_guesses_cannot_race_past_the_limit(
 
 
 async def test_delay_doubles_after_the_free_failures(
-    clocked: TestServer, clients: dict[str, TestClient], clock: FakeClock
+    clocked: TestServer, clients: dict[str, TestClient[Any, Any]], clock: FakeClock
 ) -> None:
     """After five failures each further attempt waits 1, 2, 4 … seconds after the last."""
     user = await create_account(clocked.app, Role.OFFICER)
@@ -100,7 +103,7 @@ async def test_delay_doubles_after_the_free_failures(
 
 @pytest.mark.settings(login_max_delay_s=3)
 async def test_delay_is_capped(
-    clocked: TestServer, clients: dict[str, TestClient], clock: FakeClock
+    clocked: TestServer, clients: dict[str, TestClient[Any, Any]], clock: FakeClock
 ) -> None:
     """The delay stops growing at login_max_delay_s; after it a correct password works and
     clears the failures."""
@@ -117,7 +120,7 @@ async def test_delay_is_capped(
 
 
 async def test_throttled_address_does_not_lock_the_account_elsewhere(
-    clocked: TestServer, clients: dict[str, TestClient]
+    clocked: TestServer, clients: dict[str, TestClient[Any, Any]]
 ) -> None:
     """While one address is delayed for an account, the right password from another address
     still signs in."""
@@ -130,7 +133,7 @@ async def test_throttled_address_does_not_lock_the_account_elsewhere(
 
 @pytest.mark.settings(login_address_failures=4)
 async def test_address_ceiling_across_accounts(
-    clocked: TestServer, clients: dict[str, TestClient]
+    clocked: TestServer, clients: dict[str, TestClient[Any, Any]]
 ) -> None:
     """Spraying many usernames from one address stops at login_address_failures (429 for
     the rest of the window); other addresses are unaffected."""
@@ -144,7 +147,7 @@ async def test_address_ceiling_across_accounts(
 
 @pytest.mark.settings(login_account_failures=8)
 async def test_account_wide_delay_after_many_addresses(
-    clocked: TestServer, clients: dict[str, TestClient]
+    clocked: TestServer, clients: dict[str, TestClient[Any, Any]]
 ) -> None:
     """Guesses from several addresses add up per account: past login_account_failures every
     address is delayed for that account."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import aiohttp
 import pytest
@@ -15,7 +16,7 @@ from conftest import ApiClient, SignInFactory, log_in
 from triage_service.web.auth import COOKIE
 
 
-async def open_socket(client: TestClient) -> aiohttp.ClientWebSocketResponse:
+async def open_socket(client: TestClient[Any, Any]) -> aiohttp.ClientWebSocketResponse:
     """Open /ws on `client` with its cookies and a same-origin Origin."""
     origin = str(client.make_url("/")).rstrip("/")
     return await client.ws_connect("/ws", headers={"Origin": origin})
@@ -33,7 +34,7 @@ async def close_code(ws: aiohttp.ClientWebSocketResponse, timeout: float = 2.0) 
                 return ws.close_code
 
 
-async def same_session_on(server: TestServer, api: ApiClient) -> TestClient:
+async def same_session_on(server: TestServer, api: ApiClient) -> TestClient[Any, Any]:
     """A client on another instance carrying `api`'s session cookie."""
     client = TestClient(server)
     await client.start_server()

@@ -49,7 +49,7 @@ async def test_lua_prelude_names_every_key_as_keys_does(redis_client: aioredis.R
     )
     fixed = ", ".join(f"{name} = K.{name}" for name in FIXED)
     lua = Keys.lua_prelude() + f"return cjson.encode({{{fixed}, {calls}}})"
-    found = json.loads(await redis_client.eval(lua, 0, keys.prefix))  # type: ignore[misc]
+    found = json.loads(await redis_client.eval(lua, 0, keys.prefix))
     assert {name: found[name] for name in FIXED} == {n: getattr(keys, n) for n in FIXED}
     for method, template in PER_ID.items():
         parts = [f"x{i}" for i in range(template.count("{}"))]
@@ -90,7 +90,7 @@ def test_wakes_parse_back_to_what_was_published() -> None:
         AvailabilityWake(),
     ]
     for wake in wakes:
-        assert parse(wake.to_json()) == wake
+        assert parse(wake.to_json()) == wake  # type: ignore[attr-defined]
 
 
 def test_malformed_wakes_parse_to_none() -> None:
