@@ -16,3 +16,16 @@ def test_every_test_named_in_the_security_map_exists() -> None:
     for path, name in named:
         source = (ROOT / path).read_text()
         assert re.search(rf"^(async )?def {name}\(", source, re.M), f"{path}::{name}"
+
+
+def test_every_test_named_in_the_hazard_log_exists() -> None:
+    """Each `test_…` named in docs/safety/hazard-log.md is a test function of the suite, and
+    every hazard row names at least one."""
+    text = (ROOT / "docs" / "safety" / "hazard-log.md").read_text()
+    sources = "\n".join(p.read_text() for p in (ROOT / "tests").rglob("test_*.py"))
+    named = set(re.findall(r"`(test_\w+)`", text))
+    assert len(named) > 40
+    for name in named:
+        assert re.search(rf"^\s*(async )?def {name}\(", sources, re.M), name
+    rows = [line for line in text.splitlines() if re.match(r"\| (H|SN-|F)\d", line)]
+    assert rows and all("`test_" in row or "**planned**" in row for row in rows)
