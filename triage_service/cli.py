@@ -14,6 +14,7 @@ from typing import NoReturn
 from aiohttp import web
 
 from triage_service.domain.codes import Role
+from triage_service.domain.routing import parse_boards
 from triage_service.service.accounts import DuplicateUser, add_user, count_users
 from triage_service.settings import Settings, SettingsError, add_arguments
 from triage_service.store.embedded import EmbeddedRedis
@@ -49,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
     add.add_argument("--display-name")
     add.add_argument(
+        "--boards", help="health boards a clinician or supervisor covers: B1,B2 (default: all)"
+    )
+    add.add_argument(
         "--password-stdin",
         action="store_true",
         required=True,
@@ -64,11 +68,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     if parsed.command == "serve":
         serve(settings)
     else:
+        try:
+            boards = parse_boards(parsed.boards, settings.areas.board_ids)
+        except ValueError as e:
+            parser.error(f"--boards: {e}")
         password = sys.stdin.readline().rstrip("\n")
         raise SystemExit(
             asyncio.run(
                 user_add(
-                    settings, parsed.username, Role(parsed.role), parsed.display_name, password
+                    settings,
+                    parsed.username,
+                    Role(parsed.role),
+                    parsed.display_name,
+                    password,
+                    boards=boards,
                 )
             )
         )
@@ -125,7 +138,13 @@ async def create_demo_accounts(app: web.Application) -> None:
 
 
 async def user_add(
-    settings: Settings, username: str, role: Role, display_name: str | None, password: str
+    settings: Settings,
+    username: str,
+    role: Role,
+    display_name: str | None,
+    password: str,
+    *,
+    boards: tuple[str, ...] = (),
 ) -> int:
     """Create an account against the configured (or embedded) Redis; 0 on success."""
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_path)
@@ -134,7 +153,12 @@ async def user_add(
         store = Store(await connect(url, attempts=3), settings.key_prefix)
         try:
             await add_user(
-                store, username=username, role=role, password=password, display_name=display_name
+                store,
+                username=username,
+                role=role,
+                password=password,
+                display_name=display_name,
+                boards=boards,
             )
         finally:
             await store.close()

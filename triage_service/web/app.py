@@ -29,6 +29,7 @@ from triage_service.web.security import security_headers
 from triage_service.web.state import CLOCK, HUB, SETTINGS, TASKS
 from triage_service.web.views import (
     alarms,
+    areas,
     live,
     pages,
     queue,
@@ -54,6 +55,7 @@ ROUTE_TABLES: tuple[ApiRoutes, ...] = (
     rtc.routes,
     stats.routes,
     alarms.routes,
+    areas.routes,
 )
 
 
