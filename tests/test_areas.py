@@ -15,7 +15,9 @@ from aiohttp.test_utils import TestServer
 
 from tests.conftest import REDIS_URL, ApiClient, create_account, log_in, new_request, on_duty
 from tests.test_cli import clean_env, run
+from triage_service.domain.areas import AreaFileError, parse_directory
 from triage_service.domain.codes import Role
+from triage_service.domain.routing import offered_to
 from triage_service.settings import Settings
 from triage_service.web.app import create_app
 from triage_service.web.state import STORE
@@ -303,3 +305,38 @@ def _iso(ms: int) -> str:
         .isoformat(timespec="milliseconds")
         .replace("+00:00", "Z")
     )
+
+
+def test_example_areas_file_is_valid() -> None:
+    """docs/areas.example.toml parses, with the service's zone where a board gives none."""
+    text = (Path(__file__).parent.parent / "docs" / "areas.example.toml").read_text()
+    areas = parse_directory(text, default_timezone="Europe/London")
+    assert areas.board_ids == ("lothian", "glasgow")
+    assert areas.match("edinburgh leith") == areas.area("leith")
+    assert areas.nearest(55.86, -4.31) == areas.area("govan")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("[boards.lothian]\n", "boards.lothian.name: Field required"),
+        ("boards = 3", "boards: Input should be a valid dictionary"),
+        ("[boards.x\n", "not valid TOML"),
+        (AREAS.replace('id = "govan"', 'id = "leith"'), "area id 'leith' is repeated"),
+    ],
+)
+def test_malformed_areas_files_name_the_problem(text: str, problem: str) -> None:
+    """Each malformed file is refused with one line naming where the problem is."""
+    with pytest.raises(AreaFileError) as caught:
+        parse_directory(text, default_timezone="Europe/London")
+    assert problem in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_offer_rule() -> None:
+    """A request is offered to its board's clinicians, to all-board clinicians, to everyone
+    when it has no board, and to everyone from its overflow time."""
+    assert offered_to(("lothian",), board="lothian", overflow_ms=100, now_ms=0)
+    assert offered_to((), board="lothian", overflow_ms=100, now_ms=0)
+    assert offered_to(("glasgow",), board="", overflow_ms=100, now_ms=0)
+    assert not offered_to(("glasgow",), board="lothian", overflow_ms=100, now_ms=99)
+    assert offered_to(("glasgow",), board="lothian", overflow_ms=100, now_ms=100)
