@@ -112,10 +112,10 @@ def window_truth(
     expired = sum(r["status"] == "expired" for r in chosen)
     within = sum(seconds(w) <= threshold_s for w in waits)
     disp = Counter(r["disposition"] for r in done)
-    area = Counter(r["area"] or "(not given)" for r in chosen)
+    area = Counter(r.get("area_id") or "(not given)" for r in chosen)
     heat: dict[str, list[int]] = {}
     for r in chosen:
-        heat.setdefault(r["area"] or "(not given)", [0] * 168)[_how(r)] += 1
+        heat.setdefault(r.get("area_id") or "(not given)", [0] * 168)[_how(r)] += 1
     by_how = [sum(row[h] for row in heat.values()) for h in range(168)]
     subjects = [json.loads(r["form"])["subject"] for r in chosen]
     return {

@@ -28,9 +28,17 @@ def user_cmd(key_prefix: str, *args: str, stdin: str = "") -> asyncio.Future[tup
     return asyncio.ensure_future(run("user", *args, stdin=stdin, env=env))
 
 
-async def add(server: TestServer, username: str, role: str = "officer", **kw: str) -> None:
+async def add(
+    server: TestServer, username: str, role: str = "officer", display_name: str | None = None
+) -> None:
     """Create an account with password GOOD (`user add` itself is tested in test_cli)."""
-    await add_user(server.app[STORE], username=username, role=Role(role), password=GOOD, **kw)
+    await add_user(
+        server.app[STORE],
+        username=username,
+        role=Role(role),
+        password=GOOD,
+        display_name=display_name,
+    )
 
 
 OPENED: list[TestClient[Any, Any]] = []

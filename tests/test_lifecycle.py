@@ -90,7 +90,8 @@ async def test_create_answers_201_with_the_waiting_request(sign_in: SignInFactor
     assert body["completed_at"] is None
     assert before <= when(body["created_at"]) <= datetime.now(UTC)
     assert body["incident_ref"] == REQUEST_FORM["incident_ref"]
-    assert body["location"] == REQUEST_FORM["location"]
+    assert body["location"] == {**REQUEST_FORM["location"], "area_id": "default"}
+    assert body["board"] == "default"
     assert body["subject"] == REQUEST_FORM["subject"]
     assert body["concerns"] == REQUEST_FORM["concerns"]
     assert body["screening"] == REQUEST_FORM["screening"]
@@ -649,6 +650,8 @@ async def test_queue_service_order_is_priority_then_arrival(sign_in: SignInFacto
         "created_at",
         "waited_s",
         "area",
+        "area_id",
+        "board",
         "concerns",
         "mode",
         "age_band",

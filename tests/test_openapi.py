@@ -90,12 +90,12 @@ async def test_query_parameters_come_from_the_models(anonymous: ApiClient) -> No
         return {p["name"]: p for p in params if p["in"] == "query"}
 
     stats = query("/api/v1/stats")
-    assert set(stats) == {"window", "from", "to", "series", "heat_map"}
+    assert set(stats) == {"window", "from", "to", "board", "series", "heat_map"}
     assert stats["window"]["schema"]["enum"] == ["1h", "24h", "7d", "30d"]
     assert stats["from"]["schema"] == {"type": "string", "format": "date-time"}
     assert stats["series"]["schema"]["type"] == "boolean"
     for export in ("/api/v1/stats/export.csv", "/api/v1/stats/export.fhir.ndjson"):
-        assert set(query(export)) == {"window", "from", "to"}
+        assert set(query(export)) == {"window", "from", "to", "board"}
     assert query("/api/v1/referrals")["status"]["schema"]["enum"] == ["open", "overdue", "all"]
     assert query("/api/v1/requests")["scope"]["schema"]["const"] == "mine"
     assert not any(p["required"] for p in stats.values())

@@ -253,7 +253,8 @@ async def test_scripted_day_every_figure(
         "place_of_safety_s297": 1,
         "resolved_on_scene": 1,
     }
-    assert w["by_area"] == {"(not given)": 1, "North": 5, "South": 4}
+    # One area in the default directory: every request is counted under its id.
+    assert w["by_area"] == {"default": 10}
     assert w["by_hour"] == [0] * 8 + [1] * 8 + [0] * 7 + [2]
     assert w["by_priority"] == {"1": 3, "2": 4, "3": 3}
     assert w["by_age_band"] == {"18_25": 1, "26_40": 9}
@@ -278,8 +279,8 @@ async def test_scripted_day_every_figure(
         "completed_on_time": 0,
         "on_time_pct": 0.0,
     }
-    assert w["by_area_hour_of_week"]["North"][8] == 1  # Monday 08:00
-    assert sum(w["by_area_hour_of_week"]["South"]) == 4
+    assert w["by_area_hour_of_week"]["default"][8] == 1  # Monday 08:00
+    assert sum(w["by_area_hour_of_week"]["default"]) == 10
     points = w["series"]["points"]
     assert w["series"]["step_s"] == 3600 and len(points) == 25
     assert points[11] == {

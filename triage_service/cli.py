@@ -15,6 +15,7 @@ from typing import NoReturn
 from aiohttp import web
 
 from triage_service.domain.codes import Role
+from triage_service.domain.routing import parse_boards
 from triage_service.domain.users import User
 from triage_service.service.accounts import (
     DuplicateUser,
@@ -65,6 +66,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     if parsed.command == "serve":
         serve(settings)
     else:
+        if parsed.action == "add":
+            try:
+                parsed.boards = parse_boards(parsed.boards, settings.areas.board_ids)
+            except ValueError as e:
+                parser.error(f"--boards: {e}")
         raise SystemExit(asyncio.run(with_store(settings, user_action(parsed))))
 
 
@@ -75,6 +81,9 @@ def _user_commands(user: argparse._SubParsersAction[OneLineErrors]) -> None:
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=roles)
     add.add_argument("--display-name")
+    add.add_argument(
+        "--boards", help="health boards a clinician or supervisor covers: B1,B2 (default: all)"
+    )
     add_arguments(user.add_parser("list", help="list accounts"))
     for name, text in (
         ("disable", "disable an account, ending its sessions"),
@@ -111,6 +120,7 @@ def user_action(parsed: argparse.Namespace) -> StoreAction:
                 role=Role(parsed.role),
                 password=password,
                 display_name=parsed.display_name,
+                boards=parsed.boards,
             )
             return f"created {parsed.role} {parsed.username}"
         if action == "list":

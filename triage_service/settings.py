@@ -8,8 +8,17 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+from triage_service.domain.areas import (
+    AreaDirectory,
+    AreaFileError,
+    check_timezone,
+    default_directory,
+    parse_directory,
+)
 
 ENV_PREFIX = "TRIAGE_"
 # Numeric settings for which 0 is meaningful (off, none); every other one must be positive.
@@ -83,6 +92,11 @@ class Settings:
     service_level_s: int = _opt(600, "service-level threshold for time to answer (seconds)")
     short_abandon_s: int = _opt(30, "cancellations sooner than this are not counted as abandoned")
     phone_fallback: str = _opt("0800 000 0000", "number shown to an officer when nobody answers")
+    areas_file: str | None = _opt(None, "TOML file of health boards and their areas (see docs)")
+    timezone: str = _opt("Europe/London", "local time zone of statistics (boards may differ)")
+    overflow_after_s: str = _opt(
+        "1:30,2:120,3:300", "per priority: wait after which a request is offered to every board"
+    )
     ice_servers: str = _opt("[]", "JSON list of RTCIceServer objects")
     turn_secret: str | None = _opt(None, "coturn use-auth-secret shared secret")
     turn_urls: str | None = _opt(None, "comma-separated turn: URLs for minted credentials")
@@ -122,6 +136,12 @@ class Settings:
         self.response_targets  # noqa: B018
         self.escalation_thresholds  # noqa: B018
         self.fallback_thresholds  # noqa: B018
+        self.overflow_thresholds  # noqa: B018
+        try:
+            check_timezone(self.timezone)
+        except ValueError as e:
+            raise SettingsError(f"timezone: {e}") from e
+        self.areas  # noqa: B018
         self._check_alerts()
 
     def _check_alerts(self) -> None:
@@ -207,6 +227,29 @@ class Settings:
             return {int(k): v for k, v in pairs.items()}
         except ValueError as e:
             raise SettingsError("fallback_after_s keys must be priorities 1, 2, 3") from e
+
+    @property
+    def overflow_thresholds(self) -> dict[int, int]:
+        """Seconds of waiting, per priority, after which a request is offered to every
+        clinician, not only those covering its board."""
+        pairs = _parse_pairs("overflow_after_s", self.overflow_after_s)
+        try:
+            return {int(k): v for k, v in pairs.items()}
+        except ValueError as e:
+            raise SettingsError("overflow_after_s keys must be priorities 1, 2, 3") from e
+
+    @cached_property
+    def areas(self) -> AreaDirectory:
+        """The area directory from `areas_file`, or one default board and area."""
+        if not self.areas_file:
+            return default_directory(self.timezone, self.phone_fallback)
+        try:
+            text = Path(self.areas_file).read_text(encoding="utf-8")
+            return parse_directory(text, default_timezone=self.timezone)
+        except (OSError, UnicodeDecodeError) as e:
+            raise SettingsError(f"areas_file {self.areas_file}: cannot read it ({e})") from e
+        except AreaFileError as e:
+            raise SettingsError(f"areas_file {self.areas_file}: {e}") from e
 
     @property
     def tls(self) -> bool:

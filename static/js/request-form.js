@@ -1,10 +1,51 @@
-// The officer's request form: C-SSRS skip logic, "use my location", and the JSON body.
+// The officer's request form: C-SSRS skip logic, the area list, "use my location" (which
+// suggests the nearest area when areas have coordinates), and the JSON body.
+import { api } from './api.js';
 
 const QUESTIONS = ['q1', 'q2', 'q3', 'q4', 'q5', 'q6_lifetime', 'q6_recent'];
+
+const toRad = (deg) => (deg * Math.PI) / 180;
+
+// Great-circle distance in km between two {lat, lon}.
+function distanceKm(a, b) {
+  const h = Math.sin(toRad(b.lat - a.lat) / 2) ** 2
+    + Math.cos(toRad(a.lat)) * Math.cos(toRad(b.lat)) * Math.sin(toRad(b.lon - a.lon) / 2) ** 2;
+  return 2 * 6371 * Math.asin(Math.sqrt(h));
+}
+
+// Fills the area select from /api/v1/areas, one group per health board; resolves to the
+// areas with coordinates, for the nearest-area suggestion.
+async function loadAreas(select) {
+  const wanted = select.value;
+  const { boards } = await api('GET', '/api/v1/areas');
+  const areas = boards.flatMap((board) => board.areas);
+  for (const board of boards) {
+    const group = document.createElement('optgroup');
+    group.label = board.name;
+    for (const area of board.areas) group.append(new Option(area.name, area.id));
+    select.append(group);
+  }
+  if (areas.length === 1) select.value = areas[0].id;
+  else if (wanted) select.value = wanted;
+  return areas.filter((area) => area.lat != null && area.lon != null);
+}
 
 export function setupRequestForm(form) {
   const $ = (id) => document.getElementById(id);
   let coords = null;
+  let placed = [];
+  const areaSelect = form.elements.area_id;
+  const areasLoaded = loadAreas(areaSelect).then((found) => { placed = found; })
+    .catch(() => { /* the list stays empty; the free-text place still works */ });
+
+  function suggestNearest() {
+    if (!coords || !placed.length) return '';
+    const nearest = placed.reduce((best, area) => (
+      distanceKm(coords, area) < distanceKm(coords, best) ? area : best));
+    areaSelect.value = nearest.id;
+    areaSelect.dispatchEvent(new Event('change', { bubbles: true }));
+    return ` Nearest area: ${nearest.name}.`;
+  }
 
   const answer = (name) => {
     const checked = form.querySelector(`input[name="${name}"]:checked`);
@@ -33,10 +74,12 @@ export function setupRequestForm(form) {
       return;
     }
     geoStatus('Finding your location…');
-    navigator.geolocation.getCurrentPosition((position) => {
+    navigator.geolocation.getCurrentPosition(async (position) => {
       const round = (x) => Math.round(x * 1e5) / 1e5;
       coords = { lat: round(position.coords.latitude), lon: round(position.coords.longitude) };
-      geoStatus(`Location added (to within ${Math.round(position.coords.accuracy)} m).`);
+      await areasLoaded;
+      const suggestion = suggestNearest();
+      geoStatus(`Location added (to within ${Math.round(position.coords.accuracy)} m).${suggestion}`);
       const place = form.elements.location_description;
       if (!place.value.trim()) {
         place.value = `GPS ${coords.lat}, ${coords.lon}`;
@@ -54,6 +97,7 @@ export function setupRequestForm(form) {
     const text = (name) => String(data.get(name) || '').trim();
     const location = { description: text('location_description') };
     if (text('area')) location.area = text('area');
+    if (text('area_id')) location.area_id = text('area_id');
     if (coords) Object.assign(location, coords);
     const subject = { age_band: data.get('age_band'), sex: data.get('sex') };
     if (text('known_name')) subject.known_name = text('known_name');
@@ -69,6 +113,9 @@ export function setupRequestForm(form) {
 
   function reset() {
     form.reset();
+    if (areaSelect.querySelectorAll('optgroup option').length === 1) {
+      areaSelect.value = areaSelect.querySelector('optgroup option').value;
+    }
     coords = null;
     geoStatus('');
     $('use-location').textContent = 'Use my location';

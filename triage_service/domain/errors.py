@@ -26,6 +26,10 @@ class Conflict(DomainError):
     """The object's current state forbids the change (e.g. accepting a request in session)."""
 
 
+class Forbidden(DomainError):
+    """The caller's role may use this, but not on this part of the service (another board)."""
+
+
 class Invalid(DomainError):
     """Input that breaks a rule; `fields` names each offending field with its problem."""
 

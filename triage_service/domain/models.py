@@ -77,6 +77,9 @@ class Credentials(Strict):
 class Location(Strict):
     description: str = Field(min_length=1, max_length=200)
     area: str | None = Field(default=None, max_length=64)
+    area_id: str | None = Field(
+        default=None, max_length=32, description="an area id from GET /api/v1/areas"
+    )
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
 
@@ -250,15 +253,22 @@ class WindowQuery(Query):
     to: QueryTime | None = None
 
 
-class StatsQuery(WindowQuery):
-    """The window (default the last 24 h) and the optional, costlier parts of the answer."""
+BoardId = Annotated[str, Field(min_length=1, max_length=32, description="a health board id")]
 
+
+class StatsQuery(WindowQuery):
+    """The window (default the last 24 h), one health board or all, and the optional,
+    costlier parts of the answer."""
+
+    board: BoardId | None = None
     series: QueryFlag = False
     heat_map: QueryFlag = False
 
 
 class ExportQuery(WindowQuery):
-    """The window of an export (default the last 30 days)."""
+    """The window of an export (default the last 30 days), one health board or all."""
+
+    board: BoardId | None = None
 
 
 class ReferralQuery(Query):
@@ -313,6 +323,7 @@ class RequestOut(BaseModel):
     clinician: PersonRef | None = None
     incident_ref: str | None = None
     location: Location | None = None
+    board: str | None = None
     subject: Subject | None = None
     concerns: list[Concern]
     screening: Screening | None = None
@@ -337,6 +348,8 @@ class QueueItem(BaseModel):
     created_at: UtcDatetime
     waited_s: float
     area: str | None
+    area_id: str | None = None
+    board: str | None = None
     concerns: list[Concern]
     mode: Mode
     age_band: AgeBand
@@ -348,6 +361,26 @@ class QueueItem(BaseModel):
 
 class QueueOut(BaseModel):
     waiting: list[QueueItem]
+
+
+class AreaOut(BaseModel):
+    id: str
+    name: str
+    lat: float | None = None
+    lon: float | None = None
+
+
+class BoardOut(BaseModel):
+    id: str
+    name: str
+    timezone: str
+    areas: list[AreaOut]
+
+
+class AreasOut(BaseModel):
+    """The area directory: health boards and their areas."""
+
+    boards: list[BoardOut]
 
 
 class AuthorOut(BaseModel):

@@ -15,6 +15,8 @@ class User:
     username: str
     display_name: str
     role: Role
+    # The health boards a clinician or supervisor covers; empty: every board.
+    boards: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, str]:
         """The public JSON form."""
@@ -24,3 +26,8 @@ class User:
             "display_name": self.display_name,
             "role": self.role.value,
         }
+
+
+def parse_board_list(raw: str | None) -> tuple[str, ...]:
+    """Board ids as stored on an account and in a session (`B1,B2`; empty: every board)."""
+    return tuple(b for b in (raw or "").split(",") if b)

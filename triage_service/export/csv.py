@@ -11,7 +11,9 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any, Protocol, cast
+from zoneinfo import ZoneInfo
 
 from triage_service.domain.times import to_datetime
 from triage_service.settings import Settings
@@ -41,11 +43,15 @@ COLUMNS = (
     "referral_status",
     "referral_on_time",
     "s297",
+    "area_id",
+    "board",
 )
 REQUEST_FIELDS = (
     "id",
     "created_ms",
     "area",
+    "area_id",
+    "board",
     "form",
     "priority",
     "urgency",
@@ -81,13 +87,21 @@ class Sink(Protocol):
 
 
 async def write_export(
-    store: Store, settings: Settings, window: Window, sink: Sink, *, now_ms: int
+    store: Store,
+    settings: Settings,
+    window: Window,
+    sink: Sink,
+    *,
+    now_ms: int,
+    board: str | None = None,
 ) -> int:
-    """Write the header and every request created in the window; return the row count."""
+    """Write the header and every request created in the window (of one `board`, when
+    given); return the row count. Hour and weekday are in the board's local time (the
+    service's `timezone` for requests of no board)."""
     await sink.write(_csv([COLUMNS]))
     written = 0
     async for page in pages(store, window):
-        rows = await load_rows(store, page)
+        rows = await load_rows(store, page, board=board)
         await sink.write(_csv([export_row(r, ref, settings, now_ms) for r, ref in rows]))
         written += len(rows)
     return written
@@ -115,11 +129,16 @@ async def pages(store: Store, window: Window) -> AsyncIterator[list[str]]:
 
 
 async def load_rows(
-    store: Store, ids: Sequence[str]
+    store: Store, ids: Sequence[str], *, board: str | None = None
 ) -> list[tuple[dict[str, str], dict[str, str | None]]]:
-    """The requests' needed fields and their referral's (all None when there is none)."""
+    """The requests' needed fields (of one `board`, when given) and their referral's (all
+    None when there is none)."""
     found = await store.requests.fields_of(ids, REQUEST_FIELDS)
-    records = [cast(dict[str, str], r) for r in found if r["id"]]
+    records = [
+        cast(dict[str, str], r)
+        for r in found
+        if r["id"] and (board is None or (r["board"] or "") == board)
+    ]
     with_referral = [r for r in records if r["referral_id"]]
     referral_rows = await store.referrals.fields_of(
         [r["referral_id"] for r in with_referral], REFERRAL_FIELDS
@@ -133,8 +152,7 @@ def export_row(
     r: dict[str, str], referral: dict[str, str | None], settings: Settings, now_ms: int
 ) -> list[str | int]:
     """One request as a row of `COLUMNS`."""
-    created = to_datetime(r["created_ms"])
-    assert created is not None
+    created = local_time(r, settings)
     subject = json.loads(r["form"] or "{}").get("subject") or {}
     completed = r["status"] == "completed"
     return [
@@ -159,7 +177,17 @@ def export_row(
         referral["status"] or "",
         referral_on_time(referral, now_ms),
         "yes" if r["notice_id"] else "no",
+        r["area_id"] or "",
+        r["board"] or "",
     ]
+
+
+def local_time(r: dict[str, str], settings: Settings) -> datetime:
+    """When the request was created, in its board's time zone (else the service's)."""
+    created = to_datetime(r["created_ms"])
+    assert created is not None
+    board = settings.areas.board(r["board"] or "")
+    return created.astimezone(board.zone if board else ZoneInfo(settings.timezone))
 
 
 def is_abandoned(r: dict[str, str], settings: Settings) -> bool:

@@ -56,15 +56,18 @@ REFERRAL_STATUS = {
 SERVICE_NAME = "Police mental-health remote triage service"
 
 
-async def write_fhir_export(store: Store, settings: Settings, window: Window, sink: Sink) -> int:
-    """Write the resources of every completed request created in the window, one JSON
-    object a line, oldest request first; return the number of resources."""
+async def write_fhir_export(
+    store: Store, settings: Settings, window: Window, sink: Sink, *, board: str | None = None
+) -> int:
+    """Write the resources of every completed request created in the window (of one `board`,
+    when given), one JSON object a line, oldest request first; return the number of
+    resources."""
     base = settings.fhir_base_url.rstrip("/")
     written = 0
     async for page in pages(store, window):
         resources = [
             resource
-            for record, referral in await load_rows(store, page)
+            for record, referral in await load_rows(store, page, board=board)
             for resource in request_resources(record, referral, base)
         ]
         if resources:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from triage_service.domain.codes import Role
@@ -92,11 +93,17 @@ class Hub:
         message: dict[str, Any],
         *,
         exclude: set[str] | frozenset[str] = frozenset(),
+        where: Callable[[User], bool] | None = None,
     ) -> None:
-        """Send to every socket of a role on this instance, except users in `exclude`."""
+        """Send to every socket of a role on this instance, except users in `exclude` (and,
+        with `where`, users it refuses)."""
         sockets = self.by_role[role]
-        if exclude:
-            sockets = {ws for ws in sockets if self.users[ws].id not in exclude}
+        if exclude or where:
+            sockets = {
+                ws
+                for ws in sockets
+                if self.users[ws].id not in exclude and (where is None or where(self.users[ws]))
+            }
         await self._send(sockets, json.dumps(message))
 
     async def send_to_all(self, message: dict[str, Any]) -> None:

@@ -8,19 +8,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 
+from triage_service.domain.areas import AreaDirectory
 from triage_service.domain.codes import STATS_ROLES, Availability, Role
 from triage_service.domain.safety import fallback_reason
 from triage_service.domain.times import Clock
+from triage_service.domain.users import User
 from triage_service.live.hub import Hub
 from triage_service.live.waiting import Estimator, Waiting, WaitingState
 from triage_service.service import alarms, records
 from triage_service.service.presence import clinicians_on_duty
+from triage_service.service.routing import OVERFLOWED
 from triage_service.store import RequestRecord
 from triage_service.store.store import Store
 from triage_service.store.wakes import (
@@ -36,7 +39,9 @@ from triage_service.store.wakes import (
 )
 
 log = logging.getLogger(__name__)
-REQUEST_EVENTS = frozenset({"created", "accepted", "cancelled", "released", "expired", "completed"})
+REQUEST_EVENTS = frozenset(
+    {"created", "accepted", "cancelled", "released", "expired", "completed", OVERFLOWED}
+)
 BATCH_MAX = 256  # wake-ups already received are served together, their records read at once
 COALESCE_S = 0.05
 RESUBSCRIBE_FIRST_S = 0.05
@@ -56,11 +61,13 @@ class Dispatcher:
         *,
         phone_fallback: str,
         fallback_after_s: Mapping[int, int] | None = None,
+        areas: AreaDirectory | None = None,
     ) -> None:
         self.store = store
         self.hub = hub
         self.clock = clock
         self.phone_fallback = phone_fallback
+        self.areas = areas
         self.fallback_after_s: Mapping[int, int] = fallback_after_s or {}
         self.queue_dirty = asyncio.Event()
         # request id → its officer, creation, expiry and priority: none of them change.
@@ -143,17 +150,33 @@ class Dispatcher:
             await self.hub.send_to_user(user_id, message)
 
     async def _request_changed(self, kind: str, record: RequestRecord, actor: str | None) -> None:
-        staff_type = "request.created" if kind == "created" else "request.updated"
+        staff_type = "request.created" if kind in ("created", OVERFLOWED) else "request.updated"
         # The assigned clinician gets the full record below instead of the summary.
         assigned = {record.get("clinician_id") or ""}
         for role in (Role.CLINICIAN, Role.SUPERVISOR):
             item = records.queue_item(record, self.clock(), identifying=role is Role.CLINICIAN)
             summary = {**item.model_dump(mode="json"), "status": record["status"]}
             await self.hub.send_to_role(
-                role, {"type": staff_type, "request": summary}, exclude=assigned
+                role,
+                {"type": staff_type, "request": summary},
+                exclude=assigned,
+                where=self._told_of(kind, record),
             )
         for user_id in {record["officer_id"], record.get("clinician_id") or "", actor or ""}:
             await self._send_full(user_id, record)
+
+    def _told_of(self, kind: str, record: RequestRecord) -> Callable[[User], bool] | None:
+        """Which staff hear of a waiting request: those it is offered to now (on overflow,
+        only those it is new to); any change after it was taken, everyone."""
+        if record["status"] != "waiting":
+            return None
+        now = self.clock()
+        if kind != OVERFLOWED:
+            return lambda user: records.offered_to_user(user, record, now)
+        board = record.get("board") or ""
+        return lambda user: (
+            user.role is Role.CLINICIAN and bool(user.boards) and board not in user.boards
+        )
 
     async def _send_full(self, user_id: str, record: RequestRecord) -> None:
         if not user_id or not self.hub.is_connected(user_id):
@@ -171,6 +194,7 @@ class Dispatcher:
             phone_fallback=self.phone_fallback,
             now_ms=self.clock(),
             fallback_after_s=self.fallback_after_s,
+            areas=self.areas,
         )
         if viewer.role is Role.OFFICER and shaped.position is not None:
             reason = shaped.fallback.reason if shaped.fallback else None

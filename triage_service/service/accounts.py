@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from triage_service.cpu import run_cpu
 from triage_service.domain.codes import Role
-from triage_service.domain.users import User
+from triage_service.domain.users import User, parse_board_list
 from triage_service.service.passwords import password_problem
 from triage_service.service.sessions import end_user_sessions
 from triage_service.store.store import Store
@@ -34,7 +34,13 @@ class DuplicateUser(ValueError):
 
 
 async def add_user(
-    store: Store, *, username: str, role: Role, password: str, display_name: str | None = None
+    store: Store,
+    *,
+    username: str,
+    role: Role,
+    password: str,
+    display_name: str | None = None,
+    boards: tuple[str, ...] = (),
 ) -> User:
     """Create an account; raise `DuplicateUser` if the username exists."""
     if not username or len(username) > 64 or not username.isprintable() or " " in username:
@@ -49,6 +55,7 @@ async def add_user(
         role=role,
         password_hash=await hash_password(password),
         display_name=display_name,
+        boards=boards,
     )
 
 
@@ -68,17 +75,33 @@ async def hash_password(password: str) -> str:
 
 
 async def save_user(
-    store: Store, *, username: str, role: Role, password_hash: str, display_name: str | None = None
+    store: Store,
+    *,
+    username: str,
+    role: Role,
+    password_hash: str,
+    display_name: str | None = None,
+    boards: tuple[str, ...] = (),
 ) -> User:
-    """Store an account with an already computed hash (bulk tools share one hash)."""
+    """Store an account with an already computed hash (bulk tools share one hash); `boards`
+    are those a clinician or supervisor covers (empty: all)."""
     user = User(
-        id=secrets.token_hex(8), username=username, display_name=display_name or username, role=role
+        id=secrets.token_hex(8),
+        username=username,
+        display_name=display_name or username,
+        role=role,
+        boards=boards,
     )
     if not await store.accounts.claim_username(username, user.id):
         raise DuplicateUser(f"user {username!r} already exists")
     await store.accounts.save(
         user.id,
-        {**user.as_dict(), "password_hash": password_hash, "created_ms": int(time.time() * 1000)},
+        {
+            **user.as_dict(),
+            "boards": ",".join(boards),
+            "password_hash": password_hash,
+            "created_ms": int(time.time() * 1000),
+        },
     )
     return user
 
@@ -167,4 +190,5 @@ def _user(fields: dict[str, str]) -> User:
         username=fields["username"],
         display_name=fields["display_name"],
         role=Role(fields["role"]),
+        boards=parse_board_list(fields.get("boards")),
     )

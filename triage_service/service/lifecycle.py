@@ -14,6 +14,7 @@ from triage_service.domain.codes import AgeBand, Availability
 from triage_service.domain.errors import Conflict, NotFound
 from triage_service.domain.models import OutcomeForm, RequestForm
 from triage_service.domain.outcome_rules import RequestFacts, check_outcome, is_override
+from triage_service.domain.routing import overflow_at_ms
 from triage_service.domain.rules import (
     mwc_notice_due,
     queue_score,
@@ -23,6 +24,7 @@ from triage_service.domain.rules import (
 from triage_service.domain.times import to_datetime
 from triage_service.domain.users import User
 from triage_service.service.fallback import schedule_fallback
+from triage_service.service.routing import schedule_overflow
 from triage_service.settings import Settings
 from triage_service.store import Refused, RequestRecord, Store
 from triage_service.store.requests import as_record
@@ -48,6 +50,7 @@ async def create_request(
     """Queue a new request; with a repeated idempotency key, return the first one instead."""
     cssrs = form.screening.cssrs.model_dump() if form.screening.cssrs else None
     priority = request_priority(form.urgency, cssrs)
+    area = settings.areas.resolve(form.location.area_id, form.location.area)
     fields = {
         "id": new_id(),
         "status": "waiting",
@@ -60,6 +63,9 @@ async def create_request(
         "officer_id": officer.id,
         "officer_name": officer.display_name,
         "area": form.location.area or "",
+        "area_id": area.id if area else "",
+        "board": area.board if area else "",
+        "overflow_ms": overflow_at_ms(priority, now_ms, settings.overflow_thresholds),
         "form": form.model_dump_json(exclude={"consent", "urgency", "mode"}),
     }
     result = await store.run(
@@ -75,6 +81,7 @@ async def create_request(
     record = _record(result)
     if result["created"]:
         await schedule_fallback(store, settings, record)
+        await schedule_overflow(store, record, now_ms=now_ms)
     return record, bool(result["created"])
 
 

@@ -15,6 +15,7 @@ import json
 import logging
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from triage_service.domain.codes import Availability, Role
 from triage_service.domain.errors import Conflict, NotFound
@@ -80,10 +81,26 @@ async def reap_lapsed_leases(store: Store, settings: Settings, *, now_ms: int) -
     return list(result.get("graced") or [])
 
 
-async def clinicians_on_duty(store: Store, *, now_ms: int) -> int:
-    """Clinicians available or busy who hold a live lease (a socket open somewhere)."""
-    result = await store.run("presence", now_ms, "on_duty")
-    return int(result["on_duty"])
+async def clinicians_on_duty(store: Store, *, now_ms: int, board: str = "") -> int:
+    """Clinicians available or busy who hold a live lease (a socket open somewhere); with
+    a `board`, only those covering it."""
+    return (await staffing(store, now_ms=now_ms, board=board)).on_duty
+
+
+@dataclass(frozen=True, slots=True)
+class Staffing:
+    """Who could answer a request: on duty (live lease), and available or busy by state."""
+
+    on_duty: int
+    available: int
+    busy: int
+
+
+async def staffing(store: Store, *, now_ms: int, board: str = "") -> Staffing:
+    """The clinicians a request is offered to (with a `board`: those covering it), counted
+    for the wait estimate and the safety net."""
+    result = await store.run("presence", now_ms, "on_duty", board)
+    return Staffing(int(result["on_duty"]), int(result["available"]), int(result["busy"]))
 
 
 async def grace_expired(store: Store, clinician_id: str, *, now_ms: int) -> bool:

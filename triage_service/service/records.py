@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from triage_service.domain.areas import AreaDirectory
 from triage_service.domain.codes import Availability, RequestStatus, Role
 from triage_service.domain.models import (
     Fallback,
@@ -17,11 +18,15 @@ from triage_service.domain.models import (
     Screening,
     Subject,
 )
+from triage_service.domain.routing import offer_board, offered_to
 from triage_service.domain.rules import cssrs_ideation, cssrs_imminent_risk, estimate_wait_s
 from triage_service.domain.safety import fallback_message, fallback_reason, honest_estimate
 from triage_service.domain.times import to_datetime, wall_clock_ms
 from triage_service.domain.users import User
 from triage_service.store import RequestRecord, Store
+
+if TYPE_CHECKING:
+    from triage_service.service.presence import Staffing
 
 WITHHELD_REASON = "(free text withheld)"
 """Supervisors see that an outcome was filed against the usual rules, not the clinician's
@@ -75,7 +80,8 @@ def shape(
             else None
         ),
         incident_ref=form["incident_ref"],
-        location=Location(**form["location"]),
+        location=Location(**{**form["location"], "area_id": record.get("area_id") or None}),
+        board=record.get("board") or None,
         subject=Subject(**form["subject"]),
         concerns=form["concerns"],
         screening=Screening(**form["screening"]),
@@ -92,6 +98,7 @@ def shape(
 def deidentify(out: RequestOut) -> RequestOut:
     """Strip names, free text and coordinates, keeping codes and the area."""
     area = out.location.area if out.location else None
+    area_id = out.location.area_id if out.location else None
     subject = out.subject.model_copy(update={"known_name": None}) if out.subject else None
     outcome = None
     if out.outcome:
@@ -114,7 +121,7 @@ def deidentify(out: RequestOut) -> RequestOut:
             "clinician": None,
             "incident_ref": None,
             "notes": None,
-            "location": Location(description="(withheld)", area=area),
+            "location": Location(description="(withheld)", area=area, area_id=area_id),
             "subject": subject,
             "screening": None,
             "outcome": outcome,
@@ -133,6 +140,8 @@ def queue_item(record: RequestRecord, now_ms: int, *, identifying: bool = True) 
         created_at=to_datetime(created),
         waited_s=max(0.0, (now_ms - created) / 1000),
         area=form["location"].get("area"),
+        area_id=record.get("area_id") or None,
+        board=record.get("board") or None,
         concerns=form["concerns"],
         mode=record["mode"],
         age_band=form["subject"]["age_band"],
@@ -151,8 +160,11 @@ def queue_item(record: RequestRecord, now_ms: int, *, identifying: bool = True) 
     return item
 
 
-async def waiting_position(store: Store, request_id: str) -> tuple[int | None, float | None]:
-    """1-based queue position and estimated wait in seconds (None if not waiting)."""
+async def waiting_position(
+    store: Store, request_id: str, staff: Staffing | None = None
+) -> tuple[int | None, float | None]:
+    """1-based queue position and estimated wait in seconds (None if not waiting), from
+    the clinicians it is offered to (`staff`; default every clinician)."""
     rank, queue = await store.requests.position(request_id)
     if rank is None:
         return None, None
@@ -160,10 +172,38 @@ async def waiting_position(store: Store, request_id: str) -> tuple[int | None, f
         position=rank + 1,
         recent_waits_s=[ms / 1000 for ms in queue.waits_ms],
         recent_sessions_s=[ms / 1000 for ms in queue.sessions_ms],
-        clinicians_available=queue.states.count(Availability.AVAILABLE.value),
-        clinicians_busy=queue.states.count(Availability.BUSY.value),
+        clinicians_available=(
+            staff.available if staff else queue.states.count(Availability.AVAILABLE.value)
+        ),
+        clinicians_busy=staff.busy if staff else queue.states.count(Availability.BUSY.value),
     )
     return rank + 1, round(estimate, 1)
+
+
+def offered_board(record: RequestRecord, now_ms: int) -> str:
+    """The board a waiting request is offered within now (empty: every clinician)."""
+    return offer_board(
+        record.get("board") or "",
+        overflow_ms=int(record.get("overflow_ms") or 0),
+        now_ms=now_ms,
+    )
+
+
+def offered_to_user(user: User, record: RequestRecord, now_ms: int) -> bool:
+    """Whether a waiting request is offered to this clinician now (their boards, or past
+    its overflow time); supervisors see the requests of the boards they cover."""
+    return offered_to(
+        user.boards,
+        board=record.get("board") or "",
+        overflow_ms=(int(record.get("overflow_ms") or 0) if user.role is Role.CLINICIAN else 2**62),
+        now_ms=now_ms,
+    )
+
+
+def phone_for(record: RequestRecord, areas: AreaDirectory | None, default: str) -> str:
+    """The phone fallback of the request's area (the service's when it has none)."""
+    area = areas.area(record.get("area_id") or "") if areas else None
+    return area.phone_fallback if area else default
 
 
 async def shape_for(
@@ -174,17 +214,22 @@ async def shape_for(
     phone_fallback: str,
     now_ms: int | None = None,
     fallback_after_s: Mapping[int, int] | None = None,
+    areas: AreaDirectory | None = None,
 ) -> RequestOut:
-    """`shape` plus the live queue position, who is on duty, an honest estimate and the phone
-    fallback (nobody on duty, a long wait, or expired)."""
+    """`shape` plus the live queue position, who is on duty (of the clinicians it is offered
+    to), an honest estimate and the phone fallback of its area (nobody on duty, a long wait,
+    or expired)."""
     now = wall_clock_ms() if now_ms is None else now_ms
+    phone_fallback = phone_for(record, areas, phone_fallback)
     position = estimate = on_duty = None
     if record["status"] == RequestStatus.WAITING:
         # Imported here: presence needs the lifecycle, which needs this module.
-        from triage_service.service.presence import clinicians_on_duty
+        from triage_service.service.presence import staffing
 
-        position, estimate = await waiting_position(store, record["id"])
-        on_duty = await clinicians_on_duty(store, now_ms=now)
+        board = offered_board(record, now)
+        staff = await staffing(store, now_ms=now, board=board)
+        position, estimate = await waiting_position(store, record["id"], staff if board else None)
+        on_duty = staff.on_duty
         if estimate is not None:
             remaining_s = (int(record.get("expire_ms") or now) - now) / 1000
             estimate = honest_estimate(

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 
 from triage_service.domain.codes import Role
-from triage_service.domain.users import User
+from triage_service.domain.users import User, parse_board_list
 from triage_service.settings import Settings
 from triage_service.store import Store
 
@@ -29,7 +29,14 @@ async def open_session(store: Store, settings: Settings, user: User, now_ms: int
     )
     await store.sessions.save(
         sign_in.token,
-        json.dumps({**user.as_dict(), "csrf": sign_in.csrf_token, "created_ms": now_ms}),
+        json.dumps(
+            {
+                **user.as_dict(),
+                "boards": ",".join(user.boards),
+                "csrf": sign_in.csrf_token,
+                "created_ms": now_ms,
+            }
+        ),
         user_id=user.id,
         idle_s=settings.session_idle_s,
         lifetime_s=settings.session_absolute_s,
@@ -55,6 +62,7 @@ async def load_session(store: Store, settings: Settings, token: str, now_ms: int
         username=fields["username"],
         display_name=fields["display_name"],
         role=Role(fields["role"]),
+        boards=parse_board_list(fields.get("boards")),
     )
     return SignIn(token=token, csrf_token=fields["csrf"], user=user)
 

@@ -12,6 +12,7 @@ from triage_service.service.fallback import fallback_due
 from triage_service.service.lifecycle import expire_request
 from triage_service.service.presence import grace_expired, reap_lapsed_leases
 from triage_service.service.retention import purge_due
+from triage_service.service.routing import overflow_due
 from triage_service.settings import Settings
 from triage_service.store import STORE_ERRORS
 from triage_service.store.store import Store
@@ -35,6 +36,8 @@ async def sweep_due(store: Store, now_ms: int, settings: Settings | None = None)
             fired += expired
         elif kind == "fallback":
             await fallback_due(store, target)  # only tells the officer: no state changes
+        elif kind == "overflow":
+            await overflow_due(store, target)  # only tells clinicians: no state changes
         elif kind == "grace":
             fired += await grace_expired(store, target, now_ms=now_ms)
         else:

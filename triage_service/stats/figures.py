@@ -18,12 +18,15 @@ maximum is p100. Means are exact, from millisecond sums.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from triage_service.domain.codes import Disposition
 from triage_service.domain.times import to_datetime
 from triage_service.settings import Settings
+from triage_service.stats.local_time import local_midnight, segments, shift_week
 from triage_service.stats.models import (
     Detentions,
     Durations,
@@ -43,10 +46,28 @@ PERCENTILES = {"wait": [50, 90, 100], "assess": [50], "police": [50]}
 NO_AREA = "(not given)"
 
 
-def build_spec(window: Window, settings: Settings, detail: Detail) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Whose figures: one health board's (its counters) or the whole service's, and the
+    time zone their hours and days are shown in."""
+
+    board: str | None
+    zone: ZoneInfo
+
+
+def scope_for(settings: Settings, board: str | None) -> Scope:
+    """The board's time zone, or the service's (`timezone`) for the whole service."""
+    found = settings.areas.board(board) if board else None
+    return Scope(board, found.zone if found else ZoneInfo(settings.timezone))
+
+
+def build_spec(
+    window: Window, settings: Settings, detail: Detail, scope: Scope | None = None
+) -> dict[str, Any]:
     """What `lua/stats.lua` reads for this window and each point of its series."""
-    points = series_points(window)[1] if detail.series else []
-    return {
+    scope = scope or scope_for(settings, None)
+    points = series_points(window, scope.zone)[1] if detail.series else []
+    spec: dict[str, Any] = {
         **read_plan(window.from_ms, window.to_ms),
         "short_abandon_ms": settings.short_abandon_s * 1000,
         "threshold_s": settings.service_level_s,
@@ -54,6 +75,12 @@ def build_spec(window: Window, settings: Settings, detail: Detail) -> dict[str, 
         "heat_map": detail.heat_map,
         "series": [read_plan(start, end) for start, end in points],
     }
+    if scope.board:
+        spec["board"] = scope.board
+    cuts = segments(window.from_ms, window.to_ms, scope.zone)
+    if len(cuts) > 1:  # the offset changes inside the window: read each part's hours apart
+        spec["segments"] = [read_plan(start, end) for start, end, _ in cuts]
+    return spec
 
 
 def read_plan(from_ms: int, to_ms: int) -> dict[str, Any]:
@@ -63,23 +90,31 @@ def read_plan(from_ms: int, to_ms: int) -> dict[str, Any]:
 
 
 async def window_stats(
-    store: Store, settings: Settings, window: Window, detail: Detail
+    store: Store, settings: Settings, window: Window, detail: Detail, scope: Scope | None = None
 ) -> WindowStats:
     """The figures of one window, in one atomic read of the counters and edge records."""
-    spec = build_spec(window, settings, detail)
-    return shape_window(await store.stats.window(spec), window, settings, detail)
+    scope = scope or scope_for(settings, None)
+    spec = build_spec(window, settings, detail, scope)
+    return shape_window(await store.stats.window(spec), window, settings, detail, scope)
 
 
 def shape_window(
-    result: dict[str, Any], window: Window, settings: Settings, detail: Detail
+    result: dict[str, Any],
+    window: Window,
+    settings: Settings,
+    detail: Detail,
+    scope: Scope | None = None,
 ) -> WindowStats:
-    """The script's sums as the API's window figures."""
+    """The script's sums as the API's window figures, hours and days in local time."""
+    scope = scope or scope_for(settings, None)
     c: dict[str, int] = result["counts"] or {}
     d: dict[str, dict[str, Any]] = result["durations"]
     accepted, within = c.get("accepted", 0), int(result["within"])
+    parts = _local_parts(result, window, scope.zone)
     by_hour_of_week = [0] * 168
-    for hour, n in prefixed(c, "how:").items():
-        by_hour_of_week[int(hour)] = n
+    for counts, _, offset in parts:
+        for hour, n in enumerate(shift_week(hours_of_week(counts), offset)):
+            by_hour_of_week[hour] += n
     disp = prefixed(c, "disp:")
     return WindowStats(
         start=_dt(window.from_ms),
@@ -90,7 +125,7 @@ def shape_window(
         cancelled=c.get("cancelled", 0),
         expired=c.get("expired", 0),
         wait_s=waits(c, d["wait"]),
-        service_level=service_level(c, within, result, window, settings, detail),
+        service_level=service_level(c, within, result, window, settings, detail, scope.zone),
         assessment_s=durations(c, d["assess"], "assess"),
         dispositions=disp,
         by_area={_area(k): v for k, v in prefixed(c, "area:").items()},
@@ -111,9 +146,42 @@ def shape_window(
         referrals=follow_ups(c, "referrals", "ref"),
         mwc_notifications=follow_ups(c, "s297", "mwc"),
         by_hour_of_week=by_hour_of_week,
-        by_area_hour_of_week=heat_map(result["heat"] or {}) if detail.heat_map else None,
-        series=series(result, window) if detail.series else None,
+        by_area_hour_of_week=local_heat_map(parts) if detail.heat_map else None,
+        series=series(result, window, scope.zone) if detail.series else None,
     )
+
+
+LocalPart = tuple[dict[str, int], dict[str, int], int]  # counts, heat cells, offset (hours)
+
+
+def _local_parts(result: dict[str, Any], window: Window, zone: ZoneInfo) -> list[LocalPart]:
+    """The window's hour-of-week counters and heat cells with the zone's offset for them:
+    one part, or one per stretch of constant offset (`segments` in the spec)."""
+    cuts = segments(window.from_ms, window.to_ms, zone)
+    found = result.get("segments") or [{"counts": result["counts"], "heat": result["heat"]}]
+    return [
+        (part["counts"] or {}, part["heat"] or {}, offset)
+        for part, (_, _, offset) in zip(found, cuts, strict=True)
+    ]
+
+
+def hours_of_week(counts: dict[str, int]) -> list[int]:
+    """Requests by UTC hour of week, from the `how:` counters."""
+    by_hour = [0] * 168
+    for hour, n in prefixed(counts, "how:").items():
+        by_hour[int(hour)] = n
+    return by_hour
+
+
+def local_heat_map(parts: list[LocalPart]) -> dict[str, list[int]]:
+    """Requests by area id and local hour of week (168 hours from Monday 00:00)."""
+    rows: dict[str, list[int]] = {}
+    for _, cells, offset in parts:
+        for area, hours in heat_map(cells).items():
+            row = rows.setdefault(area, [0] * 168)
+            for hour, n in enumerate(shift_week(hours, offset)):
+                row[hour] += n
+    return dict(sorted(rows.items()))
 
 
 def prefixed(counts: dict[str, int], prefix: str) -> dict[str, int]:
@@ -122,7 +190,7 @@ def prefixed(counts: dict[str, int], prefix: str) -> dict[str, int]:
 
 
 def heat_map(cells: dict[str, int]) -> dict[str, list[int]]:
-    """Requests by area and hour of week (168 hours from Monday 00:00 UTC)."""
+    """Requests by area id and UTC hour of week (168 hours from Monday 00:00 UTC)."""
     rows: dict[str, list[int]] = {}
     for field, n in prefixed(cells, "").items():
         hour, _, area = field.partition(":")
@@ -154,6 +222,7 @@ def service_level(
     window: Window,
     settings: Settings,
     detail: Detail,
+    zone: ZoneInfo,
 ) -> ServiceLevel:
     """Answered within the threshold, of those answered and of those offered."""
     answered = counts.get("accepted", 0)
@@ -165,14 +234,15 @@ def service_level(
         answered=answered,
         offered=offered,
         pct_of_offered=pct(within, offered),
-        today_pct=today_pct(result, window) if detail.series else None,
+        today_pct=today_pct(result, window, zone) if detail.series else None,
     )
 
 
-def today_pct(result: dict[str, Any], window: Window) -> float | None:
-    """Service level since 00:00 UTC of the window's last day, when its series is hourly."""
-    midnight = (window.to_ms - 1) // 86_400_000 * 86_400_000
-    step, points = series_points(window)
+def today_pct(result: dict[str, Any], window: Window, zone: ZoneInfo) -> float | None:
+    """Service level since local midnight of the window's last day, when its series is
+    hourly."""
+    midnight = local_midnight(window.to_ms - 1, zone)
+    step, points = series_points(window, zone)
     if step != HOUR_MS or window.from_ms > midnight:
         return None
     today = [
@@ -201,9 +271,9 @@ def detentions(disp: dict[str, int]) -> Detentions:
     )
 
 
-def series(result: dict[str, Any], window: Window) -> Series:
-    """Per hour (windows up to 48 h) or per UTC day: demand, waits and service level."""
-    step, points = series_points(window)
+def series(result: dict[str, Any], window: Window, zone: ZoneInfo) -> Series:
+    """Per hour (windows up to 48 h) or per local day: demand, waits and service level."""
+    step, points = series_points(window, zone)
     out = []
     for found, (start, _) in zip(result["series"] or [], points, strict=True):
         accepted, wait = found["accepted"], found["wait"]

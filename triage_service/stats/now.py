@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from triage_service.domain.times import to_datetime
 from triage_service.settings import Settings
-from triage_service.stats.figures import window_stats
+from triage_service.stats.figures import Scope, window_stats
 from triage_service.stats.models import Alarm, Clinicians, QueueNow, ReferralsNow, Stats
 from triage_service.stats.window import DAY_MS, Detail, Window
 from triage_service.store.stats import QueueSlice
@@ -49,11 +49,18 @@ class LiveRead:
 
 
 async def compute_stats(
-    store: Store, settings: Settings, window: Window, *, now_ms: int, detail: Detail | None = None
+    store: Store,
+    settings: Settings,
+    window: Window,
+    *,
+    now_ms: int,
+    detail: Detail | None = None,
+    scope: Scope | None = None,
 ) -> Stats:
-    """The whole `Stats` answer: the live figures now and the window's figures."""
+    """The whole `Stats` answer: the live figures now and the window's figures (of one
+    board, with `scope`)."""
     figures, live = await asyncio.gather(
-        window_stats(store, settings, window, detail or Detail()),
+        window_stats(store, settings, window, detail or Detail(), scope),
         read_live(store, settings, now_ms=now_ms),
     )
     generated = to_datetime(now_ms)

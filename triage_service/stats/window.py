@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from triage_service.domain.errors import Invalid
+from triage_service.stats.local_time import next_local_midnight
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -148,13 +150,20 @@ def _add_cover(plan: dict[str, list[list[int]]], cover: list[Piece], sign: int) 
         plan[name].append([a, b, sign] if name == "edges" else [a, sign])
 
 
-def series_points(window: Window) -> tuple[int, list[tuple[int, int]]]:
-    """The step (an hour up to 48 h, else a UTC day) and the window cut at each step."""
+def series_points(
+    window: Window, zone: ZoneInfo | None = None
+) -> tuple[int, list[tuple[int, int]]]:
+    """The step (an hour up to 48 h, else a day: a UTC day, or a local one in `zone`) and
+    the window cut at each step."""
     step = HOUR_MS if window.to_ms - window.from_ms <= HOURLY_SERIES_UP_TO_MS else DAY_MS
     points = []
     start = window.from_ms
     while start < window.to_ms:
-        end = min((start // step + 1) * step, window.to_ms)
+        if step == DAY_MS and zone is not None:
+            boundary = next_local_midnight(start, zone)
+        else:
+            boundary = (start // step + 1) * step
+        end = min(boundary, window.to_ms)
         points.append((start, end))
         start = end
     return step, points

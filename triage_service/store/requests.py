@@ -27,6 +27,9 @@ class RequestRecord(TypedDict):
     officer_name: str
     area: str
     form: str
+    area_id: NotRequired[str]
+    board: NotRequired[str]
+    overflow_ms: NotRequired[str]
     age_band: NotRequired[str]
     sex: NotRequired[str]
     clinician_id: NotRequired[str]

@@ -29,6 +29,7 @@ from triage_service.web.security import origin_middleware, security_headers
 from triage_service.web.state import CLOCK, HUB, SETTINGS, TASKS
 from triage_service.web.views import (
     alarms,
+    areas,
     audit,
     live,
     pages,
@@ -55,6 +56,7 @@ ROUTE_TABLES: tuple[ApiRoutes, ...] = (
     rtc.routes,
     stats.routes,
     alarms.routes,
+    areas.routes,
     audit.routes,
 )
 

@@ -60,6 +60,7 @@ async def wakeups_ctx(app: web.Application) -> AsyncIterator[None]:
         app[CLOCK],
         phone_fallback=settings.phone_fallback,
         fallback_after_s=settings.fallback_thresholds,
+        areas=settings.areas,
     )
     app[DISPATCHER] = dispatcher
     tasks = [

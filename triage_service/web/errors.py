@@ -14,7 +14,14 @@ from aiohttp.web_protocol import RequestPayloadError
 from pydantic import ValidationError
 
 from triage_service.cpu import store_deadline
-from triage_service.domain.errors import Conflict, DomainError, Invalid, NotFound, RateLimited
+from triage_service.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RateLimited,
+)
 from triage_service.store import STORE_ERRORS, unavailable_reason
 
 log = logging.getLogger(__name__)
@@ -155,6 +162,8 @@ def domain_response(error: DomainError) -> web.Response:
         return error_response(
             429, error.code, error.message, headers={"Retry-After": str(error.retry_after_s)}
         )
+    if isinstance(error, Forbidden):
+        return error_response(403, error.code, error.message)
     status = 404 if isinstance(error, NotFound) else 409 if isinstance(error, Conflict) else 400
     return error_response(status, error.code, error.message)
 

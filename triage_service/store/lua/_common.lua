@@ -79,8 +79,18 @@ local function add_all_levels(kind, created_ms, field, n)
   for _, name in ipairs(stats_keys(kind, created_ms)) do redis.call('HINCRBY', name, field, n) end
 end
 
+-- The health board of the request being counted: every counter is also added as
+-- `b:{board}:{field}` (and every duration into `stats:{kind}@{board}:...`), so a board's
+-- figures never need a scan. Scripts set it with `counting(id)` before they count.
+local BOARD = ''
+
+local function counting(id)
+  BOARD = redis.call('HGET', K.request(id), 'board') or ''
+end
+
 local function count(created_ms, field, n)
   add_all_levels('h', created_ms, field, n or 1)
+  if BOARD ~= '' then add_all_levels('h', created_ms, 'b:' .. BOARD .. ':' .. field, n or 1) end
 end
 
 local HISTOGRAM_WIDTHS = {4096, 256, 16, 1}
@@ -88,12 +98,16 @@ local HISTOGRAM_WIDTHS = {4096, 256, 16, 1}
 -- Counts the duration `ms` of request `id` (created at `created_ms`) for statistics.
 local function observe(kind, id, created_ms, ms)
   local s = math.floor(ms / 1000 + 0.5)
-  for _, width in ipairs(HISTOGRAM_WIDTHS) do
-    redis.call('ZADD', K.stats(kind .. ':' .. width .. 's:' .. math.floor(s / width)),
-               created_ms, s .. ':' .. id)
+  local sets = {kind}
+  if BOARD ~= '' then sets[2] = kind .. '@' .. BOARD end
+  for _, name in ipairs(sets) do
+    for _, width in ipairs(HISTOGRAM_WIDTHS) do
+      redis.call('ZADD', K.stats(name .. ':' .. width .. 's:' .. math.floor(s / width)),
+                 created_ms, s .. ':' .. id)
+    end
   end
-  add_all_levels('h', created_ms, kind .. '_b:' .. math.floor(s / 4096), 1)
-  add_all_levels('h', created_ms, kind .. '_sum_ms', math.floor(ms))
+  count(created_ms, kind .. '_b:' .. math.floor(s / 4096))
+  count(created_ms, kind .. '_sum_ms', math.floor(ms))
   redis.call('SADD', K.stats_hours, bucket(created_ms))
 end
 
@@ -114,10 +128,30 @@ local function free_clinician(clinician)
   end
 end
 
+-- Routing (domain/routing.py `offered_to`): a waiting request is offered to the clinicians
+-- covering its board (`boards` on the account: comma-separated, empty for all) and, from
+-- its `overflow_ms` on, to every clinician.
+local function covers(clinician)
+  local boards = redis.call('HGET', K.user(clinician), 'boards') or ''
+  if boards == '' then return nil end
+  local set = {}
+  for board in string.gmatch(boards, '[^,]+') do set[board] = true end
+  return set
+end
+
+local function offered(id, boards)
+  if not boards then return true end
+  local row = redis.call('HMGET', K.request(id), 'board', 'overflow_ms')
+  local board, overflow = row[1] or '', tonumber(row[2] or '0') or 0
+  return board == '' or boards[board] == true or NOW >= overflow
+end
+
 local function accept(id, clinician, clinician_name)
   local rkey = K.request(id)
   local status = redis.call('HGET', rkey, 'status')
   if not status then return fail('not_found') end
+  if status == 'waiting' and not offered(id, covers(clinician)) then return fail('not_found') end
+  counting(id)
   if status ~= 'waiting' then
     if status == 'in_session' then return fail('already_assigned', status) end
     return fail('not_waiting', status)

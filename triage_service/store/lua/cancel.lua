@@ -6,6 +6,7 @@ local status = redis.call('HGET', rkey, 'status')
 if not status or redis.call('HGET', rkey, 'officer_id') ~= officer then return fail('not_found') end
 if status ~= 'waiting' then return fail('not_waiting', status) end
 local created = tonumber(redis.call('HGET', rkey, 'created_ms'))
+counting(id)
 redis.call('HSET', rkey, 'status', 'cancelled', 'completed_ms', NOW)
 redis.call('ZREM', K.queue, id)
 redis.call('ZREM', K.due, 'expire:' .. id)

@@ -1,5 +1,8 @@
--- Accepts the first waiting request in service order.
+-- Accepts the first waiting request in service order that is offered to this clinician
+-- (their boards, or any board past its overflow time).
 -- ARGV: prefix, now, clinician_id, clinician_name
-local first = redis.call('ZRANGE', K.queue, 0, 0)[1]
-if not first then return fail('queue_empty') end
-return accept(first, ARGV[3], ARGV[4])
+local boards = covers(ARGV[3])
+for _, id in ipairs(redis.call('ZRANGE', K.queue, 0, -1)) do
+  if offered(id, boards) then return accept(id, ARGV[3], ARGV[4]) end
+end
+return fail('queue_empty')

@@ -11,6 +11,7 @@ if status ~= 'in_session' or redis.call('HGET', rkey, 'clinician_id') ~= clinici
   return fail('not_in_session', status)
 end
 local created = tonumber(redis.call('HGET', rkey, 'created_ms'))
+counting(id)
 local accepted = tonumber(redis.call('HGET', rkey, 'accepted_ms'))
 local released = tonumber(ARGV[9])
 local disposition, code, conveyance = ARGV[6], ARGV[7], ARGV[8]

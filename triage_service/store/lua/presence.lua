@@ -9,7 +9,9 @@
 --   drop      user, lease, grace_ms                         -> {grace: bool}
 --   reap      grace_ms, limit                               -> {graced: [user, ...]}
 --   claim     user (the grace timer fired)                  -> {claimed: bool}
---   on_duty   (clinicians available or busy with a live lease)  -> {on_duty: n}
+--   on_duty   [board] (clinicians available or busy with a live lease; with a board, only
+--             those covering it)               -> {on_duty: n, available: n, busy: n}
+--             (available and busy: by availability alone, live lease or not)
 local op = ARGV[3]
 local USERS = K.presence_users
 local leases = K.leases
@@ -56,14 +58,17 @@ elseif op == 'claim' then
   if redis.call('ZREM', K.due, 'grace:' .. user) == 0 then return ok({claimed = false}) end
   return ok({claimed = redis.call('ZCOUNT', leases(user), '(' .. NOW, '+inf') == 0})
 elseif op == 'on_duty' then
+  local board = ARGV[4] or ''
   local states = redis.call('HGETALL', K.clin_state)
-  local n = 0
+  local n, by_state = 0, {available = 0, busy = 0}
   for i = 1, #states, 2 do
-    if (states[i + 1] == 'available' or states[i + 1] == 'busy')
-       and redis.call('ZCOUNT', leases(states[i]), '(' .. NOW, '+inf') > 0 then
-      n = n + 1
+    local user, state = states[i], states[i + 1]
+    local boards = board ~= '' and covers(user)
+    if (state == 'available' or state == 'busy') and (not boards or boards[board]) then
+      by_state[state] = by_state[state] + 1
+      if redis.call('ZCOUNT', leases(user), '(' .. NOW, '+inf') > 0 then n = n + 1 end
     end
   end
-  return ok({on_duty = n})
+  return ok({on_duty = n, available = by_state.available, busy = by_state.busy})
 end
 return fail('unknown_op')

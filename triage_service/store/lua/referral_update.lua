@@ -12,6 +12,7 @@ if status ~= 'accepted' then
   redis.call('ZREM', K.referrals_mwc, rid)
   local request = redis.call('HGET', fkey, 'request_id')
   local created = redis.call('HGET', K.request(request), 'created_ms')
+  counting(request)
   -- s298 notifications are counted apart from referrals (as `referrals` and `s297` are).
   local counter = redis.call('HGET', fkey, 'kind') == 'mwc_notification' and 'mwc' or 'ref'
   if status == 'completed' and created then

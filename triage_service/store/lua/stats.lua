@@ -10,12 +10,17 @@
 --    "short_abandon_ms": n, "threshold_s": n,
 --    "percentiles": {"wait": [50, 90, 100], ...} (100 is the maximum),
 --    "heat_map": bool (also read requests by area and hour of week),
---    "series": [{"span": ..., "blocks": ..., "slices": ..., "minutes": ..., "edges": ...}]}
+--    "series": [{"span": ..., "blocks": ..., "slices": ..., "minutes": ..., "edges": ...}],
+--    "board": id (optional: that board's counters `b:{board}:...`, durations and records),
+--    "segments": [{"span": ..., "blocks": ...}, ...] (optional: the window cut where the
+--                local time zone's offset changes; each part's hour-of-week counters)}
 -- (stats_window.plan_span says which blocks, slices, minutes and edges cover a window.)
 local spec = cjson.decode(ARGV[3])
+local BOARD_PREFIX = spec.board and ('b:' .. spec.board .. ':') or nil
+if spec.board then BIN_SUFFIX = '@' .. spec.board end
 local call, tonumber, floor = redis.call, tonumber, math.floor
 local KINDS = {'wait', 'assess', 'police'}
-local RAW = {'status', 'priority', 'area', 'mode', 'first_wait_ms', 'created_ms',
+local RAW = {'status', 'priority', 'area_id', 'board', 'mode', 'first_wait_ms', 'created_ms',
              'accepted_ms', 'completed_ms', 'disposition', 'triage_code', 'conveyance',
              'officer_released_ms', 'referral_id', 'notice_id', 'age_band', 'sex', 'overridden'}
 local loaded = {}
@@ -40,10 +45,35 @@ local function top_bin(field)
   return kind, tonumber(bin)
 end
 
+-- Field, value pairs `flat` of this read's scope: a board's (`b:{board}:` taken off), or
+-- the whole service's (no board's).
+local function scoped(flat)
+  local out, n = {}, BOARD_PREFIX and #BOARD_PREFIX or 0
+  for i = 1, #flat, 2 do
+    local field = flat[i]
+    local name = nil
+    if BOARD_PREFIX then
+      if field:sub(1, n) == BOARD_PREFIX then name = field:sub(n + 1) end
+    elseif field:sub(1, 2) ~= 'b:' then
+      name = field
+    end
+    if name then
+      out[#out + 1] = name
+      out[#out + 1] = flat[i + 1]
+    end
+  end
+  return out
+end
+
 -- The counters of block, slice or minute `name`, as field, value pairs: all, or `t.fields`.
 local function read_counters(t, name)
-  if not t.fields then return call('HGETALL', K.stats('h:' .. name)) end
-  local values, flat = call('HMGET', K.stats('h:' .. name), unpack(t.fields)), {}
+  if not t.fields then return scoped(call('HGETALL', K.stats('h:' .. name))) end
+  local asked = t.fields
+  if BOARD_PREFIX then
+    asked = {}
+    for i, field in ipairs(t.fields) do asked[i] = BOARD_PREFIX .. field end
+  end
+  local values, flat = call('HMGET', K.stats('h:' .. name), unpack(asked)), {}
   for i, field in ipairs(t.fields) do
     if values[i] then
       flat[#flat + 1] = field
@@ -64,7 +94,9 @@ end
 -- Adds the counters of one block, slice or minute, and its heat map when asked.
 local function add_counters(t, name, with_sign)
   add_pairs(t.counts, read_counters(t, name), with_sign)
-  if t.with_heat then add_pairs(t.heat, call('HGETALL', K.stats('hw:' .. name)), with_sign) end
+  if t.with_heat then
+    add_pairs(t.heat, scoped(call('HGETALL', K.stats('hw:' .. name))), with_sign)
+  end
 end
 
 -- The count of the tally's values per 4096 s bin, by duration kind (`t.top`).
@@ -124,7 +156,7 @@ local function load(id)
     r.age_band = type(subject.age_band) == 'string' and subject.age_band or 'unknown'
     r.sex = type(subject.sex) == 'string' and subject.sex or 'unknown'
   end
-  r.area = r.area or ''
+  r.area_id = r.area_id or ''
   loaded[id] = r
   return r
 end
@@ -135,12 +167,12 @@ local function add_record(t, r)
   local how = (floor(created / 3600000) + 72) % 168
   bump(c, 'requests')
   bump(c, 'prio:' .. r.priority)
-  bump(c, 'area:' .. r.area)
+  bump(c, 'area:' .. r.area_id)
   bump(c, 'mode:' .. r.mode)
   bump(c, 'age:' .. r.age_band)
   bump(c, 'sex:' .. r.sex)
   bump(c, 'how:' .. how)
-  if t.with_heat then bump(t.heat, how .. ':' .. r.area) end
+  if t.with_heat then bump(t.heat, how .. ':' .. r.area_id) end
   if r.first_wait_ms then
     bump(c, 'accepted')
     observe_raw(t, 'wait', tonumber(r.first_wait_ms))
@@ -161,7 +193,7 @@ local function add_raw(t, from_ms, to_ms, with_sign)
   sign = with_sign
   for _, id in ipairs(call('ZRANGEBYSCORE', K.reqs_created, from_ms, '(' .. to_ms)) do
     local r = load(id)
-    if r.status then add_record(t, r) end
+    if r.status and (not spec.board or r.board == spec.board) then add_record(t, r) end
   end
   sign = 1
 end
@@ -191,5 +223,19 @@ for i, part in ipairs(spec.series) do
   local point = {within = within(t, spec.threshold_s), wait = durations(t, 'wait', {50, 90})}
   for _, name in ipairs(POINT_FIELDS) do point[name] = t.counts[name] or 0 end
   result.series[i] = point
+end
+-- Where the local offset changes inside the window, each part's hours of week apart.
+local HOW_FIELDS = {}
+for hour = 0, 167 do HOW_FIELDS[hour + 1] = 'how:' .. hour end
+if spec.segments then
+  result.segments = {}
+  for i, part in ipairs(spec.segments) do
+    local t = tally_of(part, {}, spec.heat_map, HOW_FIELDS)
+    local counts = {}
+    for field, n in pairs(t.counts) do
+      if field:sub(1, 4) == 'how:' then counts[field] = n end
+    end
+    result.segments[i] = {counts = counts, heat = t.heat}
+  end
 end
 return cjson.encode(result)

@@ -9,8 +9,12 @@
 -- at most FEW of them, which are then read whole: some dozens of calls a percentile,
 -- whatever the number of values stored or in the window.
 local FEW = 16
+-- A board's durations are in their own sets (`stats:{kind}@{board}:...`); stats.lua sets it.
+local BIN_SUFFIX = ''
 
-local function bin_name(kind, width, bin) return kind .. ':' .. width .. 's:' .. bin end
+local function bin_name(kind, width, bin)
+  return kind .. BIN_SUFFIX .. ':' .. width .. 's:' .. bin
+end
 
 -- How many of the window's values of `kind` fall in bin `bin` of `width` seconds.
 local function in_bin(t, kind, width, bin)

@@ -62,12 +62,15 @@ async def get_availability(request: web.Request, sign_in: SignIn) -> web.Respons
     answer=QueueOut,
 )
 async def get_queue(request: web.Request, sign_in: SignIn) -> web.Response:
-    """Priority first, then arrival; no names."""
-    store = request.app[STORE]
+    """Priority first, then arrival; no names; only the requests offered to this clinician
+    (their boards, or past overflow) or of the boards this supervisor covers."""
+    store, user = request.app[STORE], sign_in.user
     ids = await store.requests.waiting(QUEUE_LIMIT)
     now_ms = request.app[CLOCK]()
-    identifying = sign_in.user.role is Role.CLINICIAN
-    loaded = await records.load_many(store, ids)
+    identifying = user.role is Role.CLINICIAN
+    loaded = [
+        r for r in await records.load_many(store, ids) if records.offered_to_user(user, r, now_ms)
+    ]
     waiting = [records.queue_item(r, now_ms, identifying=identifying) for r in loaded]
     return answer(QueueOut(waiting=waiting))
 

@@ -37,6 +37,7 @@ async def shaped(request: web.Request, sign_in: SignIn, record: RequestRecord) -
         phone_fallback=settings.phone_fallback,
         now_ms=request.app[CLOCK](),
         fallback_after_s=settings.fallback_thresholds,
+        areas=settings.areas,
     )
 
 

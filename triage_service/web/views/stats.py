@@ -11,7 +11,9 @@ from triage_service.domain.models import ExportQuery, StatsQuery, WindowQuery, i
 from triage_service.export.csv import EXPORT_HEADERS, write_export
 from triage_service.export.fhir import write_fhir_export
 from triage_service.service.audit import record_access
+from triage_service.service.boards import board_for
 from triage_service.service.sessions import SignIn
+from triage_service.stats.figures import scope_for
 from triage_service.stats.models import Stats
 from triage_service.stats.now import compute_stats
 from triage_service.stats.window import Detail, Window, window_for
@@ -30,16 +32,18 @@ routes = ApiRoutes()
     answer=Stats,
 )
 async def get_stats(request: web.Request, sign_in: SignIn, query: StatsQuery) -> web.Response:
-    """`window=1h|24h|7d|30d` (default 24h) or `from`/`to`, and optional `series`,
-    `heat_map`; 422 names a bad field."""
-    now_ms = request.app[CLOCK]()
+    """`window=1h|24h|7d|30d` (default 24h) or `from`/`to`, optional `board` (a supervisor
+    limited to boards sees only theirs: 403 for another), `series`, `heat_map`; 422 names a
+    bad field."""
+    now_ms, settings = request.app[CLOCK](), request.app[SETTINGS]
     window = window_for(query.window, query.from_, query.to, now_ms=now_ms)
     stats = await compute_stats(
         request.app[STORE],
-        request.app[SETTINGS],
+        settings,
         window,
         now_ms=now_ms,
         detail=Detail(series=query.series, heat_map=query.heat_map),
+        scope=scope_for(settings, board_for(settings.areas, sign_in.user, query.board)),
     )
     return web.Response(text=stats.model_dump_json(), content_type="application/json")
 
@@ -56,10 +60,11 @@ async def export_csv(
     request: web.Request, sign_in: SignIn, query: ExportQuery
 ) -> web.StreamResponse:
     """One de-identified row per request created in the window, streamed page by page."""
-    now_ms = request.app[CLOCK]()
+    now_ms, settings = request.app[CLOCK](), request.app[SETTINGS]
+    board = board_for(settings.areas, sign_in.user, query.board)
     window = await _audited_window(request, sign_in, query, action="export", now_ms=now_ms)
     response = await _stream(request, window, "csv", "text/csv", charset="utf-8")
-    await write_export(request.app[STORE], request.app[SETTINGS], window, response, now_ms=now_ms)
+    await write_export(request.app[STORE], settings, window, response, now_ms=now_ms, board=board)
     await response.write_eof()
     return response
 
@@ -77,10 +82,11 @@ async def export_fhir(
 ) -> web.StreamResponse:
     """One de-identified Encounter per completed request created in the window and one
     ServiceRequest per referral, a resource a line, streamed page by page."""
-    now_ms = request.app[CLOCK]()
+    now_ms, settings = request.app[CLOCK](), request.app[SETTINGS]
+    board = board_for(settings.areas, sign_in.user, query.board)
     window = await _audited_window(request, sign_in, query, action="export_fhir", now_ms=now_ms)
     response = await _stream(request, window, "ndjson", "application/fhir+ndjson")
-    await write_fhir_export(request.app[STORE], request.app[SETTINGS], window, response)
+    await write_fhir_export(request.app[STORE], settings, window, response, board=board)
     await response.write_eof()
     return response
 
