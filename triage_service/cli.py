@@ -128,10 +128,18 @@ async def user_add(
     settings: Settings, username: str, role: Role, display_name: str | None, password: str
 ) -> int:
     """Create an account against the configured (or embedded) Redis; 0 on success."""
-    embedded = None if settings.redis_url else EmbeddedRedis(settings.data_path)
-    url = settings.redis_url or await embedded.start()  # type: ignore[union-attr]
+    embedded = EmbeddedRedis(settings.data_path) if settings.uses_embedded_redis else None
+    url = await embedded.start() if embedded else settings.redis_url
     try:
-        store = Store(await connect(url, attempts=3), settings.key_prefix)
+        store = Store(
+            await connect(
+                url,
+                sentinels=settings.sentinel_addresses,
+                service=settings.redis_service,
+                attempts=3,
+            ),
+            settings.key_prefix,
+        )
         try:
             await add_user(
                 store, username=username, role=role, password=password, display_name=display_name

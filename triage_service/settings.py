@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "TRIAGE_"
+# Numeric settings for which 0 is meaningful (off, none); every other one must be positive.
+MAY_BE_ZERO = frozenset({"retention_days", "redis_min_replicas"})
 
 
 class SettingsError(ValueError):
@@ -29,6 +31,14 @@ class Settings:
     host: str = _opt("127.0.0.1", "address to listen on")
     port: int = _opt(8080, "port to listen on")
     redis_url: str | None = _opt(None, "redis:// rediss:// or unix:// URL; unset: embedded")
+    redis_sentinels: str | None = _opt(
+        None, "Redis Sentinel addresses host:port,host:port (instead of redis_url)"
+    )
+    redis_service: str = _opt("triage", "the Sentinel service (master group) name")
+    redis_min_replicas: int = _opt(
+        0, "replicas that must have each state change before it is acknowledged (WAIT)"
+    )
+    redis_wait_ms: int = _opt(1000, "how long a state change waits for those replicas (ms)")
     data_dir: str = _opt("./var", "where the embedded Redis keeps its data")
     key_prefix: str = _opt("triage:", "prefix of every Redis key")
     secret_key: str | None = _opt(None, "key for hashing client addresses; same on every instance")
@@ -82,24 +92,19 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
-        positive = [
-            f.name
-            for f in dataclasses.fields(self)
-            if f.type in ("int", "float") and f.name not in ("retention_days",)
-        ]
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise SettingsError(f"{name} must be greater than 0, got {getattr(self, name)}")
-        if self.retention_days < 0:
-            raise SettingsError("retention_days must be 0 (keep) or more")
+        for f in dataclasses.fields(self):
+            if f.type not in ("int", "float"):
+                continue
+            value = getattr(self, f.name)
+            if f.name in MAY_BE_ZERO and value < 0:
+                raise SettingsError(f"{f.name} must be 0 or more, got {value}")
+            if f.name not in MAY_BE_ZERO and value <= 0:
+                raise SettingsError(f"{f.name} must be greater than 0, got {value}")
         if not 0 < self.port < 65536:
             raise SettingsError(f"port must be 1..65535, got {self.port}")
         if self.turn_ttl_s > 3600:
             raise SettingsError("turn_ttl_s must be at most 3600 (one hour)")
-        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
-            raise SettingsError(
-                f"redis_url must start with redis://, rediss:// or unix://, got {self.redis_url!r}"
-            )
+        self._check_redis()
         if not self.fhir_base_url.startswith(("https://", "http://")):
             raise SettingsError(f"fhir_base_url must be an http(s) URL, got {self.fhir_base_url!r}")
         if bool(self.tls_cert) != bool(self.tls_key):
@@ -123,6 +128,35 @@ class Settings:
             raise SettingsError(f"smtp_url must look like smtp://host:port, got {self.smtp_url!r}")
         if self.smtp_url and not self.alert_email_to:
             raise SettingsError("smtp_url needs alert_email_to (where alarm e-mails go)")
+
+    def _check_redis(self) -> None:
+        if self.redis_url and self.redis_sentinels:
+            raise SettingsError("give redis_url or redis_sentinels, not both")
+        self.sentinel_addresses  # noqa: B018 - parse now so a bad list fails at start-up
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError(
+                f"redis_url must start with redis://, rediss:// or unix://, got {self.redis_url!r}"
+            )
+
+    @property
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        """The Sentinel addresses as (host, port) pairs; empty without Sentinel."""
+        pairs = []
+        for item in (self.redis_sentinels or "").split(","):
+            host, _, port = item.strip().rpartition(":")
+            if not item.strip():
+                continue
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise SettingsError(
+                    f"redis_sentinels must look like host:port,host:port, got {item!r}"
+                )
+            pairs.append((host, int(port)))
+        return pairs
+
+    @property
+    def uses_embedded_redis(self) -> bool:
+        """Whether the service starts its own redis-server (no URL and no Sentinel given)."""
+        return self.redis_url is None and not self.redis_sentinels
 
     @property
     def ice_server_list(self) -> list[dict[str, Any]]:

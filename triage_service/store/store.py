@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
 
@@ -58,11 +59,16 @@ class StoreError(RuntimeError):
     """Redis could not be reached or answered unexpectedly."""
 
 
+class NotReplicated(aioredis.RedisError):
+    """Fewer replicas than `min_replicas` confirmed a state change in time (503)."""
+
+
 # Anything the store may raise; `unavailable_reason` tells the store's own failures (503,
 # retried by loops) from the rest.
 STORE_ERRORS: tuple[type[Exception], ...] = (aioredis.RedisError, OSError)
 UNREACHABLE_ERRORS: tuple[type[Exception], ...] = (aioredis.ConnectionError, aioredis.TimeoutError)
 _UNAVAILABLE: tuple[tuple[type[Exception], str], ...] = (
+    (NotReplicated, "not_replicated"),
     (redis_errors.OutOfMemoryError, "out_of_memory"),
     (redis_errors.ReadOnlyError, "read_only"),
     (redis_errors.BusyLoadingError, "loading"),
@@ -94,8 +100,12 @@ class Store:
     with the key names rendered from `Keys` (`Keys.lua_prelude`).
     """
 
-    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+    def __init__(
+        self, client: aioredis.Redis, prefix: str, *, min_replicas: int = 0, wait_ms: int = 1000
+    ) -> None:
         common = Keys.lua_prelude() + _lua("_common")
+        self.min_replicas = min_replicas
+        self.wait_ms = wait_ms
         # Tools and tests may inspect Redis through `client`; the service goes through
         # the parts below.
         self.client = client
@@ -126,11 +136,27 @@ class Store:
         return None
 
     async def run(self, name: str, now_ms: int, *args: Any) -> dict[str, Any]:
-        """Run script `name`; raise `Refused` when it refuses, return its result otherwise."""
-        raw = await self.scripts[name](args=[self.keys.prefix, now_ms, *args])
+        """Run script `name`; raise `Refused` when it refuses, return its result otherwise.
+
+        With `min_replicas`, the script and a `WAIT` go down one connection (WAIT counts the
+        replicas that have that connection's writes): fewer than `min_replicas` within
+        `wait_ms` raise `NotReplicated` (the change may still be there, as a retry with the
+        same idempotency key shows).
+        """
+        script, script_args = self.scripts[name], [self.keys.prefix, now_ms, *args]
+        replicas = None
+        if self.min_replicas:
+            async with self.client.pipeline(transaction=False) as pipe:
+                await script(args=script_args, client=pipe)
+                pipe.wait(self.min_replicas, self.wait_ms)
+                raw, replicas = await pipe.execute()
+        else:
+            raw = await script(args=script_args)
         result: dict[str, Any] = json.loads(raw)
         if "error" in result:
             raise Refused(result["error"], result.get("status"))
+        if replicas is not None and replicas < self.min_replicas:
+            raise NotReplicated(f"{replicas} of {self.min_replicas} replicas have the change")
         return result
 
     async def run_many(self, calls: Sequence[tuple[str, int, Sequence[Any]]]) -> list[str]:
@@ -170,26 +196,53 @@ def _lua(name: str) -> str:
     return (resources.files(__package__) / "lua" / f"{name}.lua").read_text()
 
 
-async def connect(url: str, *, attempts: int = 20, delay_s: float = 0.25) -> aioredis.Redis:
-    """Connect to Redis, retrying with a log line while it is not yet reachable.
+def _client_options() -> dict[str, Any]:
+    """Options for every connection to Redis (direct or through Sentinel).
 
     No per-command socket timeout: on Python 3.11 redis-py runs every send under
     `asyncio.wait_for`, a task per command, which cost a quarter of each round trip.
-    HTTP requests are bounded as a whole instead (`errors.deadline_middleware`), and a
-    lost connection still fails at once.
+    HTTP requests are bounded as a whole instead (`web.errors.deadline_middleware`), and a
+    lost connection still fails at once. One quick retry: a pooled connection broken by a
+    Redis restart (or failover) fails its first command, and the retry on a fresh connection
+    answers (redis-py's default backs off for seconds, past the request deadline).
     """
-    client: aioredis.Redis = aioredis.Redis.from_url(
-        url,
-        decode_responses=True,
-        health_check_interval=30,
-        socket_timeout=None,
-        socket_connect_timeout=5,
-        # One quick retry: a pooled connection broken by a Redis restart fails its first
-        # command, and the retry on a fresh connection answers (redis-py's default backs
-        # off for seconds, past the request deadline).
-        retry=Retry(ExponentialBackoff(cap=0.1, base=0.02), STALE_CONNECTION_RETRIES),
-        retry_on_error=[aioredis.ConnectionError, aioredis.TimeoutError],
+    return {
+        "decode_responses": True,
+        "health_check_interval": 30,
+        "socket_timeout": None,
+        "socket_connect_timeout": 5,
+        "retry": Retry(ExponentialBackoff(cap=0.1, base=0.02), STALE_CONNECTION_RETRIES),
+        "retry_on_error": [aioredis.ConnectionError, aioredis.TimeoutError],
+    }
+
+
+def sentinel_client(sentinels: Sequence[tuple[str, int]], service: str) -> aioredis.Redis:
+    """A client for the master of `service` as Redis Sentinel names it, following failovers:
+    each new connection asks the sentinels where the master is now."""
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        list(sentinels), sentinel_kwargs={"socket_timeout": 1.0}
     )
+    client: aioredis.Redis = sentinel.master_for(service, **_client_options())
+    return client
+
+
+async def connect(
+    url: str | None = None,
+    *,
+    sentinels: Sequence[tuple[str, int]] = (),
+    service: str = "triage",
+    attempts: int = 20,
+    delay_s: float = 0.25,
+) -> aioredis.Redis:
+    """Connect to Redis at `url`, or to the master of `service` through `sentinels`,
+    retrying with a log line while it is not yet reachable."""
+    where = url or f"sentinel service {service!r} at {list(sentinels)}"
+    if sentinels:
+        client = sentinel_client(sentinels, service)
+    elif url:
+        client = aioredis.Redis.from_url(url, **_client_options())
+    else:
+        raise StoreError("no Redis URL and no Sentinel addresses")
     for attempt in range(1, attempts + 1):
         try:
             await client.ping()
@@ -197,7 +250,7 @@ async def connect(url: str, *, attempts: int = 20, delay_s: float = 0.25) -> aio
         except (aioredis.ConnectionError, OSError) as e:
             if attempt == attempts:
                 await client.aclose()
-                raise StoreError(f"cannot reach Redis at {url}: {e}") from e
-            log.warning("Redis at %s not reachable (%s); retry %d", url, e, attempt)
+                raise StoreError(f"cannot reach Redis at {where}: {e}") from e
+            log.warning("Redis at %s not reachable (%s); retry %d", where, e, attempt)
             await asyncio.sleep(delay_s)
     raise AssertionError("unreachable")  # pragma: no cover

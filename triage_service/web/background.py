@@ -21,15 +21,21 @@ DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Connect to Redis (starting the embedded server when no URL is set); close on exit."""
+    """Connect to Redis (directly, through Sentinel, or to the embedded server started here
+    when neither is configured); close on exit."""
     settings = app[SETTINGS]
-    embedded = None
-    url = settings.redis_url
-    if url is None:
-        embedded = EmbeddedRedis(settings.data_path)
-        url = await embedded.start()
+    embedded = EmbeddedRedis(settings.data_path) if settings.uses_embedded_redis else None
     try:
-        app[STORE] = store = Store(await connect(url), settings.key_prefix)
+        url = await embedded.start() if embedded else settings.redis_url
+        client = await connect(
+            url, sentinels=settings.sentinel_addresses, service=settings.redis_service
+        )
+        app[STORE] = store = Store(
+            client,
+            settings.key_prefix,
+            min_replicas=settings.redis_min_replicas,
+            wait_ms=settings.redis_wait_ms,
+        )
         yield
         await store.close()
     finally:
