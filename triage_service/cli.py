@@ -1,10 +1,9 @@
-"""Command line: `triage-service serve` and `triage-service user add`."""
+"""Command line: `triage-service serve`, `user add`, `migrate` and `stats rebuild`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import secrets
 import ssl
 import sys
@@ -13,13 +12,16 @@ from typing import NoReturn
 
 from aiohttp import web
 
+from triage_service.cli_store import migrate_command, stats_rebuild_command
 from triage_service.domain.codes import Role
+from triage_service.logs import configure_logging
 from triage_service.service.accounts import DuplicateUser, add_user, count_users
+from triage_service.service.migrations import SchemaError
 from triage_service.settings import Settings, SettingsError, add_arguments
 from triage_service.store.embedded import EmbeddedRedis
 from triage_service.store.store import Store, StoreError, connect
-from triage_service.web.access import access_log_options
 from triage_service.web.app import create_app
+from triage_service.web.serving import serve_until_stopped
 from triage_service.web.tls import self_signed_context
 
 DEMO_ROLES = (Role.OFFICER, Role.CLINICIAN, Role.SUPERVISOR)
@@ -54,15 +56,25 @@ def main(argv: Sequence[str] | None = None) -> None:
         required=True,
         help="read the password from standard input",
     )
+    add_arguments(commands.add_parser("migrate", help="bring the store's data layout up to date"))
+    stats = commands.add_parser("stats", help="statistics upkeep").add_subparsers(
+        dest="action", required=True
+    )
+    add_arguments(stats.add_parser("rebuild", help="rebuild the counters from the records"))
     parsed = parser.parse_args(args)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    nested = parsed.command in ("user", "stats")
     try:
-        settings = Settings.from_env(argv=args[2:] if parsed.command == "user" else args[1:])
+        settings = Settings.from_env(argv=args[2:] if nested else args[1:])
     except SettingsError as e:
         print(f"triage-service: bad setting: {e}", file=sys.stderr)
         raise SystemExit(2) from e
+    configure_logging(settings.log_format if parsed.command == "serve" else "text")
     if parsed.command == "serve":
         serve(settings)
+    elif parsed.command == "migrate":
+        raise SystemExit(asyncio.run(migrate_command(settings)))
+    elif parsed.command == "stats":
+        raise SystemExit(asyncio.run(stats_rebuild_command(settings)))
     else:
         password = sys.stdin.readline().rstrip("\n")
         raise SystemExit(
@@ -86,23 +98,23 @@ def serve(settings: Settings) -> None:
     elif settings.self_signed:
         ssl_context = self_signed_context(settings.data_path, settings.host)
     try:
-        web.run_app(
-            app,
-            host=settings.host,
-            port=settings.port,
-            ssl_context=ssl_context,
-            print=_announce(settings),
-            **access_log_options(settings),
+        asyncio.run(
+            serve_until_stopped(
+                app, settings, ssl_context=ssl_context, announce=_announce(settings)
+            )
         )
     except StoreError as e:
         print(f"triage-service: {e}", file=sys.stderr)
         raise SystemExit(1) from e
+    except SchemaError as e:
+        print(f"triage-service: {e}", file=sys.stderr)
+        raise SystemExit(2) from e
 
 
-def _announce(settings: Settings) -> Callable[[str], None]:
+def _announce(settings: Settings) -> Callable[[], None]:
     scheme = "https" if settings.tls else "http"
 
-    def announce(_: str) -> None:
+    def announce() -> None:
         print(f"triage-service listening on {scheme}://{settings.host}:{settings.port}", flush=True)
 
     return announce

@@ -14,7 +14,7 @@ from triage_service.domain.codes import Role
 from triage_service.domain.users import User
 
 log = logging.getLogger(__name__)
-GOING_AWAY = 1001  # WebSocket close code: the server is going down
+SERVICE_RESTART = 1012  # WebSocket close code: this instance stops; reconnect (elsewhere)
 
 
 class Socket(Protocol):
@@ -92,9 +92,10 @@ class Hub:
         await self._send(self.users, json.dumps(message))
 
     async def close_all(self) -> None:
-        """Close every socket with GOING_AWAY (instance shutting down)."""
+        """Close every socket with SERVICE_RESTART (this instance is stopping: the client
+        reconnects, through the load balancer to another instance)."""
         for ws in list(self.users):
-            await ws.close(code=GOING_AWAY, message=b"server shutdown")
+            await ws.close(code=SERVICE_RESTART, message=b"service restart")
 
     async def _send(self, sockets: Any, text: str) -> None:
         for ws in list(sockets):
