@@ -146,11 +146,11 @@ def test_start_up_refuses_a_newer_store(key_prefix: str) -> None:
 
     client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
     client.set(key_prefix + "schema", CURRENT + 1)
+    where = ["--redis-url", REDIS_URL, "--key-prefix", key_prefix, "--log-format", "text"]
     try:
         for command in (["serve", "--port", "1"], ["migrate"]):
             done = subprocess.run(
-                [sys.executable, "-m", "triage_service", *command]
-                + ["--redis-url", REDIS_URL, "--key-prefix", key_prefix, "--log-format", "text"],
+                [sys.executable, "-m", "triage_service", *command, *where],
                 cwd=ROOT,
                 capture_output=True,
                 text=True,
