@@ -100,7 +100,7 @@ async def test_sigterm_drains(redis_url: str, tmp_path: Path) -> None:
         officer = ServiceClient(base)
         await officer.sign_in("officer1", PASSWORD)
         http = officer.http
-        ws = await http.ws_connect("/ws")  # type: ignore[union-attr]
+        ws = await http.ws_connect("/ws")
         process.send_signal(signal.SIGTERM)
         started = time.monotonic()
         while await readyz(http) != 503:  # type: ignore[arg-type]
