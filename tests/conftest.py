@@ -18,6 +18,7 @@ from argon2 import PasswordHasher
 from triage_service.domain.codes import Role
 from triage_service.domain.users import User
 from triage_service.settings import Settings
+from triage_service.store.base import entry
 from triage_service.store.maintenance import delete_prefix
 from triage_service.tools.call_flow import accept, raise_request
 from triage_service.tools.client import ANONYMOUS, ServiceClient
@@ -118,7 +119,7 @@ async def create_account(
     await store.client.hset(store.keys("users"), user.username.lower(), user.id)
     await store.client.hset(
         store.keys.user(user.id),
-        mapping={**user.as_dict(), "password_hash": PASSWORD_HASH, "created_ms": 0},
+        mapping={**entry(user.as_dict()), "password_hash": PASSWORD_HASH, "created_ms": 0},
     )
     return user
 

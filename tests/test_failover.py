@@ -127,8 +127,12 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
         return [info.get(f"slave{n}", {}).get("state") for n in range(2)] == ["online"] * 2
 
     async def sentinels_agree() -> bool:
-        replicas_seen = await sentinel.execute_command("SENTINEL", "REPLICAS", SERVICE)
-        others = await sentinel.execute_command("SENTINEL", "SENTINELS", SERVICE)
+        replicas_seen = await sentinel.execute_command(  # type: ignore[no-untyped-call]
+            "SENTINEL", "REPLICAS", SERVICE
+        )
+        others = await sentinel.execute_command(  # type: ignore[no-untyped-call]
+            "SENTINEL", "SENTINELS", SERVICE
+        )
         return len(replicas_seen) == 2 and len(others) == 2
 
     try:

@@ -9,15 +9,17 @@ import re
 import signal
 import subprocess
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from test_cli import free_port
 
-from conftest import ApiClient, create_account, log_in, request_form
+from conftest import ApiClient, create_account, log_in
 from triage_service.domain.codes import Role
 from triage_service.settings import Settings
 from triage_service.store.embedded import find_redis_server
+from triage_service.tools.forms import request_form
 from triage_service.web.access import access_log_options
 from triage_service.web.app import create_app
 
@@ -130,7 +132,7 @@ async def test_every_503_carries_retry_after(
         await server.close()
 
 
-async def expect_503s(client: TestClient) -> None:
+async def expect_503s(client: TestClient[Any, Any]) -> None:
     """/healthz, /console, /api/v1/me and sign-in each answer 503 with a Retry-After header."""
     async with asyncio.timeout(15):
         for path in ("/healthz", "/console", "/api/v1/me"):

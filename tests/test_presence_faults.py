@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -100,7 +101,7 @@ async def test_lapsed_leases_start_the_grace_timer_exactly_once(
     """A lease that is not renewed lapses; five sweeps racing then start the grace timer
     once, and a renewal (the instance was only stalled) cancels it. (A store of its own, no
     app: no sweeper on the wall clock interferes with the test's clock.)"""
-    store, settings = Store(redis_client, key_prefix), Settings(**FAST)
+    store, settings = Store(redis_client, key_prefix), Settings(**dict[str, Any](FAST))
     user = User(id="c1", username="c1", display_name="C One", role=Role.CLINICIAN)
     now = 1_000_000
     await presence.clinician_connected(store, settings, user, "lease-1", now_ms=now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -110,7 +111,7 @@ async def updated(socket: Socket, request_id: str, reason: str | None) -> dict[s
 
 def test_fallback_reasons_in_order() -> None:
     """Expired beats everything; nobody on duty is offered at once; else after the wait."""
-    ask = {"clinicians_on_duty": 1, "waited_s": 10.0, "fallback_after_s": 60}
+    ask: dict[str, Any] = {"clinicians_on_duty": 1, "waited_s": 10.0, "fallback_after_s": 60}
     assert fallback_reason(status="waiting", **ask) is None
     assert (
         fallback_reason(status="waiting", **{**ask, "waited_s": 60.0}) is FallbackReason.LONG_WAIT

@@ -23,6 +23,7 @@ from triage_service.store.wakes import (
     ChatWake,
     RequestWake,
     SignalWake,
+    Wake,
     parse,
 )
 
@@ -49,7 +50,7 @@ async def test_lua_prelude_names_every_key_as_keys_does(redis_client: aioredis.R
     )
     fixed = ", ".join(f"{name} = K.{name}" for name in FIXED)
     lua = Keys.lua_prelude() + f"return cjson.encode({{{fixed}, {calls}}})"
-    found = json.loads(await redis_client.eval(lua, 0, keys.prefix))  # type: ignore[misc]
+    found = json.loads(await redis_client.eval(lua, 0, keys.prefix))
     assert {name: found[name] for name in FIXED} == {n: getattr(keys, n) for n in FIXED}
     for method, template in PER_ID.items():
         parts = [f"x{i}" for i in range(template.count("{}"))]
@@ -83,7 +84,7 @@ def test_redis_only_in_the_store() -> None:
 
 def test_wakes_parse_back_to_what_was_published() -> None:
     """Every wake-up object survives `to_json` and `parse` unchanged."""
-    wakes = [
+    wakes: list[Wake] = [
         RequestWake("accepted", "r1", "c1"),
         ChatWake("r1", {"id": "m1", "text": "hello"}),
         SignalWake(to="o1", request_id="r1", from_role="clinician", data={"sdp": "x"}),
