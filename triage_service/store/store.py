@@ -183,6 +183,10 @@ class Store:
         info = await self.client.info("replication")
         return int(info.get("connected_slaves", 0))
 
+    async def wait_for_replicas(self, replicas: int, timeout_ms: int) -> int:
+        """WAIT: how many replicas have this connection's writes, within `timeout_ms`."""
+        return int(await self.client.wait(replicas, timeout_ms))
+
     async def ping(self) -> None:
         """Raise one of `STORE_ERRORS` unless Redis answers."""
         await self.client.ping()

@@ -10,8 +10,6 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-import redis.asyncio as aioredis
-
 from triage_service.domain.codes import Role
 from triage_service.domain.models import OutcomeForm, RequestForm
 from triage_service.domain.users import User
@@ -41,23 +39,15 @@ def start_replica(master_url: str, directory: str) -> tuple[subprocess.Popen[byt
     return process, port
 
 
-async def until_in_sync(store: Store, replica_port: int, timeout_s: float = 30.0) -> None:
-    """Wait until the master counts a replica and the replica's link is up."""
-    replica = aioredis.Redis(port=replica_port, decode_responses=True)
+async def until_in_sync(store: Store, timeout_s: float = 30.0) -> None:
+    """Wait until a write of the master's is confirmed by a replica (WAIT)."""
     deadline = time.monotonic() + timeout_s
-    try:
-        while True:
-            try:
-                info = await replica.info("replication")
-                if info.get("master_link_status") == "up" and await store.replicas() >= 1:
-                    return
-            except (aioredis.ConnectionError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the benchmark's replica did not come in sync")
-            await asyncio.sleep(0.1)
-    finally:
-        await replica.aclose()
+    while not (
+        await store.probe(now_ms=_now()) is None and await store.wait_for_replicas(1, 100) >= 1
+    ):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the benchmark's replica did not come in sync")
+        await asyncio.sleep(0.1)
 
 
 def figures(seconds: list[float]) -> dict[str, float]:
@@ -126,9 +116,9 @@ async def measure_replication(bench: Bench, samples: int) -> dict[str, Any]:
     """One row per `redis_min_replicas` setting (0, 1), and the latency WAIT adds."""
     url, prefix = bench.deployment.redis_url, bench.deployment.prefix
     settings = Settings(redis_url=url, key_prefix=prefix)
-    process, port = start_replica(url, str(bench.deployment.tmp))
+    process, _port = start_replica(url, str(bench.deployment.tmp))
     try:
-        await until_in_sync(bench.store, port)
+        await until_in_sync(bench.store)
         log(f"replication: {samples} lifecycles each with redis_min_replicas {SETTINGS_TRIED}")
         stores = [
             Store(await connect(url), prefix, min_replicas=wanted, wait_ms=1000)
