@@ -167,7 +167,10 @@ async def test_data_dir_is_private(tmp_path: Path, serving: list[Server]) -> Non
         assert mode(path) == 0o700, (path, oct(mode(path)))
     assert await server.stop() == 0
     serve_log = (tmp_path / f"serve-{server.port}.log").read_text()
-    assert re.search(r"triage_service.access GET /healthz 200 \d+B [\d.]+ms id=\w+", serve_log)
+    assert re.search(
+        r'"logger": "triage_service.access", "message": "GET /healthz 200 \d+B [\d.]+ms id=\w+"',
+        serve_log,
+    )  # JSON log lines by default
 
 
 async def test_user_add_beside_a_running_service_uses_and_keeps_its_server(

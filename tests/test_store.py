@@ -23,6 +23,7 @@ from triage_service.store.wakes import (
     ChatWake,
     RequestWake,
     SignalWake,
+    Wake,
     parse,
 )
 
@@ -83,14 +84,14 @@ def test_redis_only_in_the_store() -> None:
 
 def test_wakes_parse_back_to_what_was_published() -> None:
     """Every wake-up object survives `to_json` and `parse` unchanged."""
-    wakes = [
+    wakes: list[Wake] = [
         RequestWake("accepted", "r1", "c1"),
         ChatWake("r1", {"id": "m1", "text": "hello"}),
         SignalWake(to="o1", request_id="r1", from_role="clinician", data={"sdp": "x"}),
         AvailabilityWake(),
     ]
     for wake in wakes:
-        assert parse(wake.to_json()) == wake  # type: ignore[attr-defined]
+        assert parse(wake.to_json()) == wake
 
 
 def test_malformed_wakes_parse_to_none() -> None:

@@ -1,11 +1,10 @@
-"""Command line: `triage-service serve` and `triage-service user add|list|disable|enable|
-reset-password|set-role`."""
+"""Command line: `triage-service serve`, `user add|list|disable|enable|reset-password|
+set-role`, `migrate` and `stats rebuild`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import secrets
 import ssl
 import sys
@@ -14,9 +13,11 @@ from typing import NoReturn
 
 from aiohttp import web
 
+from triage_service.cli_store import migrate_command, stats_rebuild_command
 from triage_service.domain.codes import Role
 from triage_service.domain.routing import parse_boards
 from triage_service.domain.users import User
+from triage_service.logs import configure_logging
 from triage_service.service.accounts import (
     DuplicateUser,
     add_user,
@@ -26,11 +27,12 @@ from triage_service.service.accounts import (
     set_disabled,
     set_role,
 )
+from triage_service.service.migrations import SchemaError
 from triage_service.settings import Settings, SettingsError, add_arguments
 from triage_service.store.embedded import EmbeddedRedis
 from triage_service.store.store import Store, StoreError, connect
-from triage_service.web.access import access_log_options
-from triage_service.web.app import create_app, server_options
+from triage_service.web.app import create_app
+from triage_service.web.serving import serve_until_stopped
 from triage_service.web.tls import self_signed_context
 
 DEMO_ROLES = (Role.OFFICER, Role.CLINICIAN, Role.SUPERVISOR)
@@ -56,15 +58,25 @@ def main(argv: Sequence[str] | None = None) -> None:
         dest="action", required=True
     )
     _user_commands(user)
+    add_arguments(commands.add_parser("migrate", help="bring the store's data layout up to date"))
+    stats = commands.add_parser("stats", help="statistics upkeep").add_subparsers(
+        dest="action", required=True
+    )
+    add_arguments(stats.add_parser("rebuild", help="rebuild the counters from the records"))
     parsed = parser.parse_args(args)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    nested = parsed.command in ("user", "stats")
     try:
-        settings = Settings.from_env(argv=args[2:] if parsed.command == "user" else args[1:])
+        settings = Settings.from_env(argv=args[2:] if nested else args[1:])
     except SettingsError as e:
         print(f"triage-service: bad setting: {e}", file=sys.stderr)
         raise SystemExit(2) from e
+    configure_logging(settings.log_format if parsed.command == "serve" else "text")
     if parsed.command == "serve":
         serve(settings)
+    elif parsed.command == "migrate":
+        raise SystemExit(asyncio.run(migrate_command(settings)))
+    elif parsed.command == "stats":
+        raise SystemExit(asyncio.run(stats_rebuild_command(settings)))
     else:
         if parsed.action == "add":
             try:
@@ -149,24 +161,23 @@ def serve(settings: Settings) -> None:
     elif settings.self_signed:
         ssl_context = self_signed_context(settings.data_path, settings.host)
     try:
-        web.run_app(
-            app,
-            host=settings.host,
-            port=settings.port,
-            ssl_context=ssl_context,
-            keepalive_timeout=server_options(settings)["keepalive_timeout"],
-            print=_announce(settings),
-            **access_log_options(settings),
+        asyncio.run(
+            serve_until_stopped(
+                app, settings, ssl_context=ssl_context, announce=_announce(settings)
+            )
         )
     except StoreError as e:
         print(f"triage-service: {e}", file=sys.stderr)
         raise SystemExit(1) from e
+    except SchemaError as e:
+        print(f"triage-service: {e}", file=sys.stderr)
+        raise SystemExit(2) from e
 
 
-def _announce(settings: Settings) -> Callable[[str], None]:
+def _announce(settings: Settings) -> Callable[[], None]:
     scheme = "https" if settings.tls else "http"
 
-    def announce(_: str) -> None:
+    def announce() -> None:
         print(f"triage-service listening on {scheme}://{settings.host}:{settings.port}", flush=True)
 
     return announce

@@ -22,7 +22,8 @@ from triage_service.domain.areas import (
 
 ENV_PREFIX = "TRIAGE_"
 # Numeric settings for which 0 is meaningful (off, none); every other one must be positive.
-MAY_BE_ZERO = frozenset({"retention_days", "audit_retention_days", "redis_min_replicas"})
+MAY_BE_ZERO = frozenset({"retention_days", "audit_retention_days", "redis_min_replicas", "drain_s"})
+LOG_FORMATS = ("json", "text")
 
 
 class SettingsError(ValueError):
@@ -109,25 +110,27 @@ class Settings:
     sweep_interval_s: float = _opt(1.0, "how often each instance sweeps due timers (seconds)")
     store_deadline_s: float = _opt(5.0, "a request Redis has not answered by then gets a 503")
     access_log: bool = _opt(True, "log one line per request (no query strings or personal data)")
+    log_format: str = _opt("json", "log lines as JSON objects (json) or plain text (text)")
+    drain_s: float = _opt(
+        5.0, "on SIGTERM, /readyz answers 503 this long before the instance stops accepting"
+    )
+    shutdown_timeout_s: float = _opt(
+        30.0, "on stopping, how long requests in flight may take to finish (seconds)"
+    )
     fhir_base_url: str = _opt(
         "https://triage-service.example/fhir",
         "base URL of the FHIR export's own code systems and identifiers",
     )
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            if f.type not in ("int", "float"):
-                continue
-            value = getattr(self, f.name)
-            if f.name in MAY_BE_ZERO and value < 0:
-                raise SettingsError(f"{f.name} must be 0 or more, got {value}")
-            if f.name not in MAY_BE_ZERO and value <= 0:
-                raise SettingsError(f"{f.name} must be greater than 0, got {value}")
+        self._check_numbers()
         if not 0 < self.port < 65536:
             raise SettingsError(f"port must be 1..65535, got {self.port}")
         if self.turn_ttl_s > 3600:
             raise SettingsError("turn_ttl_s must be at most 3600 (one hour)")
         self._check_redis()
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError(f"log_format must be json or text, got {self.log_format!r}")
         if not self.fhir_base_url.startswith(("https://", "http://")):
             raise SettingsError(f"fhir_base_url must be an http(s) URL, got {self.fhir_base_url!r}")
         if bool(self.tls_cert) != bool(self.tls_key):
@@ -143,6 +146,17 @@ class Settings:
             raise SettingsError(f"timezone: {e}") from e
         self.areas  # noqa: B018
         self._check_alerts()
+
+    def _check_numbers(self) -> None:
+        """Every number positive, but those for which 0 means off or none."""
+        for f in dataclasses.fields(self):
+            if f.type not in ("int", "float"):
+                continue
+            value = getattr(self, f.name)
+            if f.name in MAY_BE_ZERO and value < 0:
+                raise SettingsError(f"{f.name} must be 0 or more, got {value}")
+            if f.name not in MAY_BE_ZERO and value <= 0:
+                raise SettingsError(f"{f.name} must be greater than 0, got {value}")
 
     def _check_alerts(self) -> None:
         """The escalation settings: http(s) webhook, smtp:// server with somewhere to send."""

@@ -17,6 +17,7 @@ from triage_service.domain.users import User
 log = logging.getLogger(__name__)
 GOING_AWAY = 1001  # WebSocket close code: the server is going down
 SESSION_ENDED = 4401  # WebSocket close code: the sign-in session is over (signed out, expired)
+SERVICE_RESTART = 1012  # WebSocket close code: this instance stops; reconnect (elsewhere)
 
 
 class Socket(Protocol):
@@ -117,9 +118,10 @@ class Hub:
                 await ws.close(code=SESSION_ENDED, message=b"session ended")
 
     async def close_all(self) -> None:
-        """Close every socket with GOING_AWAY (instance shutting down)."""
+        """Close every socket with SERVICE_RESTART (this instance is stopping: the client
+        reconnects, through the load balancer to another instance)."""
         for ws in list(self.users):
-            await ws.close(code=GOING_AWAY, message=b"server shutdown")
+            await ws.close(code=SERVICE_RESTART, message=b"service restart")
 
     async def _send(self, sockets: Any, text: str) -> None:
         for ws in list(sockets):

@@ -74,11 +74,14 @@ class Dispatcher:
         self.owners: dict[str, Waiting] = {}
         # request id → (position, clinicians on duty, fallback reason) its officer was last told.
         self.told: dict[str, WaitingState] = {}
+        # Whether the wake-up listener is subscribed now (readiness reports it).
+        self.subscribed = False
 
     async def resubscribed(self, _connection: object) -> None:
         """The pub/sub connection came back: wake-ups published while it was down are lost,
         so every socket here is told to `resync` (re-read over REST) and the queue is sent."""
         log.info("pub/sub resubscribed; telling every socket to resync")
+        self.subscribed = True
         self.queue_dirty.set()
         await self.hub.send_to_all({"type": "resync"})
 
@@ -317,6 +320,7 @@ async def listen(dispatcher: Dispatcher) -> None:
         pubsub = dispatcher.store.pubsub()
         try:
             await pubsub.subscribe(channel)
+            dispatcher.subscribed = True
             delay = RESUBSCRIBE_FIRST_S
             dispatcher.queue_dirty.set()  # anything missed while away: resend the queue
             # redis-py may also reconnect (and resubscribe) by itself inside `listen()`.
@@ -327,11 +331,12 @@ async def listen(dispatcher: Dispatcher) -> None:
                 lost = False
             await _serve_wakes(dispatcher, pubsub)
         except (aioredis.ConnectionError, OSError) as e:
-            lost = True
+            lost, dispatcher.subscribed = True, False
             log.warning("pub/sub connection lost (%s); resubscribing in %.2f s", e, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, RESUBSCRIBE_MAX_S)
         finally:
+            dispatcher.subscribed = False
             with contextlib.suppress(aioredis.RedisError, OSError):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
 

@@ -33,6 +33,8 @@ FIXED: dict[str, str] = {
     "alarms_all": "alarms:all",  # sorted set: every alarm id by raise time
     "alarm_deliveries": "alarm:deliveries",  # sorted set: `{channel}:{alarm id}` by next try
     "stats_hours": "stats:hours",  # set: the hours holding statistics counters
+    "schema": "schema",  # string: the version of the data layout (store/schema.py)
+    "schema_lock": "schema:lock",  # string: held by the instance running the migrations
 }
 
 # Keys with parts: method name -> template, each `{}` filled by one argument in order.
@@ -83,6 +85,8 @@ class Keys:
     alarms_all: str
     alarm_deliveries: str
     stats_hours: str
+    schema: str
+    schema_lock: str
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix

@@ -12,6 +12,10 @@ from redis.commands.core import AsyncScript
 
 from triage_service.store.base import Client, Part, scored, texts
 from triage_service.store.keys import Keys
+from triage_service.store.maintenance import delete_prefix
+
+HOUR_MS = 3_600_000
+PAGE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,21 @@ class Stats(Part):
             pipe.hvals(self.keys.clin_state)
             waiting, in_session, states = await pipe.execute()
         return Gauges(int(waiting), int(in_session), texts(states))
+
+    async def hours(self) -> list[int]:
+        """Every hour (created_ms // 3600000) holding requests or statistics counters."""
+        found = {int(h) for h in texts(await self.client.smembers(self.keys.stats_hours))}
+        start = 0
+        while page := await self.client.zrange(
+            self.keys.reqs_created, start, start + PAGE - 1, withscores=True
+        ):
+            found.update(int(score) // HOUR_MS for _member, score in scored(page))
+            start += PAGE
+        return sorted(found)
+
+    async def delete_counters(self) -> int:
+        """Delete every statistics counter and bin (before a rebuild); how many keys."""
+        return await delete_prefix(self.client, self.keys.stats(""))
 
 
 def _fours(rows: list[Any]) -> list[tuple[Any, Any, Any, Any]]:

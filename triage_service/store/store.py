@@ -29,6 +29,7 @@ from triage_service.store.maintenance import delete_prefix
 from triage_service.store.referrals import Referrals
 from triage_service.store.requests import Requests
 from triage_service.store.retention import Retention
+from triage_service.store.schema import Schema
 from triage_service.store.sessions import Sessions
 from triage_service.store.stats import Stats
 from triage_service.store.timers import Timers
@@ -49,6 +50,7 @@ SCRIPT_NAMES = (
     "alarm_raise",
     "alarm_ack",
     "alarm_claim_delivery",
+    "stats_rebuild",
 )
 
 
@@ -125,6 +127,7 @@ class Store:
         self.audit = Audit(client, keys)
         self.stats = Stats(client, keys, client.register_script(window))
         self.alarms = Alarms(client, keys, self.run)
+        self.schema = Schema(client, keys)
 
     async def probe(self, *, now_ms: int) -> str | None:
         """A small write, as every state change needs; the reason it failed (see
@@ -174,6 +177,15 @@ class Store:
     async def delete_all(self) -> int:
         """Delete every key under this store's prefix; how many there were."""
         return await delete_prefix(self.client, self.keys.prefix)
+
+    async def replicas(self) -> int:
+        """How many replicas are connected to the master (INFO replication)."""
+        info = await self.client.info("replication")
+        return int(info.get("connected_slaves", 0))
+
+    async def wait_for_replicas(self, replicas: int, timeout_ms: int) -> int:
+        """WAIT: how many replicas have this connection's writes, within `timeout_ms`."""
+        return int(await self.client.wait(replicas, timeout_ms))
 
     async def ping(self) -> None:
         """Raise one of `STORE_ERRORS` unless Redis answers."""

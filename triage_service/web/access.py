@@ -11,6 +11,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 
+from triage_service.logs import REQUEST_ID
 from triage_service.settings import Settings
 from triage_service.web.errors import Handler
 
@@ -25,11 +26,14 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     """Give every request an id and return it in `X-Request-Id` (also on redirects)."""
     sent = request.headers.get(REQUEST_ID_HEADER, "")
     request_id = sent if SAFE_ID.fullmatch(sent) else secrets.token_hex(8)
+    token = REQUEST_ID.set(request_id)
     try:
         response = await handler(request)
     except web.HTTPException as e:
         e.headers[REQUEST_ID_HEADER] = request_id
         raise
+    finally:
+        REQUEST_ID.reset(token)
     if not response.prepared:
         response.headers[REQUEST_ID_HEADER] = request_id
     return response
@@ -46,6 +50,7 @@ class AccessLog(AbstractAccessLogger):
 
     def log(self, request: BaseRequest, response: web.StreamResponse, time: float) -> None:
         """Write the line for one answered request."""
+        request_id = response.headers.get(REQUEST_ID_HEADER, "-")
         self.logger.info(
             "%s %s %d %dB %.1fms id=%s",
             request.method,
@@ -53,7 +58,8 @@ class AccessLog(AbstractAccessLogger):
             response.status,
             response.body_length,
             time * 1000,
-            response.headers.get(REQUEST_ID_HEADER, "-"),
+            request_id,
+            extra={"request_id": request_id if request_id != "-" else None},
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -26,7 +27,7 @@ from triage_service.web.background import (
 from triage_service.web.errors import deadline_middleware, error_middleware
 from triage_service.web.metrics import METRICS, Metrics, metrics_middleware
 from triage_service.web.security import origin_middleware, security_headers
-from triage_service.web.state import CLOCK, HUB, SETTINGS, TASKS
+from triage_service.web.state import CLOCK, DRAINING, HUB, SETTINGS, TASKS
 from triage_service.web.views import (
     alarms,
     areas,
@@ -80,6 +81,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
     app[METRICS] = Metrics()
     app[HUB] = Hub()
     app[TASKS] = Supervisor()
+    app[DRAINING] = asyncio.Event()
     app[pages.JINJA] = pages.jinja_environment()
     app[ENDPOINTS] = [e for table in ROUTE_TABLES for e in table.endpoints]
     for table in ROUTE_TABLES:
@@ -107,5 +109,6 @@ def server_options(settings: Settings) -> dict[str, float]:
 
 
 async def close_sockets(app: web.Application) -> None:
-    """Close every live socket with GOING_AWAY so shutdown does not wait on them."""
+    """Close every live socket with SERVICE_RESTART (reconnect, to another instance) so
+    shutdown does not wait on them."""
     await app[HUB].close_all()

@@ -11,6 +11,7 @@ from aiohttp import web
 from triage_service.live.leases import renew_forever
 from triage_service.live.stats_push import push_forever
 from triage_service.live.wakeups import Dispatcher, broadcast_queue_changes, listen
+from triage_service.service.migrations import ensure_schema
 from triage_service.service.timers import sweep_forever
 from triage_service.store import EmbeddedRedis, Store, connect
 from triage_service.tasks import stop_task
@@ -22,7 +23,7 @@ DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     """Connect to Redis (directly, through Sentinel, or to the embedded server started here
-    when neither is configured); close on exit."""
+    when neither is configured) and bring its data layout up to date; close on exit."""
     settings = app[SETTINGS]
     embedded = EmbeddedRedis(settings.data_path) if settings.uses_embedded_redis else None
     try:
@@ -36,8 +37,11 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
             min_replicas=settings.redis_min_replicas,
             wait_ms=settings.redis_wait_ms,
         )
-        yield
-        await store.close()
+        try:
+            await ensure_schema(store, settings, app[CLOCK])
+            yield
+        finally:
+            await store.close()
     finally:
         if embedded is not None:
             await embedded.stop()

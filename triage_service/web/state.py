@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from triage_service.domain.times import Clock
@@ -15,3 +17,5 @@ STORE = web.AppKey("store", Store)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 HUB = web.AppKey("hub", Hub)
 TASKS = web.AppKey("tasks", Supervisor)
+# Set when the instance starts draining (SIGTERM): /readyz answers 503 from then on.
+DRAINING = web.AppKey("draining", asyncio.Event)

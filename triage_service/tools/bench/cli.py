@@ -3,8 +3,10 @@
 Starts its own redis-server (AOF on, fsync always, as the embedded one) and a
 `triage-service serve` subprocess on free loopback ports, creates accounts, then measures:
 the floor (Redis PING, /healthz), notify and accept latency, lifecycle throughput, call set-up
-between two headless aiortc peers, and 2,000 signed-in sockets with the queue fan-out to 500
-waiting officers. The JSON goes to stdout, the table and progress to stderr.
+between two headless aiortc peers, 2,000 signed-in sockets with the queue fan-out to 500
+waiting officers, and what waiting for a replica (`redis_min_replicas` 0 and 1, a replica
+started on a free port) adds to an accept and a lifecycle (`--only replication` runs that
+phase alone). The JSON goes to stdout, the table and progress to stderr.
 
 Latencies are measured in this process with `time.perf_counter()` from just before the HTTP
 request is sent to the moment the socket's reader task sees the frame. Percentiles use the
@@ -38,6 +40,7 @@ from triage_service.tools.bench.harness import (
     profiled,
 )
 from triage_service.tools.bench.latency import measure_latency, staff_up
+from triage_service.tools.bench.replication import measure_replication
 from triage_service.tools.bench.report import print_table, verdicts
 from triage_service.tools.bench.throughput import cancel_waiting, measure_both_throughputs
 
@@ -70,8 +73,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--skip",
         action="append",
         default=[],
-        choices=["latency", "throughput", "calls", "capacity", "stats"],
+        choices=["latency", "throughput", "calls", "capacity", "stats", "replication"],
     )
+    p.add_argument("--only", choices=["replication"], help="run this phase alone")
+    p.add_argument("--replication-samples", type=int, default=300, help="lifecycles per setting")
     p.add_argument(
         "--budget-s",
         type=float,
@@ -125,6 +130,10 @@ async def run_phases(bench: Bench) -> None:
             f"warning: other processes use {r['machine']['other_processes_cpu_pct_at_start']}% "
             "CPU; the figures will be noisy"
         )
+    if args.only == "replication":
+        r["replication"] = await measure_replication(bench, args.replication_samples)
+        r["targets"] = verdicts(r)
+        return
     log("floor: Redis PING and /healthz")
     for _ in range(50):
         await bench.pool.healthz()
@@ -149,6 +158,8 @@ async def run_phases(bench: Bench) -> None:
                 bench, staff, args.sockets, args.fanout_officers, args.fanout_changes
             )
     await staff.close()
+    if "replication" not in args.skip:
+        r["replication"] = await measure_replication(bench, args.replication_samples)
     r["floor_after"] = await measure_floor(bench, 100)
     budget = args.budget_s - (time.perf_counter() - bench.started)
     r["stats"] = None if "stats" in args.skip else await run_stats_bench(bench, max(60, budget))

@@ -80,6 +80,13 @@ def table_rows(r: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
             f"p50 {fan['p50']:.1f} / p99 {fan['p99']:.1f} ms",
             f"{fan['changes']} changes",
         )
+    for row in (r.get("replication") or {}).get("rows", []):
+        yield (
+            f"redis_min_replicas={row['min_replicas']}: accept / lifecycle",
+            f"p50 {row['accept_ms']['p50']:.2f} / {row['lifecycle_ms']['p50']:.2f} ms",
+            f"p99 {row['accept_ms']['p99']:.2f} / {row['lifecycle_ms']['p99']:.2f} ms, "
+            f"{row['n']} in the service layer",
+        )
     stats = r.get("stats") or {}
     if "ratio" in stats:
         small, large = stats.get("requests", ["small", "large"])

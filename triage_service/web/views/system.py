@@ -9,11 +9,13 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
+from triage_service.store import STORE_ERRORS, unavailable_reason
 from triage_service.web.api import ENDPOINTS, ApiRoutes
+from triage_service.web.background import DISPATCHER
 from triage_service.web.errors import ApiError
 from triage_service.web.metrics import METRICS
 from triage_service.web.openapi import openapi_document
-from triage_service.web.state import CLOCK, SETTINGS, STORE, TASKS
+from triage_service.web.state import CLOCK, DRAINING, SETTINGS, STORE, TASKS
 
 routes = ApiRoutes()
 VERSION = "0.1.0"
@@ -46,6 +48,66 @@ async def healthz(request: web.Request) -> web.Response:
         body["status"] = "degraded"
         return web.json_response(body, status=503, headers={"Retry-After": "5"})
     return web.json_response(body)
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready", "not_ready"]
+    # The parts that fail: draining, redis, pubsub, tasks, replicas.
+    failing: list[str]
+    redis: str
+    replicas: int | None = None
+    failing_tasks: list[str] = []
+
+
+@routes.endpoint(
+    "GET",
+    "/readyz",
+    summary="Readiness: whether a load balancer should send this instance traffic",
+    signed_in=False,
+    answer=ReadyOut,
+    store=False,
+    errors={503: "Not ready: draining, or Redis, pub/sub, a task or the replicas failing"},
+    failure=ReadyOut,
+)
+async def readyz(request: web.Request) -> web.Response:
+    """200 when the instance is not draining, Redis takes a write, the wake-up listener is
+    subscribed, no background task keeps dying and at least `redis_min_replicas` replicas
+    are connected; else 503 naming the failing parts."""
+    body = await readiness(request.app)
+    status = 200 if body.status == "ready" else 503
+    headers = {} if status == 200 else {"Retry-After": "5"}
+    return web.json_response(body.model_dump(exclude_none=True), status=status, headers=headers)
+
+
+async def readiness(app: web.Application) -> ReadyOut:
+    """Check every part readiness needs (the store only when not draining)."""
+    if app[DRAINING].is_set():
+        return ReadyOut(status="not_ready", failing=["draining"], redis="not_checked")
+    store, wanted = app[STORE], app[SETTINGS].redis_min_replicas
+    failing, replicas = [], None
+    problem = await store.probe(now_ms=app[CLOCK]())
+    if problem:
+        failing.append("redis")
+    if not app[DISPATCHER].subscribed:
+        failing.append("pubsub")
+    if tasks := app[TASKS].failing():
+        failing.append("tasks")
+    if wanted and not problem:
+        try:
+            replicas = await store.replicas()
+        except STORE_ERRORS as e:
+            problem = unavailable_reason(e) or "error"
+            failing.append("redis")
+        if replicas is not None and replicas < wanted:
+            failing.append("replicas")
+    status: Literal["ready", "not_ready"] = "not_ready" if failing else "ready"
+    return ReadyOut(
+        status=status,
+        failing=failing,
+        redis=problem or "ok",
+        replicas=replicas,
+        failing_tasks=tasks,
+    )
 
 
 @routes.endpoint(

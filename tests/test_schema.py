@@ -1,0 +1,165 @@
+"""Data layout versions and the statistics rebuild: a newer store is refused at start-up, an
+unversioned one is migrated, and rebuilt counters give the same statistics."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from stats_random import make_random_requests
+
+from conftest import REDIS_URL, SignInFactory
+from triage_service.cli_store import migrate_command, stats_rebuild_command
+from triage_service.service.migrations import CURRENT
+from triage_service.settings import Settings
+from triage_service.web.app import create_app
+from triage_service.web.state import STORE
+
+ROOT = Path(__file__).resolve().parent.parent
+DAY = int(datetime(2026, 3, 2, tzinfo=UTC).timestamp() * 1000)
+H = 3_600_000
+# The histories are written in the past by hand: the sweeper must not expire them meanwhile.
+pytestmark = pytest.mark.settings(sweep_interval_s=3600)
+
+
+class FakeClock:
+    """Epoch milliseconds that a test moves by hand."""
+
+    def __init__(self, now_ms: int) -> None:
+        self.now_ms = now_ms
+
+    def __call__(self) -> int:
+        return self.now_ms
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock four days after the random histories start."""
+    return FakeClock(DAY + 100 * H)
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, redis_client: aioredis.Redis, clock: FakeClock
+) -> web.Application:
+    """The application on the test's clock."""
+    return create_app(settings, clock=clock)
+
+
+def iso(ms: int) -> str:
+    """Epoch milliseconds as ISO 8601 UTC."""
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+async def all_stats(supervisor: Any) -> list[dict[str, Any]]:
+    """The statistics of several windows (whole days, odd hours, minutes at the edges)."""
+    windows = [(DAY, DAY + 96 * H), (DAY + 5 * H, DAY + 6 * H), (DAY + 30 * H + 7, DAY + 61 * H)]
+    found = []
+    for a, b in windows:
+        status, body = await supervisor.get(
+            f"/api/v1/stats?from={iso(a)}&to={iso(b)}&series=true&heat_map=true"
+        )
+        assert status == 200, body
+        found.append(body["window"])
+    return found
+
+
+async def test_a_new_store_is_stamped_current(app: web.Application, server: TestServer) -> None:
+    """An empty store gets the current data layout version at start-up, with no migration."""
+    assert await app[STORE].schema.version() == CURRENT
+
+
+async def test_rebuilt_counters_give_the_same_stats(
+    sign_in: SignInFactory, app: web.Application, server: TestServer, settings: Settings
+) -> None:
+    """After every statistics counter is deleted, the statistics differ; after `stats
+    rebuild` they are exactly what they were (every figure of several windows)."""
+    store = app[STORE]
+    await make_random_requests(store, app, random.Random(7), start_ms=DAY, hours=96, count=160)
+    supervisor = await sign_in("supervisor")
+    before = await all_stats(supervisor)
+    assert before[0]["requests"] == 160
+    assert await store.stats.delete_counters() > 0
+    assert await all_stats(supervisor) != before
+    assert await stats_rebuild_command(settings) == 0
+    assert await all_stats(supervisor) == before
+
+
+async def test_rebuild_beside_intact_counters_changes_nothing(
+    sign_in: SignInFactory, app: web.Application, server: TestServer, settings: Settings
+) -> None:
+    """A rebuild over counters that are right leaves every figure as it was (each hour's
+    counters are taken out of the blocks holding it before being counted again)."""
+    await make_random_requests(app[STORE], app, random.Random(8), start_ms=DAY, hours=96, count=80)
+    supervisor = await sign_in("supervisor")
+    before = await all_stats(supervisor)
+    assert await stats_rebuild_command(settings) == 0
+    assert await stats_rebuild_command(settings) == 0
+    assert await all_stats(supervisor) == before
+
+
+async def test_an_unversioned_store_is_migrated(
+    sign_in: SignInFactory, app: web.Application, server: TestServer, settings: Settings
+) -> None:
+    """A store from before versions were kept (no `schema` key) becomes current with
+    `triage-service migrate`, its counters rebuilt; migrating again does nothing."""
+    store = app[STORE]
+    await make_random_requests(store, app, random.Random(9), start_ms=DAY, hours=48, count=40)
+    supervisor = await sign_in("supervisor")
+    before = await all_stats(supervisor)
+    await store.stats.delete_counters()
+    await store.client.delete(store.keys.schema)
+    assert await store.schema.version() == 0
+    assert await migrate_command(settings) == 0
+    assert await store.schema.version() == CURRENT
+    assert await all_stats(supervisor) == before
+    assert await migrate_command(settings) == 0
+
+
+async def test_start_up_migrates_an_unversioned_store(
+    sign_in: SignInFactory, app: web.Application, server: TestServer, settings: Settings
+) -> None:
+    """An instance starting on an unversioned store with data migrates it before serving."""
+    store = app[STORE]
+    await make_random_requests(store, app, random.Random(10), start_ms=DAY, hours=24, count=20)
+    await store.client.delete(store.keys.schema)
+    second = TestServer(create_app(settings))
+    await second.start_server()
+    try:
+        assert await store.schema.version() == CURRENT
+    finally:
+        await second.close()
+
+
+def test_start_up_refuses_a_newer_store(key_prefix: str) -> None:
+    """`serve` on a store whose version is newer than the code's stops with one line naming
+    the problem and exit status 2 (and `migrate` likewise), touching nothing."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    client.set(key_prefix + "schema", CURRENT + 1)
+    where = ["--redis-url", REDIS_URL, "--key-prefix", key_prefix, "--log-format", "text"]
+    try:
+        for command in (["serve", "--port", "1"], ["migrate"]):
+            done = subprocess.run(
+                [sys.executable, "-m", "triage_service", *command, *where],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 2, done.stderr
+            errors = [line for line in done.stderr.splitlines() if "triage-service:" in line]
+            assert len(errors) == 1 and "newer than this code" in errors[0], done.stderr
+        assert client.get(key_prefix + "schema") == str(CURRENT + 1)
+    finally:
+        client.delete(key_prefix + "schema")
+        client.close()
