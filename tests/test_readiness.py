@@ -4,6 +4,7 @@ every failing part (draining, redis, pubsub, tasks, replicas). /healthz stays li
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -44,7 +45,7 @@ async def client_of(settings: Settings) -> AsyncIterator[Any]:
     servers: list[TestClient[Any, Any]] = []
 
     async def start(**changes: Any) -> ApiClient:
-        app = create_app(Settings(**{**settings.__dict__, **changes}))
+        app = create_app(dataclasses.replace(settings, **changes))
         app[TASKS] = Supervisor(backoff_s=0.01, max_backoff_s=0.01, limit=3)
         client = TestClient(TestServer(app))
         await client.start_server()

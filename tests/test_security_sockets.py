@@ -27,7 +27,10 @@ async def close_code(ws: aiohttp.ClientWebSocketResponse, timeout: float = 2.0) 
     skipped)."""
     async with asyncio.timeout(timeout):
         while True:
-            msg = await ws.receive()
+            try:
+                msg = await ws.receive()
+            except aiohttp.ClientConnectionResetError:  # the reply to the close found the
+                return ws.close_code  # transport already closing: the close code stands
             if msg.type is aiohttp.WSMsgType.CLOSE:
                 return int(msg.data)
             if msg.type is aiohttp.WSMsgType.CLOSED:

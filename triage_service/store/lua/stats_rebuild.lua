@@ -9,7 +9,7 @@
 local h = tonumber(ARGV[3])
 local short_abandon_ms = tonumber(ARGV[4])
 local from_ms = h * 3600000
-local FIELDS = {'status', 'priority', 'area', 'mode', 'first_wait_ms', 'created_ms',
+local FIELDS = {'status', 'priority', 'area_id', 'mode', 'first_wait_ms', 'created_ms',
                 'accepted_ms', 'completed_ms', 'disposition', 'triage_code', 'conveyance',
                 'officer_released_ms', 'referral_id', 'notice_id', 'age_band', 'sex',
                 'overridden'}
@@ -48,7 +48,7 @@ local function load(id)
     r.age_band = type(subject.age_band) == 'string' and subject.age_band or 'unknown'
     r.sex = type(subject.sex) == 'string' and subject.sex or 'unknown'
   end
-  r.area = r.area or ''
+  r.area = r.area_id or ''  -- counted by area id, as lua/create.lua counts it
   return r
 end
 
@@ -92,6 +92,7 @@ local function replay(id, r)
     count(created, field)
   end
   add_all_levels('hw', created, how .. ':' .. r.area, 1)
+  if BOARD ~= '' then add_all_levels('hw', created, 'b:' .. BOARD .. ':' .. how .. ':' .. r.area, 1) end
   redis.call('SADD', K.stats_hours, bucket(created))
   if r.first_wait_ms then
     count(created, 'accepted')
@@ -114,6 +115,7 @@ unwind('hw')
 local ids = redis.call('ZRANGEBYSCORE', K.reqs_created, from_ms, '(' .. (from_ms + 3600000))
 for _, id in ipairs(ids) do
   local r = load(id)
+  counting(id)  -- its health board's counters too
   if r.status then replay(id, r) end
 end
 return ok({hour = h, requests = #ids})
