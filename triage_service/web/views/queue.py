@@ -15,6 +15,7 @@ from triage_service.domain.models import (
 from triage_service.service import lifecycle, records
 from triage_service.service.sessions import SignIn
 from triage_service.web.api import ApiRoutes, answer
+from triage_service.web.idempotency import idempotency
 from triage_service.web.state import CLOCK, STORE
 from triage_service.web.views.requests import shaped, visible_record
 
@@ -81,10 +82,15 @@ async def get_queue(request: web.Request, sign_in: SignIn) -> web.Response:
     errors={409: "Already assigned or no longer waiting"},
 )
 async def accept_request(request: web.Request, sign_in: SignIn) -> web.Response:
-    """Exactly one of several clinicians accepting at once gets 200; the others 409."""
+    """Exactly one of several clinicians accepting at once gets 200; the others 409. The
+    winner's retry with the same Idempotency-Key gets 200 with the same session again."""
     record = await visible_record(request, sign_in)
     record = await lifecycle.accept_request(
-        request.app[STORE], sign_in.user, record["id"], now_ms=request.app[CLOCK]()
+        request.app[STORE],
+        sign_in.user,
+        record["id"],
+        now_ms=request.app[CLOCK](),
+        idempotency=idempotency(request, sign_in),
     )
     return answer(await shaped(request, sign_in, record))
 
@@ -98,9 +104,13 @@ async def accept_request(request: web.Request, sign_in: SignIn) -> web.Response:
     errors={404: "queue_empty: nobody is waiting"},
 )
 async def take_next(request: web.Request, sign_in: SignIn) -> web.Response:
-    """Take whoever is first in the queue; 404 queue_empty when nobody waits."""
+    """Take whoever is first in the queue; 404 queue_empty when nobody waits. A repeated
+    Idempotency-Key answers the request the first call took and takes no other."""
     record = await lifecycle.take_next(
-        request.app[STORE], sign_in.user, now_ms=request.app[CLOCK]()
+        request.app[STORE],
+        sign_in.user,
+        now_ms=request.app[CLOCK](),
+        idempotency=idempotency(request, sign_in),
     )
     return answer(await shaped(request, sign_in, record))
 
@@ -118,6 +128,11 @@ async def release_request(request: web.Request, sign_in: SignIn, form: ReleaseFo
     """The assigned clinician puts the request back at its original place."""
     record = await visible_record(request, sign_in)
     record = await lifecycle.release_request(
-        request.app[STORE], sign_in.user, record["id"], form.reason, now_ms=request.app[CLOCK]()
+        request.app[STORE],
+        sign_in.user,
+        record["id"],
+        form.reason,
+        now_ms=request.app[CLOCK](),
+        idempotency=idempotency(request, sign_in, form),
     )
     return answer(await shaped(request, sign_in, record))

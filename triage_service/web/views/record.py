@@ -20,6 +20,7 @@ from triage_service.service.throttle import limit_action
 from triage_service.store import RequestRecord
 from triage_service.web.api import ApiRoutes, answer
 from triage_service.web.errors import not_found
+from triage_service.web.idempotency import idempotency
 from triage_service.web.state import CLOCK, SETTINGS, STORE
 from triage_service.web.views.requests import shaped, visible_record
 
@@ -56,7 +57,12 @@ async def post_message(request: web.Request, sign_in: SignIn, form: MessageForm)
         now_ms=request.app[CLOCK](),
     )
     message = await messages.post_message(
-        request.app[STORE], record, sign_in.user, form.text, now_ms=request.app[CLOCK]()
+        request.app[STORE],
+        record,
+        sign_in.user,
+        form.text,
+        now_ms=request.app[CLOCK](),
+        idempotency=idempotency(request, sign_in, form),
     )
     return answer(message, status=201)
 
@@ -98,7 +104,13 @@ async def file_outcome(request: web.Request, sign_in: SignIn, form: OutcomeForm)
     store, now_ms = request.app[STORE], request.app[CLOCK]()
     record = await visible_record(request, sign_in)
     record = await lifecycle.file_outcome(
-        store, request.app[SETTINGS], sign_in.user, record["id"], form, now_ms=now_ms
+        store,
+        request.app[SETTINGS],
+        sign_in.user,
+        record["id"],
+        form,
+        now_ms=now_ms,
+        idempotency=idempotency(request, sign_in, form),
     )
     referral = (
         await get_referral(store, record["referral_id"], now_ms=now_ms)
