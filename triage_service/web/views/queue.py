@@ -17,7 +17,7 @@ from triage_service.service.sessions import SignIn
 from triage_service.web.api import ApiRoutes, answer
 from triage_service.web.idempotency import idempotency
 from triage_service.web.state import CLOCK, STORE
-from triage_service.web.views.requests import shaped, visible_record
+from triage_service.web.views.requests import actionable_record, shaped
 
 routes = ApiRoutes()
 QUEUE_LIMIT = 200
@@ -84,7 +84,7 @@ async def get_queue(request: web.Request, sign_in: SignIn) -> web.Response:
 async def accept_request(request: web.Request, sign_in: SignIn) -> web.Response:
     """Exactly one of several clinicians accepting at once gets 200; the others 409. The
     winner's retry with the same Idempotency-Key gets 200 with the same session again."""
-    record = await visible_record(request, sign_in)
+    record = await actionable_record(request, sign_in)
     record = await lifecycle.accept_request(
         request.app[STORE],
         sign_in.user,
@@ -126,7 +126,7 @@ async def take_next(request: web.Request, sign_in: SignIn) -> web.Response:
 )
 async def release_request(request: web.Request, sign_in: SignIn, form: ReleaseForm) -> web.Response:
     """The assigned clinician puts the request back at its original place."""
-    record = await visible_record(request, sign_in)
+    record = await actionable_record(request, sign_in)
     record = await lifecycle.release_request(
         request.app[STORE],
         sign_in.user,

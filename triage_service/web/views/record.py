@@ -22,7 +22,7 @@ from triage_service.web.api import ApiRoutes, answer
 from triage_service.web.errors import not_found
 from triage_service.web.idempotency import idempotency
 from triage_service.web.state import CLOCK, SETTINGS, STORE
-from triage_service.web.views.requests import shaped, visible_record
+from triage_service.web.views.requests import actionable_record, shaped, visible_record
 
 routes = ApiRoutes()
 PARTICIPANTS = (Role.OFFICER, Role.CLINICIAN)
@@ -102,7 +102,7 @@ async def list_messages(request: web.Request, sign_in: SignIn) -> web.Response:
 async def file_outcome(request: web.Request, sign_in: SignIn, form: OutcomeForm) -> web.Response:
     """Exactly once, by the assigned clinician; opens any referral and s298 notification."""
     store, now_ms = request.app[STORE], request.app[CLOCK]()
-    record = await visible_record(request, sign_in)
+    record = await actionable_record(request, sign_in)
     record = await lifecycle.file_outcome(
         store,
         request.app[SETTINGS],

@@ -21,9 +21,19 @@ MINE_LIMIT = 100
 
 
 async def visible_record(request: web.Request, sign_in: SignIn) -> RequestRecord:
-    """The record named in the path, or 404 if it does not exist or is not the reader's."""
+    """The record named in the path, or 404 if it does not exist or the reader has no need to
+    know it (`records.may_see`)."""
     record = await records.load(request.app[STORE], request.match_info["id"])
     if record is None or not records.may_see(sign_in.user, record):
+        raise not_found()
+    return record
+
+
+async def actionable_record(request: web.Request, sign_in: SignIn) -> RequestRecord:
+    """The record named in the path for a change, or 404 if it does not exist or is not one
+    the user may act on (`records.may_act_on`); its state then decides (409)."""
+    record = await records.load(request.app[STORE], request.match_info["id"])
+    if record is None or not records.may_act_on(sign_in.user, record):
         raise not_found()
     return record
 
