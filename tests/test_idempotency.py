@@ -250,3 +250,22 @@ async def test_change_answered_not_replicated_is_kept_for_the_retry(
     again = await store.run("accept", 2, rid, user.id, user.display_name, idempotency=change)
     assert again["repeated"] and again["record"]["clinician_id"] == user.id
     assert await events_of(redis_client, key_prefix, "accepted", rid) == 1
+
+
+async def test_openapi_documents_the_key_on_every_change(sign_in: SignInFactory) -> None:
+    """Each POST that honours an Idempotency-Key declares the optional header and its 422."""
+    status, document = await (await sign_in("officer")).get("/api/v1/openapi.json")
+    assert status == 200
+    for path in (
+        "/api/v1/requests",
+        "/api/v1/requests/{id}/cancel",
+        "/api/v1/requests/{id}/accept",
+        "/api/v1/queue/next",
+        "/api/v1/requests/{id}/release",
+        "/api/v1/requests/{id}/messages",
+        "/api/v1/requests/{id}/outcome",
+    ):
+        operation = document["paths"][path]["post"]
+        headers = [p for p in operation["parameters"] if p["in"] == "header"]
+        assert [h["name"] for h in headers] == ["Idempotency-Key"], path
+        assert not headers[0]["required"] and "422" in operation["responses"], path
