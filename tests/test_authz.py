@@ -249,7 +249,8 @@ async def test_another_officers_request_is_404(world: World) -> None:
 
 
 async def test_unassigned_clinician_cannot_act_on_session(world: World) -> None:
-    """A clinician not in the session gets 404 on its chat and 409 on outcome and release."""
+    """A clinician not in the session gets 404 on the request and its chat (need-to-know) and
+    409 on outcome, release and accept."""
     request = await in_session(world["officer"], world["clinician"])
     rid = request["id"]
     other = world.other_clinician
@@ -266,7 +267,7 @@ async def test_unassigned_clinician_cannot_act_on_session(world: World) -> None:
     status, answer = await other.post(f"/api/v1/requests/{rid}/accept")
     assert status == 409 and answer["error"]["code"] == "already_assigned"
     status, seen = await other.get(f"/api/v1/requests/{rid}")
-    assert status == 200 and seen["clinician"]["id"] == world["clinician"].user.id
+    assert status == 404 and seen["error"]["code"] == "not_found"
     _, after = await world["clinician"].get(f"/api/v1/requests/{rid}")
     assert after["status"] == "in_session"
 

@@ -3,11 +3,12 @@
 const csrfMeta = () => document.querySelector('meta[name="csrf-token"]');
 
 export class ApiError extends Error {
-  constructor(status, body) {
+  constructor(status, body, retryAfterS = null) {
     super(body?.error?.message || `HTTP ${status}`);
     this.status = status;
     this.code = body?.error?.code;
     this.fields = body?.error?.fields || {};
+    this.retryAfterS = retryAfterS;
   }
 }
 
@@ -25,8 +26,38 @@ export async function api(method, path, body, extraHeaders = {}) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const data = response.status === 204 ? null : await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(response.status, data);
+  if (!response.ok) {
+    const retryAfter = Number.parseFloat(response.headers.get('Retry-After'));
+    throw new ApiError(response.status, data, Number.isFinite(retryAfter) ? retryAfter : null);
+  }
   return data;
+}
+
+// Answers after which the same change may be sent again: the service was unavailable (the
+// change may or may not have been made), or the answer never arrived.
+const RETRY_STATUSES = new Set([502, 503, 504]);
+
+/** Whether `error` leaves it unknown if the change was made, so it is worth a retry. */
+export function isRetriable(error) {
+  return !(error instanceof ApiError) || RETRY_STATUSES.has(error.status);
+}
+
+/** A state change sent with one Idempotency-Key, again with the SAME key after a 503 or a
+ * network error (backing off, at most `attempts` times): the service answers a repeated key
+ * with the first change's answer, so a change made but answered 503 is never made twice. */
+export async function changeOnce(method, path, body, { attempts = 5, delayMs = 250 } = {}) {
+  const headers = { 'Idempotency-Key': uid() };
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await api(method, path, body, headers);
+    } catch (error) {
+      if (!isRetriable(error) || attempt >= attempts) throw error;
+      const backoff = delayMs * 2 ** (attempt - 1);
+      const wait = error.retryAfterS === null || error.retryAfterS === undefined
+        ? backoff : Math.min(error.retryAfterS * 1000, 4 * backoff);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
 }
 
 /** A random id (crypto.randomUUID where the page is a secure context). */

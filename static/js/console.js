@@ -1,7 +1,7 @@
 // The clinician's console: availability, the live queue with arrival alerts, accept / take
 // next, and the follow-up referrals.
 import { Alerter } from './alert.js';
-import { api } from './api.js';
+import { api, changeOnce } from './api.js';
 import { AGE_BANDS, CONCERNS, MODES, URGENCIES, clock, el, label } from './labels.js';
 import { Live } from './live.js';
 import { Referrals } from './referrals.js';
@@ -135,11 +135,14 @@ function scheduleQueue() {
   queueTimer = setTimeout(loadQueue, 100);
 }
 
+// Accept or take next with one Idempotency-Key, retried with that key after a 503 or a lost
+// answer: the retry answers the session the first attempt got (never a 409 for our own
+// accept, never a second request taken by "take next").
 async function take(path) {
   notice('');
   for (const button of document.querySelectorAll('.accept, #take-next')) button.disabled = true;
   try {
-    const request = await api('POST', path);
+    const request = await changeOnce('POST', path);
     location.href = `/session/${request.id}`;
   } catch (error) {
     if (error.status === 409) notice('Someone else took it. The queue has been refreshed.');

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from playwright.async_api import WebSocketRoute
+from playwright.async_api import Page, WebSocketRoute
 
 from conftest import OUTCOME_FORM, REQUEST_FORM, SignInFactory
 from triage_service.domain.times import wall_clock_ms
@@ -42,6 +43,22 @@ async def app_on_shifted_clock(
 ) -> web.Application:
     """The application on the shiftable clock."""
     return create_app(settings, clock=clock)
+
+
+async def post_from(page: Page, path: str, body: Any) -> int:
+    """POST `body` from the page's own signed-in session (its CSRF token); the status."""
+    status: int = await page.evaluate(
+        """async ([path, body]) => {
+          const csrf = document.querySelector('meta[name="csrf-token"]').content;
+          const response = await fetch(path, {
+            method: 'POST', credentials: 'same-origin',
+            headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
+            body: body === null ? undefined : JSON.stringify(body)});
+          return response.status;
+        }""",
+        [path, body],
+    )
+    return status
 
 
 async def no_live_channel(ws: WebSocketRoute) -> None:
@@ -94,18 +111,19 @@ async def test_referrals_show_overdue_and_take_status_updates(
 ) -> None:
     """An overdue referral is listed with its due time and highlighted; marking it completed
     takes it off the open list and the full list shows it completed."""
+    # Only the clinician who filed a referral sees it: the console's own account files it.
+    clinician = await open_page(server, "clinician")
     clock.offset_ms = -3 * H  # filed three hours ago, due an hour after that
-    officer, assessor = await sign_in("officer"), await sign_in("clinician")
+    officer = await sign_in("officer")
     status, created = await officer.post("/api/v1/requests", REQUEST_FORM)
     assert status == 201
-    await assessor.post(f"/api/v1/requests/{created['id']}/accept")
+    assert await post_from(clinician, f"/api/v1/requests/{created['id']}/accept", None) == 200
     due = (datetime.now(UTC) - timedelta(hours=2)).isoformat().replace("+00:00", "Z")
     outcome = {**OUTCOME_FORM, "referral": {**OUTCOME_FORM["referral"], "due_at": due}}
-    status, body = await assessor.post(f"/api/v1/requests/{created['id']}/outcome", outcome)
-    assert status == 201, body
+    filed = await post_from(clinician, f"/api/v1/requests/{created['id']}/outcome", outcome)
+    assert filed == 201
     clock.offset_ms = 0
-
-    clinician = await open_page(server, "clinician")
+    await clinician.reload()
     item = clinician.get_by_test_id("referral-item")
     await item.wait_for()
     assert "overdue" in (await item.get_attribute("class") or "")

@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 
 from triage_service.domain.areas import AreaDirectory
-from triage_service.domain.codes import STATS_ROLES, Availability, Role
+from triage_service.domain.codes import STATS_ROLES, Availability, RequestStatus, Role
 from triage_service.domain.safety import fallback_reason
 from triage_service.domain.times import Clock
 from triage_service.domain.users import User
@@ -156,8 +156,11 @@ class Dispatcher:
         staff_type = "request.created" if kind in ("created", OVERFLOWED) else "request.updated"
         # The assigned clinician gets the full record below instead of the summary.
         assigned = {record.get("clinician_id") or ""}
+        # Clinicians see a request's place and reference only while it waits (need-to-know).
+        waiting = record["status"] == RequestStatus.WAITING
         for role in (Role.CLINICIAN, Role.SUPERVISOR):
-            item = records.queue_item(record, self.clock(), identifying=role is Role.CLINICIAN)
+            identifying = role is Role.CLINICIAN and waiting
+            item = records.queue_item(record, self.clock(), identifying=identifying)
             summary = {**item.model_dump(mode="json"), "status": record["status"]}
             await self.hub.send_to_role(
                 role,

@@ -10,8 +10,10 @@ import json
 import secrets
 from typing import Any
 
+from triage_service.domain import idempotency as idem
 from triage_service.domain.codes import AgeBand, Availability
-from triage_service.domain.errors import Conflict, NotFound
+from triage_service.domain.errors import Conflict, Invalid, NotFound
+from triage_service.domain.idempotency import Idempotency
 from triage_service.domain.models import OutcomeForm, RequestForm
 from triage_service.domain.outcome_rules import RequestFacts, check_outcome, is_override
 from triage_service.domain.routing import overflow_at_ms
@@ -29,7 +31,7 @@ from triage_service.settings import Settings
 from triage_service.store import Refused, RequestRecord, Store
 from triage_service.store.requests import as_record
 
-IDEMPOTENCY_TTL_S = 24 * 3600
+IDEMPOTENCY_TTL_S = idem.TTL_S
 RELEASED_MIN_REMAINING_MS = 120_000
 
 
@@ -68,16 +70,19 @@ async def create_request(
         "overflow_ms": overflow_at_ms(priority, now_ms, settings.overflow_thresholds),
         "form": form.model_dump_json(exclude={"consent", "urgency", "mode"}),
     }
-    result = await store.run(
-        "create",
-        now_ms,
-        fields["id"],
-        officer.id,
-        idempotency_key or "",
-        IDEMPOTENCY_TTL_S,
-        fields["expire_ms"],
-        json.dumps(fields),
-    )
+    try:
+        result = await store.run(
+            "create",
+            now_ms,
+            fields["id"],
+            officer.id,
+            idempotency_key or "",
+            IDEMPOTENCY_TTL_S,
+            fields["expire_ms"],
+            json.dumps(fields),
+        )
+    except Refused as e:
+        raise _conflict(e) from e
     record = _record(result)
     if result["created"]:
         await schedule_fallback(store, settings, record)
@@ -86,27 +91,56 @@ async def create_request(
 
 
 async def cancel_request(
-    store: Store, settings: Settings, officer: User, request_id: str, *, now_ms: int
+    store: Store,
+    settings: Settings,
+    officer: User,
+    request_id: str,
+    *,
+    now_ms: int,
+    idempotency: Idempotency | None = None,
 ) -> RequestRecord:
-    """The owner withdraws a waiting request."""
+    """The owner withdraws a waiting request (a repeated key: the request as it now stands)."""
     return await _transition(
-        store, "cancel", now_ms, request_id, officer.id, settings.short_abandon_s * 1000
+        store,
+        "cancel",
+        now_ms,
+        request_id,
+        officer.id,
+        settings.short_abandon_s * 1000,
+        idempotency=idempotency,
     )
 
 
 async def accept_request(
-    store: Store, clinician: User, request_id: str, *, now_ms: int
+    store: Store,
+    clinician: User,
+    request_id: str,
+    *,
+    now_ms: int,
+    idempotency: Idempotency | None = None,
 ) -> RequestRecord:
-    """Take a waiting request: exactly one of several concurrent callers wins."""
+    """Take a waiting request: exactly one of several concurrent callers wins; a repeat of the
+    winner's key answers the request as it now stands, not 409."""
     return await _transition(
-        store, "accept", now_ms, request_id, clinician.id, clinician.display_name
+        store,
+        "accept",
+        now_ms,
+        request_id,
+        clinician.id,
+        clinician.display_name,
+        idempotency=idempotency,
     )
 
 
-async def take_next(store: Store, clinician: User, *, now_ms: int) -> RequestRecord:
-    """Accept the first waiting request in service order."""
+async def take_next(
+    store: Store, clinician: User, *, now_ms: int, idempotency: Idempotency | None = None
+) -> RequestRecord:
+    """Accept the first waiting request in service order; a repeated key answers the request
+    the first call took, and takes no other."""
     try:
-        result = await store.run("next", now_ms, clinician.id, clinician.display_name)
+        result = await store.run(
+            "next", now_ms, clinician.id, clinician.display_name, idempotency=idempotency
+        )
     except Refused as e:
         if e.code == "queue_empty":
             raise NotFound(code="queue_empty", message="Nobody is waiting.") from e
@@ -122,6 +156,7 @@ async def release_request(
     *,
     now_ms: int,
     actor_role: str = "clinician",
+    idempotency: Idempotency | None = None,
 ) -> RequestRecord:
     """Hand a request back to the queue at its original place."""
     return await _transition(
@@ -133,6 +168,7 @@ async def release_request(
         reason,
         RELEASED_MIN_REMAINING_MS,
         actor_role,
+        idempotency=idempotency,
     )
 
 
@@ -144,8 +180,10 @@ async def file_outcome(
     outcome: OutcomeForm,
     *,
     now_ms: int,
+    idempotency: Idempotency | None = None,
 ) -> RequestRecord:
-    """Record the outcome once, opening its referral and any s298 notification."""
+    """Record the outcome once, opening its referral and any s298 notification; a repeated
+    key answers the request as the first filing left it."""
     made_at = to_datetime(now_ms)
     assert made_at is not None
     check_outcome(outcome, await _request_facts(store, request_id), now=made_at)
@@ -192,6 +230,7 @@ async def file_outcome(
         referral,
         notice,
         "1" if is_override(outcome) else "",
+        idempotency=idempotency,
     )
 
 
@@ -246,11 +285,16 @@ def _referral_json(request_id: str, now_ms: int, **fields: str | int) -> str:
 
 
 async def _transition(
-    store: Store, script: str, now_ms: int, request_id: str, *args: str | int
+    store: Store,
+    script: str,
+    now_ms: int,
+    request_id: str,
+    *args: str | int,
+    idempotency: Idempotency | None = None,
 ) -> RequestRecord:
     """Run a lifecycle script; the record as it left it."""
     try:
-        result = await store.run(script, now_ms, request_id, *args)
+        result = await store.run(script, now_ms, request_id, *args, idempotency=idempotency)
     except Refused as e:
         raise _conflict(e) from e
     return _record(result)
@@ -264,9 +308,11 @@ def _record(result: dict[str, Any]) -> RequestRecord:
     return record
 
 
-def _conflict(e: Refused) -> NotFound | Conflict:
+def _conflict(e: Refused) -> NotFound | Conflict | Invalid:
     if e.code == "not_found":
         return NotFound()
+    if e.code == "idempotency_key_reused":
+        return idem.reused()
     messages = {
         "already_assigned": "Another clinician has already accepted this request.",
         "not_waiting": f"The request is no longer waiting (it is {e.status}).",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from triage_service.domain.areas import AreaDirectory
@@ -39,10 +39,33 @@ async def load(store: Store, request_id: str) -> RequestRecord | None:
 
 
 def may_see(user: User, record: RequestRecord) -> bool:
-    """Need-to-know: officers see their own, clinicians and supervisors any request."""
+    """Need-to-know for reading: officers their own; clinicians a waiting request or one they
+    are or were assigned to; supervisors and admins any (de-identified by `shape`)."""
     if user.role is Role.OFFICER:
         return record["officer_id"] == user.id
-    return user.role in (Role.CLINICIAN, Role.SUPERVISOR, Role.ADMIN)
+    if user.role is Role.CLINICIAN:
+        return record["status"] == RequestStatus.WAITING or was_assigned(user, record)
+    return user.role in (Role.SUPERVISOR, Role.ADMIN)
+
+
+def may_act_on(user: User, record: RequestRecord) -> bool:
+    """Who may try a change on the request (its state then decides, 409): officers their own,
+    any clinician (accepting a request another has taken is 409 `already_assigned`)."""
+    if user.role is Role.OFFICER:
+        return record["officer_id"] == user.id
+    return user.role is Role.CLINICIAN
+
+
+def was_assigned(user: User, record: Mapping[str, object]) -> bool:
+    """Whether `user` is, or was before a release, the clinician of this request (a record or
+    its `clinician_id` and `past_clinicians` fields)."""
+    past = str(record.get("past_clinicians") or "").split(",")
+    return record.get("clinician_id") == user.id or user.id in past
+
+
+def assigned_among(user: User, found: Iterable[Mapping[str, object]]) -> list[bool]:
+    """`was_assigned` for each of several records (or their clinician fields)."""
+    return [was_assigned(user, record) for record in found]
 
 
 def is_assigned(user: User, record: RequestRecord) -> bool:

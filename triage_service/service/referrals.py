@@ -8,10 +8,13 @@ from triage_service.domain.codes import OPEN_REFERRAL_STATUSES, ReferralStatus
 from triage_service.domain.errors import Conflict, NotFound
 from triage_service.domain.models import ReferralOut
 from triage_service.domain.times import to_datetime
+from triage_service.domain.users import User
+from triage_service.service.records import assigned_among
 from triage_service.store import Refused, Store
 
 Scope = Literal["open", "overdue", "all"]
 LIST_LIMIT = 500
+ASSIGNMENT = ("clinician_id", "past_clinicians")  # who is or was a request's clinician
 
 
 async def list_referrals(store: Store, scope: Scope, *, now_ms: int) -> list[ReferralOut]:
@@ -26,6 +29,23 @@ async def list_referrals(store: Store, scope: Scope, *, now_ms: int) -> list[Ref
     referrals = [shape_referral(row, now_ms) for row in rows if row]
     areas = await store.referrals.areas([r.request_id for r in referrals])
     return [r.model_copy(update={"area": a or None}) for r, a in zip(referrals, areas, strict=True)]
+
+
+async def of_clinician(
+    store: Store, clinician: User, found: list[ReferralOut]
+) -> list[ReferralOut]:
+    """Need-to-know: only the referrals of requests `clinician` is or was assigned to."""
+    rows = await store.requests.fields_of([r.request_id for r in found], ASSIGNMENT)
+    return [r for r, mine in zip(found, assigned_among(clinician, rows), strict=True) if mine]
+
+
+async def ensure_assigned(store: Store, clinician: User, referral_id: str) -> None:
+    """`NotFound` unless the referral's request is one `clinician` is or was assigned to."""
+    (row,) = await store.referrals.fields_of([referral_id], ("request_id",))
+    request_id = row["request_id"]
+    rows = await store.requests.fields_of([request_id], ASSIGNMENT) if request_id else []
+    if not any(assigned_among(clinician, rows)):
+        raise NotFound("referral")
 
 
 async def update_referral(

@@ -44,6 +44,7 @@ class RequestRecord(TypedDict):
     conveyance: NotRequired[str]
     officer_released_ms: NotRequired[str]
     referral_id: NotRequired[str]
+    past_clinicians: NotRequired[str]  # comma-separated: who had it before a release
     notice_id: NotRequired[str]
     purged_ms: NotRequired[str]
 

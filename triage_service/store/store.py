@@ -18,6 +18,7 @@ from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
 
+from triage_service.domain.idempotency import Idempotency
 from triage_service.store.accounts import Accounts
 from triage_service.store.alarms import Alarms
 from triage_service.store.audit import Audit
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 SCRIPT_NAMES = (
     "create",
+    "message",
     "accept",
     "next",
     "cancel",
@@ -53,6 +55,10 @@ SCRIPT_NAMES = (
     "stats_rebuild",
 )
 
+
+# Scripts whose last argument is the change's idempotency key (`Idempotency.to_json()`, or
+# '' for none); `Store.run` appends it.
+IDEMPOTENT = frozenset({"accept", "next", "release", "cancel", "outcome", "message"})
 
 STALE_CONNECTION_RETRIES = 1
 
@@ -120,7 +126,7 @@ class Store:
         self.accounts = Accounts(client, keys)
         self.sessions = Sessions(client, keys)
         self.clinicians = Clinicians(client, keys)
-        self.chat = Chat(client, keys)
+        self.chat = Chat(client, keys, self.run)
         self.referrals = Referrals(client, keys)
         self.timers = Timers(client, keys)
         self.retention = Retention(client, keys)
@@ -138,15 +144,20 @@ class Store:
             return unavailable_reason(e) or "error"
         return None
 
-    async def run(self, name: str, now_ms: int, *args: Any) -> dict[str, Any]:
+    async def run(
+        self, name: str, now_ms: int, *args: Any, idempotency: Idempotency | None = None
+    ) -> dict[str, Any]:
         """Run script `name`; raise `Refused` when it refuses, return its result otherwise.
+
+        The scripts in `IDEMPOTENT` get `idempotency` as their last argument: a repeat of the
+        same user's key answers the first change again (`repeated` in the result).
 
         With `min_replicas`, the script and a `WAIT` go down one connection (WAIT counts the
         replicas that have that connection's writes): fewer than `min_replicas` within
         `wait_ms` raise `NotReplicated` (the change may still be there, as a retry with the
         same idempotency key shows).
         """
-        script, script_args = self.scripts[name], [self.keys.prefix, now_ms, *args]
+        script, script_args = self.scripts[name], _arguments(self, name, now_ms, args, idempotency)
         replicas = None
         if self.min_replicas:
             async with self.client.pipeline(transaction=False) as pipe:
@@ -167,7 +178,7 @@ class Store:
         their raw answers in order."""
         async with self.client.pipeline(transaction=False) as pipe:
             for name, now_ms, args in calls:
-                await self.scripts[name](args=[self.keys.prefix, now_ms, *args], client=pipe)
+                await self.scripts[name](args=_arguments(self, name, now_ms, args), client=pipe)
             return list(await pipe.execute())
 
     async def configure(self, name: str, value: str) -> None:
@@ -202,6 +213,21 @@ class Store:
     def pubsub(self) -> PubSub:
         """A pub/sub connection for the wake-up listener (live/wakeups.py)."""
         return self.client.pubsub(ignore_subscribe_messages=True)
+
+
+def _arguments(
+    store: Store,
+    name: str,
+    now_ms: int,
+    args: Sequence[Any],
+    idempotency: Idempotency | None = None,
+) -> list[Any]:
+    """A script's ARGV: the key prefix, the time, its own arguments, then for the
+    `IDEMPOTENT` ones the idempotency key ('' for none)."""
+    found = [store.keys.prefix, now_ms, *args]
+    if name in IDEMPOTENT:
+        found.append(idempotency.to_json() if idempotency else "")
+    return found
 
 
 def _lua(name: str) -> str:

@@ -46,6 +46,8 @@ class Endpoint:
     also_ok: tuple[int, ...] = ()
     # The body of every error status (the contract's error shape but for /healthz).
     failure: type[BaseModel] = ErrorOut
+    # Honours the optional `Idempotency-Key` header (a repeat answers the first change).
+    idempotent: bool = False
 
 
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
@@ -75,6 +77,7 @@ class ApiRoutes(web.RouteTableDef):
         media: str | None = None,
         also_ok: tuple[int, ...] = (),
         failure: type[BaseModel] = ErrorOut,
+        idempotent: bool = False,
     ) -> Callable[[View], View]:
         """Register a view called as `view(request[, sign_in][, query][, body])` after the
         checks.
@@ -100,6 +103,7 @@ class ApiRoutes(web.RouteTableDef):
                 media=media,
                 also_ok=also_ok,
                 failure=failure,
+                idempotent=idempotent,
             )
         )
 

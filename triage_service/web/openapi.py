@@ -72,7 +72,7 @@ def _operation(e: Endpoint, refs: Refs, schemas: dict[str, Any]) -> dict[str, An
             "required": bool(e.body.model_json_schema().get("required")),
             "content": {"application/json": {"schema": refs[(e.body, "validation")]}},
         }
-    parameters = _path_parameters(e) + _query_parameters(e, schemas)
+    parameters = _path_parameters(e) + _query_parameters(e, schemas) + _header_parameters(e)
     if parameters:
         operation["parameters"] = parameters
     return operation
@@ -107,6 +107,8 @@ def _error_statuses(e: Endpoint) -> dict[int, str]:
         statuses[422] = "Invalid fields"
     if "{id}" in e.path:
         statuses[404] = "Not found or not yours"
+    if e.idempotent:
+        statuses[422] = "Invalid fields, or an Idempotency-Key used for another change"
     if e.store:
         statuses[503] = "The store did not answer; try again after Retry-After"
     return statuses | dict(e.errors)
@@ -116,6 +118,26 @@ def _path_parameters(e: Endpoint) -> list[dict[str, Any]]:
     if "{id}" not in e.path:
         return []
     return [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+
+def _header_parameters(e: Endpoint) -> list[dict[str, Any]]:
+    """The optional `Idempotency-Key` of a change that honours one."""
+    if not e.idempotent:
+        return []
+    schema = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]+$"}
+    text = (
+        "Same user and key: the first answer again, never a second change (kept 24 h); "
+        "the key sent with another change is 422 `idempotency_key_reused`."
+    )
+    return [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": text,
+            "schema": schema,
+        }
+    ]
 
 
 def _query_parameters(e: Endpoint, schemas: dict[str, Any]) -> list[dict[str, Any]]:

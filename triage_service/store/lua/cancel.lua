@@ -1,5 +1,7 @@
 -- The owner officer withdraws a waiting request.
--- ARGV: prefix, now, id, officer_id, short_abandon_ms
+-- ARGV: prefix, now, id, officer_id, short_abandon_ms, idempotency (last)
+local again = idem_repeat()
+if again then return again end
 local id, officer = ARGV[3], ARGV[4]
 local rkey = K.request(id)
 local status = redis.call('HGET', rkey, 'status')
@@ -15,4 +17,5 @@ if redis.call('HGET', rkey, 'answered') ~= '1' and NOW - created >= tonumber(ARG
   count(created, 'abandoned')
 end
 event('cancelled', id, officer, 'officer', {'waited_ms', NOW - created})
+idem_record(id)
 return done(id)

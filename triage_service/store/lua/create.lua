@@ -5,6 +5,8 @@ local id, officer, idem = ARGV[3], ARGV[4], ARGV[5]
 local idem_key = K.idempotency(officer, idem)
 if idem ~= '' then
   local existing = redis.call('GET', idem_key)
+  -- A key another kind of change recorded (JSON, not a request id) is refused.
+  if existing and string.sub(existing, 1, 1) == '{' then return fail('idempotency_key_reused') end
   if existing then return done(existing, {created = false}) end
 end
 local fields = cjson.decode(ARGV[8])

@@ -2,7 +2,10 @@
 -- notification, and frees the clinician.
 -- ARGV: prefix, now, id, clinician_id, outcome_json, disposition, triage_code, conveyance,
 --       police_released_ms, referral_json ('' for none), notice_json ('' for none),
---       overridden ('1' when filed against the usual code/disposition rules, else '')
+--       overridden ('1' when filed against the usual code/disposition rules, else ''),
+--       idempotency (last)
+local again = idem_repeat()
+if again then return again end
 local id, clinician = ARGV[3], ARGV[4]
 local rkey = K.request(id)
 local status = redis.call('HGET', rkey, 'status')
@@ -62,4 +65,5 @@ if ARGV[11] ~= '' then
   count(created, 's297')
 end
 event('completed', id, clinician, 'clinician', {'disposition', disposition, 'triage_code', code})
+idem_record(id)
 return done(id)

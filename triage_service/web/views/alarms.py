@@ -36,7 +36,7 @@ async def list_alarms(request: web.Request, sign_in: SignIn) -> web.Response:
     roles=STATS_ROLES,
     body=AlarmAck,
     answer=AlarmOut,
-    errors={409: "already_acknowledged"},
+    errors={409: "already_acknowledged: the alarm was acknowledged before"},
 )
 async def acknowledge(request: web.Request, sign_in: SignIn, form: AlarmAck) -> web.Response:
     """Once per alarm (409 already_acknowledged after); stops its escalation."""

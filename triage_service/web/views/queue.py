@@ -15,8 +15,9 @@ from triage_service.domain.models import (
 from triage_service.service import lifecycle, records
 from triage_service.service.sessions import SignIn
 from triage_service.web.api import ApiRoutes, answer
+from triage_service.web.idempotency import idempotency
 from triage_service.web.state import CLOCK, STORE
-from triage_service.web.views.requests import shaped, visible_record
+from triage_service.web.views.requests import actionable_record, shaped
 
 routes = ApiRoutes()
 QUEUE_LIMIT = 200
@@ -79,15 +80,21 @@ async def get_queue(request: web.Request, sign_in: SignIn) -> web.Response:
     "POST",
     "/api/v1/requests/{id}/accept",
     summary="Accept a waiting request",
+    idempotent=True,
     roles=(Role.CLINICIAN,),
     answer=RequestOut,
     errors={409: "Already assigned or no longer waiting"},
 )
 async def accept_request(request: web.Request, sign_in: SignIn) -> web.Response:
-    """Exactly one of several clinicians accepting at once gets 200; the others 409."""
-    record = await visible_record(request, sign_in)
+    """Exactly one of several clinicians accepting at once gets 200; the others 409. The
+    winner's retry with the same Idempotency-Key gets 200 with the same session again."""
+    record = await actionable_record(request, sign_in)
     record = await lifecycle.accept_request(
-        request.app[STORE], sign_in.user, record["id"], now_ms=request.app[CLOCK]()
+        request.app[STORE],
+        sign_in.user,
+        record["id"],
+        now_ms=request.app[CLOCK](),
+        idempotency=idempotency(request, sign_in),
     )
     return answer(await shaped(request, sign_in, record))
 
@@ -96,14 +103,19 @@ async def accept_request(request: web.Request, sign_in: SignIn) -> web.Response:
     "POST",
     "/api/v1/queue/next",
     summary="Accept the first in service order",
+    idempotent=True,
     roles=(Role.CLINICIAN,),
     answer=RequestOut,
     errors={404: "queue_empty: nobody is waiting"},
 )
 async def take_next(request: web.Request, sign_in: SignIn) -> web.Response:
-    """Take whoever is first in the queue; 404 queue_empty when nobody waits."""
+    """Take whoever is first in the queue; 404 queue_empty when nobody waits. A repeated
+    Idempotency-Key answers the request the first call took and takes no other."""
     record = await lifecycle.take_next(
-        request.app[STORE], sign_in.user, now_ms=request.app[CLOCK]()
+        request.app[STORE],
+        sign_in.user,
+        now_ms=request.app[CLOCK](),
+        idempotency=idempotency(request, sign_in),
     )
     return answer(await shaped(request, sign_in, record))
 
@@ -112,6 +124,7 @@ async def take_next(request: web.Request, sign_in: SignIn) -> web.Response:
     "POST",
     "/api/v1/requests/{id}/release",
     summary="Hand back to the queue",
+    idempotent=True,
     roles=(Role.CLINICIAN,),
     body=ReleaseForm,
     answer=RequestOut,
@@ -119,8 +132,13 @@ async def take_next(request: web.Request, sign_in: SignIn) -> web.Response:
 )
 async def release_request(request: web.Request, sign_in: SignIn, form: ReleaseForm) -> web.Response:
     """The assigned clinician puts the request back at its original place."""
-    record = await visible_record(request, sign_in)
+    record = await actionable_record(request, sign_in)
     record = await lifecycle.release_request(
-        request.app[STORE], sign_in.user, record["id"], form.reason, now_ms=request.app[CLOCK]()
+        request.app[STORE],
+        sign_in.user,
+        record["id"],
+        form.reason,
+        now_ms=request.app[CLOCK](),
+        idempotency=idempotency(request, sign_in, form),
     )
     return answer(await shaped(request, sign_in, record))

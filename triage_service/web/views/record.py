@@ -20,8 +20,9 @@ from triage_service.service.throttle import limit_action
 from triage_service.store import RequestRecord
 from triage_service.web.api import ApiRoutes, answer
 from triage_service.web.errors import not_found
+from triage_service.web.idempotency import idempotency
 from triage_service.web.state import CLOCK, SETTINGS, STORE
-from triage_service.web.views.requests import shaped, visible_record
+from triage_service.web.views.requests import actionable_record, shaped, visible_record
 
 routes = ApiRoutes()
 PARTICIPANTS = (Role.OFFICER, Role.CLINICIAN)
@@ -39,6 +40,7 @@ async def participant_record(request: web.Request, sign_in: SignIn) -> RequestRe
     "POST",
     "/api/v1/requests/{id}/messages",
     summary="Send a chat message",
+    idempotent=True,
     roles=PARTICIPANTS,
     body=MessageForm,
     answer=MessageOut,
@@ -56,7 +58,12 @@ async def post_message(request: web.Request, sign_in: SignIn, form: MessageForm)
         now_ms=request.app[CLOCK](),
     )
     message = await messages.post_message(
-        request.app[STORE], record, sign_in.user, form.text, now_ms=request.app[CLOCK]()
+        request.app[STORE],
+        record,
+        sign_in.user,
+        form.text,
+        now_ms=request.app[CLOCK](),
+        idempotency=idempotency(request, sign_in, form),
     )
     return answer(message, status=201)
 
@@ -87,6 +94,7 @@ async def list_messages(request: web.Request, sign_in: SignIn) -> web.Response:
     "POST",
     "/api/v1/requests/{id}/outcome",
     summary="File the outcome",
+    idempotent=True,
     roles=(Role.CLINICIAN,),
     body=OutcomeForm,
     answer=OutcomeOut,
@@ -96,9 +104,15 @@ async def list_messages(request: web.Request, sign_in: SignIn) -> web.Response:
 async def file_outcome(request: web.Request, sign_in: SignIn, form: OutcomeForm) -> web.Response:
     """Exactly once, by the assigned clinician; opens any referral and s298 notification."""
     store, now_ms = request.app[STORE], request.app[CLOCK]()
-    record = await visible_record(request, sign_in)
+    record = await actionable_record(request, sign_in)
     record = await lifecycle.file_outcome(
-        store, request.app[SETTINGS], sign_in.user, record["id"], form, now_ms=now_ms
+        store,
+        request.app[SETTINGS],
+        sign_in.user,
+        record["id"],
+        form,
+        now_ms=now_ms,
+        idempotency=idempotency(request, sign_in, form),
     )
     referral = (
         await get_referral(store, record["referral_id"], now_ms=now_ms)

@@ -26,10 +26,13 @@ routes = ApiRoutes()
 async def list_referrals(
     request: web.Request, sign_in: SignIn, query: ReferralQuery
 ) -> web.Response:
-    """Open and overdue soonest due first; all newest first."""
+    """Open and overdue soonest due first; all newest first; a clinician's own only (those of
+    requests they are or were assigned to)."""
     found = await referrals.list_referrals(
         request.app[STORE], query.status, now_ms=request.app[CLOCK]()
     )
+    if sign_in.user.role is Role.CLINICIAN:
+        found = await referrals.of_clinician(request.app[STORE], sign_in.user, found)
     await record_accesses(
         request.app[STORE],
         sign_in.user,
@@ -55,7 +58,9 @@ async def list_referrals(
 async def update_referral(
     request: web.Request, sign_in: SignIn, update: ReferralUpdate
 ) -> web.Response:
-    """Accepted, completed, did not attend or cancelled; closed ones answer 409."""
+    """Accepted, completed, did not attend or cancelled; closed ones answer 409; a referral
+    of a request the clinician was never assigned to is 404."""
+    await referrals.ensure_assigned(request.app[STORE], sign_in.user, request.match_info["id"])
     referral = await referrals.update_referral(
         request.app[STORE],
         request.match_info["id"],

@@ -12,7 +12,8 @@ from triage_service.service.sessions import SignIn
 from triage_service.service.throttle import limit_action
 from triage_service.store import RequestRecord
 from triage_service.web.api import ApiRoutes, answer
-from triage_service.web.errors import ApiError, not_found
+from triage_service.web.errors import not_found
+from triage_service.web.idempotency import header_key, idempotency
 from triage_service.web.state import CLOCK, SETTINGS, STORE
 
 routes = ApiRoutes()
@@ -20,9 +21,19 @@ MINE_LIMIT = 100
 
 
 async def visible_record(request: web.Request, sign_in: SignIn) -> RequestRecord:
-    """The record named in the path, or 404 if it does not exist or is not the reader's."""
+    """The record named in the path, or 404 if it does not exist or the reader has no need to
+    know it (`records.may_see`)."""
     record = await records.load(request.app[STORE], request.match_info["id"])
     if record is None or not records.may_see(sign_in.user, record):
+        raise not_found()
+    return record
+
+
+async def actionable_record(request: web.Request, sign_in: SignIn) -> RequestRecord:
+    """The record named in the path for a change, or 404 if it does not exist or is not one
+    the user may act on (`records.may_act_on`); its state then decides (409)."""
+    record = await records.load(request.app[STORE], request.match_info["id"])
+    if record is None or not records.may_act_on(sign_in.user, record):
         raise not_found()
     return record
 
@@ -45,6 +56,7 @@ async def shaped(request: web.Request, sign_in: SignIn, record: RequestRecord) -
     "POST",
     "/api/v1/requests",
     summary="Ask for an assessment",
+    idempotent=True,
     roles=(Role.OFFICER,),
     body=RequestForm,
     answer=RequestOut,
@@ -53,14 +65,7 @@ async def shaped(request: web.Request, sign_in: SignIn, record: RequestRecord) -
 )
 async def create_request(request: web.Request, sign_in: SignIn, form: RequestForm) -> web.Response:
     """Queue a request; a repeated Idempotency-Key returns the first one with 200."""
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not (1 <= len(key) <= 128 and key.isascii() and key.isprintable()):
-        raise ApiError(
-            422,
-            "validation_error",
-            "Idempotency-Key must be 1-128 printable ASCII characters.",
-            fields={"Idempotency-Key": "1-128 printable ASCII characters"},
-        )
+    key = header_key(request)
     await limit_action(
         request.app[STORE],
         sign_in.user.id,
@@ -122,12 +127,14 @@ async def get_request(request: web.Request, sign_in: SignIn) -> web.Response:
     "POST",
     "/api/v1/requests/{id}/cancel",
     summary="Withdraw a waiting request",
+    idempotent=True,
     roles=(Role.OFFICER,),
     answer=RequestOut,
     errors={409: "The request is no longer waiting"},
 )
 async def cancel_request(request: web.Request, sign_in: SignIn) -> web.Response:
-    """The owner officer cancels; 409 once it is no longer waiting."""
+    """The owner officer cancels; 409 once it is no longer waiting (a repeated
+    Idempotency-Key: 200 with the request as it now stands)."""
     record = await visible_record(request, sign_in)
     record = await lifecycle.cancel_request(
         request.app[STORE],
@@ -135,5 +142,6 @@ async def cancel_request(request: web.Request, sign_in: SignIn) -> web.Response:
         sign_in.user,
         record["id"],
         now_ms=request.app[CLOCK](),
+        idempotency=idempotency(request, sign_in),
     )
     return answer(await shaped(request, sign_in, record))

@@ -1,0 +1,19 @@
+-- Appends a chat message with its event and wake-up, honouring an idempotency key: a repeat
+-- answers the first message again.
+-- ARGV: prefix, now, request_id, message_json, event (JSON list of names and values),
+--       wake_json, open_only ('1': refuse unless the request is waiting or in session),
+--       idempotency (last)
+local seen, reused = idem_seen()
+if reused then return fail('idempotency_key_reused') end
+if seen then return ok({message = seen, repeated = true}) end
+local id, message = ARGV[3], ARGV[4]
+if ARGV[7] == '1' then
+  local status = redis.call('HGET', K.request(id), 'status')
+  if not status then return fail('not_found') end
+  if status ~= 'waiting' and status ~= 'in_session' then return fail('request_closed', status) end
+end
+redis.call('RPUSH', K.messages(id), message)
+redis.call('XADD', K.events, '*', unpack(cjson.decode(ARGV[5])))
+redis.call('PUBLISH', K.wake, ARGV[6])
+idem_record(message)
+return ok({message = message})
