@@ -129,7 +129,17 @@ async def connected_call(officer: Page, clinician: Page) -> float:
     return seconds
 
 
+async def media_flows_again(officer: Page, clinician: Page) -> None:
+    """Wait until both sides are connected with the remote video playing anew."""
+    for page in (officer, clinician):
+        await page.evaluate("() => { delete document.getElementById('remote-video').dataset.seen }")
+    for page in (officer, clinician):
+        await netcall.wait_connected(page, timeout_s=30)
+        await netcall.wait_playing(page, timeout_s=30)
+
+
 async def test_call_connects_through_turn_without_a_direct_route(
+    bed: NetBed,
     net_server: TestServer, origin: str, officer_browser: Browser, clinician_browser: Browser
 ) -> None:
     """With no route between the two namespaces the call connects through the TURN relay
@@ -139,4 +149,72 @@ async def test_call_connects_through_turn_without_a_direct_route(
     print(f"\nsetup through TURN: {seconds:.2f} s")
     assert seconds <= 3
     for page in (officer, clinician):
-        assert (await netcall.route(page))["routeLocal"].startswith("relay")
+        ends = await netcall.route(page)
+        assert any(end.endswith(f" {bed.shared}") for end in ends.values()), ends
+
+
+async def test_a_squeezed_link_moves_the_call_to_audio_and_both_are_told(
+    bed: NetBed,
+    net_server: TestServer,
+    origin: str,
+    officer_browser: Browser,
+    clinician_browser: Browser,
+) -> None:
+    """Squeezing the officer's link to 40 kbit/s each way moves the call to audio by itself
+    within 15 s; both pages show the mode and say why in plain words, and audio stays up."""
+    officer, clinician = await pages(net_server, origin, officer_browser, clinician_browser)
+    await connected_call(officer, clinician)
+    bed.squeeze("officer", 40)
+    squeezed = time.perf_counter()
+    for page in (officer, clinician):
+        await netcall.wait_mode(page, "audio", timeout_s=30)
+    seconds = time.perf_counter() - squeezed
+    print(f"\nsqueeze to audio: {seconds:.1f} s")
+    assert seconds <= 15
+    for page in (officer, clinician):
+        assert "too weak for video" in await netcall.notice(page)
+    await officer.wait_for_timeout(8000)
+    for page in (officer, clinician):
+        assert await page.get_by_test_id("call-mode").text_content() == "audio"
+        await netcall.wait_connected(page)
+
+
+async def test_the_call_comes_back_after_the_officers_address_changes(
+    bed: NetBed,
+    net_server: TestServer,
+    origin: str,
+    officer_browser: Browser,
+    clinician_browser: Browser,
+) -> None:
+    """When the officer's address changes mid-call (old sockets go silent), both sides restart
+    ICE over the re-established live channel and video plays both ways again within 15 s."""
+    officer, clinician = await pages(net_server, origin, officer_browser, clinician_browser)
+    await connected_call(officer, clinician)
+    bed.move("officer")
+    moved = time.perf_counter()
+    await media_flows_again(officer, clinician)
+    seconds = time.perf_counter() - moved
+    print(f"\naddress change to media flowing: {seconds:.1f} s")
+    assert seconds <= 15
+
+
+@pytest.fixture
+def udp_blocked(bed: NetBed) -> None:
+    """No UDP from the officer's namespace to coturn (a network that lets only TCP out)."""
+    bed.block_udp_to_shared("officer")
+
+
+async def test_the_call_connects_over_turn_tcp_when_udp_is_blocked(
+    bed: NetBed,
+    udp_blocked: None,
+    net_server: TestServer,
+    origin: str,
+    officer_browser: Browser,
+    clinician_browser: Browser,
+) -> None:
+    """With UDP to the TURN server blocked on the officer's side, the officer relays over TURN
+    on TCP (the `?transport=tcp` URL) and the call connects with video both ways."""
+    officer, clinician = await pages(net_server, origin, officer_browser, clinician_browser)
+    seconds = await connected_call(officer, clinician)
+    print(f"\nsetup through TURN over TCP: {seconds:.2f} s")
+    assert (await netcall.route(officer))["routeLocal"] == f"relay/tcp {bed.shared}"

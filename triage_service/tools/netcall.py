@@ -108,7 +108,10 @@ async def wait_mode(page: Page, mode: str, timeout_s: float = 20) -> None:
 
 
 async def route(page: Page) -> dict[str, Any]:
-    """The call's path as the page last saw it: candidate type and transport of each end."""
+    """The call's path as the page sees it: candidate type and transport of each end."""
+    await page.wait_for_function(
+        "() => !!document.getElementById('session')?.dataset.routeLocal", polling=200
+    )
     found = await page.evaluate("() => ({ ...document.getElementById('session').dataset })")
     return {key: value for key, value in found.items() if key.startswith("route")}
 
