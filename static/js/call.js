@@ -270,6 +270,7 @@ export class Call {
     }
     if (!this.adopt(data)) return;
     if (data.hello) this.hello(data);
+    if (data.restart && !this.polite) this.restartIce();
     if (data.description) await this.describe(data.description);
     if (data.candidate) await this.addCandidate(data.candidate);
   }
@@ -383,8 +384,13 @@ export class Call {
     }, delay);
   }
 
+  /** The impolite side restarts ICE; the polite one asks it to, since a restart offer from
+   *  each side at once (both saw the link stall) ends in a rollback after which Chrome may
+   *  stop rendering the remote video. */
   restartIce() {
-    if (this.pc?.remoteDescription) this.pc.restartIce();
+    if (!this.pc?.remoteDescription) return;
+    if (this.polite) this.send({ restart: true });
+    else this.pc.restartIce();
   }
 
   networkChanged() {
