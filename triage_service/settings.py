@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from triage_service.rtc.turn import parse_turn_urls
+
 ENV_PREFIX = "TRIAGE_"
 
 
@@ -96,6 +98,10 @@ class Settings:
             raise SettingsError(f"port must be 1..65535, got {self.port}")
         if self.turn_ttl_s > 3600:
             raise SettingsError("turn_ttl_s must be at most 3600 (one hour)")
+        try:
+            parse_turn_urls(self.turn_urls)
+        except ValueError as e:
+            raise SettingsError(f"turn_urls: {e}") from e
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError(
                 f"redis_url must start with redis://, rediss:// or unix://, got {self.redis_url!r}"

@@ -140,7 +140,10 @@ async def media_flows_again(officer: Page, clinician: Page) -> None:
 
 async def test_call_connects_through_turn_without_a_direct_route(
     bed: NetBed,
-    net_server: TestServer, origin: str, officer_browser: Browser, clinician_browser: Browser
+    net_server: TestServer,
+    origin: str,
+    officer_browser: Browser,
+    clinician_browser: Browser,
 ) -> None:
     """With no route between the two namespaces the call connects through the TURN relay
     within 3 s of both session pages opening, with video playing both ways."""
