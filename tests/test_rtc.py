@@ -20,7 +20,7 @@ from triage_service.rtc.echo import ECHO_PEERS
 from triage_service.rtc.ice import rtc_configuration
 from triage_service.rtc.media import FrameCounter, SineAudioTrack, SyntheticVideoTrack
 from triage_service.rtc.turn import ice_servers_for, turn_credential, turn_server
-from triage_service.settings import Settings
+from triage_service.settings import Settings, SettingsError
 
 STUN = {"urls": "stun:stun.example.org:3478"}
 TURN: dict[str, Any] = {
@@ -301,3 +301,33 @@ async def test_browser_hang_up_frees_the_slot(
         while len(peers):
             await asyncio.sleep(0.05)
     assert time.monotonic() - started < 5  # the test's own limit is 20 s
+
+
+def test_turn_urls_over_tcp_and_tls_on_443_are_accepted() -> None:
+    """`turn_urls` takes TURN over UDP, over TCP and over TLS (e.g. on 443) and hands them to
+    the browser in the order given."""
+    urls = (
+        "turn:t.example:3478?transport=udp, turn:t.example:443?transport=tcp, turns:t.example:443"
+    )
+    settings = Settings(redis_url=REDIS_URL, turn_secret="s", turn_urls=urls)
+    servers = ice_servers_for(
+        configured=[],
+        turn_secret="s",
+        turn_urls=settings.turn_urls,
+        user_id="u",
+        now_s=0,
+        ttl_s=60,
+    )
+    assert servers[0]["urls"] == [
+        "turn:t.example:3478?transport=udp",
+        "turn:t.example:443?transport=tcp",
+        "turns:t.example:443",
+    ]
+
+
+@pytest.mark.parametrize("url", ["http://t.example", "turn:t.example?transport=sctp", "stun:x"])
+def test_a_bad_turn_url_is_refused_at_start(url: str) -> None:
+    """A `turn_urls` entry that is not a turn:/turns: URL stops the service from starting,
+    naming the URL."""
+    with pytest.raises(SettingsError, match="turn_urls"):
+        Settings(redis_url=REDIS_URL, turn_urls=url)

@@ -19,6 +19,7 @@ from triage_service.domain.areas import (
     default_directory,
     parse_directory,
 )
+from triage_service.rtc.turn import parse_turn_urls
 
 ENV_PREFIX = "TRIAGE_"
 # Numeric settings for which 0 is meaningful (off, none); every other one must be positive.
@@ -131,6 +132,10 @@ class Settings:
         self._check_redis()
         if self.log_format not in LOG_FORMATS:
             raise SettingsError(f"log_format must be json or text, got {self.log_format!r}")
+        try:
+            parse_turn_urls(self.turn_urls)
+        except ValueError as e:
+            raise SettingsError(f"turn_urls: {e}") from e
         if not self.fhir_base_url.startswith(("https://", "http://")):
             raise SettingsError(f"fhir_base_url must be an http(s) URL, got {self.fhir_base_url!r}")
         if bool(self.tls_cert) != bool(self.tls_key):

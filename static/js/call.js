@@ -8,10 +8,13 @@
 // The call has one mode for both sides (video, audio or text); a lower mode wins when they
 // differ, so a refused camera takes the call to audio, a refused microphone to text.
 import { api, uid } from './api.js';
+import { LinkWatch } from './link.js';
 import { LocalMedia } from './media.js';
 
 const RANK = { text: 0, audio: 1, video: 2 };
 const MAX_BACKOFF_MS = 30000;
+const LOWER = { video: 'audio', audio: 'text' };
+const WEAK_AUDIO_BPS = 8000;  // Opus speech stays intelligible at 8 kbit/s: ~38 kbit/s on the wire
 
 function codecRank(codec) {
   const mime = codec.mimeType.toLowerCase();
@@ -22,7 +25,9 @@ function codecRank(codec) {
 }
 
 export class Call {
-  /** hooks: onState(state), onMode(mode), onNotice(text), onAutoplayBlocked() */
+  /** hooks: onState(state), onMode(mode, reason), onNotice(text), onAutoplayBlocked(),
+   *  onRecovered() (the link can carry video again), onSample(sample) (link stats each second),
+   *  onLinkDown() (media stopped or the network changed: the live channel may be dead too) */
   constructor({ requestId, polite, mode, transport, localVideo, remoteVideo, hooks }) {
     Object.assign(this, { requestId, polite, mode, transport, hooks });
     this.localVideo = localVideo;
@@ -37,6 +42,10 @@ export class Call {
     this.ended = false;
     this.backoff = 1000;
     this.chain = Promise.resolve();
+    this.link = new LinkWatch({ weak: (mode) => this.linkWeak(mode),
+                                recovered: () => hooks.onRecovered?.(),
+                                stalled: () => this.linkStalled(),
+                                sample: (sample) => hooks.onSample?.(sample) });
     window.addEventListener('online', () => this.networkChanged());
     navigator.connection?.addEventListener?.('change', () => this.networkChanged());
   }
@@ -71,7 +80,10 @@ export class Call {
   }
 
   /** The user picked a mode: switch, and take the other side with us. */
-  switchMode(mode) { return this.enqueue(() => this.applyMode(mode, true)); }
+  switchMode(mode) {
+    this.link.chosen();
+    return this.enqueue(() => this.applyMode(mode, true));
+  }
 
   /** Mute or unmute the microphone; returns whether it is now muted (null: no microphone). */
   toggleMute() { return this.toggle('audio'); }
@@ -92,6 +104,7 @@ export class Call {
 
   end() {
     this.ended = true;
+    this.link.stop();
     this.closePeer();
     this.media.stop();
     this.report();
@@ -132,22 +145,37 @@ export class Call {
     this.hooks.onState?.(state);
   }
 
-  async applyMode(wanted, announce) {
+  /** `reason` 'weak-link': the link could not carry the mode we were in. */
+  async applyMode(wanted, announce, reason = null) {
     if (this.ended) return;
     const mode = await this.media.acquire(wanted);
-    if (announce || mode !== wanted) this.send({ mode, change: true });
+    if (announce || mode !== wanted) this.send({ mode, change: true, ...(reason && { reason }) });
     this.mode = mode;
     if (mode === 'text') this.closePeer();
     else if (this.pc) await this.syncSenders();
     else this.newPeer();
+    await this.capAudio(reason === 'weak-link' ? WEAK_AUDIO_BPS : null);
+    if (this.pc) this.link.watch(this.pc, mode);
+    else this.link.stop();
     this.localVideo.srcObject = mode === 'video' ? this.media.stream : null;
-    this.hooks.onMode?.(mode);
+    this.hooks.onMode?.(mode, reason);
     this.report();
   }
 
   async followMode(data) {
     if (!data.change && RANK[data.mode] >= RANK[this.mode]) return;  // they will come down to us
-    await this.applyMode(data.mode, false);
+    const reason = data.reason === 'weak-link' ? data.reason : null;
+    if (reason) this.link.steppedDown();
+    await this.applyMode(data.mode, false, reason);
+  }
+
+  /** The link cannot carry `mode`: take both sides one step down and say why. */
+  linkWeak(mode) {
+    this.enqueue(async () => {
+      if (mode !== this.mode || !LOWER[mode]) return;
+      this.link.steppedDown();
+      await this.applyMode(LOWER[mode], true, 'weak-link');
+    });
   }
 
   newPeer() {
@@ -162,6 +190,7 @@ export class Call {
     pc.onconnectionstatechange = () => this.connectionChanged(pc);
     for (const track of this.media.stream.getTracks()) pc.addTrack(track, this.media.stream);
     this.preferCodecs();
+    this.link.watch(pc, this.mode);
     if (this.liveOpen) this.send({ hello: true, mode: this.mode });
   }
 
@@ -192,6 +221,19 @@ export class Call {
       }
     }
     this.preferCodecs();
+  }
+
+  /** Limit the microphone's bitrate (null: the browser's own choice). */
+  async capAudio(bps) {
+    const sender = this.pc?.getSenders().find((s) => s.track?.kind === 'audio');
+    if (!sender) return;
+    const parameters = sender.getParameters();
+    if (!parameters.encodings?.length) return;
+    for (const encoding of parameters.encodings) {
+      if (bps) encoding.maxBitrate = bps;
+      else delete encoding.maxBitrate;
+    }
+    try { await sender.setParameters(parameters); } catch (error) { console.debug('call: cap', error); }
   }
 
   preferCodecs() {
@@ -228,6 +270,7 @@ export class Call {
     }
     if (!this.adopt(data)) return;
     if (data.hello) this.hello(data);
+    if (data.restart && !this.polite) this.restartIce();
     if (data.description) await this.describe(data.description);
     if (data.candidate) await this.addCandidate(data.candidate);
   }
@@ -257,7 +300,7 @@ export class Call {
     if (!pc) return;
     if (pc.signalingState === 'have-local-offer' && pc.localDescription) {
       this.send({ description: pc.localDescription });
-    } else if (['failed', 'disconnected'].includes(pc.connectionState)) {
+    } else if (['failed', 'disconnected'].includes(pc.connectionState) || this.link.stalled) {
       this.restartIce();
     }
   }
@@ -290,15 +333,26 @@ export class Call {
     }
   }
 
+  /** Show `track`; a track replacing one of its kind gets a new stream, since a video element
+   *  keeps rendering the removed track of a stream it already plays. */
   addRemoteTrack(track) {
-    for (const old of this.remoteStream.getTracks()) {
-      if (old.kind === track.kind) this.remoteStream.removeTrack(old);
+    const tracks = this.remoteStream.getTracks();
+    if (tracks.includes(track)) return;
+    if (tracks.some((old) => old.kind === track.kind)) {
+      this.remoteStream = new MediaStream(tracks.filter((old) => old.kind !== track.kind));
     }
     this.remoteStream.addTrack(track);
     if (this.remoteVideo.srcObject !== this.remoteStream) {
       this.remoteVideo.srcObject = this.remoteStream;
     }
     this.playRemote();
+  }
+
+  /** Nothing arrives any more although ICE still says connected (an address changed): check
+   *  the live channel and restart ICE now rather than after the consent timeout. */
+  linkStalled() {
+    this.hooks.onLinkDown?.();
+    this.scheduleRestart(0);
   }
 
   connectionChanged(pc) {
@@ -311,8 +365,10 @@ export class Call {
       this.retry = null;
       this.playRemote();
     } else if (state === 'failed') {
+      this.hooks.onLinkDown?.();
       this.scheduleRestart(0);
     } else if (state === 'disconnected') {
+      this.hooks.onLinkDown?.();
       this.scheduleRestart(2500);  // often recovers by itself within a few seconds
     }
   }
@@ -321,18 +377,24 @@ export class Call {
     if (this.retry) return;
     this.retry = setTimeout(() => {
       this.retry = null;
-      if (!this.pc || this.pc.connectionState === 'connected') return;
+      if (!this.pc || (this.pc.connectionState === 'connected' && !this.link.stalled)) return;
       this.restartIce();
       this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
       this.scheduleRestart(this.backoff);
     }, delay);
   }
 
+  /** The impolite side restarts ICE; the polite one asks it to, since a restart offer from
+   *  each side at once (both saw the link stall) ends in a rollback after which Chrome may
+   *  stop rendering the remote video. */
   restartIce() {
-    if (this.pc?.remoteDescription) this.pc.restartIce();
+    if (!this.pc?.remoteDescription) return;
+    if (this.polite) this.send({ restart: true });
+    else this.pc.restartIce();
   }
 
   networkChanged() {
+    this.hooks.onLinkDown?.();
     clearTimeout(this.networkTimer);
     this.networkTimer = setTimeout(() => this.enqueue(async () => this.restartIce()), 1000);
   }

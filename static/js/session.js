@@ -71,8 +71,15 @@ function showState(state) {
   updateStage();
 }
 
-function showMode(next) {
-  if (mode && next !== mode && next !== asked) notice(`The call is now ${label(MODES, next).toLowerCase()}.`);
+// What a step down because of the link means, in plain words, for both sides.
+const WEAK_LINK = {
+  audio: 'The connection is too weak for video, so the call has switched to audio only.',
+  text: 'The connection is too weak for a call, so it has switched to text chat: use the chat.',
+};
+
+function showMode(next, reason) {
+  if (reason === 'weak-link' && WEAK_LINK[next]) notice(WEAK_LINK[next]);
+  else if (mode && next !== mode && next !== asked) notice(`The call is now ${label(MODES, next).toLowerCase()}.`);
   mode = next;
   asked = null;
   $('call-mode').textContent = next;
@@ -84,11 +91,21 @@ function showMode(next) {
   updateStage();
 }
 
+// The path the call takes (host, srflx or relay; udp or tcp; the address), for support and tests.
+function showRoute(sample) {
+  const end = (candidate) => candidate
+    && `${candidate.candidateType}/${candidate.relayProtocol || candidate.protocol} ${candidate.address}`;
+  root.dataset.routeLocal = end(sample.route?.local) || '';
+  root.dataset.routeRemote = end(sample.route?.remote) || '';
+}
+
 function startCall(requestMode) {
   call = new Call({
     requestId, polite: officer, mode: requestMode, transport: (message) => live.send(message),
     localVideo: $('local-video'), remoteVideo: $('remote-video'),
-    hooks: { onState: showState, onMode: showMode, onNotice: notice,
+    hooks: { onState: showState, onMode: showMode, onNotice: notice, onSample: showRoute,
+             onLinkDown: () => live.probe(),
+             onRecovered: () => notice('The connection is better now: press Video to try video again.'),
              onAutoplayBlocked: () => { $('play-remote').hidden = false; } },
   });
   call.start();

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import base64
 import hmac
+import re
 from collections.abc import Sequence
 from typing import Any
 
 MAX_TTL_S = 3600
+# RFC 7065: turn:/turns: host[:port][?transport=udp|tcp], e.g. "turn:host:443?transport=tcp"
+# for networks that let only TCP out, or "turns:host:443?transport=tcp" for TLS on 443.
+TURN_URL = re.compile(
+    r"turns?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\?transport=(udp|tcp))?"
+)
 
 
 def turn_credential(secret: str, username: str) -> str:
@@ -36,8 +42,13 @@ def turn_server(
 
 
 def parse_turn_urls(raw: str | None) -> list[str]:
-    """The comma-separated `turn_urls` setting as a list, blanks dropped."""
-    return [url.strip() for url in (raw or "").split(",") if url.strip()]
+    """The comma-separated `turn_urls` setting as a list, blanks dropped; ValueError naming the
+    first URL that is not `turn:`/`turns:` host[:port][?transport=udp|tcp]."""
+    urls = [url.strip() for url in (raw or "").split(",") if url.strip()]
+    for url in urls:
+        if not TURN_URL.fullmatch(url):
+            raise ValueError(f"not a TURN URL (turn:/turns:host[:port][?transport=udp|tcp]): {url}")
+    return urls
 
 
 def ice_servers_for(
