@@ -105,7 +105,7 @@ async def _follow_up(
             referral_id,
             "completed",
             None,
-            actor_id=clinician.id,
+            actor=clinician,
             now_ms=rng.randint(made_ms, max(made_ms, due)),
         )
     elif choice < 0.6:
@@ -114,12 +114,12 @@ async def _follow_up(
             referral_id,
             "completed",
             None,
-            actor_id=clinician.id,
+            actor=clinician,
             now_ms=due + rng.randint(1, H),
         )
     elif choice < 0.7:
         await referrals.update_referral(
-            store, referral_id, "did_not_attend", None, actor_id=clinician.id, now_ms=due
+            store, referral_id, "did_not_attend", None, actor=clinician, now_ms=due
         )
 
 

@@ -75,6 +75,7 @@ def _user_commands(user: argparse._SubParsersAction[OneLineErrors]) -> None:
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=roles)
     add.add_argument("--display-name")
+    add.add_argument("--team", help="receivers: the team SERVICE:BOARD, e.g. crisis_team:default")
     add_arguments(user.add_parser("list", help="list accounts"))
     for name, text in (
         ("disable", "disable an account, ending its sessions"),
@@ -111,8 +112,10 @@ def user_action(parsed: argparse.Namespace) -> StoreAction:
                 role=Role(parsed.role),
                 password=password,
                 display_name=parsed.display_name,
+                team=parsed.team,
             )
-            return f"created {parsed.role} {parsed.username}"
+            team = f" in team {parsed.team}" if parsed.team else ""
+            return f"created {parsed.role} {parsed.username}{team}"
         if action == "list":
             return "\n".join(_account_line(u, off) for u, off in await list_users(store))
         if action in ("disable", "enable"):

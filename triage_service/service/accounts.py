@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from triage_service.cpu import run_cpu
 from triage_service.domain.codes import Role
+from triage_service.domain.teams import parse_team
 from triage_service.domain.users import User
 from triage_service.service.passwords import password_problem
 from triage_service.service.sessions import end_user_sessions
@@ -34,9 +35,17 @@ class DuplicateUser(ValueError):
 
 
 async def add_user(
-    store: Store, *, username: str, role: Role, password: str, display_name: str | None = None
+    store: Store,
+    *,
+    username: str,
+    role: Role,
+    password: str,
+    display_name: str | None = None,
+    team: str | None = None,
 ) -> User:
-    """Create an account; raise `DuplicateUser` if the username exists."""
+    """Create an account (a receiver with its team); raise `DuplicateUser` if the username
+    exists, ValueError for a bad name, password or team."""
+    team = checked_team(role, team)
     if not username or len(username) > 64 or not username.isprintable() or " " in username:
         raise ValueError("username must be 1-64 printable characters without spaces")
     if problem := password_problem(password):
@@ -49,7 +58,19 @@ async def add_user(
         role=role,
         password_hash=await hash_password(password),
         display_name=display_name,
+        team=team,
     )
+
+
+def checked_team(role: Role, team: str | None) -> str | None:
+    """The checked team of a new account: receivers need one, nobody else may have one."""
+    if role is Role.RECEIVER:
+        if not team:
+            raise ValueError("a receiver needs --team SERVICE:BOARD (e.g. crisis_team:default)")
+        return parse_team(team)
+    if team:
+        raise ValueError("only receivers belong to a team")
+    return None
 
 
 def display_name_problem(name: str) -> str | None:
@@ -68,11 +89,21 @@ async def hash_password(password: str) -> str:
 
 
 async def save_user(
-    store: Store, *, username: str, role: Role, password_hash: str, display_name: str | None = None
+    store: Store,
+    *,
+    username: str,
+    role: Role,
+    password_hash: str,
+    display_name: str | None = None,
+    team: str | None = None,
 ) -> User:
     """Store an account with an already computed hash (bulk tools share one hash)."""
     user = User(
-        id=secrets.token_hex(8), username=username, display_name=display_name or username, role=role
+        id=secrets.token_hex(8),
+        username=username,
+        display_name=display_name or username,
+        role=role,
+        team=team,
     )
     if not await store.accounts.claim_username(username, user.id):
         raise DuplicateUser(f"user {username!r} already exists")
@@ -156,7 +187,11 @@ async def reset_password(store: Store, username: str, password: str) -> User:
 async def set_role(store: Store, username: str, role: Role) -> User:
     """Give an account another role; its sessions (which carry the old role) end."""
     user = await find_user(store, username)
+    if role is Role.RECEIVER and not user.team:
+        raise ValueError("a receiver needs a team: add a new account with --team")
     await store.accounts.save(user.id, {"role": role.value})
+    if role is not Role.RECEIVER and user.team:
+        await store.accounts.forget(user.id, "team")
     await end_user_sessions(store, user.id)
     return user
 
@@ -167,4 +202,5 @@ def _user(fields: dict[str, str]) -> User:
         username=fields["username"],
         display_name=fields["display_name"],
         role=Role(fields["role"]),
+        team=fields.get("team") or None,
     )

@@ -55,6 +55,7 @@ async def load_session(store: Store, settings: Settings, token: str, now_ms: int
         username=fields["username"],
         display_name=fields["display_name"],
         role=Role(fields["role"]),
+        team=fields.get("team"),
     )
     return SignIn(token=token, csrf_token=fields["csrf"], user=user)
 

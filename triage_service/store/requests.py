@@ -43,6 +43,11 @@ class RequestRecord(TypedDict):
     referral_id: NotRequired[str]
     notice_id: NotRequired[str]
     purged_ms: NotRequired[str]
+    board: NotRequired[str]
+    useful: NotRequired[str]
+    time_saved_min: NotRequired[str]
+    feedback_comment: NotRequired[str]
+    feedback_ms: NotRequired[str]
 
 
 def as_record(stored: dict[str, str]) -> RequestRecord | None:

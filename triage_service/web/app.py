@@ -30,6 +30,8 @@ from triage_service.web.state import CLOCK, HUB, SETTINGS, TASKS
 from triage_service.web.views import (
     alarms,
     audit,
+    documents,
+    feedback,
     live,
     pages,
     queue,
@@ -56,6 +58,8 @@ ROUTE_TABLES: tuple[ApiRoutes, ...] = (
     stats.routes,
     alarms.routes,
     audit.routes,
+    documents.routes,
+    feedback.routes,
 )
 
 
