@@ -9,10 +9,9 @@ from typing import Any
 from aiohttp import web
 
 from triage_service.domain.codes import Role, TriageCode
-from triage_service.domain.models import OutcomeForm, RequestForm
+from triage_service.domain.models import FeedbackForm, OutcomeForm, RequestForm
 from triage_service.domain.outcome_rules import FITTING_DISPOSITIONS, departures
 from triage_service.domain.users import User
-from triage_service.domain.models import FeedbackForm
 from triage_service.service import lifecycle, referrals
 from triage_service.service.feedback import give_feedback
 from triage_service.store.store import Store

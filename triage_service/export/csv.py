@@ -41,6 +41,7 @@ COLUMNS = (
     "referral_status",
     "referral_on_time",
     "s297",
+    "useful",
 )
 REQUEST_FIELDS = (
     "id",
@@ -61,8 +62,21 @@ REQUEST_FIELDS = (
     "conveyance",
     "referral_id",
     "notice_id",
+    "useful",
 )
-REFERRAL_FIELDS = ("service", "status", "due_ms", "updated_ms", "urgency", "created_ms")
+REFERRAL_FIELDS = (
+    "service",
+    "status",
+    "due_ms",
+    "updated_ms",
+    "urgency",
+    "created_ms",
+    "accepted_ms",
+    "declined_ms",
+    "completed_ms",
+    "did_not_attend_ms",
+    "cancelled_ms",
+)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 EXPORT_HEADERS = {
     "Cache-Control": "no-store",
@@ -159,6 +173,7 @@ def export_row(
         referral["status"] or "",
         referral_on_time(referral, now_ms),
         "yes" if r["notice_id"] else "no",
+        r["useful"] or "",
     ]
 
 
