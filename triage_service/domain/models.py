@@ -344,6 +344,9 @@ class RequestOut(BaseModel):
     phone_fallback: str | None = None
     clinicians_on_duty: int | None = None
     fallback: Fallback | None = None
+    feedback_given: bool | None = Field(
+        default=None, description="completed requests: whether the officer rated it"
+    )
 
 
 class RequestList(BaseModel):
