@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         prog="triage-service", description="Remote mental-health triage for police."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    add_arguments(commands.add_parser("serve", help="run the server"))
+    add_arguments(commands.add_parser("serve", help="run the server", allow_abbrev=False))
     user = commands.add_parser("user", help="manage accounts").add_subparsers(
         dest="action", required=True
     )
@@ -71,20 +71,24 @@ def main(argv: Sequence[str] | None = None) -> None:
 def _user_commands(user: argparse._SubParsersAction[OneLineErrors]) -> None:
     """The `user` subcommands and their arguments."""
     roles = [r.value for r in Role]
-    add = add_arguments(user.add_parser("add", help="create an account"))
+    add = add_arguments(user.add_parser("add", help="create an account", allow_abbrev=False))
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=roles)
     add.add_argument("--display-name")
     add.add_argument("--team", help="receivers: the team SERVICE:BOARD, e.g. crisis_team:default")
-    add_arguments(user.add_parser("list", help="list accounts"))
+    add_arguments(user.add_parser("list", help="list accounts", allow_abbrev=False))
     for name, text in (
         ("disable", "disable an account, ending its sessions"),
         ("enable", "enable a disabled account"),
     ):
-        add_arguments(user.add_parser(name, help=text)).add_argument("username")
-    reset = add_arguments(user.add_parser("reset-password", help="set a new password"))
+        add_arguments(user.add_parser(name, help=text, allow_abbrev=False)).add_argument("username")
+    reset = add_arguments(
+        user.add_parser("reset-password", help="set a new password", allow_abbrev=False)
+    )
     reset.add_argument("username")
-    role = add_arguments(user.add_parser("set-role", help="give an account another role"))
+    role = add_arguments(
+        user.add_parser("set-role", help="give an account another role", allow_abbrev=False)
+    )
     role.add_argument("username")
     role.add_argument("role", choices=roles)
     for command in (add, reset):

@@ -253,7 +253,9 @@ class Settings:
             raw = env.get(ENV_PREFIX + f.name.upper())
             if raw is not None:
                 values[f.name] = _convert(f, raw)
-        flags = add_arguments(argparse.ArgumentParser(add_help=False)).parse_known_args(argv)[0]
+        # No abbreviations: `user add --team X` must not be read as `--team-webhooks X`.
+        parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+        flags = add_arguments(parser).parse_known_args(argv)[0]
         values.update({k: v for k, v in vars(flags).items() if v is not None})
         return cls(**values)
 
