@@ -10,10 +10,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.async_api import WebSocketRoute
 
-from conftest import OUTCOME_FORM, REQUEST_FORM, SignInFactory
+from conftest import OUTCOME_FORM, REQUEST_FORM, SignInFactory, log_in
+from triage_service.service.accounts import get_user
 from triage_service.domain.times import wall_clock_ms
 from triage_service.settings import Settings
 from triage_service.web.app import create_app
+from triage_service.web.state import STORE
 
 from .conftest import PageFactory, fill_request, go_available, request_and_accept
 
@@ -92,10 +94,15 @@ async def test_take_next_then_resume_from_the_console(
 async def test_referrals_show_overdue_and_take_status_updates(
     server: TestServer, open_page: PageFactory, sign_in: SignInFactory, clock: ShiftedClock
 ) -> None:
-    """An overdue referral is listed with its due time and highlighted; marking it completed
-    takes it off the open list and the full list shows it completed."""
+    """An overdue referral the clinician made is listed with its due time and highlighted;
+    marking it completed takes it off the open list and the full list shows it completed."""
+    clinician = await open_page(server, "clinician", username="assessor-1")
+    store = server.app[STORE]
+    me = await get_user(store, await store.accounts.id_of("assessor-1") or "")
+    assert me is not None
+    assessor = await log_in(server, me)
     clock.offset_ms = -3 * H  # filed three hours ago, due an hour after that
-    officer, assessor = await sign_in("officer"), await sign_in("clinician")
+    officer = await sign_in("officer")
     status, created = await officer.post("/api/v1/requests", REQUEST_FORM)
     assert status == 201
     await assessor.post(f"/api/v1/requests/{created['id']}/accept")
@@ -105,18 +112,20 @@ async def test_referrals_show_overdue_and_take_status_updates(
     assert status == 201, body
     clock.offset_ms = 0
 
-    clinician = await open_page(server, "clinician")
+    await clinician.reload()
     item = clinician.get_by_test_id("referral-item")
     await item.wait_for()
     assert "overdue" in (await item.get_attribute("class") or "")
     text = await item.text_content() or ""
     assert "Crisis team" in text and "Due" in text and "overdue by" in text
+    assert "Team: crisis_team:default" in text
     await item.locator("select").select_option("completed")
     await item.locator("input[name=note]").fill("Seen at home by the crisis team.")
     await item.get_by_role("button", name="Update").click()
     await clinician.locator("#referral-empty").wait_for()
     await clinician.get_by_test_id("referral-scope").select_option("all")
     await item.filter(has_text="Completed").wait_for()
+    await assessor.client.close()
 
 
 async def test_release_puts_the_request_back_and_the_officer_waits_again(
