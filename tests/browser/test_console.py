@@ -11,8 +11,8 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import WebSocketRoute
 
 from conftest import OUTCOME_FORM, REQUEST_FORM, SignInFactory, log_in
-from triage_service.service.accounts import get_user
 from triage_service.domain.times import wall_clock_ms
+from triage_service.service.accounts import get_user
 from triage_service.settings import Settings
 from triage_service.web.app import create_app
 from triage_service.web.state import STORE

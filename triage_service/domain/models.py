@@ -12,9 +12,11 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
+    model_serializer,
 )
 from pydantic_core import PydanticCustomError
 
@@ -298,7 +300,15 @@ class UserOut(BaseModel):
     username: str
     display_name: str
     role: Role
-    team: str | None = None
+    team: str | None = Field(default=None, description="receivers only: service:board")
+
+    @model_serializer(mode="wrap")
+    def without_empty_team(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """`team` only for receivers: other accounts keep the contract's four fields."""
+        found: dict[str, Any] = handler(self)
+        if found.get("team") is None:
+            found.pop("team", None)
+        return found
 
 
 class SessionOut(BaseModel):

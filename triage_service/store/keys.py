@@ -56,8 +56,8 @@ PER_ID: dict[str, str] = {
     "alarm": "alarm:{}",  # hash: one alarm record
     "alarm_claim": "alarm:claim:{}:{}",  # string: the claim that raised an alarm (kind, subject)
     "stats": "stats:{}",  # the statistics counters and bins (lua/_common.lua)
-    "team_open": "team:{}:open",  # sorted set: a receiving team's open referral ids by due time
-    "team_referrals": "team:{}:referrals",  # sorted set: a team's referral ids by creation
+    "team_open": "teams:{}:open",  # sorted set: a receiving team's open referral ids by due time
+    "team_referrals": "teams:{}:referrals",  # sorted set: a team's referral ids by creation
     "clinician_referrals": "clin:{}:referrals",  # sorted set: referrals a clinician made
 }
 
