@@ -105,9 +105,14 @@ async def second_server(settings: Settings) -> AsyncIterator[TestServer]:
 
 
 async def create_account(
-    app: web.Application, role: Role, username: str | None = None, display_name: str | None = None
+    app: web.Application,
+    role: Role,
+    username: str | None = None,
+    display_name: str | None = None,
+    team: str | None = None,
 ) -> User:
-    """Write an account straight to the store with the shared password hash."""
+    """Write an account straight to the store with the shared password hash (a receiver
+    with its `team`)."""
     store = app[STORE]
     username = username or f"{role.value}-{secrets.token_hex(3)}"
     user = User(
@@ -115,6 +120,7 @@ async def create_account(
         username=username,
         display_name=display_name or f"{role.value.title()} {secrets.token_hex(2)}",
         role=role,
+        team=team,
     )
     await store.client.hset(store.keys("users"), user.username.lower(), user.id)
     await store.client.hset(

@@ -9,10 +9,11 @@ from typing import Any
 from aiohttp import web
 
 from triage_service.domain.codes import Role, TriageCode
-from triage_service.domain.models import OutcomeForm, RequestForm
+from triage_service.domain.models import FeedbackForm, OutcomeForm, RequestForm
 from triage_service.domain.outcome_rules import FITTING_DISPOSITIONS, departures
 from triage_service.domain.users import User
 from triage_service.service import lifecycle, referrals
+from triage_service.service.feedback import give_feedback
 from triage_service.store.store import Store
 from triage_service.tools.forms import request_form
 from triage_service.web.state import SETTINGS
@@ -105,7 +106,7 @@ async def _follow_up(
             referral_id,
             "completed",
             None,
-            actor_id=clinician.id,
+            actor=clinician,
             now_ms=rng.randint(made_ms, max(made_ms, due)),
         )
     elif choice < 0.6:
@@ -114,12 +115,12 @@ async def _follow_up(
             referral_id,
             "completed",
             None,
-            actor_id=clinician.id,
+            actor=clinician,
             now_ms=due + rng.randint(1, H),
         )
     elif choice < 0.7:
         await referrals.update_referral(
-            store, referral_id, "did_not_attend", None, actor_id=clinician.id, now_ms=due
+            store, referral_id, "did_not_attend", None, actor=clinician, now_ms=due
         )
 
 
@@ -127,7 +128,13 @@ H = 3_600_000
 
 
 async def _assess(
-    store: Store, app: web.Application, rng: random.Random, rid: str, created: int, clinician: User
+    store: Store,
+    app: web.Application,
+    rng: random.Random,
+    rid: str,
+    created: int,
+    clinician: User,
+    officer: User,
 ) -> None:
     accepted = created + _wait(rng)
     await lifecycle.accept_request(store, clinician, rid, now_ms=accepted)
@@ -144,6 +151,11 @@ async def _assess(
     for field in ("referral_id", "notice_id"):
         if record.get(field):
             await _follow_up(store, rng, record[field], done, clinician)
+    if rng.random() < 0.5:
+        rating = FeedbackForm(
+            useful=rng.randint(1, 5), time_saved_min=rng.choice([None, rng.randint(0, 600)])
+        )
+        await give_feedback(store, officer, rid, rating, now_ms=done + rng.randint(0, 3_600_000))
 
 
 async def make_random_requests(
@@ -172,4 +184,4 @@ async def make_random_requests(
         elif fate < 0.3:
             continue  # still waiting
         else:
-            await _assess(store, app, rng, rid, created, clinician)
+            await _assess(store, app, rng, rid, created, clinician, officer)

@@ -65,15 +65,35 @@ def in_window(records: list[Record], start: int, end: int) -> list[Record]:
     return [r for r in records if start <= _int(r, "created_ms") < end]
 
 
-def _follow_up(chosen: list[Record], referrals: dict[str, Record], field: str) -> dict[str, Any]:
+def _follow_up(
+    chosen: list[Record], referrals: dict[str, Record], field: str, now_ms: int
+) -> dict[str, Any]:
     made = [referrals[r[field]] for r in chosen if r.get(field)]
     done = [f for f in made if f["status"] == "completed"]
     on_time = [f for f in done if int(f["updated_ms"]) <= int(f["due_ms"])]
+    not_due = [
+        f for f in made if f["status"] in ("pending", "accepted") and int(f["due_ms"]) > now_ms
+    ]
+    due = len(made) - len(not_due)
+    completion = [int(f["updated_ms"]) - int(f["created_ms"]) for f in done]
     return {
         "made": len(made),
+        "due": due,
         "completed": len(done),
         "completed_on_time": len(on_time),
-        "on_time_pct": pct(len(on_time), len(made)),
+        "on_time_pct": pct(len(on_time), due),
+        "completion_s": durations(completion) if field == "referral_id" else None,
+    }
+
+
+def _feedback(done: list[Record]) -> dict[str, Any]:
+    rated = [int(r["useful"]) for r in done if r.get("useful")]
+    saved = [int(r["time_saved_min"]) for r in done if r.get("time_saved_min")]
+    return {
+        "count": len(rated),
+        "mean_useful": round(sum(rated) / len(rated), 2) if rated else None,
+        "rated_time_saved": len(saved),
+        "mean_time_saved_min": round(sum(saved) / len(saved), 1) if saved else None,
     }
 
 
@@ -96,8 +116,11 @@ def window_truth(
     *,
     threshold_s: int = 600,
     short_abandon_s: int = 30,
+    now_ms: int | None = None,
 ) -> dict[str, Any]:
-    """The window figures of GET /api/v1/stats, from the records alone."""
+    """The window figures of GET /api/v1/stats, from the records alone (referrals not yet due
+    at `now_ms`, default `end`, are left out of the on-time rate)."""
+    now = end if now_ms is None else now_ms
     chosen = in_window(records, start, end)
     answered = [r for r in chosen if r.get("answered") == "1"]
     done = [r for r in chosen if r["status"] == "completed"]
@@ -158,8 +181,9 @@ def window_truth(
             "medical_examination_detention": disp["medical_examination_detention"],
             "total": disp["place_of_safety_s297"] + disp["medical_examination_detention"],
         },
-        "referrals": _follow_up(chosen, referrals, "referral_id"),
-        "mwc_notifications": _follow_up(chosen, referrals, "notice_id"),
+        "referrals": _follow_up(chosen, referrals, "referral_id", now),
+        "mwc_notifications": _follow_up(chosen, referrals, "notice_id", now),
+        "feedback": _feedback(done),
     }
 
 

@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         prog="triage-service", description="Remote mental-health triage for police."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    add_arguments(commands.add_parser("serve", help="run the server"))
+    add_arguments(commands.add_parser("serve", help="run the server", allow_abbrev=False))
     user = commands.add_parser("user", help="manage accounts").add_subparsers(
         dest="action", required=True
     )
@@ -79,32 +79,45 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(asyncio.run(stats_rebuild_command(settings)))
     else:
         if parsed.action == "add":
-            try:
-                parsed.boards = parse_boards(parsed.boards, settings.areas.board_ids)
-            except ValueError as e:
-                parser.error(f"--boards: {e}")
+            parsed.boards = _boards(parser, parsed, settings)
+            parsed.known_boards = settings.areas.board_ids
         raise SystemExit(asyncio.run(with_store(settings, user_action(parsed))))
+
+
+def _boards(
+    parser: OneLineErrors, parsed: argparse.Namespace, settings: Settings
+) -> tuple[str, ...]:
+    """`--boards` checked against the area directory (exit 2 naming the flag)."""
+    try:
+        return parse_boards(parsed.boards, settings.areas.board_ids)
+    except ValueError as e:
+        parser.error(f"--boards: {e}")
 
 
 def _user_commands(user: argparse._SubParsersAction[OneLineErrors]) -> None:
     """The `user` subcommands and their arguments."""
     roles = [r.value for r in Role]
-    add = add_arguments(user.add_parser("add", help="create an account"))
+    add = add_arguments(user.add_parser("add", help="create an account", allow_abbrev=False))
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=roles)
     add.add_argument("--display-name")
     add.add_argument(
         "--boards", help="health boards a clinician or supervisor covers: B1,B2 (default: all)"
     )
-    add_arguments(user.add_parser("list", help="list accounts"))
+    add.add_argument("--team", help="receivers: the team SERVICE:BOARD, e.g. crisis_team:default")
+    add_arguments(user.add_parser("list", help="list accounts", allow_abbrev=False))
     for name, text in (
         ("disable", "disable an account, ending its sessions"),
         ("enable", "enable a disabled account"),
     ):
-        add_arguments(user.add_parser(name, help=text)).add_argument("username")
-    reset = add_arguments(user.add_parser("reset-password", help="set a new password"))
+        add_arguments(user.add_parser(name, help=text, allow_abbrev=False)).add_argument("username")
+    reset = add_arguments(
+        user.add_parser("reset-password", help="set a new password", allow_abbrev=False)
+    )
     reset.add_argument("username")
-    role = add_arguments(user.add_parser("set-role", help="give an account another role"))
+    role = add_arguments(
+        user.add_parser("set-role", help="give an account another role", allow_abbrev=False)
+    )
     role.add_argument("username")
     role.add_argument("role", choices=roles)
     for command in (add, reset):
@@ -133,8 +146,11 @@ def user_action(parsed: argparse.Namespace) -> StoreAction:
                 password=password,
                 display_name=parsed.display_name,
                 boards=parsed.boards,
+                team=parsed.team,
+                known_boards=parsed.known_boards,
             )
-            return f"created {parsed.role} {parsed.username}"
+            team = f" in team {parsed.team}" if parsed.team else ""
+            return f"created {parsed.role} {parsed.username}{team}"
         if action == "list":
             return "\n".join(_account_line(u, off) for u, off in await list_users(store))
         if action in ("disable", "enable"):

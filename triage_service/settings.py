@@ -79,6 +79,10 @@ class Settings:
     alert_webhook_url: str | None = _opt(None, "critical alarms are POSTed here (JSON, signed)")
     alert_webhook_secret: str | None = _opt(None, "HMAC-SHA256 key of X-Triage-Signature")
     alert_repeat_s: int = _opt(300, "a critical alarm is sent again this often until acknowledged")
+    team_webhooks: str = _opt(
+        "{}",
+        'JSON {"service:board": "https://..."}: new referrals are POSTed to their team (signed)',
+    )
     smtp_url: str | None = _opt(None, "smtp://host:port to e-mail critical alarms (optional)")
     alert_email_to: str | None = _opt(None, "comma-separated addresses for alarm e-mails")
     alert_email_from: str = _opt("triage-service@localhost", "sender of alarm e-mails")
@@ -172,6 +176,7 @@ class Settings:
             raise SettingsError(
                 f"alert_webhook_url must be an http(s) URL, got {self.alert_webhook_url!r}"
             )
+        self.team_webhook_urls  # noqa: B018 - parse now so bad JSON fails at start-up
         if self.smtp_url and not self.smtp_url.startswith("smtp://"):
             raise SettingsError(f"smtp_url must look like smtp://host:port, got {self.smtp_url!r}")
         if self.smtp_url and not self.alert_email_to:
@@ -271,6 +276,25 @@ class Settings:
             raise SettingsError(f"areas_file {self.areas_file}: {e}") from e
 
     @property
+    def team_webhook_urls(self) -> dict[str, str]:
+        """Receiving team (`service:board`) -> the http(s) URL its new referrals go to."""
+        try:
+            found = json.loads(self.team_webhooks or "{}")
+        except json.JSONDecodeError as e:
+            raise SettingsError(f"team_webhooks is not valid JSON: {e}") from e
+        if not isinstance(found, dict) or not all(
+            isinstance(k, str)
+            and ":" in k
+            and isinstance(v, str)
+            and v.startswith(("https://", "http://"))
+            for k, v in found.items()
+        ):
+            raise SettingsError(
+                'team_webhooks must be a JSON object {"service:board": "https://..."}'
+            )
+        return found
+
+    @property
     def tls(self) -> bool:
         """Whether the service is served over HTTPS."""
         return bool(self.tls_cert) or self.self_signed
@@ -291,7 +315,9 @@ class Settings:
             raw = env.get(ENV_PREFIX + f.name.upper())
             if raw is not None:
                 values[f.name] = _convert(f, raw)
-        flags = add_arguments(argparse.ArgumentParser(add_help=False)).parse_known_args(argv)[0]
+        # No abbreviations: `user add --team X` must not be read as `--team-webhooks X`.
+        parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+        flags = add_arguments(parser).parse_known_args(argv)[0]
         values.update({k: v for k, v in vars(flags).items() if v is not None})
         return cls(**values)
 

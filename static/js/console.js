@@ -184,6 +184,8 @@ new Live({
       scheduleQueue();
       showActive(message.request);
       if (message.request.status === 'completed') referrals.load();
+    } else if (message.type === 'referral') {
+      referrals.load();
     } else if (message.type === 'queue.changed') {
       if (message.waiting !== queue.length) scheduleQueue();
     }

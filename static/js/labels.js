@@ -20,7 +20,7 @@ export const SERVICES = {
 };
 export const REFERRAL_STATUSES = {
   pending: 'Pending', accepted: 'Accepted', completed: 'Completed',
-  did_not_attend: 'Did not attend', cancelled: 'Cancelled',
+  did_not_attend: 'Did not attend', cancelled: 'Cancelled', declined: 'Declined',
 };
 export const CSSRS = {
   q1: 'Wished to be dead', q2: 'Thoughts of killing themselves', q3: 'Thought about how',

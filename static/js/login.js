@@ -1,7 +1,8 @@
 // Sign-in form: POST /api/v1/login, then go to the role's page.
 import { api, setCsrf } from './api.js';
 
-const HOME = { officer: '/officer', clinician: '/console', supervisor: '/supervisor', admin: '/supervisor' };
+const HOME = { officer: '/officer', clinician: '/console', supervisor: '/supervisor', admin: '/supervisor',
+               receiver: '/referrals' };
 const form = document.getElementById('login-form');
 const error = document.getElementById('login-error');
 

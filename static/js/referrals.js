@@ -1,4 +1,5 @@
-// The console's follow-up referrals: due times, overdue highlighted, status updates.
+// The console's follow-up referrals (those this clinician made): due times, overdue
+// highlighted, what the receiving team did and when, status updates.
 import { api } from './api.js';
 import { REFERRAL_STATUSES, SERVICES, el, label, when } from './labels.js';
 
@@ -30,7 +31,7 @@ export class Referrals {
 
   async load() {
     try {
-      const { referrals } = await api('GET', `/api/v1/referrals?status=${this.scope.value}`);
+      const { referrals } = await api('GET', `/api/v1/referrals?status=${this.scope.value}&mine=true`);
       this.list.replaceChildren(...referrals.map((r) => this.item(r)));
       this.empty.hidden = referrals.length > 0;
     } catch (error) {
@@ -42,8 +43,17 @@ export class Referrals {
     const open = referral.status === 'pending' || referral.status === 'accepted';
     const due = el('p', { class: 'due' }, `Due ${when(referral.due_at)}`,
                    open ? ` (${relative(referral.due_at)})` : '');
-    const details = [referral.area, referral.contact && `Contact: ${referral.contact}`,
+    const details = [referral.area, referral.team && `Team: ${referral.team}`,
+                     referral.contact && `Contact: ${referral.contact}`,
                      referral.note && `Note: ${referral.note}`].filter(Boolean).join(' · ');
+    const history = ['accepted', 'declined', 'completed', 'did_not_attend', 'cancelled']
+      .filter((s) => referral[`${s}_at`])
+      .map((s) => `${label(REFERRAL_STATUSES, s)} ${when(referral[`${s}_at`])}`).join(' · ');
+    const links = referral.kind === 'mwc_notification'
+      ? el('a', { href: `/api/v1/referrals/${referral.id}/s298-notice`, target: '_blank',
+                  rel: 'noopener', 'data-testid': 's298-notice-link' }, 'Printable s298 notice')
+      : el('a', { href: `/api/v1/requests/${referral.request_id}/handover`, target: '_blank',
+                  rel: 'noopener', 'data-testid': 'handover-link' }, 'Printable handover');
     return el('li', { class: `referral${referral.overdue ? ' overdue' : ''}`,
                       'data-testid': 'referral-item', dataset: { referralId: referral.id } },
       el('div', { class: 'row' },
@@ -54,6 +64,8 @@ export class Referrals {
          referral.overdue ? el('span', { class: 'badge p1' }, 'Overdue') : null),
       due,
       details ? el('p', { class: 'muted small' }, details) : null,
+      history ? el('p', { class: 'small', 'data-testid': 'referral-history' }, history) : null,
+      el('p', { class: 'small' }, links),
       open ? this.form(referral) : null);
   }
 

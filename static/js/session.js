@@ -2,6 +2,7 @@
 import { api } from './api.js';
 import { Call } from './call.js';
 import { Chat } from './chat.js';
+import { askFeedback } from './feedback.js';
 import { answered, messaged } from './chime.js';
 import { MODES, clock, el, label } from './labels.js';
 import { Live } from './live.js';
@@ -197,7 +198,10 @@ function finished(request) {
   call?.end();
   root.classList.add('ended');
   chat.close('The session has ended.');
-  if (officer && request.outcome) showOutcome(request.outcome, request.completed_at);
+  if (officer && request.outcome) {
+    showOutcome(request.outcome, request.completed_at);
+    askFeedback(request.id, request.feedback_given);
+  }
   if (!officer && !$('filed-title')) {
     const heading = el('h2', { id: 'filed-title', tabindex: '-1', 'data-testid': 'filed-title' },
                        'Outcome filed');

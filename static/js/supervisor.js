@@ -68,7 +68,11 @@ function renderFigures(day) {
     ['Resolved on scene', day.resolved_on_scene],
     ['No ED or ambulance needed', day.conveyance_avoided],
     ['Detentions', day.detentions.total],
-    ['Referrals on time', `${day.referrals.completed_on_time} of ${day.referrals.made}`],
+    ['Referrals on time', `${day.referrals.completed_on_time} of ${day.referrals.due} due`
+      + ` (${day.referrals.made} made)`],
+    ['Median referral completion', seconds(day.referrals.completion_s?.p50)],
+    ['Officer rating (1–5)', day.feedback.count
+      ? `${day.feedback.mean_useful} from ${day.feedback.count}` : 'none yet'],
   ];
   byId('sup-figures').replaceChildren(...rows.map(([name, value]) => el('div', {},
     el('dt', {}, name), el('dd', {}, String(value)))));

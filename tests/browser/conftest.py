@@ -39,7 +39,12 @@ BROWSER_ARGS = [
 FAKE_UI = "--use-fake-ui-for-media-stream"
 PHONE: ViewportSize = {"width": 360, "height": 740}
 LAPTOP: ViewportSize = {"width": 1280, "height": 800}
-HOME = {"officer": "/officer", "clinician": "/console", "supervisor": "/supervisor"}
+HOME = {
+    "officer": "/officer",
+    "clinician": "/console",
+    "supervisor": "/supervisor",
+    "receiver": "/referrals",
+}
 
 PageFactory = Callable[..., Awaitable[Page]]
 

@@ -129,6 +129,7 @@ async def test_referrals_show_overdue_and_take_status_updates(
     assert "overdue" in (await item.get_attribute("class") or "")
     text = await item.text_content() or ""
     assert "Crisis team" in text and "Due" in text and "overdue by" in text
+    assert "Team: crisis_team:default" in text
     await item.locator("select").select_option("completed")
     await item.locator("input[name=note]").fill("Seen at home by the crisis team.")
     await item.get_by_role("button", name="Update").click()

@@ -11,6 +11,7 @@ class Role(StrEnum):
     CLINICIAN = "clinician"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+    RECEIVER = "receiver"  # a member of a team that acts on referrals (crisis team, CMHT, ...)
 
 
 class Urgency(StrEnum):
@@ -149,9 +150,27 @@ class ReferralStatus(StrEnum):
     COMPLETED = "completed"
     DID_NOT_ATTEND = "did_not_attend"
     CANCELLED = "cancelled"
+    DECLINED = "declined"
 
 
 OPEN_REFERRAL_STATUSES: Final = frozenset({ReferralStatus.PENDING, ReferralStatus.ACCEPTED})
+# What a receiving team may record, and what the referring clinician may.
+RECEIVER_STATUSES: Final = frozenset(
+    {
+        ReferralStatus.ACCEPTED,
+        ReferralStatus.DECLINED,
+        ReferralStatus.COMPLETED,
+        ReferralStatus.DID_NOT_ATTEND,
+    }
+)
+CLINICIAN_STATUSES: Final = frozenset(
+    {
+        ReferralStatus.ACCEPTED,
+        ReferralStatus.COMPLETED,
+        ReferralStatus.DID_NOT_ATTEND,
+        ReferralStatus.CANCELLED,
+    }
+)
 
 
 STATS_ROLES = (Role.SUPERVISOR, Role.ADMIN)

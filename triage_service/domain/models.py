@@ -12,8 +12,11 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    SerializerFunctionWrapHandler,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
+    model_serializer,
 )
 from pydantic_core import PydanticCustomError
 
@@ -190,8 +193,27 @@ class OutcomeForm(Strict):
 
 
 class ReferralUpdate(Strict):
-    status: Literal["accepted", "completed", "did_not_attend", "cancelled"]
-    note: str | None = Field(default=None, max_length=1000)
+    """Clinicians: accepted, completed, did_not_attend, cancelled; receiving teams: accepted,
+    declined (with the reason as `note`), completed, did_not_attend."""
+
+    status: Literal["accepted", "declined", "completed", "did_not_attend", "cancelled"]
+    note: str | None = Field(default=None, max_length=1000, validate_default=True)
+
+    @field_validator("note")
+    @classmethod
+    def decline_has_reason(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A declined referral says why (the triage team must find another way)."""
+        if info.data.get("status") == "declined" and not value:
+            raise PydanticCustomError("reason_required", "a declined referral needs a reason")
+        return value
+
+
+class FeedbackForm(Strict):
+    """The officer's one question after an assessment: how useful it was."""
+
+    useful: int = Field(ge=1, le=5, description="1 (not at all) to 5 (very useful)")
+    time_saved_min: int | None = Field(default=None, ge=0, le=600)
+    comment: str | None = Field(default=None, max_length=1000)
 
 
 class ConnectionTestOffer(Strict):
@@ -273,6 +295,7 @@ class ExportQuery(WindowQuery):
 
 class ReferralQuery(Query):
     status: Literal["open", "overdue", "all"] = "open"
+    mine: QueryFlag = Field(default=False, description="clinicians: only the referrals I made")
 
 
 class RequestsQuery(Query):
@@ -287,6 +310,15 @@ class UserOut(BaseModel):
     username: str
     display_name: str
     role: Role
+    team: str | None = Field(default=None, description="receivers only: service:board")
+
+    @model_serializer(mode="wrap")
+    def without_empty_team(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """`team` only for receivers: other accounts keep the contract's four fields."""
+        found: dict[str, Any] = handler(self)
+        if found.get("team") is None:
+            found.pop("team", None)
+        return found
 
 
 class SessionOut(BaseModel):
@@ -333,6 +365,9 @@ class RequestOut(BaseModel):
     phone_fallback: str | None = None
     clinicians_on_duty: int | None = None
     fallback: Fallback | None = None
+    feedback_given: bool | None = Field(
+        default=None, description="completed requests: whether the officer rated it"
+    )
 
 
 class RequestList(BaseModel):
@@ -401,6 +436,16 @@ class MessageList(BaseModel):
     messages: list[MessageOut]
 
 
+class Handover(BaseModel):
+    """What the receiving team needs from the assessment, and nothing else of the record."""
+
+    summary: str
+    risk: Risk | None = None
+    advice: str
+    contact: str | None = None
+    due_at: UtcDatetime
+
+
 class ReferralOut(BaseModel):
     id: str
     request_id: str
@@ -415,10 +460,26 @@ class ReferralOut(BaseModel):
     area: str | None = None
     created_at: UtcDatetime
     updated_at: UtcDatetime
+    team: str | None = Field(default=None, description="the receiving team, service:board")
+    accepted_at: UtcDatetime | None = None
+    declined_at: UtcDatetime | None = None
+    completed_at: UtcDatetime | None = None
+    did_not_attend_at: UtcDatetime | None = None
+    cancelled_at: UtcDatetime | None = None
+    decline_reason: str | None = None
+    handover: Handover | None = Field(default=None, description="for the receiving team only")
 
 
 class ReferralList(BaseModel):
     referrals: list[ReferralOut]
+
+
+class FeedbackOut(BaseModel):
+    request_id: str
+    useful: int
+    time_saved_min: int | None = None
+    comment: str | None = None
+    given_at: UtcDatetime
 
 
 class OutcomeOut(BaseModel):

@@ -24,6 +24,7 @@ class AlarmKind(StrEnum):
     NO_CLINICIAN_ON_DUTY = "no_clinician_on_duty"
     EXPIRED = "expired"
     REFERRAL_OVERDUE = "referral_overdue"
+    REFERRAL_DECLINED = "referral_declined"
     S298_DUE = "s298_due"
 
 

@@ -17,15 +17,19 @@ class User:
     role: Role
     # The health boards a clinician or supervisor covers; empty: every board.
     boards: tuple[str, ...] = ()
+    team: str | None = None  # receivers only: `service:board`, e.g. `crisis_team:lothian`
 
     def as_dict(self) -> dict[str, str]:
-        """The public JSON form."""
-        return {
+        """The public JSON form (with `team` for receivers)."""
+        found = {
             "id": self.id,
             "username": self.username,
             "display_name": self.display_name,
             "role": self.role.value,
         }
+        if self.team:
+            found["team"] = self.team
+        return found
 
 
 def parse_board_list(raw: str | None) -> tuple[str, ...]:

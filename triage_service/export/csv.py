@@ -45,6 +45,7 @@ COLUMNS = (
     "s297",
     "area_id",
     "board",
+    "useful",
 )
 REQUEST_FIELDS = (
     "id",
@@ -67,8 +68,21 @@ REQUEST_FIELDS = (
     "conveyance",
     "referral_id",
     "notice_id",
+    "useful",
 )
-REFERRAL_FIELDS = ("service", "status", "due_ms", "updated_ms", "urgency", "created_ms")
+REFERRAL_FIELDS = (
+    "service",
+    "status",
+    "due_ms",
+    "updated_ms",
+    "urgency",
+    "created_ms",
+    "accepted_ms",
+    "declined_ms",
+    "completed_ms",
+    "did_not_attend_ms",
+    "cancelled_ms",
+)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 EXPORT_HEADERS = {
     "Cache-Control": "no-store",
@@ -179,6 +193,7 @@ def export_row(
         "yes" if r["notice_id"] else "no",
         r["area_id"] or "",
         r["board"] or "",
+        r["useful"] or "",
     ]
 
 

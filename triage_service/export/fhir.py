@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.coding import Coding
+from fhir.resources.R4B.duration import Duration
 from fhir.resources.R4B.encounter import Encounter, EncounterHospitalization
 from fhir.resources.R4B.extension import Extension
 from fhir.resources.R4B.identifier import Identifier
@@ -52,7 +53,11 @@ REFERRAL_STATUS = {
     "completed": "completed",
     "did_not_attend": "revoked",
     "cancelled": "revoked",
+    "declined": "revoked",
 }
+# The referral's status history: when the receiving team (or the clinician) set each status.
+STATUS_TIMES = ("accepted", "declined", "completed", "did_not_attend", "cancelled")
+UCUM = "http://unitsofmeasure.org"
 SERVICE_NAME = "Police mental-health remote triage service"
 
 
@@ -110,9 +115,49 @@ def encounter(record: dict[str, str], base: str) -> Encounter:
         ),
         serviceProvider=service(base),
         extension=[
-            Extension(url=f"{base}/StructureDefinition/conveyance", valueCode=record["conveyance"])
+            Extension(url=f"{base}/StructureDefinition/conveyance", valueCode=record["conveyance"]),
+            *durations(record, base),
         ],
     )
+
+
+def durations(record: dict[str, str], base: str) -> list[Extension]:
+    """The wait (request to first answer) and the police time (request to officer released),
+    as Duration extensions in seconds."""
+    found = []
+    for name, ms in (
+        ("wait", record.get("first_wait_ms")),
+        ("police-time", _difference(record.get("officer_released_ms"), record["created_ms"])),
+    ):
+        if ms not in (None, ""):
+            found.append(
+                Extension(
+                    url=f"{base}/StructureDefinition/{name}",
+                    valueDuration=Duration(
+                        value=round(int(ms) / 1000, 1), unit="s", system=UCUM, code="s"
+                    ),
+                )
+            )
+    return found
+
+
+def status_history(referral: dict[str, str | None], base: str) -> list[Extension]:
+    """When each status of the referral was set, one extension each (`status`, `time`)."""
+    return [
+        Extension(
+            url=f"{base}/StructureDefinition/referral-status-history",
+            extension=[
+                Extension(url="status", valueCode=name),
+                Extension(url="time", valueDateTime=_time(referral.get(f"{name}_ms"))),
+            ],
+        )
+        for name in STATUS_TIMES
+        if referral.get(f"{name}_ms")
+    ]
+
+
+def _difference(later: str | None, earlier: str | None) -> int | None:
+    return int(later) - int(earlier) if later and earlier else None
 
 
 def service_request(
@@ -128,7 +173,10 @@ def service_request(
         id=record["referral_id"],
         meta=Meta(lastUpdated=_time(referral["updated_ms"])),
         identifier=[Identifier(system=f"{base}/identifier/referral", value=record["referral_id"])],
-        extension=[Extension(url=f"{base}/StructureDefinition/referral-status", valueCode=status)],
+        extension=[
+            Extension(url=f"{base}/StructureDefinition/referral-status", valueCode=status),
+            *status_history(referral, base),
+        ],
         status=REFERRAL_STATUS.get(status, "unknown"),
         intent="order",
         priority=REFERRAL_PRIORITY.get(urgency),

@@ -107,6 +107,11 @@ class Hub:
             }
         await self._send(sockets, json.dumps(message))
 
+    async def send_to_team(self, team: str, message: dict[str, Any]) -> None:
+        """Send to every socket here of the receivers in `team`."""
+        sockets = {ws for ws in self.by_role[Role.RECEIVER] if self.users[ws].team == team}
+        await self._send(sockets, json.dumps(message))
+
     async def send_to_all(self, message: dict[str, Any]) -> None:
         """Send to every socket on this instance."""
         await self._send(self.users, json.dumps(message))

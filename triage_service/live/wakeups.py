@@ -21,7 +21,7 @@ from triage_service.domain.times import Clock
 from triage_service.domain.users import User
 from triage_service.live.hub import Hub
 from triage_service.live.waiting import Estimator, Waiting, WaitingState
-from triage_service.service import alarms, records
+from triage_service.service import alarms, records, referrals
 from triage_service.service.presence import clinicians_on_duty
 from triage_service.service.routing import OVERFLOWED
 from triage_service.store import RequestRecord
@@ -31,6 +31,7 @@ from triage_service.store.wakes import (
     AvailabilityWake,
     ChatWake,
     FallbackWake,
+    ReferralWake,
     RequestWake,
     SessionEndedWake,
     SignalWake,
@@ -144,6 +145,8 @@ class Dispatcher:
             self.queue_dirty.set()
         elif isinstance(wake, AlarmWake):
             await self._alarm(wake.alarm_id)
+        elif isinstance(wake, ReferralWake):
+            await self._referral(wake.referral_id)
         elif isinstance(wake, AvailabilityWake | FallbackWake):
             self.queue_dirty.set()
 
@@ -219,6 +222,26 @@ class Dispatcher:
         for role in STATS_ROLES:
             await self.hub.send_to_role(
                 role, {"type": "alarm", "alarm": alarm.model_dump(mode="json")}
+            )
+
+    async def _referral(self, referral_id: str) -> None:
+        """A referral was opened or moved on: `referral` to its team's receivers connected
+        here (with the handover) and to the clinician who made it."""
+        row = await self.store.referrals.load(referral_id)
+        if not row:
+            return
+        now = self.clock()
+        shaped = referrals.shape_referral(row, now)
+        if row.get("team") and self.hub.has_role(Role.RECEIVER):
+            (outcome,) = await self.store.referrals.outcomes([row["request_id"]])
+            told = referrals.for_team(shaped, outcome)
+            await self.hub.send_to_team(
+                row["team"], {"type": "referral", "referral": told.model_dump(mode="json")}
+            )
+        if row.get("clinician_id"):
+            await self.hub.send_to_user(
+                row["clinician_id"],
+                {"type": "referral", "referral": shaped.model_dump(mode="json")},
             )
 
     async def broadcast_queue(self) -> None:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import functools
 import secrets
 import time
+from collections.abc import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from triage_service.cpu import run_cpu
 from triage_service.domain.codes import Role
+from triage_service.domain.teams import DEFAULT_BOARD, parse_team
 from triage_service.domain.users import User, parse_board_list
 from triage_service.service.passwords import password_problem
 from triage_service.service.sessions import end_user_sessions
@@ -41,8 +43,13 @@ async def add_user(
     password: str,
     display_name: str | None = None,
     boards: tuple[str, ...] = (),
+    team: str | None = None,
+    known_boards: Iterable[str] = (DEFAULT_BOARD,),
 ) -> User:
-    """Create an account; raise `DuplicateUser` if the username exists."""
+    """Create an account (a receiver with its team, whose board must be one of
+    `known_boards`: the area directory's); raise `DuplicateUser` if the username exists,
+    ValueError for a bad name, password or team."""
+    team = checked_team(role, team, known_boards)
     if not username or len(username) > 64 or not username.isprintable() or " " in username:
         raise ValueError("username must be 1-64 printable characters without spaces")
     if problem := password_problem(password):
@@ -56,7 +63,19 @@ async def add_user(
         password_hash=await hash_password(password),
         display_name=display_name,
         boards=boards,
+        team=team,
     )
+
+
+def checked_team(role: Role, team: str | None, boards: Iterable[str]) -> str | None:
+    """The checked team of a new account: receivers need one, nobody else may have one."""
+    if role is Role.RECEIVER:
+        if not team:
+            raise ValueError("a receiver needs --team SERVICE:BOARD (e.g. crisis_team:default)")
+        return parse_team(team, boards)
+    if team:
+        raise ValueError("only receivers belong to a team")
+    return None
 
 
 def display_name_problem(name: str) -> str | None:
@@ -82,6 +101,7 @@ async def save_user(
     password_hash: str,
     display_name: str | None = None,
     boards: tuple[str, ...] = (),
+    team: str | None = None,
 ) -> User:
     """Store an account with an already computed hash (bulk tools share one hash); `boards`
     are those a clinician or supervisor covers (empty: all)."""
@@ -91,6 +111,7 @@ async def save_user(
         display_name=display_name or username,
         role=role,
         boards=boards,
+        team=team,
     )
     if not await store.accounts.claim_username(username, user.id):
         raise DuplicateUser(f"user {username!r} already exists")
@@ -179,7 +200,11 @@ async def reset_password(store: Store, username: str, password: str) -> User:
 async def set_role(store: Store, username: str, role: Role) -> User:
     """Give an account another role; its sessions (which carry the old role) end."""
     user = await find_user(store, username)
+    if role is Role.RECEIVER and not user.team:
+        raise ValueError("a receiver needs a team: add a new account with --team")
     await store.accounts.save(user.id, {"role": role.value})
+    if role is not Role.RECEIVER and user.team:
+        await store.accounts.forget(user.id, "team")
     await end_user_sessions(store, user.id)
     return user
 
@@ -191,4 +216,5 @@ def _user(fields: dict[str, str]) -> User:
         display_name=fields["display_name"],
         role=Role(fields["role"]),
         boards=parse_board_list(fields.get("boards")),
+        team=fields.get("team") or None,
     )

@@ -50,6 +50,30 @@ async def request_expired(
     )
 
 
+async def referral_declined(
+    store: Store, settings: Settings, referral_id: str, *, now_ms: int
+) -> bool:
+    """The receiving team declined a referral: the triage team must find another way (a
+    warning; critical when the referral was urgent, A or B)."""
+    row = await store.referrals.load(referral_id)
+    if not row:
+        return False
+    urgent = row.get("urgency") in ("A", "B")
+    team = str(row.get("team") or row.get("service") or "receiving team").replace("_", " ")
+    return bool(
+        await _raise(
+            store,
+            settings,
+            AlarmKind.REFERRAL_DECLINED,
+            AlarmLevel.CRITICAL if urgent else AlarmLevel.WARNING,
+            f"The {team} team declined a referral (urgency {row.get('urgency')}).",
+            now_ms=now_ms,
+            request_id=row.get("request_id", ""),
+            referral_id=referral_id,
+        )
+    )
+
+
 async def _waiting(store: Store) -> list[Waiting]:
     rows = await store.requests.waiting_scored(SCAN_LIMIT)
     return [(rid, int(score // PRIORITY_SCALE), int(score % PRIORITY_SCALE)) for rid, score in rows]
@@ -138,7 +162,7 @@ async def _raise(
         "message": message,
         "raised_ms": now_ms,
     }
-    subject = request_id or referral_id
+    subject = referral_id if kind is AlarmKind.REFERRAL_DECLINED else request_id or referral_id
     raised = await store.alarms.raise_once(
         kind.value, subject, fields, deliver=channels(settings, level), now_ms=now_ms
     )

@@ -23,6 +23,7 @@ from triage_service.domain.rules import (
     referral_due_at,
     request_priority,
 )
+from triage_service.domain.teams import request_board, team_of
 from triage_service.domain.times import to_datetime
 from triage_service.domain.users import User
 from triage_service.service.fallback import schedule_fallback
@@ -186,9 +187,12 @@ async def file_outcome(
     key answers the request as the first filing left it."""
     made_at = to_datetime(now_ms)
     assert made_at is not None
-    check_outcome(outcome, await _request_facts(store, request_id), now=made_at)
-    referral = notice = ""
+    facts, board = await _request_facts(store, request_id)
+    check_outcome(outcome, facts, now=made_at)
+    referral = notice = notify = ""
     if outcome.referral:
+        team = team_of(outcome.referral.service.value, board)
+        notify = "1" if team in settings.team_webhook_urls else ""
         due = outcome.referral.due_at or referral_due_at(
             urgency=outcome.referral.urgency,
             service=outcome.referral.service,
@@ -203,6 +207,8 @@ async def file_outcome(
             urgency=outcome.referral.urgency,
             due_ms=int(due.timestamp() * 1000),
             contact=outcome.referral.contact or "",
+            team=team,
+            clinician_id=clinician.id,
         )
     if outcome.place_of_safety:
         due = mwc_notice_due(outcome.place_of_safety.removed_at, days=settings.mwc_notice_days)
@@ -214,6 +220,7 @@ async def file_outcome(
             urgency="s298",
             due_ms=int(due.timestamp() * 1000),
             contact="",
+            clinician_id=clinician.id,
         )
     released = outcome.officer_released_at or made_at
     return await _transition(
@@ -230,18 +237,21 @@ async def file_outcome(
         referral,
         notice,
         "1" if is_override(outcome) else "",
+        notify,
         idempotency=idempotency,
     )
 
 
-async def _request_facts(store: Store, request_id: str) -> RequestFacts:
-    """What the outcome rules need from the request: its creation time and the person's age."""
-    (found,) = await store.requests.fields_of([request_id], ("created_ms", "form"))
+async def _request_facts(store: Store, request_id: str) -> tuple[RequestFacts, str]:
+    """What the outcome rules need from the request (its creation time and the person's age),
+    and its health board (where its referral goes)."""
+    (found,) = await store.requests.fields_of([request_id], ("created_ms", "form", "board"))
     created, form = found["created_ms"], found["form"]
     created_at = to_datetime(created)
     if created_at is None or not form:
         raise NotFound()
-    return RequestFacts(created_at, AgeBand(json.loads(form)["subject"]["age_band"]))
+    age = AgeBand(json.loads(form)["subject"]["age_band"])
+    return RequestFacts(created_at, age), request_board(found)
 
 
 async def expire_request(store: Store, request_id: str, *, now_ms: int) -> bool:

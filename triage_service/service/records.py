@@ -110,6 +110,7 @@ def shape(
         screening=Screening(**form["screening"]),
         notes=form["notes"],
         outcome=OutcomeForm(**outcome) if outcome else None,
+        feedback_given=bool(record.get("feedback_ms")) if outcome else None,
     )
     if viewer.role is Role.SUPERVISOR or viewer.role is Role.ADMIN:
         return deidentify(out)

@@ -63,6 +63,7 @@ async def load_session(store: Store, settings: Settings, token: str, now_ms: int
         display_name=fields["display_name"],
         role=Role(fields["role"]),
         boards=parse_board_list(fields.get("boards")),
+        team=fields.get("team"),
     )
     return SignIn(token=token, csrf_token=fields["csrf"], user=user)
 

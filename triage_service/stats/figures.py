@@ -30,6 +30,7 @@ from triage_service.stats.local_time import local_midnight, segments, shift_week
 from triage_service.stats.models import (
     Detentions,
     Durations,
+    Feedback,
     FollowUps,
     Series,
     SeriesPoint,
@@ -42,7 +43,7 @@ from triage_service.store.store import Store
 
 # Nearest-rank percentiles computed per duration (100 is the maximum). Each costs a walk
 # down the duration bins (some dozens of ZCOUNTs), so only these are computed.
-PERCENTILES = {"wait": [50, 90, 100], "assess": [50], "police": [50]}
+PERCENTILES = {"wait": [50, 90, 100], "assess": [50], "police": [50], "refdone": [50]}
 NO_AREA = "(not given)"
 
 
@@ -62,13 +63,21 @@ def scope_for(settings: Settings, board: str | None) -> Scope:
 
 
 def build_spec(
-    window: Window, settings: Settings, detail: Detail, scope: Scope | None = None
+    window: Window,
+    settings: Settings,
+    detail: Detail,
+    scope: Scope | None = None,
+    *,
+    now_ms: int | None = None,
 ) -> dict[str, Any]:
-    """What `lua/stats.lua` reads for this window and each point of its series."""
+    """What `lua/stats.lua` reads for this window and each point of its series (`now_ms`:
+    referrals due after it are not yet counted in the on-time rate; default the window's
+    end)."""
     scope = scope or scope_for(settings, None)
     points = series_points(window, scope.zone)[1] if detail.series else []
     spec: dict[str, Any] = {
         **read_plan(window.from_ms, window.to_ms),
+        "now_ms": window.to_ms if now_ms is None else now_ms,
         "short_abandon_ms": settings.short_abandon_s * 1000,
         "threshold_s": settings.service_level_s,
         "percentiles": PERCENTILES,
@@ -90,11 +99,17 @@ def read_plan(from_ms: int, to_ms: int) -> dict[str, Any]:
 
 
 async def window_stats(
-    store: Store, settings: Settings, window: Window, detail: Detail, scope: Scope | None = None
+    store: Store,
+    settings: Settings,
+    window: Window,
+    detail: Detail,
+    scope: Scope | None = None,
+    *,
+    now_ms: int | None = None,
 ) -> WindowStats:
     """The figures of one window, in one atomic read of the counters and edge records."""
     scope = scope or scope_for(settings, None)
-    spec = build_spec(window, settings, detail, scope)
+    spec = build_spec(window, settings, detail, scope, now_ms=now_ms)
     return shape_window(await store.stats.window(spec), window, settings, detail, scope)
 
 
@@ -143,8 +158,9 @@ def shape_window(
         resolved_on_scene=disp.get(Disposition.RESOLVED_ON_SCENE, 0),
         overrides=c.get("overrides", 0),
         detentions=detentions(disp),
-        referrals=follow_ups(c, "referrals", "ref"),
-        mwc_notifications=follow_ups(c, "s297", "mwc"),
+        referrals=follow_ups(c, "referrals", "ref", result, d.get("refdone")),
+        mwc_notifications=follow_ups(c, "s297", "mwc", result),
+        feedback=feedback(c),
         by_hour_of_week=by_hour_of_week,
         by_area_hour_of_week=local_heat_map(parts) if detail.heat_map else None,
         series=series(result, window, scope.zone) if detail.series else None,
@@ -251,14 +267,38 @@ def today_pct(result: dict[str, Any], window: Window, zone: ZoneInfo) -> float |
     return pct(sum(p["within"] for p in today), sum(p["accepted"] for p in today))
 
 
-def follow_ups(counts: dict[str, int], made: str, prefix: str) -> FollowUps:
-    """Referrals (or s298 notifications) made, completed, and completed by their due time."""
-    on_time = counts.get(f"{prefix}_on_time", 0)
+def follow_ups(
+    counts: dict[str, int],
+    made: str,
+    prefix: str,
+    result: dict[str, Any],
+    completion: dict[str, Any] | None = None,
+) -> FollowUps:
+    """Referrals (or s298 notifications) made, completed, and completed by their due time,
+    as a share of those already due (or closed): one still open and not yet due is no
+    failure yet."""
+    on_time, n_made = counts.get(f"{prefix}_on_time", 0), counts.get(made, 0)
+    due = max(0, n_made - int((result.get("not_due") or {}).get(prefix, 0)))
     return FollowUps(
-        made=counts.get(made, 0),
+        made=n_made,
+        due=due,
         completed=counts.get(f"{prefix}_completed", 0),
         completed_on_time=on_time,
-        on_time_pct=pct(on_time, counts.get(made, 0)),
+        on_time_pct=pct(on_time, due),
+        completion_s=durations(counts, completion, "refdone") if completion else None,
+    )
+
+
+def feedback(counts: dict[str, int]) -> Feedback:
+    """How many officers rated their assessment, the mean rating and minutes saved."""
+    n, saved_n = counts.get("feedback", 0), counts.get("time_saved_n", 0)
+    return Feedback(
+        count=n,
+        mean_useful=round(counts.get("useful_sum", 0) / n, 2) if n else None,
+        rated_time_saved=saved_n,
+        mean_time_saved_min=round(counts.get("time_saved_sum", 0) / saved_n, 1)
+        if saved_n
+        else None,
     )
 
 

@@ -63,9 +63,22 @@ class FollowUps(BaseModel):
     """Referrals (or s298 notifications) made for the window's requests."""
 
     made: int
+    due: int = Field(description="made and already due, or closed: what on_time_pct counts")
     completed: int
     completed_on_time: int
-    on_time_pct: float | None
+    on_time_pct: float | None = Field(description="completed on time, % of those due")
+    completion_s: Durations | None = Field(
+        default=None, description="referrals only: made to completed"
+    )
+
+
+class Feedback(BaseModel):
+    """Officers' ratings of their assessments (how useful, 1-5)."""
+
+    count: int
+    mean_useful: float | None
+    rated_time_saved: int = Field(description="ratings that gave the minutes saved")
+    mean_time_saved_min: float | None
 
 
 class Detentions(BaseModel):
@@ -123,6 +136,7 @@ class WindowStats(Aliased):
     detentions: Detentions
     referrals: FollowUps
     mwc_notifications: FollowUps
+    feedback: Feedback
     by_hour_of_week: list[int] = Field(description="168 hours from Monday 00:00 UTC")
     by_area_hour_of_week: dict[str, list[int]] | None = Field(
         description="requests by area and hour of week; only with heat_map=true"
@@ -158,5 +172,6 @@ class Stats(BaseModel):
     queue: QueueNow
     clinicians: Clinicians
     window: WindowStats
+    feedback: Feedback = Field(description="the window's officer feedback (as window.feedback)")
     referrals: ReferralsNow
     alarms: list[Alarm]

@@ -60,7 +60,7 @@ async def compute_stats(
     """The whole `Stats` answer: the live figures now and the window's figures (of one
     board, with `scope`)."""
     figures, live = await asyncio.gather(
-        window_stats(store, settings, window, detail or Detail(), scope),
+        window_stats(store, settings, window, detail or Detail(), scope, now_ms=now_ms),
         read_live(store, settings, now_ms=now_ms),
     )
     generated = to_datetime(now_ms)
@@ -71,6 +71,7 @@ async def compute_stats(
         queue=queue,
         clinicians=clinicians,
         window=figures,
+        feedback=figures.feedback,
         referrals=referrals_now(live),
         alarms=alarms(live, settings, queue=queue, clinicians=clinicians, now_ms=now_ms),
     )

@@ -95,6 +95,10 @@ class Alarms(Part):
             return None
         return int(result["attempt"])
 
+    async def finish(self, member: str) -> None:
+        """A one-off delivery (a new referral to its team) was accepted: no more attempts."""
+        await self.client.zrem(self.keys.alarm_deliveries, member)
+
     async def reschedule(self, member: str, *, at_ms: int, delivered: bool) -> None:
         """Set the next attempt (only while still queued: an acknowledgement removed it)."""
         alarm_id = member.partition(":")[2]

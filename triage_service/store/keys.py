@@ -25,6 +25,8 @@ FIXED: dict[str, str] = {
     "referrals": "referrals",  # sorted set: referral ids by creation time
     "referrals_open": "referrals:open",  # sorted set: open referral ids by due time
     "referrals_mwc": "referrals:mwc",  # sorted set: open s298 notifications by due time
+    # sorted set: open `{ref|mwc}:{due ms}:{id}` by their request's creation (stats: not due)
+    "referrals_open_created": "referrals:open:created",
     "recent_waits": "recent:waits",  # list: the last waits (ms) for the wait estimate
     "recent_sessions": "recent:sessions",  # list: the last session lengths (ms)
     "reqs_created": "reqs:created",  # sorted set: every request id by creation time
@@ -56,6 +58,9 @@ PER_ID: dict[str, str] = {
     "alarm": "alarm:{}",  # hash: one alarm record
     "alarm_claim": "alarm:claim:{}:{}",  # string: the claim that raised an alarm (kind, subject)
     "stats": "stats:{}",  # the statistics counters and bins (lua/_common.lua)
+    "team_open": "teams:{}:open",  # sorted set: a receiving team's open referral ids by due time
+    "team_referrals": "teams:{}:referrals",  # sorted set: a team's referral ids by creation
+    "clinician_referrals": "clin:{}:referrals",  # sorted set: referrals a clinician made
 }
 
 
@@ -77,6 +82,7 @@ class Keys:
     referrals: str
     referrals_open: str
     referrals_mwc: str
+    referrals_open_created: str
     recent_waits: str
     recent_sessions: str
     reqs_created: str
@@ -167,6 +173,18 @@ class Keys:
     def stats(self, name: str) -> str:
         """A statistics counter or bin (`stats:h:{hour}`, `stats:wait:16s:3`, ...)."""
         return self._fill("stats", name)
+
+    def team_open(self, team: str) -> str:
+        """A receiving team's open referrals, by due time."""
+        return self._fill("team_open", team)
+
+    def team_referrals(self, team: str) -> str:
+        """Every referral routed to a team, by creation time."""
+        return self._fill("team_referrals", team)
+
+    def clinician_referrals(self, clinician_id: str) -> str:
+        """The referrals a clinician made, by creation time."""
+        return self._fill("clinician_referrals", clinician_id)
 
     @staticmethod
     def lua_prelude() -> str:

@@ -34,6 +34,30 @@ class Referrals(Part):
             overdue, notices = await pipe.execute()
         return texts(overdue), scored(notices)
 
+    async def of_team(self, team: str, scope: str, *, now_ms: int, limit: int) -> list[str]:
+        """A team's referral ids: open (or overdue) soonest due first, or all newest first."""
+        if scope == "all":
+            return texts(await self.client.zrevrange(self.keys.team_referrals(team), 0, limit - 1))
+        upper = f"({now_ms}" if scope == "overdue" else "+inf"
+        found = await self.client.zrangebyscore(
+            self.keys.team_open(team), "-inf", upper, start=0, num=limit
+        )
+        return texts(found)
+
+    async def of_clinician(self, clinician_id: str, limit: int) -> list[str]:
+        """The referrals a clinician made, newest first."""
+        found = await self.client.zrevrange(
+            self.keys.clinician_referrals(clinician_id), 0, limit - 1
+        )
+        return texts(found)
+
+    async def outcomes(self, request_ids: Sequence[str]) -> list[str | None]:
+        """The filed outcome (JSON) of each request, in one round trip."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for request_id in request_ids:
+                pipe.hget(self.keys.request(request_id), "outcome")
+            return list(await pipe.execute())
+
     async def load(self, referral_id: str) -> dict[str, str]:
         """A referral's hash (empty if there is none)."""
         return fields(await self.client.hgetall(self.keys.referral(referral_id)))

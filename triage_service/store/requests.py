@@ -47,6 +47,10 @@ class RequestRecord(TypedDict):
     past_clinicians: NotRequired[str]  # comma-separated: who had it before a release
     notice_id: NotRequired[str]
     purged_ms: NotRequired[str]
+    useful: NotRequired[str]
+    time_saved_min: NotRequired[str]
+    feedback_comment: NotRequired[str]
+    feedback_ms: NotRequired[str]
 
 
 def as_record(stored: dict[str, str]) -> RequestRecord | None:

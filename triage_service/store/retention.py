@@ -32,8 +32,9 @@ class Retention(Part):
         now_ms: int,
         audit: Mapping[str, str | int],
     ) -> None:
-        """Write the purged form and outcome, clear the referral's contact and note and the
-        chat, move the cursor and audit it, atomically (MULTI)."""
+        """Write the purged form and outcome, clear the referral's contact, note and decline
+        reason, the officer's feedback comment and the chat, move the cursor and audit it,
+        atomically (MULTI)."""
         keys = self.keys
         async with self.client.pipeline(transaction=True) as pipe:
             if form:
@@ -41,7 +42,11 @@ class Retention(Part):
             if outcome:
                 pipe.hset(keys.request(request_id), "outcome", outcome)
             if referral_id:
-                pipe.hset(keys.referral(referral_id), mapping={"contact": "", "note": ""})
+                pipe.hset(
+                    keys.referral(referral_id),
+                    mapping={"contact": "", "note": "", "decline_reason": ""},
+                )
+            pipe.hdel(keys.request(request_id), "feedback_comment")
             pipe.delete(keys.messages(request_id))
             pipe.set(keys.retention_cursor, created_ms)
             pipe.xadd(keys.audit, entry(audit))

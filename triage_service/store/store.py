@@ -48,6 +48,7 @@ SCRIPT_NAMES = (
     "expire",
     "outcome",
     "referral_update",
+    "feedback",
     "presence",
     "alarm_raise",
     "alarm_ack",

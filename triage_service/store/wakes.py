@@ -99,6 +99,18 @@ class AlarmWake:
 
 
 @dataclass(frozen=True, slots=True)
+class ReferralWake:
+    """A referral was opened or changed status; published by `lua/outcome.lua` and
+    `lua/referral_update.lua` as `{"type": "referral", "referral_id": id}`."""
+
+    referral_id: str
+
+    def to_json(self) -> str:
+        """The wake-up as published (the referral scripts publish the same shape)."""
+        return json.dumps({"type": "referral", "referral_id": self.referral_id})
+
+
+@dataclass(frozen=True, slots=True)
 class SessionEndedWake:
     """Sign-in sessions ended (signed out, account disabled, new role or password): every
     instance closes the sockets opened under them."""
@@ -118,6 +130,7 @@ Wake: TypeAlias = (
     | AvailabilityWake
     | FallbackWake
     | AlarmWake
+    | ReferralWake
 )
 
 
@@ -146,6 +159,8 @@ def _parse(raw: dict[str, Any]) -> Wake | None:
         return SessionEndedWake(tuple(t for t in tokens if isinstance(t, str)))
     if kind == "alarm":
         return AlarmWake(_str(raw["alarm_id"]))
+    if kind == "referral":
+        return ReferralWake(_str(raw["referral_id"]))
     if not isinstance(kind, str) or not isinstance(request_id, str):
         return None
     if kind == "signal":

@@ -16,6 +16,7 @@ import aiosmtplib
 from triage_service.domain.safety import retry_after_s, signature
 from triage_service.domain.times import Clock
 from triage_service.service.alarms import escalation_body
+from triage_service.service.referrals import team_notice
 from triage_service.settings import Settings
 from triage_service.store import STORE_ERRORS, Store
 
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 SEND_TIMEOUT_S = 5.0
 TICK_S = 1.0
 SIGNATURE_HEADER = "X-Triage-Signature"
+TEAM_CHANNEL = "team"  # deliveries `team:{referral id}`, queued by lua/outcome.lua
 
 
 class Escalator:
@@ -45,22 +47,28 @@ class Escalator:
             if attempt is None:
                 continue  # another instance has it, or it was acknowledged
             ok = await self.attempt(member)
+            accepted += ok
+            if ok and member.startswith(TEAM_CHANNEL + ":"):
+                await self.alarms.finish(member)  # a new referral is announced once
+                continue
             delay_s = self.settings.alert_repeat_s if ok else retry_after_s(attempt)
             await self.alarms.reschedule(
                 member, at_ms=self.clock() + int(delay_s * 1000), delivered=ok
             )
-            accepted += ok
         return accepted
 
     async def attempt(self, member: str) -> bool:
         """One delivery attempt on its channel; True once the receiver accepted it."""
         channel, _, alarm_id = member.partition(":")
+        if channel == TEAM_CHANNEL:
+            return await self.announce_referral(alarm_id)
         body = await escalation_body(self.store, alarm_id, now_ms=self.clock())
         if body is None:
             return True  # the alarm is gone: nothing left to send
         try:
             if channel == "webhook":
-                return await self.post(body)
+                assert self.settings.alert_webhook_url is not None
+                return await self.post(body, self.settings.alert_webhook_url)
             if channel == "email":
                 await self.mail(body)
                 return True
@@ -70,10 +78,20 @@ class Escalator:
         log.warning("dropping alarm delivery on unknown channel %r", member)
         return True
 
-    async def post(self, body: bytes) -> bool:
-        """POST the signed body to the webhook; True on a 2xx."""
-        url = self.settings.alert_webhook_url
-        assert url is not None
+    async def announce_referral(self, referral_id: str) -> bool:
+        """POST a new referral to its team's webhook; True once accepted (or nowhere to go)."""
+        found = await team_notice(self.store, referral_id, now_ms=self.clock())
+        url = self.settings.team_webhook_urls.get(found[0]) if found else None
+        if found is None or url is None:
+            return True
+        try:
+            return await self.post(found[1], url)
+        except (aiohttp.ClientError, OSError, TimeoutError) as e:
+            log.warning("referral %s to team %s failed, will retry: %s", referral_id, found[0], e)
+            return False
+
+    async def post(self, body: bytes, url: str) -> bool:
+        """POST the signed body to a webhook; True on a 2xx."""
         headers = {"Content-Type": "application/json"}
         if self.settings.alert_webhook_secret:
             headers[SIGNATURE_HEADER] = signature(body, self.settings.alert_webhook_secret)
@@ -81,7 +99,7 @@ class Escalator:
         async with self.http.post(url, data=body, headers=headers, timeout=timeout) as response:
             if 200 <= response.status < 300:
                 return True
-            log.warning("alarm webhook answered %d, will retry", response.status)
+            log.warning("webhook answered %d, will retry", response.status)
             return False
 
     async def mail(self, body: bytes) -> None:

@@ -32,6 +32,8 @@ from triage_service.web.views import (
     alarms,
     areas,
     audit,
+    documents,
+    feedback,
     live,
     pages,
     queue,
@@ -59,6 +61,8 @@ ROUTE_TABLES: tuple[ApiRoutes, ...] = (
     alarms.routes,
     areas.routes,
     audit.routes,
+    documents.routes,
+    feedback.routes,
 )
 
 

@@ -93,9 +93,10 @@ async def leases_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def alerts_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Escalate critical alarms (webhook, e-mail) for the life of the app, when configured."""
+    """Escalate critical alarms (webhook, e-mail) and announce new referrals to their teams'
+    webhooks for the life of the app, when configured."""
     settings = app[SETTINGS]
-    if not (settings.alert_webhook_url or settings.smtp_url):
+    if not (settings.alert_webhook_url or settings.smtp_url or settings.team_webhook_urls):
         yield
         return
     async with aiohttp.ClientSession() as http:

@@ -1,14 +1,22 @@
--- Claims one due delivery of an alarm for this instance: its next attempt moves to the end
--- of a lease, so no other instance sends it meanwhile and a crashed sender's lease runs out.
--- ARGV: prefix, now, member (channel:alarm_id), lease_ms
+-- Claims one due delivery of an alarm (or of a new referral to its team's webhook) for this
+-- instance: its next attempt moves to the end of a lease, so no other instance sends it
+-- meanwhile and a crashed sender's lease runs out.
+-- ARGV: prefix, now, member (channel:alarm_id, or team:referral_id), lease_ms
 local member = ARGV[3]
 local due = redis.call('ZSCORE', K.alarm_deliveries, member)
 if not due or tonumber(due) > NOW then return fail('not_due') end
-local id = string.match(member, ':(.*)$')
-if redis.call('HEXISTS', K.alarm(id), 'acknowledged_ms') == 1 then
+local channel, id = string.match(member, '^([^:]*):(.*)$')
+local record = K.alarm(id)
+if channel == 'team' then
+  record = K.referral(id)
+  if redis.call('EXISTS', record) == 0 then
+    redis.call('ZREM', K.alarm_deliveries, member)
+    return fail('gone')
+  end
+elseif redis.call('HEXISTS', record, 'acknowledged_ms') == 1 then
   redis.call('ZREM', K.alarm_deliveries, member)
   return fail('acknowledged')
 end
 redis.call('ZADD', K.alarm_deliveries, NOW + tonumber(ARGV[4]), member)
-local attempt = redis.call('HINCRBY', K.alarm(id), member .. ':attempts', 1)
+local attempt = redis.call('HINCRBY', record, member .. ':attempts', 1)
 return ok({attempt = attempt})

@@ -3,7 +3,10 @@
 -- ARGV: prefix, now, id, clinician_id, outcome_json, disposition, triage_code, conveyance,
 --       police_released_ms, referral_json ('' for none), notice_json ('' for none),
 --       overridden ('1' when filed against the usual code/disposition rules, else ''),
+--       notify ('1' when the referral's team has a webhook: its delivery is queued, else ''),
 --       idempotency (last)
+-- A referral carries its `team` (service:board): it is indexed for that team, and for the
+-- clinician who made it, in this same step.
 local again = idem_repeat()
 if again then return again end
 local id, clinician = ARGV[3], ARGV[4]
@@ -48,9 +51,22 @@ local function open_referral(json)
   redis.call('HSET', K.referral(referral.id), unpack(flat))
   redis.call('ZADD', K.referrals, NOW, referral.id)
   redis.call('ZADD', K.referrals_open, referral.due_ms, referral.id)
+  redis.call('ZADD', K.clinician_referrals(clinician), NOW, referral.id)
+  local counter = 'ref'
   if referral.kind == 'mwc_notification' then
+    counter = 'mwc'
     redis.call('ZADD', K.referrals_mwc, referral.due_ms, referral.id)
   end
+  redis.call('ZADD', K.referrals_open_created, created,
+             counter .. ':' .. referral.due_ms .. ':' .. referral.id)
+  if referral.team then
+    redis.call('ZADD', K.team_open(referral.team), referral.due_ms, referral.id)
+    redis.call('ZADD', K.team_referrals(referral.team), NOW, referral.id)
+    if ARGV[13] == '1' then
+      redis.call('ZADD', K.alarm_deliveries, NOW, 'team:' .. referral.id)
+    end
+  end
+  redis.call('PUBLISH', K.wake, cjson.encode({type = 'referral', referral_id = referral.id}))
   event('referral_opened', id, clinician, 'clinician', {'referral_id', referral.id,
         'kind', referral.kind, 'due_ms', referral.due_ms})
   return referral.id

@@ -1,27 +1,42 @@
--- A clinician records what became of a referral.
--- ARGV: prefix, now, referral_id, status, note, actor_id
-local rid, status = ARGV[3], ARGV[4]
+-- A clinician or the receiving team records what became of a referral, each status with its
+-- own time (`accepted_ms`, `declined_ms`, `completed_ms`, ...) and who set it.
+-- Receivers move pending -> accepted | declined, accepted -> completed | did_not_attend, and
+-- only their own team's referrals (any other is not found); the referring clinician may close
+-- an open one with any of accepted, completed, did_not_attend, cancelled.
+-- ARGV: prefix, now, referral_id, status, note, actor_id, role, team ('' unless a receiver)
+local rid, status, role, team = ARGV[3], ARGV[4], ARGV[7], ARGV[8]
 local fkey = K.referral(rid)
-local current = redis.call('HGET', fkey, 'status')
+local r = redis.call('HMGET', fkey, 'status', 'team', 'kind', 'request_id', 'due_ms',
+                     'created_ms')
+local current = r[1]
 if not current then return fail('not_found') end
+if role == 'receiver' and r[2] ~= team then return fail('not_found') end
 if current ~= 'pending' and current ~= 'accepted' then return fail('referral_closed', current) end
-redis.call('HSET', fkey, 'status', status, 'updated_ms', NOW)
+local RECEIVER_NEXT = {pending = {accepted = true, declined = true},
+                       accepted = {completed = true, did_not_attend = true}}
+if role == 'receiver' and not RECEIVER_NEXT[current][status] then
+  return fail('illegal_transition', current)
+end
+redis.call('HSET', fkey, 'status', status, 'updated_ms', NOW, status .. '_ms', NOW,
+           status .. '_by', ARGV[6])
 if ARGV[5] ~= '' then redis.call('HSET', fkey, 'note', ARGV[5]) end
+if status == 'declined' then redis.call('HSET', fkey, 'decline_reason', ARGV[5]) end
+redis.call('ZREM', K.alarm_deliveries, 'team:' .. rid)  -- the team has seen it
+-- s298 notifications are counted apart from referrals (as `referrals` and `s297` are).
+local counter = r[3] == 'mwc_notification' and 'mwc' or 'ref'
 if status ~= 'accepted' then
   redis.call('ZREM', K.referrals_open, rid)
   redis.call('ZREM', K.referrals_mwc, rid)
-  local request = redis.call('HGET', fkey, 'request_id')
-  local created = redis.call('HGET', K.request(request), 'created_ms')
-  counting(request)
-  -- s298 notifications are counted apart from referrals (as `referrals` and `s297` are).
-  local counter = redis.call('HGET', fkey, 'kind') == 'mwc_notification' and 'mwc' or 'ref'
+  redis.call('ZREM', K.referrals_open_created, counter .. ':' .. r[5] .. ':' .. rid)
+  if r[2] then redis.call('ZREM', K.team_open(r[2]), rid) end
+  local created = redis.call('HGET', K.request(r[4]), 'created_ms')
+  counting(r[4])  -- its health board's counters too
   if status == 'completed' and created then
     count(created, counter .. '_completed')
-    if NOW <= tonumber(redis.call('HGET', fkey, 'due_ms')) then
-      count(created, counter .. '_on_time')
-    end
+    if NOW <= tonumber(r[5]) then count(created, counter .. '_on_time') end
+    if counter == 'ref' then observe('refdone', rid, created, NOW - tonumber(r[6])) end
   end
 end
-event('referral_' .. status, redis.call('HGET', fkey, 'request_id'), ARGV[6], 'clinician',
-      {'referral_id', rid})
-return ok({id = rid})
+event('referral_' .. status, r[4], ARGV[6], role, {'referral_id', rid})
+redis.call('PUBLISH', K.wake, cjson.encode({type = 'referral', referral_id = rid}))
+return ok({id = rid, status = status})

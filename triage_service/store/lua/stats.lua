@@ -19,10 +19,11 @@ local spec = cjson.decode(ARGV[3])
 local BOARD_PREFIX = spec.board and ('b:' .. spec.board .. ':') or nil
 if spec.board then BIN_SUFFIX = '@' .. spec.board end
 local call, tonumber, floor = redis.call, tonumber, math.floor
-local KINDS = {'wait', 'assess', 'police'}
+local KINDS = {'wait', 'assess', 'police', 'refdone'}
 local RAW = {'status', 'priority', 'area_id', 'board', 'mode', 'first_wait_ms', 'created_ms',
              'accepted_ms', 'completed_ms', 'disposition', 'triage_code', 'conveyance',
-             'officer_released_ms', 'referral_id', 'notice_id', 'age_band', 'sex', 'overridden'}
+             'officer_released_ms', 'referral_id', 'notice_id', 'age_band', 'sex', 'overridden',
+             'useful', 'time_saved_min'}
 local loaded = {}
 
 -- Slices, minutes and raw records are added, or taken away from a whole hour's block (-1);
@@ -117,12 +118,14 @@ local function observe_raw(t, kind, ms)
   bump(t.counts, kind .. '_b:' .. floor(floor(ms / 1000 + 0.5) / 4096))
 end
 
-local function referral_done(c, id, counter)
+local function referral_done(t, id, counter)
   if not id then return end
-  local r = call('HMGET', K.referral(id), 'status', 'due_ms', 'updated_ms')
+  local c = t.counts
+  local r = call('HMGET', K.referral(id), 'status', 'due_ms', 'updated_ms', 'created_ms')
   if r[1] ~= 'completed' then return end
   bump(c, counter .. '_completed')
   if tonumber(r[3]) <= tonumber(r[2]) then bump(c, counter .. '_on_time') end
+  if counter == 'ref' then observe_raw(t, 'refdone', tonumber(r[3]) - tonumber(r[4])) end
 end
 
 -- What the outcome script counted for a completed request, recomputed from its record.
@@ -141,8 +144,16 @@ local function add_completed(t, r)
   observe_raw(t, 'police', tonumber(r.officer_released_ms) - tonumber(r.created_ms))
   if r.referral_id then bump(c, 'referrals') end
   if r.notice_id then bump(c, 's297') end
-  referral_done(c, r.referral_id, 'ref')
-  referral_done(c, r.notice_id, 'mwc')
+  referral_done(t, r.referral_id, 'ref')
+  referral_done(t, r.notice_id, 'mwc')
+  if r.useful then
+    bump(c, 'feedback')
+    bump(c, 'useful_sum', tonumber(r.useful))
+  end
+  if r.time_saved_min then
+    bump(c, 'time_saved_n')
+    bump(c, 'time_saved_sum', tonumber(r.time_saved_min))
+  end
 end
 
 local function load(id)
@@ -208,9 +219,21 @@ local function tally_of(part, kinds, with_heat, fields)
   return t
 end
 
+-- Open referrals (and s298 notifications) of the window's requests not yet due at
+-- `spec.now_ms`: the on-time rate leaves them out (members `{ref|mwc}:{due_ms}:{id}`).
+local function not_yet_due()
+  local found = {ref = 0, mwc = 0}
+  for _, member in ipairs(call('ZRANGEBYSCORE', K.referrals_open_created, spec.span[1],
+                               '(' .. spec.span[2])) do
+    local counter, due = member:match('^(%a+):(%d+):')
+    if counter and tonumber(due) > spec.now_ms then found[counter] = found[counter] + 1 end
+  end
+  return found
+end
+
 local main = tally_of(spec, KINDS, spec.heat_map)
 local result = {counts = main.counts, heat = main.heat, within = within(main, spec.threshold_s),
-                durations = {}, series = {}}
+                durations = {}, series = {}, not_due = not_yet_due()}
 for _, kind in ipairs(KINDS) do
   result.durations[kind] = durations(main, kind, spec.percentiles[kind])
 end

@@ -12,7 +12,7 @@ local from_ms = h * 3600000
 local FIELDS = {'status', 'priority', 'area_id', 'mode', 'first_wait_ms', 'created_ms',
                 'accepted_ms', 'completed_ms', 'disposition', 'triage_code', 'conveyance',
                 'officer_released_ms', 'referral_id', 'notice_id', 'age_band', 'sex',
-                'overridden'}
+                'overridden', 'useful', 'time_saved_min'}
 
 -- Takes the hour's counters of `kind` out of every block holding it; deletes the hour's own.
 local function unwind(kind)
@@ -55,11 +55,24 @@ end
 -- What lua/referral_update.lua counted when the referral `rid` was completed.
 local function referral_done(created, rid, counter)
   if not rid then return end
-  local status, due, updated = unpack(redis.call('HMGET', K.referral(rid), 'status', 'due_ms',
-                                                 'updated_ms'))
+  local status, due, done, made = unpack(redis.call('HMGET', K.referral(rid), 'status',
+                                                    'due_ms', 'completed_ms', 'created_ms'))
   if status ~= 'completed' then return end
+  done = tonumber(done or redis.call('HGET', K.referral(rid), 'updated_ms'))
   count(created, counter .. '_completed')
-  if tonumber(updated) <= tonumber(due) then count(created, counter .. '_on_time') end
+  if done <= tonumber(due) then count(created, counter .. '_on_time') end
+  if counter == 'ref' and made then observe('refdone', rid, created, done - tonumber(made)) end
+end
+
+-- What lua/feedback.lua counted when the officer rated the assessment.
+local function feedback(created, r)
+  if not r.useful then return end
+  count(created, 'feedback')
+  count(created, 'useful_sum', tonumber(r.useful))
+  if r.time_saved_min then
+    count(created, 'time_saved_n')
+    count(created, 'time_saved_sum', tonumber(r.time_saved_min))
+  end
 end
 
 -- What lua/outcome.lua (and the referral updates after it) counted.
@@ -80,6 +93,7 @@ local function completed(id, created, r)
   if r.notice_id then count(created, 's297') end
   referral_done(created, r.referral_id, 'ref')
   referral_done(created, r.notice_id, 'mwc')
+  feedback(created, r)
 end
 
 -- What lua/create.lua, accept, cancel, expire and outcome counted for one request.

@@ -169,7 +169,7 @@ class Backfill:
                 referral_id,
                 status,
                 "Recorded by the simulation.",
-                actor_id=clinician.id,
+                actor=clinician,
                 now_ms=now_ms,
             )
 

@@ -36,10 +36,11 @@ HOME: dict[Role, str] = {
     Role.CLINICIAN: "/console",
     Role.SUPERVISOR: "/supervisor",
     Role.ADMIN: "/supervisor",
+    Role.RECEIVER: "/referrals",
 }
 
 # Where the sign-in page may send a user afterwards: this service's own pages, nothing else.
-NEXT_PAGES = re.compile(r"/(officer|console|supervisor|session/[A-Za-z0-9_-]{1,64})")
+NEXT_PAGES = re.compile(r"/(officer|console|supervisor|referrals|session/[A-Za-z0-9_-]{1,64})")
 JINJA = web.AppKey("jinja", jinja2.Environment)
 routes = ApiRoutes()
 
@@ -109,6 +110,13 @@ async def console_page(request: web.Request) -> web.Response:
     store = request.app[STORE]
     active = await store.clinicians.in_session(sign_in.user.id)
     return render(request, "console.html", active_sessions=sorted(active))
+
+
+@routes.get("/referrals")
+async def referrals_page(request: web.Request) -> web.Response:
+    """A receiving team's inbox: its referrals due soonest first, accepted and completed here."""
+    sign_in = page_user(request, Role.RECEIVER)
+    return render(request, "referrals.html", team=sign_in.user.team or "")
 
 
 @routes.get("/session/{id}")

@@ -1,4 +1,5 @@
-"""Follow-up referrals: the list with due times and status updates."""
+"""Follow-up referrals: the list with due times (a receiving team's inbox for receivers) and
+status updates."""
 
 from __future__ import annotations
 
@@ -6,20 +7,37 @@ from aiohttp import web
 
 from triage_service.domain.codes import Role
 from triage_service.domain.models import ReferralList, ReferralOut, ReferralQuery, ReferralUpdate
-from triage_service.service import referrals
+from triage_service.service import alarms, referrals
 from triage_service.service.audit import record_accesses
 from triage_service.service.sessions import SignIn
 from triage_service.web.api import ApiRoutes, answer
-from triage_service.web.state import CLOCK, STORE
+from triage_service.web.state import CLOCK, SETTINGS, STORE
 
 routes = ApiRoutes()
+
+
+async def visible_referrals(
+    request: web.Request, sign_in: SignIn, query: ReferralQuery
+) -> list[ReferralOut]:
+    """The referrals this reader may list: a receiver's team's, a clinician's (all, or those
+    they made), a supervisor's without contact or note."""
+    store, now_ms, user = request.app[STORE], request.app[CLOCK](), sign_in.user
+    if user.role is Role.RECEIVER:
+        return await referrals.team_inbox(store, user, query.status, now_ms=now_ms)
+    mine = user if query.mine and user.role is Role.CLINICIAN else None
+    found = await referrals.list_referrals(store, query.status, now_ms=now_ms, mine=mine)
+    if user.role is Role.CLINICIAN:
+        found = await referrals.of_clinician(store, user, found)
+    if user.role is Role.SUPERVISOR:
+        found = [r.model_copy(update={"contact": None, "note": None}) for r in found]
+    return found
 
 
 @routes.endpoint(
     "GET",
     "/api/v1/referrals",
-    summary="Referrals: open, overdue or all",
-    roles=(Role.CLINICIAN, Role.SUPERVISOR),
+    summary="Referrals: open, overdue or all (receivers: their team's, with the handover)",
+    roles=(Role.CLINICIAN, Role.SUPERVISOR, Role.RECEIVER),
     query=ReferralQuery,
     answer=ReferralList,
 )
@@ -28,11 +46,7 @@ async def list_referrals(
 ) -> web.Response:
     """Open and overdue soonest due first; all newest first; a clinician's own only (those of
     requests they are or were assigned to)."""
-    found = await referrals.list_referrals(
-        request.app[STORE], query.status, now_ms=request.app[CLOCK]()
-    )
-    if sign_in.user.role is Role.CLINICIAN:
-        found = await referrals.of_clinician(request.app[STORE], sign_in.user, found)
+    found = await visible_referrals(request, sign_in, query)
     await record_accesses(
         request.app[STORE],
         sign_in.user,
@@ -41,8 +55,6 @@ async def list_referrals(
         reason=request.headers.get("X-Access-Reason"),
         now_ms=request.app[CLOCK](),
     )
-    if sign_in.user.role is Role.SUPERVISOR:
-        found = [r.model_copy(update={"contact": None, "note": None}) for r in found]
     return answer(ReferralList(referrals=found))
 
 
@@ -50,23 +62,28 @@ async def list_referrals(
     "PATCH",
     "/api/v1/referrals/{id}",
     summary="Update a referral's status",
-    roles=(Role.CLINICIAN,),
+    roles=(Role.CLINICIAN, Role.RECEIVER),
     body=ReferralUpdate,
     answer=ReferralOut,
-    errors={409: "The referral is already closed"},
+    errors={409: "The referral is already closed, or cannot move to that status"},
 )
 async def update_referral(
     request: web.Request, sign_in: SignIn, update: ReferralUpdate
 ) -> web.Response:
-    """Accepted, completed, did not attend or cancelled; closed ones answer 409; a referral
-    of a request the clinician was never assigned to is 404."""
-    await referrals.ensure_assigned(request.app[STORE], sign_in.user, request.match_info["id"])
+    """Receivers: accepted, declined, completed, did_not_attend; clinicians: accepted,
+    completed, did_not_attend, cancelled, and only on referrals of requests they are or were
+    assigned to (404 otherwise). Each status keeps its time; a decline alarms."""
+    store, now_ms = request.app[STORE], request.app[CLOCK]()
+    if sign_in.user.role is Role.CLINICIAN:
+        await referrals.ensure_assigned(store, sign_in.user, request.match_info["id"])
     referral = await referrals.update_referral(
-        request.app[STORE],
+        store,
         request.match_info["id"],
         update.status,
         update.note,
-        actor_id=sign_in.user.id,
-        now_ms=request.app[CLOCK](),
+        actor=sign_in.user,
+        now_ms=now_ms,
     )
+    if update.status == "declined":
+        await alarms.referral_declined(store, request.app[SETTINGS], referral.id, now_ms=now_ms)
     return answer(referral)
