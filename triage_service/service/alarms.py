@@ -7,8 +7,8 @@ import json
 import secrets
 from typing import Any, Literal
 
+from triage_service.domain.answers import AlarmOut, PersonRef
 from triage_service.domain.errors import Conflict, NotFound
-from triage_service.domain.models import AlarmOut, PersonRef
 from triage_service.domain.safety import AlarmKind, AlarmLevel, alarm_level
 from triage_service.domain.times import to_datetime
 from triage_service.domain.users import User

@@ -7,9 +7,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from triage_service.domain.answers import ReferralOut
 from triage_service.domain.codes import Role
 from triage_service.domain.errors import NotFound
-from triage_service.domain.models import OutcomeForm, ReferralOut
+from triage_service.domain.models import OutcomeForm
 from triage_service.domain.times import to_datetime
 from triage_service.domain.users import User
 from triage_service.service.referrals import shape_referral

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from triage_service.domain.answers import FeedbackOut
 from triage_service.domain.errors import Conflict, NotFound
-from triage_service.domain.models import FeedbackForm, FeedbackOut
+from triage_service.domain.models import FeedbackForm
 from triage_service.domain.times import to_datetime
 from triage_service.domain.users import User
 from triage_service.store import Refused, Store

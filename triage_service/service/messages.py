@@ -5,10 +5,10 @@ from __future__ import annotations
 import secrets
 
 from triage_service.domain import idempotency as idem
+from triage_service.domain.answers import AuthorOut, MessageOut
 from triage_service.domain.codes import Role
 from triage_service.domain.errors import Conflict, NotFound
 from triage_service.domain.idempotency import Idempotency
-from triage_service.domain.models import AuthorOut, MessageOut
 from triage_service.domain.times import to_datetime
 from triage_service.domain.users import User
 from triage_service.store import Refused, RequestRecord, Store

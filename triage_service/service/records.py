@@ -6,18 +6,10 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from triage_service.domain.answers import Fallback, PersonRef, QueueItem, RequestOut
 from triage_service.domain.areas import AreaDirectory
 from triage_service.domain.codes import Availability, RequestStatus, Role
-from triage_service.domain.models import (
-    Fallback,
-    Location,
-    OutcomeForm,
-    PersonRef,
-    QueueItem,
-    RequestOut,
-    Screening,
-    Subject,
-)
+from triage_service.domain.models import Location, OutcomeForm, Screening, Subject
 from triage_service.domain.routing import offer_board, offered_to
 from triage_service.domain.rules import cssrs_ideation, cssrs_imminent_risk, estimate_wait_s
 from triage_service.domain.safety import fallback_message, fallback_reason, honest_estimate

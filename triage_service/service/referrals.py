@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Literal
 
+from triage_service.domain.answers import Handover, ReferralOut
 from triage_service.domain.codes import (
     CLINICIAN_STATUSES,
     OPEN_REFERRAL_STATUSES,
@@ -14,7 +15,7 @@ from triage_service.domain.codes import (
     Role,
 )
 from triage_service.domain.errors import Conflict, Invalid, NotFound
-from triage_service.domain.models import Handover, ReferralOut, Risk
+from triage_service.domain.models import Risk
 from triage_service.domain.times import to_datetime
 from triage_service.domain.users import User
 from triage_service.service.records import assigned_among

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from triage_service.domain.answers import ErrorOut
 from triage_service.domain.codes import Role
-from triage_service.domain.models import ErrorOut
 from triage_service.service.sessions import SignIn
 from triage_service.web.auth import USER, check_csrf, require
 from triage_service.web.errors import ApiError, from_validation

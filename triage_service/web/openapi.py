@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from triage_service.domain.models import ErrorOut
+from triage_service.domain.answers import ErrorOut
 from triage_service.web.api import Endpoint
 
 REF = "#/components/schemas/{model}"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from triage_service.domain.answers import AlarmList, AlarmOut
 from triage_service.domain.codes import STATS_ROLES
-from triage_service.domain.models import AlarmAck, AlarmList, AlarmOut
+from triage_service.domain.models import AlarmAck
 from triage_service.service import alarms
 from triage_service.service.sessions import SignIn
 from triage_service.web.api import ApiRoutes, answer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from triage_service.domain.models import AreaOut, AreasOut, BoardOut
+from triage_service.domain.answers import AreaOut, AreasOut, BoardOut
 from triage_service.service.sessions import SignIn
 from triage_service.web.api import ApiRoutes, answer
 from triage_service.web.state import SETTINGS

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from triage_service.domain.answers import FeedbackOut
 from triage_service.domain.codes import Role
-from triage_service.domain.models import FeedbackForm, FeedbackOut
+from triage_service.domain.models import FeedbackForm
 from triage_service.service.feedback import give_feedback
 from triage_service.service.sessions import SignIn
 from triage_service.web.api import ApiRoutes, answer

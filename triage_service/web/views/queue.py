@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from triage_service.domain.answers import AvailabilityOut, QueueOut, RequestOut
 from triage_service.domain.codes import Role
-from triage_service.domain.models import (
-    AvailabilityChange,
-    AvailabilityOut,
-    QueueOut,
-    ReleaseForm,
-    RequestOut,
-)
+from triage_service.domain.models import AvailabilityChange, ReleaseForm
 from triage_service.service import lifecycle, records
 from triage_service.service.sessions import SignIn
 from triage_service.web.api import ApiRoutes, answer

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from triage_service.domain.answers import MessageList, MessageOut, OutcomeOut
 from triage_service.domain.codes import Role
-from triage_service.domain.models import (
-    MessageForm,
-    MessageList,
-    MessageOut,
-    OutcomeForm,
-    OutcomeOut,
-)
+from triage_service.domain.models import MessageForm, OutcomeForm
 from triage_service.service import lifecycle, messages
 from triage_service.service.audit import record_access
 from triage_service.service.referrals import get_referral

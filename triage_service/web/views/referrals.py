@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from triage_service.domain.answers import ReferralList, ReferralOut
 from triage_service.domain.codes import Role
-from triage_service.domain.models import ReferralList, ReferralOut, ReferralQuery, ReferralUpdate
+from triage_service.domain.models import ReferralUpdate
+from triage_service.domain.queries import ReferralQuery
 from triage_service.service import alarms, referrals
 from triage_service.service.audit import record_accesses
 from triage_service.service.sessions import SignIn

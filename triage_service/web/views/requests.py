@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from triage_service.domain.answers import RequestList, RequestOut
 from triage_service.domain.codes import Role
-from triage_service.domain.models import RequestForm, RequestList, RequestOut, RequestsQuery
+from triage_service.domain.models import RequestForm
+from triage_service.domain.queries import RequestsQuery
 from triage_service.service import lifecycle, records
 from triage_service.service.audit import record_access
 from triage_service.service.sessions import SignIn

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from triage_service.domain.models import Credentials, SessionOut, UserOut
+from triage_service.domain.answers import SessionOut, UserOut
+from triage_service.domain.models import Credentials
 from triage_service.service.accounts import authenticate, find_user_id
 from triage_service.service.audit import record_sign_in
 from triage_service.service.sessions import SignIn, close_session, open_session

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from triage_service.domain.codes import STATS_ROLES
-from triage_service.domain.models import ExportQuery, StatsQuery, WindowQuery, iso_z
+from triage_service.domain.models import iso_z
+from triage_service.domain.queries import ExportQuery, StatsQuery, WindowQuery
 from triage_service.export.csv import EXPORT_HEADERS, write_export
 from triage_service.export.fhir import write_fhir_export
 from triage_service.service.audit import record_access
