@@ -102,7 +102,9 @@ export class Live {
     const asked = Date.now();
     this.probing = setTimeout(() => {
       this.probing = null;
-      if (this.isOpen && this.lastHeard < asked) this.drop();
+      if (!this.isOpen || this.lastHeard >= asked) return;
+      this.attempts = 0;  // a fresh failure: reconnect at once
+      this.drop();
     }, PROBE_MS);
     this.send({ type: 'ping' });
   }
@@ -112,7 +114,6 @@ export class Live {
     this.ws = null;
     dead.close();
     this.hooks.onState?.('closed');
-    this.attempts = 0;
     this.scheduleReconnect();
   }
 
