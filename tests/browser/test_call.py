@@ -23,6 +23,12 @@ ADVICE = "Stay with her until the crisis team arrives; they will phone you withi
 
 async def file_outcome(clinician: Page) -> None:
     """Fill the outcome form (code C, urgent face-to-face referral), review and file it."""
+    await fill_for_review(clinician)
+    await clinician.get_by_test_id("outcome-confirm").click()
+
+
+async def fill_for_review(clinician: Page) -> None:
+    """Fill the outcome form (code C, urgent face-to-face referral) up to its review step."""
     await clinician.get_by_test_id("outcome-triage-code").select_option("C")
     assert "24 hours" in (await clinician.get_by_test_id("response-target").text_content() or "")
     assert await clinician.get_by_test_id("referral-fields").is_hidden()
@@ -35,7 +41,6 @@ async def file_outcome(clinician: Page) -> None:
     await clinician.get_by_test_id("outcome-summary").fill("Ideation without plan; safety plan.")
     await clinician.get_by_test_id("outcome-advice-input").fill(ADVICE)
     await clinician.get_by_test_id("outcome-submit").click()
-    await clinician.get_by_test_id("outcome-confirm").click()
 
 
 async def test_request_accept_call_chat_and_outcome(
