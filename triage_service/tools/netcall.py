@@ -14,17 +14,8 @@ from typing import Any
 
 from playwright.async_api import Browser, Page, Playwright
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from triage_service.tools.measure_call import ARGS, CHROMIUM
+
 HOME = {"officer": "/officer", "clinician": "/console"}
 # The remote video has a size and both its time and its frame count advance between polls.
 PLAYING = """() => {
