@@ -108,6 +108,21 @@ def _avoided(r: Record) -> bool:
     )
 
 
+def _upstream(chosen: list[Record], done: list[Record]) -> dict[str, dict[str, int]]:
+    def where(r: Record) -> str:
+        return r.get("area_id") or "(not given)"
+
+    detained = ("place_of_safety_s297", "medical_examination_detention")
+    rows = {
+        area: {"requests": n, "detentions": 0, "ed_conveyances": 0}
+        for area, n in Counter(where(r) for r in chosen).items()
+    }
+    for r in done:
+        rows[where(r)]["detentions"] += r["disposition"] in detained
+        rows[where(r)]["ed_conveyances"] += r["disposition"] == "emergency_department"
+    return dict(sorted(rows.items()))
+
+
 def window_truth(
     records: list[Record],
     referrals: dict[str, Record],
@@ -164,6 +179,7 @@ def window_truth(
         ),
         "dispositions": dict(sorted(disp.items())),
         "by_area": dict(sorted(area.items())),
+        "upstream": _upstream(chosen, done),
         "by_hour": [sum(by_how[h::24]) for h in range(24)],
         "by_hour_of_week": by_how,
         "by_area_hour_of_week": dict(sorted(heat.items())),

@@ -13,6 +13,8 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from test_cli import clean_env, run
+from test_lifecycle import PLACE_OF_SAFETY
+from test_stats import outcome
 
 from conftest import REDIS_URL, ApiClient, create_account, log_in, new_request, on_duty
 from triage_service.domain.areas import AreaFileError, parse_directory
@@ -214,6 +216,68 @@ async def test_on_duty_counts_the_clinicians_offered(people: Any, clock: FakeClo
         clock.advance(120)
         seen = await officer.request("GET", f"/api/v1/requests/{created['id']}")
         assert seen["clinicians_on_duty"] == 1
+
+
+async def test_upstream_counts_detentions_and_ed_per_area(people: Any, clock: FakeClock) -> None:
+    """The upstream figures count, per area id and within a board, the requests beside the
+    detentions (s297) and emergency department conveyances their outcomes led to."""
+    officer, clinician = await people("officer"), await people("clinician")
+    results = {
+        "leith": [outcome("place_of_safety_s297", "B", "police")],
+        "musselburgh": [outcome("emergency_department", "C", "ambulance"), None],
+        "govan": [outcome("emergency_department", "C", "police")],
+    }
+    for area, outcomes in results.items():
+        for result in outcomes:
+            created = await new_request(officer, **at(area))
+            clock.advance(60)
+            await clinician.request("POST", f"/api/v1/requests/{created['id']}/accept")
+            if result and result["disposition"] == "place_of_safety_s297":
+                result["place_of_safety"] = dict(PLACE_OF_SAFETY, removed_at=_iso(clock.now_ms))
+            if result:
+                path = f"/api/v1/requests/{created['id']}/outcome"
+                await clinician.request("POST", path, result)
+    supervisor = await people("supervisor")
+    query = f"from={_iso(DAY)}&to={_iso(DAY + 24 * H)}&board=lothian"
+    lothian = (await supervisor.request("GET", f"/api/v1/stats?{query}"))["window"]
+    assert lothian["upstream"] == {
+        "leith": {"requests": 1, "detentions": 1, "ed_conveyances": 0},
+        "musselburgh": {"requests": 2, "detentions": 0, "ed_conveyances": 1},
+    }
+
+
+async def test_a_board_limited_supervisor_sees_only_their_boards_live_figures(
+    people: Any, clock: FakeClock
+) -> None:
+    """A supervisor limited to Glasgow sees Glasgow's queue, sessions and clinicians (those
+    covering it), over REST and in the pushed `stats`; the whole-service one sees all."""
+    officer = await people("officer")
+    lothian, glasgow = await people("clinician", "lothian"), await people("clinician", "glasgow")
+    everywhere = await people("clinician")
+    await lothian.request("PUT", "/api/v1/availability", {"status": "available"})
+    await everywhere.request("PUT", "/api/v1/availability", {"status": "offline"})
+    for area in ("leith", "musselburgh", "govan", "govan"):
+        created = await new_request(officer, **at(area))
+    await glasgow.request("POST", f"/api/v1/requests/{created['id']}/accept")
+    clock.advance(60)  # the window ends now, exclusive
+    limited, whole = await people("supervisor", "glasgow"), await people("supervisor")
+    mine = await limited.request("GET", "/api/v1/stats")
+    assert (mine["queue"]["waiting"], mine["queue"]["in_session"]) == (1, 1)
+    assert mine["clinicians"] == {"available": 0, "busy": 1, "offline": 1}
+    everything = await whole.request("GET", "/api/v1/stats")
+    assert (everything["queue"]["waiting"], everything["queue"]["in_session"]) == (3, 1)
+    assert everything["clinicians"] == {"available": 1, "busy": 1, "offline": 1}
+    for supervisor, waiting, areas in ((limited, 1, {"govan"}), (whole, 3, {"leith", "govan"})):
+        ws = await supervisor.client.ws_connect("/ws")
+        message = await ws.receive_json(timeout=6)
+        while message["type"] != "stats":
+            message = await ws.receive_json(timeout=6)
+        assert message["stats"]["queue"]["waiting"] == waiting
+        assert areas <= set(message["stats"]["window"]["by_area"])
+        assert set(message["stats"]["window"]["by_area"]) <= {"leith", "musselburgh", "govan"}
+        if supervisor is limited:
+            assert set(message["stats"]["window"]["by_area"]) == {"govan"}
+        await ws.close()
 
 
 async def test_statistics_per_board(people: Any, clock: FakeClock) -> None:

@@ -255,6 +255,7 @@ async def test_scripted_day_every_figure(
     }
     # One area in the default directory: every request is counted under its id.
     assert w["by_area"] == {"default": 10}
+    assert w["upstream"] == {"default": {"requests": 10, "detentions": 1, "ed_conveyances": 1}}
     assert w["by_hour"] == [0] * 8 + [1] * 8 + [0] * 7 + [2]
     assert w["by_priority"] == {"1": 3, "2": 4, "3": 3}
     assert w["by_age_band"] == {"18_25": 1, "26_40": 9}

@@ -140,7 +140,7 @@ function legend(root, left, y, most) {
                                                                   'data-testid': 'heat-max' }));
 }
 
-/** Areas × 168 hours of week, darker where busier (hour 0 is Monday 00:00 UTC). */
+/** Areas × 168 hours of week, darker where busier (hour 0 is Monday 00:00 local time). */
 export function heatMap(container, byArea) {
   const areas = Object.entries(byArea || {})
     .map(([area, hours]) => [area, hours, hours.reduce((a, b) => a + b, 0)])
@@ -163,7 +163,7 @@ export function heatMap(container, byArea) {
       if (!n) return;
       root.append(titled(svg('rect', { x: left + h * cell, y, width: cell, height: 16,
         class: 'heat', 'fill-opacity': (0.15 + 0.85 * (n / most)).toFixed(2) }),
-        `${area}, ${DAYS[Math.floor(h / 24)]} ${String(h % 24).padStart(2, '0')}:00 UTC: ${n}`));
+        `${area}, ${DAYS[Math.floor(h / 24)]} ${String(h % 24).padStart(2, '0')}:00: ${n}`));
     });
   });
   for (let d = 1; d < 7; d += 1) {

@@ -1,5 +1,6 @@
 // The supervisor's dashboard: the live figures arrive over /ws as `stats` every few seconds;
-// the 30-day pictures (service-level trend, demand heat map) are re-read every five minutes.
+// the 30-day pictures (service-level trend; the upstream view of a board: demand heat map,
+// detentions and ED conveyances by area) are re-read every five minutes.
 import { api } from './api.js';
 import { clock, el } from './labels.js';
 import { Live } from './live.js';
@@ -90,7 +91,42 @@ function renderDay(stats) {
 
 function renderMonth(stats) {
   serviceLevelChart(byId('sup-chart-service-level'), stats.window.series?.points ?? []);
-  heatMap(byId('sup-heatmap'), stats.window.by_area_hour_of_week);
+}
+
+let areaNames = null;
+
+async function loadAreaNames() {
+  if (areaNames) return areaNames;
+  const { boards } = await api('GET', '/api/v1/areas');
+  areaNames = Object.fromEntries(boards.flatMap((b) => b.areas.map((a) => [a.id, a.name])));
+  return areaNames;
+}
+
+/** The upstream view: the board's heat map, and by area what the requests led to. */
+function renderUpstream(stats, names) {
+  const named = (rows) => Object.fromEntries(Object.entries(rows || {})
+    .map(([id, value]) => [names[id] || id, value]));
+  heatMap(byId('sup-heatmap'), named(stats.window.by_area_hour_of_week));
+  const rows = Object.entries(named(stats.window.upstream))
+    .sort((a, b) => b[1].requests - a[1].requests);
+  byId('sup-upstream-rows').replaceChildren(...rows.map(([area, n]) => el('tr', {},
+    el('th', { scope: 'row' }, area), el('td', {}, String(n.requests)),
+    el('td', { class: n.detentions ? 'bad' : '' }, String(n.detentions)),
+    el('td', {}, String(n.ed_conveyances)))));
+}
+
+const boardChoice = byId('sup-board');
+
+async function loadUpstream() {
+  const board = boardChoice?.value;
+  const query = `window=30d&heat_map=true${board ? `&board=${encodeURIComponent(board)}` : ''}`;
+  try {
+    const [stats, names] = await Promise.all([api('GET', `/api/v1/stats?${query}`),
+      loadAreaNames()]);
+    renderUpstream(stats, names);
+  } catch (e) {
+    setText('sup-updated', `Could not load the upstream view: ${e.message}`);
+  }
 }
 
 async function loadDay() {
@@ -103,7 +139,7 @@ async function loadDay() {
 
 async function loadMonth() {
   try {
-    renderMonth(await api('GET', '/api/v1/stats?window=30d&series=true&heat_map=true'));
+    renderMonth(await api('GET', '/api/v1/stats?window=30d&series=true'));
   } catch (e) {
     setText('sup-updated', `Could not load the 30-day pictures: ${e.message}`);
   }
@@ -131,5 +167,7 @@ new Live({
 loadDay();
 loadAlarms();
 loadMonth();
+loadUpstream();
 open.load();
-setInterval(loadMonth, MONTH_EVERY_MS);
+boardChoice?.addEventListener('change', loadUpstream);
+setInterval(() => { loadMonth(); loadUpstream(); }, MONTH_EVERY_MS);

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
+from test_lifecycle import PLACE_OF_SAFETY, outcome_form
 
+from conftest import REQUEST_FORM, create_account, log_in
+from triage_service.domain.codes import Role
 from triage_service.settings import Settings
 from triage_service.web.app import create_app
 
@@ -72,3 +75,38 @@ async def test_officer_picks_an_area_and_the_request_carries_it(
     assert request["location"]["area_id"] == "leith"
     assert request["board"] == "lothian"
     assert request["fallback"]["phone"] == "0131 000 0001"
+
+
+async def test_supervisor_sees_the_upstream_view_per_board(
+    areas_server: TestServer, open_page: PageFactory
+) -> None:
+    """The dashboard's upstream view names each area beside its requests, detentions and ED
+    conveyances; choosing a board shows only that board's areas."""
+    officer = await log_in(areas_server, await create_account(areas_server.app, Role.OFFICER))
+    clinician = await log_in(areas_server, await create_account(areas_server.app, Role.CLINICIAN))
+    results = {
+        "leith": outcome_form(
+            triage_code="B",
+            disposition="place_of_safety_s297",
+            referral=None,
+            place_of_safety=PLACE_OF_SAFETY,
+        ),
+        "govan": outcome_form(triage_code="A", disposition="emergency_department", referral=None),
+    }
+    for area, result in results.items():
+        location = {**REQUEST_FORM["location"], "area_id": area}
+        created = await officer.request(
+            "POST", "/api/v1/requests", {**REQUEST_FORM, "location": location}
+        )
+        await clinician.request("POST", f"/api/v1/requests/{created['id']}/accept")
+        await clinician.request("POST", f"/api/v1/requests/{created['id']}/outcome", result)
+    page = await open_page(areas_server, "supervisor", viewport={"width": 1440, "height": 900})
+    rows = page.get_by_test_id("sup-upstream-table").locator("tbody tr")
+    await rows.nth(1).wait_for()
+    assert await rows.all_inner_texts() == ["Govan\t1\t0\t1", "Leith\t1\t1\t0"]
+    await page.locator("[data-testid=sup-heatmap] svg text").get_by_text("Leith").wait_for()
+    await page.get_by_test_id("sup-board").select_option("lothian")
+    await page.get_by_test_id("sup-upstream-table").get_by_text("Govan").wait_for(state="detached")
+    assert await rows.all_inner_texts() == ["Leith\t1\t1\t0"]
+    await officer.client.close()
+    await clinician.client.close()

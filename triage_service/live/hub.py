@@ -84,6 +84,10 @@ class Hub:
         """Whether anyone of `role` is connected to this instance."""
         return bool(self.by_role[role])
 
+    def users_of(self, *roles: Role) -> list[User]:
+        """The users of these roles connected to this instance (once per socket)."""
+        return [self.users[ws] for role in roles for ws in self.by_role[role]]
+
     async def send_to_user(self, user_id: str, message: dict[str, Any]) -> None:
         """Send to every socket of one user on this instance."""
         await self._send(self.by_user.get(user_id, ()), json.dumps(message))

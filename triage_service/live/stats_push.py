@@ -12,8 +12,10 @@ from typing import Any
 
 from triage_service.domain.codes import STATS_ROLES
 from triage_service.domain.times import Clock
+from triage_service.domain.users import User
 from triage_service.live.hub import Hub
 from triage_service.settings import Settings
+from triage_service.stats.figures import scope_for
 from triage_service.stats.now import compute_stats
 from triage_service.stats.window import DAY_MS, Detail, Window
 from triage_service.store import STORE_ERRORS, Store
@@ -22,23 +24,42 @@ log = logging.getLogger(__name__)
 PUSH_INTERVAL_S = 2.0
 
 
-async def stats_message(store: Store, settings: Settings, *, now_ms: int) -> dict[str, Any]:
-    """The `stats` live message: the last 24 hours with the hourly series."""
+async def stats_message(
+    store: Store, settings: Settings, *, now_ms: int, board: str | None = None
+) -> dict[str, Any]:
+    """The `stats` live message: the last 24 hours with the hourly series (of one board)."""
     stats = await compute_stats(
-        store, settings, Window(now_ms - DAY_MS, now_ms), now_ms=now_ms, detail=Detail(series=True)
+        store,
+        settings,
+        Window(now_ms - DAY_MS, now_ms),
+        now_ms=now_ms,
+        detail=Detail(series=True),
+        scope=scope_for(settings, board),
     )
     return {"type": "stats", "stats": stats.model_dump(mode="json")}
 
 
 async def push_stats(hub: Hub, store: Store, settings: Settings, *, now_ms: int) -> bool:
-    """Send the stats to the supervisors connected here; False when none is."""
+    """Send the stats to the supervisors connected here, each the figures they may see (a
+    supervisor limited to boards: their first board's, as GET /stats gives them); False
+    when none is connected."""
     roles = [role for role in STATS_ROLES if hub.has_role(role)]
     if not roles:
         return False
-    message = await stats_message(store, settings, now_ms=now_ms)
-    for role in roles:
-        await hub.send_to_role(role, message)
+    for board in {home_board(user) for user in hub.users_of(*roles)}:
+        message = await stats_message(store, settings, now_ms=now_ms, board=board)
+
+        def sees(user: User, board: str | None = board) -> bool:
+            return home_board(user) == board
+
+        for role in roles:
+            await hub.send_to_role(role, message, where=sees)
     return True
+
+
+def home_board(user: User) -> str | None:
+    """The board whose figures `user` sees by default (None: the whole service)."""
+    return user.boards[0] if user.boards else None
 
 
 async def push_forever(hub: Hub, store: Store, settings: Settings, clock: Clock) -> None:

@@ -28,6 +28,7 @@ from triage_service.domain.times import to_datetime
 from triage_service.settings import Settings
 from triage_service.stats.local_time import local_midnight, segments, shift_week
 from triage_service.stats.models import (
+    AreaUpstream,
     Detentions,
     Durations,
     Feedback,
@@ -144,6 +145,7 @@ def shape_window(
         assessment_s=durations(c, d["assess"], "assess"),
         dispositions=disp,
         by_area={_area(k): v for k, v in prefixed(c, "area:").items()},
+        upstream=upstream(c),
         by_hour=[sum(by_hour_of_week[h::24]) for h in range(24)],
         abandoned=c.get("abandoned", 0),
         answered_pct=pct(accepted, c.get("requests", 0)),
@@ -300,6 +302,20 @@ def feedback(counts: dict[str, int]) -> Feedback:
         if saved_n
         else None,
     )
+
+
+def upstream(counts: dict[str, int]) -> dict[str, AreaUpstream]:
+    """Requests, detentions and emergency department conveyances by area id, from the
+    `area:`, `adet:` and `aed:` counters (lua/_common.lua `outcome_fields`)."""
+    requests, held, conveyed = (prefixed(counts, p) for p in ("area:", "adet:", "aed:"))
+    return {
+        _area(area): AreaUpstream(
+            requests=requests.get(area, 0),
+            detentions=held.get(area, 0),
+            ed_conveyances=conveyed.get(area, 0),
+        )
+        for area in sorted(requests.keys() | held.keys() | conveyed.keys())
+    }
 
 
 def detentions(disp: dict[str, int]) -> Detentions:

@@ -87,6 +87,14 @@ class Detentions(BaseModel):
     total: int
 
 
+class AreaUpstream(BaseModel):
+    """One area's demand and what it led to: where and when street triage would help most."""
+
+    requests: int
+    detentions: int = Field(description="s297 removals and detentions for medical examination")
+    ed_conveyances: int = Field(description="outcomes taking the person to an emergency department")
+
+
 class SeriesPoint(Aliased):
     start: UtcDatetime = Field(alias="from")
     requests: int
@@ -118,7 +126,10 @@ class WindowStats(Aliased):
     assessment_s: Durations = Field(description="accept to outcome")
     dispositions: dict[str, int]
     by_area: dict[str, int]
-    by_hour: list[int] = Field(description="requests by hour of day (UTC), 0-23")
+    upstream: dict[str, AreaUpstream] = Field(
+        description="by area id: requests, detentions and emergency department conveyances"
+    )
+    by_hour: list[int] = Field(description="requests by local hour of day, 0-23")
     abandoned: int = Field(description="cancelled unanswered, short abandons excluded")
     answered_pct: float | None
     police_s: Durations = Field(description="police time: request to officer released")

@@ -58,10 +58,10 @@ async def compute_stats(
     scope: Scope | None = None,
 ) -> Stats:
     """The whole `Stats` answer: the live figures now and the window's figures (of one
-    board, with `scope`)."""
+    board, with `scope`: its queue, clinicians and referrals too)."""
     figures, live = await asyncio.gather(
         window_stats(store, settings, window, detail or Detail(), scope, now_ms=now_ms),
-        read_live(store, settings, now_ms=now_ms),
+        read_live(store, settings, now_ms=now_ms, board=scope.board if scope else None),
     )
     generated = to_datetime(now_ms)
     assert generated is not None
@@ -77,16 +77,21 @@ async def compute_stats(
     )
 
 
-async def read_live(store: Store, settings: Settings, *, now_ms: int) -> LiveRead:
-    """Queue slices per priority, sessions, clinicians and open referrals in one pipeline."""
+async def read_live(
+    store: Store, settings: Settings, *, now_ms: int, board: str | None = None
+) -> LiveRead:
+    """Queue slices per priority, sessions, clinicians and open referrals in one pipeline
+    (of one health board's requests, clinicians and referrals, with `board`)."""
     thresholds = settings.escalation_thresholds
     ranges = []
     for p in PRIORITIES:
         low, high = p * PRIORITY_SCALE, f"({(p + 1) * PRIORITY_SCALE}"
         ranges.append((low, high, low + now_ms - thresholds.get(p, 10**9) * 1000))
-    rows = await store.stats.live(
-        ranges, limit=ALARM_LIMIT, now_ms=now_ms, mwc_until_ms=now_ms + S298_WARNING_MS
-    )
+    limits = {"limit": ALARM_LIMIT, "now_ms": now_ms, "mwc_until_ms": now_ms + S298_WARNING_MS}
+    if board:
+        rows = await store.stats.live_of_board(board, ranges, **limits)
+    else:
+        rows = await store.stats.live(ranges, **limits)
     return LiveRead(
         [_priority_rows(p, s) for p, s in zip(PRIORITIES, rows.slices, strict=True)],
         rows.in_session,

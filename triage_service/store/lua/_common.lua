@@ -93,6 +93,28 @@ local function count(created_ms, field, n)
   if BOARD ~= '' then add_all_levels('h', created_ms, 'b:' .. BOARD .. ':' .. field, n or 1) end
 end
 
+-- The counters a filed outcome adds (lua/outcome.lua; lua/stats.lua and stats_rebuild.lua
+-- recompute them alike from the record). Per area id, the detentions (`adet:`) and the
+-- conveyances to an emergency department (`aed:`) beside the requests (`area:`): the
+-- supervisor's upstream view, where and when street triage is most needed.
+local DETENTIONS = {place_of_safety_s297 = true, medical_examination_detention = true}
+
+local function outcome_fields(r)
+  local disposition = r.disposition
+  local fields = {'completed', 'disp:' .. disposition, 'code:' .. r.triage_code,
+                  'conv:' .. r.conveyance}
+  if r.overridden and r.overridden ~= '' then fields[#fields + 1] = 'overrides' end
+  if disposition ~= 'emergency_department' and disposition ~= 'not_completed'
+     and r.conveyance ~= 'ambulance' then
+    fields[#fields + 1] = 'conveyance_avoided'
+  end
+  if DETENTIONS[disposition] then fields[#fields + 1] = 'adet:' .. (r.area_id or '') end
+  if disposition == 'emergency_department' then
+    fields[#fields + 1] = 'aed:' .. (r.area_id or '')
+  end
+  return fields
+end
+
 local HISTOGRAM_WIDTHS = {4096, 256, 16, 1}
 
 -- Counts the duration `ms` of request `id` (created at `created_ms`) for statistics.

@@ -29,14 +29,10 @@ redis.call('SREM', K.active, id)
 redis.call('SREM', K.clinician_sessions(clinician), id)
 free_clinician(clinician)
 remember(K.recent_sessions, NOW - accepted)
-count(created, 'completed')
-count(created, 'disp:' .. disposition)
-count(created, 'code:' .. code)
-count(created, 'conv:' .. conveyance)
-if overridden ~= '' then count(created, 'overrides') end
-if disposition ~= 'emergency_department' and disposition ~= 'not_completed'
-   and conveyance ~= 'ambulance' then
-  count(created, 'conveyance_avoided')
+for _, field in ipairs(outcome_fields({disposition = disposition, triage_code = code,
+    conveyance = conveyance, overridden = overridden,
+    area_id = redis.call('HGET', rkey, 'area_id')})) do
+  count(created, field)
 end
 observe('assess', id, created, NOW - accepted)
 observe('police', id, created, released - created)

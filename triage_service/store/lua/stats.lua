@@ -130,16 +130,8 @@ end
 
 -- What the outcome script counted for a completed request, recomputed from its record.
 local function add_completed(t, r)
-  local c, disposition = t.counts, r.disposition
-  bump(c, 'completed')
-  bump(c, 'disp:' .. disposition)
-  bump(c, 'code:' .. r.triage_code)
-  bump(c, 'conv:' .. r.conveyance)
-  if disposition ~= 'emergency_department' and disposition ~= 'not_completed'
-     and r.conveyance ~= 'ambulance' then
-    bump(c, 'conveyance_avoided')
-  end
-  if r.overridden then bump(c, 'overrides') end
+  local c = t.counts
+  for _, field in ipairs(outcome_fields(r)) do bump(c, field) end
   observe_raw(t, 'assess', tonumber(r.completed_ms) - tonumber(r.accepted_ms))
   observe_raw(t, 'police', tonumber(r.officer_released_ms) - tonumber(r.created_ms))
   if r.referral_id then bump(c, 'referrals') end

@@ -77,16 +77,7 @@ end
 
 -- What lua/outcome.lua (and the referral updates after it) counted.
 local function completed(id, created, r)
-  local disposition = r.disposition
-  count(created, 'completed')
-  count(created, 'disp:' .. disposition)
-  count(created, 'code:' .. r.triage_code)
-  count(created, 'conv:' .. r.conveyance)
-  if r.overridden then count(created, 'overrides') end
-  if disposition ~= 'emergency_department' and disposition ~= 'not_completed'
-     and r.conveyance ~= 'ambulance' then
-    count(created, 'conveyance_avoided')
-  end
+  for _, field in ipairs(outcome_fields(r)) do count(created, field) end
   observe('assess', id, created, tonumber(r.completed_ms) - tonumber(r.accepted_ms))
   observe('police', id, created, tonumber(r.officer_released_ms) - created)
   if r.referral_id then count(created, 'referrals') end
