@@ -222,7 +222,7 @@ async def test_upstream_counts_detentions_and_ed_per_area(people: Any, clock: Fa
     """The upstream figures count, per area id and within a board, the requests beside the
     detentions (s297) and emergency department conveyances their outcomes led to."""
     officer, clinician = await people("officer"), await people("clinician")
-    results = {
+    results: dict[str, list[dict[str, Any] | None]] = {
         "leith": [outcome("place_of_safety_s297", "B", "police")],
         "musselburgh": [outcome("emergency_department", "C", "ambulance"), None],
         "govan": [outcome("emergency_department", "C", "police")],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
@@ -9,6 +11,8 @@ from aiohttp.test_utils import TestServer
 from conftest import read_stream
 from triage_service.store.store import Store
 from triage_service.tools.bench.figures import percentile
+from triage_service.tools.shift_data import NATIONAL, area_mix
+from triage_service.tools.shift_mix import AREAS
 from triage_service.tools.simulate.accounts import create_accounts
 from triage_service.tools.simulate.backfill import backfill
 from triage_service.tools.simulate.run import run_shift
@@ -69,3 +73,75 @@ def test_percentile_is_nearest_rank() -> None:
         percentile([], 50)
     with pytest.raises(ValueError):
         percentile([1, 2], 0)
+
+
+EXAMPLE_AREAS = Path(__file__).parent.parent / "docs" / "areas.example.toml"
+
+
+async def test_two_board_backfill_routes_by_board(
+    redis_client: aioredis.Redis, key_prefix: str
+) -> None:
+    """With the example directory and a clinician per board, backfilled requests come from
+    the directory's areas of both boards, and each is answered by a clinician covering its
+    board."""
+    store = Store(redis_client, key_prefix)
+    shift = Shift(officers=3, clinicians=2, clinician_boards=("lothian", "glasgow"))
+    users = await create_accounts(store, shift)
+    assert [c.boards for c in users["clinician"]] == [("lothian",), ("glasgow",)]
+    summary = await backfill(
+        store, users, days=1, per_day=40, seed=5, max_wait_s=900, areas_file=str(EXAMPLE_AREAS)
+    )
+    assert summary["completed"] > 5
+    covers = {c.id: c.boards[0] for c in users["clinician"]}
+    boards, answered = set(), 0
+    async for key in redis_client.scan_iter(store.keys.request("*")):
+        record = await redis_client.hgetall(key)
+        if "board" not in record:
+            continue
+        assert record["area_id"] and record["board"] in ("lothian", "glasgow")
+        boards.add(record["board"])
+        if record.get("clinician_id"):
+            answered += 1
+            assert covers[str(record["clinician_id"])] == record["board"], record["area_id"]
+    assert boards == {"lothian", "glasgow"} and answered >= summary["completed"]
+
+
+def test_area_mix_follows_the_directory() -> None:
+    """The mix holds the directory's areas with their ids (weighted as the national mix where
+    the names match); the default directory of one area keeps the national mix."""
+    mix = area_mix([("leith", "Edinburgh Leith", None, None), ("x", "Nowhere", 1.0, 2.0)])
+    assert mix.ids == {"Edinburgh Leith": "leith", "Nowhere": "x"}
+    assert mix.areas["Edinburgh Leith"] == AREAS["Edinburgh Leith"]
+    assert mix.areas["Nowhere"][:3] == (2.0, 1.0, 2.0)
+    assert area_mix([("default", "Default", None, None)]) is NATIONAL
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.settings(areas_file=str(EXAMPLE_AREAS))
+async def test_two_board_live_shift_sends_area_ids(server: TestServer) -> None:
+    """A live shift against a two-board service raises its requests from the directory's
+    areas (by id), and clinicians of each board complete them."""
+    shift = Shift(
+        url=str(server.make_url("")).rstrip("/"),
+        minutes=20,
+        speed=600,
+        officers=3,
+        clinicians=2,
+        arrivals_per_hour=40,
+        assessment_minutes=5,
+        drain_minutes=20,
+        seed=11,
+        progress=False,
+        clinician_boards=("lothian", "glasgow"),
+    )
+    store = server.app[STORE]
+    await create_accounts(store, shift)
+    summary = await run_shift(shift)
+    assert summary["errors"] == 0 and summary["completed"] >= 1
+    boards = set()
+    async for key in store.client.scan_iter(store.keys.request("*")):
+        record = await store.client.hgetall(key)
+        if "status" in record:
+            assert record["area_id"] and record["board"] in ("lothian", "glasgow")
+            boards.add(record["board"])
+    assert boards

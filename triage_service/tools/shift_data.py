@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -65,10 +66,40 @@ def cssrs(rng: random.Random, suicidal: bool) -> dict[str, bool] | None:
     return answers
 
 
-def request_form(rng: random.Random, number: int, when: datetime) -> dict[str, Any]:
-    """A plausible officer's request (API.md request form)."""
-    area = weighted(rng, {name: spec[0] for name, spec in AREAS.items()})
-    _, lat, lon, places = AREAS[area]
+AreaSpec = tuple[float, float, float, tuple[str, ...]]  # weight, lat, lon, typical places
+
+
+@dataclass(frozen=True)
+class AreaMix:
+    """Where requests come from: areas by name with their weights, and (with an area
+    directory) each name's area id, sent as `location.area_id`."""
+
+    areas: Mapping[str, AreaSpec]
+    ids: Mapping[str, str]
+
+
+NATIONAL = AreaMix(AREAS, {})
+
+
+def area_mix(directory: Sequence[tuple[str, str, float | None, float | None]]) -> AreaMix:
+    """The mix for a service's area directory (id, name, lat, lon of each area): its areas
+    only, weighted as in `AREAS` where the names match (else as a small town); the national
+    mix for the default directory of one area."""
+    if len(directory) <= 1:
+        return NATIONAL
+    known = {name.casefold(): spec for name, spec in AREAS.items()}
+    areas: dict[str, AreaSpec] = {}
+    for _, name, lat, lon in directory:
+        areas[name] = known.get(name.casefold()) or (2.0, lat or 56.0, lon or -4.0, ())
+    return AreaMix(areas, {name: area_id for area_id, name, _, _ in directory})
+
+
+def request_form(
+    rng: random.Random, number: int, when: datetime, mix: AreaMix = NATIONAL
+) -> dict[str, Any]:
+    """A plausible officer's request (API.md request form) from an area of `mix`."""
+    area = weighted(rng, {name: spec[0] for name, spec in mix.areas.items()})
+    _, lat, lon, places = mix.areas[area]
     concerns = sorted(
         set(
             rng.choices(
@@ -87,6 +118,7 @@ def request_form(rng: random.Random, number: int, when: datetime) -> dict[str, A
             "area": area,
             "lat": round(lat + rng.uniform(-0.01, 0.01), 5),
             "lon": round(lon + rng.uniform(-0.01, 0.01), 5),
+            **({"area_id": mix.ids[area]} if area in mix.ids else {}),
         },
         "subject": {"age_band": weighted(rng, AGE_BANDS), "sex": weighted(rng, SEXES)},
         "urgency": urgency,

@@ -1,4 +1,5 @@
-"""The simulation's `sim-officer-NN` and `sim-clinician-NN` accounts, created if missing."""
+"""The simulation's `sim-officer-NN` and `sim-clinician-NN` accounts, created if missing
+(clinicians covering the boards given, in turn)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,13 @@ def usernames(shift: Shift) -> dict[str, list[str]]:
         "officer": [f"sim-officer-{i + 1:02d}" for i in range(shift.officers)],
         "clinician": [f"sim-clinician-{i + 1:02d}" for i in range(shift.clinicians)],
     }
+
+
+def boards_of(shift: Shift, role: str, index: int) -> tuple[str, ...]:
+    """The boards a new simulated account covers: clinicians take `clinician_boards` in turn
+    (a clinician of each board, then again); everyone else covers every board."""
+    boards = shift.clinician_boards
+    return (boards[index % len(boards)],) if role == "clinician" and boards else ()
 
 
 async def create_accounts(store: Store, shift: Shift) -> dict[str, list[User]]:
@@ -37,6 +45,7 @@ async def create_accounts(store: Store, shift: Shift) -> dict[str, list[User]]:
                     role=Role(role),
                     password_hash=password_hash,
                     display_name=display[role](i),
+                    boards=boards_of(shift, role, i),
                 )
             except DuplicateUser:
                 user_id = await store.accounts.id_of(username)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any, cast
 
 from triage_service.domain.codes import Availability
@@ -42,6 +43,21 @@ class Backfill:
     steps: list[tuple[int, int, StepFn]] = field(default_factory=list)
     planned: int = 0
 
+    @cached_property
+    def mix(self) -> data.AreaMix:
+        """The areas requests come from: the directory's, else the national mix."""
+        return data.area_mix(
+            [(a.id, a.name, a.lat, a.lon) for b in self.settings.areas.boards for a in b.areas]
+        )
+
+    def covering(self, form: RequestForm) -> list[User]:
+        """The clinicians covering the request's board (all, if none does): they answer it
+        before it overflows to the others."""
+        area = self.settings.areas.resolve(form.location.area_id, form.location.area)
+        board = area.board if area else ""
+        found = [c for c in self.users["clinician"] if not c.boards or board in c.boards]
+        return found or self.users["clinician"]
+
     def at(self, when_ms: int, step: StepFn) -> None:
         """Schedule `step(when_ms)`; steps in the future are left out."""
         if when_ms < self.now_ms:
@@ -55,7 +71,7 @@ class Backfill:
         """
         rng = self.rng
         when = datetime.fromtimestamp(created_ms / 1000, UTC)
-        form = RequestForm.model_validate(data.request_form(rng, number, when))
+        form = RequestForm.model_validate(data.request_form(rng, number, when, self.mix))
         officer = data.pick(rng, self.users["officer"])
         median_wait = {"immediate": 0.75, "urgent": 2.5, "routine": 4.0}[form.urgency.value]
         wait_ms = int(data.lognormal_minutes(rng, median_wait, 0.7, 0.1, 60) * 60_000)
@@ -98,7 +114,7 @@ class Backfill:
         record: dict[str, Any],
     ) -> None:
         """Accept, two to four chat messages, then the outcome."""
-        rng, clinician = self.rng, data.pick(self.rng, self.users["clinician"])
+        rng, clinician = self.rng, data.pick(self.rng, self.covering(form))
         outcome_ms = accepted_ms + length_ms
 
         async def accept(now_ms: int) -> None:
@@ -204,13 +220,18 @@ async def backfill(
     per_day: float,
     seed: int,
     max_wait_s: int,
+    areas_file: str | None = None,
 ) -> dict[str, Any]:
-    """Write `days` days of past requests; return the summary of what was written."""
+    """Write `days` days of past requests (from the areas of `areas_file`, the service's
+    directory, when given); return the summary of what was written."""
     now_ms = time.time_ns() // 1_000_000
     # The running service sweeps expiry timers: set each request's timer beyond now so the
     # sweeper never races the backfill; every request is finished explicitly instead.
     settings = Settings(
-        redis_url="redis://backfill", key_prefix=store.keys.prefix, max_wait_s=(days + 2) * 86_400
+        redis_url="redis://backfill",
+        key_prefix=store.keys.prefix,
+        max_wait_s=(days + 2) * 86_400,
+        areas_file=areas_file,
     )
     filler = Backfill(
         store, settings, users, random.Random(f"{seed}:backfill"), now_ms, max_wait_s * 1000

@@ -18,6 +18,13 @@ only: the accounts share one password (`--password`).
 
     scripts/simulate --create-accounts --data-dir ./var --minutes 60
     scripts/simulate --data-dir ./var --create-accounts --backfill-days 7 --minutes 0
+
+A two-board day (the service started with TRIAGE_AREAS_FILE=docs/areas.example.toml):
+requests come from the directory's areas and each clinician covers one board, so requests
+are routed by board and overflow when a board's clinicians are busy.
+
+    scripts/simulate --data-dir ./var --create-accounts --clinician-boards lothian,glasgow \\
+        --areas-file docs/areas.example.toml --backfill-days 7 --minutes 60
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from triage_service.domain.users import parse_board_list
 from triage_service.store.embedded import EmbeddedRedis
 from triage_service.store.store import Store, connect
 from triage_service.tools.simulate.accounts import create_accounts
@@ -92,6 +100,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=d.drain_minutes,
         help="after the shift, time to finish open requests",
+    )
+    p.add_argument(
+        "--clinician-boards",
+        default="",
+        help="B1,B2: new sim clinicians cover these health boards in turn (default: all)",
+    )
+    p.add_argument(
+        "--areas-file",
+        default=os.environ.get("TRIAGE_AREAS_FILE"),
+        help="backfill: the service's area directory (env TRIAGE_AREAS_FILE)",
     )
     p.add_argument("--calls", action="store_true", help="real WebRTC calls (headless aiortc)")
     p.add_argument("--seed", type=int, default=d.seed)
@@ -171,6 +189,7 @@ async def main_async(argv: list[str] | None = None) -> dict[str, Any]:
         seed=args.seed,
         password=args.password,
         progress=not args.quiet,
+        clinician_boards=parse_board_list(args.clinician_boards),
     )
     results: dict[str, Any] = {}
     if args.create_accounts or args.backfill_days:
@@ -185,6 +204,7 @@ async def main_async(argv: list[str] | None = None) -> dict[str, Any]:
                     per_day=args.per_day,
                     seed=args.seed,
                     max_wait_s=args.max_wait_s,
+                    areas_file=args.areas_file,
                 )
                 print_summary("backfill", results["backfill"], args.json)
     if shift.minutes > 0:

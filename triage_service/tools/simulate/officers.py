@@ -22,7 +22,7 @@ class Officer:
     async def incident(self, number: int) -> None:
         """Raise a request and follow it to its end."""
         tally = self.sim.tally
-        form = data.request_form(self.rng, number, datetime.now(UTC))
+        form = data.request_form(self.rng, number, datetime.now(UTC), self.sim.mix)
         status, created = await self.client.call("POST", "/api/v1/requests", form)
         if status != 201:
             tally.errors += 1

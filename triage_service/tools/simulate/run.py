@@ -8,6 +8,7 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
+from triage_service.tools import shift_data as data
 from triage_service.tools.client import ServiceClient
 from triage_service.tools.simulate.accounts import usernames
 from triage_service.tools.simulate.clinicians import Clinician
@@ -87,6 +88,14 @@ async def signed_in(
         await asyncio.gather(*(c.close() for c in clients))
 
 
+async def load_areas(client: ServiceClient) -> data.AreaMix:
+    """The service's area directory as the officers' mix of places."""
+    boards = (await client.request("GET", "/api/v1/areas"))["boards"]
+    return data.area_mix(
+        [(a["id"], a["name"], a.get("lat"), a.get("lon")) for b in boards for a in b["areas"]]
+    )
+
+
 async def run_shift(shift: Shift) -> dict[str, Any]:
     """Play one shift against the service at `shift.url`; return the summary."""
     sim = Sim(shift)
@@ -95,6 +104,7 @@ async def run_shift(shift: Shift) -> dict[str, Any]:
         signed_in(shift.url, names["officer"], shift.password) as officer_clients,
         signed_in(shift.url, names["clinician"], shift.password) as clinician_clients,
     ):
+        sim.mix = await load_areas(officer_clients[0]) if officer_clients else sim.mix
         sim.clock = SimClock(shift.speed)  # start the clock once everyone is signed in
         officers = [Officer(sim, c, i) for i, c in enumerate(officer_clients)]
         clinicians = [Clinician(sim, c, i) for i, c in enumerate(clinician_clients)]

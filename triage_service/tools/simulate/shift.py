@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from triage_service.tools import shift_data as data
 from triage_service.tools.client import ServiceClient
 
 DEFAULT_PASSWORD = "simulated-shift-only"
@@ -47,6 +48,7 @@ class Shift:
     seed: int = 1
     password: str = DEFAULT_PASSWORD
     progress: bool = True
+    clinician_boards: tuple[str, ...] = ()  # shared out in turn; empty: every board
 
 
 @dataclass
@@ -127,6 +129,7 @@ class Sim:
         self.clock = SimClock(shift.speed)
         self.tally = Tally()
         self.active = 0  # incidents not yet finished
+        self.mix = data.NATIONAL  # the service's areas, once read (run.load_areas)
 
     @property
     def ending(self) -> bool:
