@@ -7,7 +7,8 @@
 // (`to`): a peer that reloaded is noticed, and messages for a closed connection are ignored.
 // The call has one mode for both sides (video, audio or text); a lower mode wins when they
 // differ, so a refused camera takes the call to audio, a refused microphone to text.
-import { api, uid } from './api.js';
+import { uid } from './api.js';
+import { IceServers } from './ice.js';
 import { LinkWatch } from './link.js';
 import { LocalMedia } from './media.js';
 
@@ -42,6 +43,7 @@ export class Call {
     this.ended = false;
     this.backoff = 1000;
     this.chain = Promise.resolve();
+    this.ice = new IceServers();
     this.link = new LinkWatch({ weak: (mode) => this.linkWeak(mode),
                                 recovered: () => hooks.onRecovered?.(),
                                 stalled: () => this.linkStalled(),
@@ -55,8 +57,7 @@ export class Call {
     this.started = true;
     this.report();
     return this.enqueue(async () => {
-      this.iceServers = await api('GET', '/api/v1/ice-servers')
-        .then((body) => body.iceServers).catch(() => []);
+      await this.ice.load();
       await this.applyMode(this.mode, false);
     });
   }
@@ -179,7 +180,7 @@ export class Call {
   }
 
   newPeer() {
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers || [] });
+    const pc = new RTCPeerConnection({ iceServers: this.ice.servers });
     Object.assign(this, { pc, id: uid(), peer: null, makingOffer: false, ignoreOffer: false,
                           canOffer: !this.polite });
     pc.onnegotiationneeded = () => this.negotiate(pc);
@@ -387,10 +388,13 @@ export class Call {
   /** The impolite side restarts ICE; the polite one asks it to, since a restart offer from
    *  each side at once (both saw the link stall) ends in a rollback after which Chrome may
    *  stop rendering the remote video. */
-  restartIce() {
+  async restartIce() {
     if (!this.pc?.remoteDescription) return;
+    const { pc } = this;
+    await this.ice.freshen(pc);  // each side gathers anew, with its own TURN credentials
+    if (pc !== this.pc) return;
     if (this.polite) this.send({ restart: true });
-    else this.pc.restartIce();
+    else pc.restartIce();
   }
 
   networkChanged() {

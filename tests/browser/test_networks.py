@@ -46,13 +46,15 @@ def turn_port(bed: NetBed) -> Iterator[int]:
 
 @pytest.fixture
 def settings(key_prefix: str, bed: NetBed, turn_port: int) -> Settings:
-    """The service's settings: TURN over UDP and TCP on the shared address, no STUN."""
+    """The service's settings: TURN over UDP and TCP on the shared address, no STUN; TURN
+    credentials for 4 minutes, so any ICE restart comes within the pages' renewal margin."""
     turn = f"turn:{bed.shared}:{turn_port}"
     return Settings(
         redis_url=REDIS_URL,
         key_prefix=key_prefix,
         turn_secret=TURN_SECRET,
         turn_urls=f"{turn}?transport=udp,{turn}?transport=tcp",
+        turn_ttl_s=240,
     )
 
 
@@ -190,15 +192,24 @@ async def test_the_call_comes_back_after_the_officers_address_changes(
     clinician_browser: Browser,
 ) -> None:
     """When the officer's address changes mid-call (old sockets go silent), both sides restart
-    ICE over the re-established live channel and video plays both ways again within 15 s."""
+    ICE over the re-established live channel and video plays both ways again within 15 s;
+    each side first mints new TURN credentials (theirs were near expiry) and relays anew."""
     officer, clinician = await pages(net_server, origin, officer_browser, clinician_browser)
     await connected_call(officer, clinician)
+    minted: dict[str, list[str]] = {"officer": [], "clinician": []}
+    officer.on("request", lambda request: minted["officer"].append(request.url))
+    clinician.on("request", lambda request: minted["clinician"].append(request.url))
     bed.move("officer")
     moved = time.perf_counter()
     await media_flows_again(officer, clinician)
     seconds = time.perf_counter() - moved
     print(f"\naddress change to media flowing: {seconds:.1f} s")
     assert seconds <= 15
+    for urls in minted.values():
+        assert any("/api/v1/ice-servers" in url for url in urls), minted
+    for page in (officer, clinician):
+        ends = await netcall.route(page)
+        assert any(end.endswith(f" {bed.shared}") for end in ends.values()), ends
 
 
 @pytest.fixture
