@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -20,24 +21,29 @@ from triage_service.tools.simulate.shift import Shift
 from triage_service.web.state import STORE
 
 
+async def short_shift(server: TestServer, **changes: Any) -> dict[str, Any]:
+    """Play a 20-minute shift at 600 times speed (3 officers, 2 clinicians, 40 requests an
+    hour) against `server`, with `changes`; return its summary."""
+    options: dict[str, Any] = {
+        "minutes": 20,
+        "speed": 600,
+        "officers": 3,
+        "clinicians": 2,
+        "arrivals_per_hour": 40,
+        "assessment_minutes": 5,
+        "drain_minutes": 20,
+        "progress": False,
+    }
+    shift = Shift(url=str(server.make_url("")).rstrip("/"), **(options | changes))
+    await create_accounts(server.app[STORE], shift)
+    return await run_shift(shift)
+
+
 @pytest.mark.timeout(30)
 async def test_simulated_shift_creates_and_completes_requests(server: TestServer) -> None:
     """A short compressed-time shift raises requests that clinicians accept, chat over and
     complete with an outcome the service accepts."""
-    shift = Shift(
-        url=str(server.make_url("")).rstrip("/"),
-        minutes=30,
-        speed=600,
-        officers=3,
-        clinicians=2,
-        arrivals_per_hour=40,
-        assessment_minutes=6,
-        drain_minutes=20,
-        seed=7,
-        progress=False,
-    )
-    await create_accounts(server.app[STORE], shift)
-    summary = await run_shift(shift)
+    summary = await short_shift(server, minutes=30, assessment_minutes=6, seed=7)
     assert summary["requests"] >= 3
     assert summary["completed"] >= 1
     assert sum(summary["dispositions"].values()) == summary["completed"]
@@ -121,22 +127,8 @@ def test_area_mix_follows_the_directory() -> None:
 async def test_two_board_live_shift_sends_area_ids(server: TestServer) -> None:
     """A live shift against a two-board service raises its requests from the directory's
     areas (by id), and clinicians of each board complete them."""
-    shift = Shift(
-        url=str(server.make_url("")).rstrip("/"),
-        minutes=20,
-        speed=600,
-        officers=3,
-        clinicians=2,
-        arrivals_per_hour=40,
-        assessment_minutes=5,
-        drain_minutes=20,
-        seed=11,
-        progress=False,
-        clinician_boards=("lothian", "glasgow"),
-    )
+    summary = await short_shift(server, seed=11, clinician_boards=("lothian", "glasgow"))
     store = server.app[STORE]
-    await create_accounts(store, shift)
-    summary = await run_shift(shift)
     assert summary["errors"] == 0 and summary["completed"] >= 1
     boards = set()
     async for key in store.client.scan_iter(store.keys.request("*")):
