@@ -136,8 +136,8 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
         return len(replicas_seen) == 2 and len(others) == 2
 
     try:
-        await until(replicated, 15, "both replicas to be in sync")
-        await until(sentinels_agree, 15, "the sentinels to find each other and the replicas")
+        await until(replicated, 60, "both replicas to be in sync")  # set-up, not the figure
+        await until(sentinels_agree, 30, "the sentinels to find each other and the replicas")
         yield found
     finally:
         await master_client.aclose()

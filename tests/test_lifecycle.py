@@ -965,7 +965,10 @@ async def test_every_transition_appends_an_event(
     await officer.post(f"/api/v1/requests/{other['id']}/cancel")
     end_ms = int(time.time() * 1000) + 1000
 
-    events = await read_events(redis_client, key_prefix)
+    # The sweeper may raise an alarm meanwhile (nobody is on duty): not a transition.
+    events = [
+        e for e in await read_events(redis_client, key_prefix) if not e["type"].startswith("alarm")
+    ]
     expected = [
         ("availability", clinician, ""),
         ("created", officer, rid),
