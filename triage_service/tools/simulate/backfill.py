@@ -204,13 +204,18 @@ async def backfill(
     per_day: float,
     seed: int,
     max_wait_s: int,
+    areas_file: str | None = None,
 ) -> dict[str, Any]:
-    """Write `days` days of past requests; return the summary of what was written."""
+    """Write `days` days of past requests, placed in the area directory of `areas_file`
+    (default: one area); return the summary of what was written."""
     now_ms = time.time_ns() // 1_000_000
     # The running service sweeps expiry timers: set each request's timer beyond now so the
     # sweeper never races the backfill; every request is finished explicitly instead.
     settings = Settings(
-        redis_url="redis://backfill", key_prefix=store.keys.prefix, max_wait_s=(days + 2) * 86_400
+        redis_url="redis://backfill",
+        key_prefix=store.keys.prefix,
+        max_wait_s=(days + 2) * 86_400,
+        areas_file=areas_file,
     )
     filler = Backfill(
         store, settings, users, random.Random(f"{seed}:backfill"), now_ms, max_wait_s * 1000
