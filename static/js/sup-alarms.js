@@ -1,5 +1,5 @@
 // The supervisor's alarm list: open alarms as records, each with its request, a sound for the
-// critical ones and an Acknowledge button (with an optional note).
+// critical ones and, for supervisors, an Acknowledge button (with an optional note).
 import { api } from './api.js';
 import { Alerter } from './alert.js';
 import { el, when } from './labels.js';
@@ -11,6 +11,7 @@ const alerter = new Alerter(() => {
   soundButton.textContent = alerter.soundReady ? 'Alarm sound on' : 'Turn on alarm sound';
 });
 const shown = new Map();  // alarm id -> its list item
+const canAcknowledge = list.dataset.canAcknowledge === 'yes';  // supervisors; admins only read
 
 soundButton.addEventListener('click', () => alerter.prime());
 document.addEventListener('click', () => { if (!alerter.soundReady) alerter.prime(); }, { once: true });
@@ -45,7 +46,7 @@ function item(alarm) {
                           dataset: { alarmId: alarm.id, kind: alarm.kind, level: alarm.level } },
     el('strong', {}, alarm.level === 'critical' ? 'Critical: ' : 'Warning: '), alarm.message,
     ' ', el('span', { class: 'muted small' }, when(alarm.raised_at)), ' ', link, details,
-    el('span', { class: 'alarm-actions' }, note, ack));
+    canAcknowledge ? el('span', { class: 'alarm-actions' }, note, ack) : null);
   ack.addEventListener('click', async () => {
     ack.disabled = true;
     try {

@@ -23,6 +23,9 @@ from playwright.async_api import (
 
 from conftest import PASSWORD, create_account
 from triage_service.domain.codes import Role
+from triage_service.tools.pages import fill_request as fill_request
+from triage_service.tools.pages import go_available as go_available
+from triage_service.tools.pages import sign_in_page
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = [
@@ -39,12 +42,6 @@ BROWSER_ARGS = [
 FAKE_UI = "--use-fake-ui-for-media-stream"
 PHONE: ViewportSize = {"width": 360, "height": 740}
 LAPTOP: ViewportSize = {"width": 1280, "height": 800}
-HOME = {
-    "officer": "/officer",
-    "clinician": "/console",
-    "supervisor": "/supervisor",
-    "receiver": "/referrals",
-}
 
 PageFactory = Callable[..., Awaitable[Page]]
 
@@ -83,15 +80,6 @@ async def strict_browser(playwright: Playwright) -> AsyncIterator[Browser]:
     await chromium.close()
 
 
-async def sign_in_page(page: Page, username: str, role: str) -> None:
-    """Sign in through the sign-in page and land on the role's page."""
-    await page.goto("/")
-    await page.get_by_test_id("login-username").fill(username)
-    await page.get_by_test_id("login-password").fill(PASSWORD)
-    await page.get_by_test_id("login-submit").click()
-    await page.wait_for_url(f"**{HOME[role]}")
-
-
 @pytest.fixture
 async def open_page(browser: Browser) -> AsyncIterator[PageFactory]:
     """Factory: `await open_page(server, "officer")` → a page signed in as a new account.
@@ -128,39 +116,11 @@ async def open_page(browser: Browser) -> AsyncIterator[PageFactory]:
                 else None
             ),
         )
-        await sign_in_page(page, user.username, role)
+        await sign_in_page(page, user.username, PASSWORD, role)
         return page
 
     yield factory
     assert not errors, f"script errors in the pages: {errors}"
-
-
-async def fill_request(
-    page: Page, *, incident_ref: str = "PS-20261126-0042", mode: str = "video"
-) -> None:
-    """Fill the officer's form with a typical request (C-SSRS: yes to 1 and 2) and send it."""
-    await page.get_by_test_id("incident-ref").fill(incident_ref)
-    await page.get_by_test_id("location-description").fill("Bus station, Buchanan St")
-    await page.get_by_test_id("location-area").fill("Glasgow City Centre")
-    await page.get_by_test_id("age-band").select_option("26_40")
-    await page.get_by_test_id("sex").select_option("female")
-    await page.get_by_label("Suicidal thoughts").check()
-    await page.get_by_test_id("cssrs-q1-yes").check()
-    await page.get_by_test_id("cssrs-q2-yes").check()
-    await page.get_by_test_id("cssrs-q3-no").check()
-    await page.get_by_test_id("cssrs-q4-no").check()
-    await page.get_by_test_id("cssrs-q5-no").check()
-    await page.get_by_test_id("cssrs-q6-no").check()
-    await page.get_by_test_id(f"mode-choice-{mode}").check()
-    await page.get_by_test_id("consent").check()
-    await page.get_by_test_id("request-submit").click()
-    await page.get_by_test_id("waiting").wait_for()
-
-
-async def go_available(page: Page) -> None:
-    """Switch the console to available."""
-    await page.get_by_test_id("availability-toggle").click()
-    await page.get_by_test_id("availability-status").filter(has_text="available").wait_for()
 
 
 async def wait_state(page: Page, state: str, timeout: float = 20000) -> None:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import secrets
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright
@@ -92,26 +94,35 @@ async def one_call(browser: Browser, app: web.Application, base: str, password_h
     return elapsed
 
 
-async def measure(runs: int) -> list[float]:
-    """Run the service and the browser; return the seconds of each run."""
-    with tempfile.TemporaryDirectory(prefix="measure-call-") as data_dir:
-        app = create_app(Settings(data_dir=data_dir, key_prefix="measure:"))
+@contextlib.asynccontextmanager
+async def service_in_process(
+    *, key_prefix: str = "triage:", areas_file: str | None = None
+) -> AsyncIterator[tuple[web.Application, str]]:
+    """The service in this process on a free loopback port, its embedded redis-server under a
+    temporary directory: yields the app and its base URL, and removes both afterwards."""
+    with tempfile.TemporaryDirectory(prefix="triage-tool-") as data_dir:
+        app = create_app(Settings(data_dir=data_dir, key_prefix=key_prefix, areas_file=areas_file))
         runner = web.AppRunner(app)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        password_hash = await hash_password(PASSWORD)
         try:
-            async with async_playwright() as driver:
-                browser = await driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-                results = []
-                for run in range(1, runs + 1):
-                    results.append(await one_call(browser, app, base, password_hash))
-                    print(f"run {run}: {results[-1] * 1000:.0f} ms", file=sys.stderr)
-                await browser.close()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            yield app, f"http://127.0.0.1:{runner.addresses[0][1]}"
         finally:
             await runner.cleanup()
+
+
+async def measure(runs: int) -> list[float]:
+    """Run the service and the browser; return the seconds of each run."""
+    async with service_in_process(key_prefix="measure:") as (app, base):
+        password_hash = await hash_password(PASSWORD)
+        async with async_playwright() as driver:
+            browser = await driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            results = []
+            for run in range(1, runs + 1):
+                results.append(await one_call(browser, app, base, password_hash))
+                print(f"run {run}: {results[-1] * 1000:.0f} ms", file=sys.stderr)
+            await browser.close()
     return results
 
 
