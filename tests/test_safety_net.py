@@ -24,6 +24,7 @@ from triage_service.domain.safety import (
     retry_after_s,
 )
 from triage_service.service.alarms import check_alarms
+from triage_service.service.timers import sweep_due
 from triage_service.settings import Settings
 from triage_service.store import Store
 from triage_service.web.app import create_app
@@ -308,3 +309,29 @@ async def test_absolute_lifetime_still_ends_the_socket(
     await socket.ws.send_json({"type": "ping"})
     await asyncio.wait_for(socket.reader, 3)
     assert socket.ws.close_code == SESSION_ENDED
+
+
+async def test_no_false_alarm_while_the_clinician_moves_between_pages(
+    app: web.Application, settings: Settings, sign_in: SignInFactory, clock: FakeClock
+) -> None:
+    """The only clinician's socket closing (the console giving way to the session page) raises
+    no `no_clinician_on_duty` alarm during their grace period, while the officer is told at
+    once; if they do not come back, the alarm is raised once the grace has run out."""
+    officer, clinician = await sign_in("officer"), await sign_in("clinician")
+    socket = await come_on_duty(clinician)
+    created = await new_request(officer)
+    assert created["clinicians_on_duty"] == 1
+    await socket.close()
+    clock.advance(1)
+    seen = await officer.request("GET", f"/api/v1/requests/{created['id']}")
+    assert seen["clinicians_on_duty"] == 0 and seen["fallback"]["reason"] == "no_clinician_on_duty"
+
+    async def no_one_alarms() -> list[Any]:
+        await check_alarms(app[STORE], settings, now_ms=clock())
+        rows = await app[STORE].alarms.newest("all")
+        return [r for r in rows if r["kind"] == AlarmKind.NO_CLINICIAN_ON_DUTY]
+
+    assert await no_one_alarms() == []
+    clock.advance(settings.clinician_grace_s)
+    await sweep_due(app[STORE], clock(), settings)  # the grace timer fires: offline
+    assert len(await no_one_alarms()) == 1

@@ -12,7 +12,7 @@ from triage_service.domain.errors import Conflict, NotFound
 from triage_service.domain.safety import AlarmKind, AlarmLevel, alarm_level
 from triage_service.domain.times import to_datetime
 from triage_service.domain.users import User
-from triage_service.service.presence import clinicians_on_duty
+from triage_service.service.presence import staffing
 from triage_service.settings import Settings
 from triage_service.store import Refused, Store
 from triage_service.store.alarms import Row
@@ -27,7 +27,10 @@ async def check_alarms(store: Store, settings: Settings, *, now_ms: int) -> int:
     """Raise every alarm whose condition holds now and has not been raised; how many were."""
     waiting = await _waiting(store)
     raised = 0
-    if waiting and await clinicians_on_duty(store, now_ms=now_ms) == 0:
+    # A clinician within their grace period (say between the console and the session page)
+    # is coming back: alarming then would cry wolf. The officer is told at once regardless.
+    staff = await staffing(store, now_ms=now_ms) if waiting else None
+    if staff and staff.on_duty + staff.returning == 0:
         raised += await _raise_for_requests(
             store, settings, AlarmKind.NO_CLINICIAN_ON_DUTY, waiting, now_ms=now_ms
         )

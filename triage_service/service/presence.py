@@ -94,13 +94,19 @@ class Staffing:
     on_duty: int
     available: int
     busy: int
+    returning: int  # no socket open, but within their grace period (moving between pages)
 
 
 async def staffing(store: Store, *, now_ms: int, board: str = "") -> Staffing:
     """The clinicians a request is offered to (with a `board`: those covering it), counted
     for the wait estimate and the safety net."""
     result = await store.run("presence", now_ms, "on_duty", board)
-    return Staffing(int(result["on_duty"]), int(result["available"]), int(result["busy"]))
+    return Staffing(
+        int(result["on_duty"]),
+        int(result["available"]),
+        int(result["busy"]),
+        int(result["returning"]),
+    )
 
 
 async def grace_expired(store: Store, clinician_id: str, *, now_ms: int) -> bool:

@@ -10,8 +10,9 @@
 --   reap      grace_ms, limit                               -> {graced: [user, ...]}
 --   claim     user (the grace timer fired)                  -> {claimed: bool}
 --   on_duty   [board] (clinicians available or busy with a live lease; with a board, only
---             those covering it)               -> {on_duty: n, available: n, busy: n}
---             (available and busy: by availability alone, live lease or not)
+--             those covering it)    -> {on_duty: n, available: n, busy: n, returning: n}
+--             (available and busy: by availability alone, live lease or not; returning:
+--             no live lease but their grace timer running, e.g. between two pages)
 local op = ARGV[3]
 local USERS = K.presence_users
 local leases = K.leases
@@ -60,15 +61,20 @@ elseif op == 'claim' then
 elseif op == 'on_duty' then
   local board = ARGV[4] or ''
   local states = redis.call('HGETALL', K.clin_state)
-  local n, by_state = 0, {available = 0, busy = 0}
+  local n, returning, by_state = 0, 0, {available = 0, busy = 0}
   for i = 1, #states, 2 do
     local user, state = states[i], states[i + 1]
     local boards = board ~= '' and covers(user)
     if (state == 'available' or state == 'busy') and (not boards or boards[board]) then
       by_state[state] = by_state[state] + 1
-      if redis.call('ZCOUNT', leases(user), '(' .. NOW, '+inf') > 0 then n = n + 1 end
+      if redis.call('ZCOUNT', leases(user), '(' .. NOW, '+inf') > 0 then
+        n = n + 1
+      elseif redis.call('ZSCORE', K.due, 'grace:' .. user) then
+        returning = returning + 1
+      end
     end
   end
-  return ok({on_duty = n, available = by_state.available, busy = by_state.busy})
+  return ok({on_duty = n, available = by_state.available, busy = by_state.busy,
+             returning = returning})
 end
 return fail('unknown_op')
