@@ -52,11 +52,14 @@ function renderTiles(stats) {
   byId('sup-longest-wait').classList.toggle('bad', queue.escalated > 0);
 }
 
+// The live conditions that are no alarm record of their own (the records list above has
+// the long waits and s298 notices): everyone on duty is busy with someone waiting.
+const RIGHT_NOW = new Set(['no_clinician_available']);
+
 function renderAlarms(alarms) {
-  const list = byId('sup-alarms');
-  list.replaceChildren(...alarms.map((alarm) => el('li', { class: `alarm ${alarm.kind}`,
-    dataset: { kind: alarm.kind } }, alarm.message)));
-  byId('sup-no-alarms').hidden = alarms.length > 0;
+  byId('sup-alarms').replaceChildren(...alarms.filter((alarm) => RIGHT_NOW.has(alarm.kind))
+    .map((alarm) => el('li', { class: `alarm ${alarm.kind}`, dataset: { kind: alarm.kind } },
+      el('strong', {}, 'Right now: '), alarm.message)));
 }
 
 function renderFigures(day) {
