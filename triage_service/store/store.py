@@ -208,8 +208,8 @@ class Store:
         await self.client.publish(self.keys.wake, wake.to_json())
 
     async def close(self) -> None:
-        """Close the client's connections."""
-        await self.client.aclose()
+        """Close the client's connections (and, through Sentinel, those to the sentinels)."""
+        await close_client(self.client)
 
     def pubsub(self) -> PubSub:
         """A pub/sub connection for the wake-up listener (live/wakeups.py)."""
@@ -265,6 +265,15 @@ def sentinel_client(sentinels: Sequence[tuple[str, int]], service: str) -> aiore
     return client
 
 
+async def close_client(client: aioredis.Redis) -> None:
+    """Close a client from `connect`: its pool and, for a Sentinel-managed one, the
+    connections its Sentinel holds to the sentinels (`aclose` of the client leaves them)."""
+    await client.aclose()
+    manager = getattr(client.connection_pool, "sentinel_manager", None)
+    if isinstance(manager, Sentinel):
+        await manager.aclose()
+
+
 async def connect(
     url: str | None = None,
     *,
@@ -288,7 +297,7 @@ async def connect(
             return client
         except (aioredis.ConnectionError, OSError) as e:
             if attempt == attempts:
-                await client.aclose()
+                await close_client(client)
                 raise StoreError(f"cannot reach Redis at {where}: {e}") from e
             log.warning("Redis at %s not reachable (%s); retry %d", where, e, attempt)
             await asyncio.sleep(delay_s)
