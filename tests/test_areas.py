@@ -280,6 +280,36 @@ async def test_a_board_limited_supervisor_sees_only_their_boards_live_figures(
         await ws.close()
 
 
+async def test_a_board_limited_supervisor_hears_only_their_boards_requests(
+    people: Any, clock: FakeClock
+) -> None:
+    """Live `request.*` summaries reach a supervisor limited to Glasgow for Glasgow's
+    requests only, waiting or taken; a supervisor of every board hears both."""
+    officer, clinician = await people("officer"), await people("clinician")
+    limited, whole = await people("supervisor", "glasgow"), await people("supervisor")
+    sockets = {who: await who.client.ws_connect("/ws") for who in (limited, whole)}
+    leith = await new_request(officer, **at("leith"))
+    govan = await new_request(officer, **at("govan"))
+    for created in (leith, govan):
+        await clinician.request("POST", f"/api/v1/requests/{created['id']}/accept")
+    marker = await new_request(officer, **at("govan"))  # the last message both must get
+
+    async def heard(ws: Any) -> set[tuple[str, str]]:
+        seen: set[tuple[str, str]] = set()
+        while ("created", marker["id"]) not in seen:
+            message = await ws.receive_json(timeout=5)
+            if message["type"] in ("request.created", "request.updated"):
+                seen.add((message["type"].split(".")[1], message["request"]["id"]))
+        return seen
+
+    mine, everything = await heard(sockets[limited]), await heard(sockets[whole])
+    assert {rid for _, rid in mine} == {govan["id"], marker["id"]}
+    assert {rid for _, rid in everything} == {leith["id"], govan["id"], marker["id"]}
+    assert ("updated", govan["id"]) in mine  # taken: told, as for its own board
+    for ws in sockets.values():
+        await ws.close()
+
+
 async def test_statistics_per_board(people: Any, clock: FakeClock) -> None:
     """`board=` counts only that board's requests, by area id; an unknown board is 422; a
     supervisor limited to a board sees it by default and gets 403 for another."""

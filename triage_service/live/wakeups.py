@@ -176,9 +176,13 @@ class Dispatcher:
 
     def _told_of(self, kind: str, record: RequestRecord) -> Callable[[User], bool] | None:
         """Which staff hear of a waiting request: those it is offered to now (on overflow,
-        only those it is new to); any change after it was taken, everyone."""
+        only those it is new to); any change after it was taken, every clinician and the
+        supervisors covering its board."""
         if record["status"] != "waiting":
-            return None
+            board = record.get("board") or ""
+            return lambda user: (
+                user.role is not Role.SUPERVISOR or not user.boards or board in user.boards
+            )
         now = self.clock()
         if kind != OVERFLOWED:
             return lambda user: records.offered_to_user(user, record, now)
