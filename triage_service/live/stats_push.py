@@ -14,6 +14,7 @@ from triage_service.domain.codes import STATS_ROLES
 from triage_service.domain.times import Clock
 from triage_service.domain.users import User
 from triage_service.live.hub import Hub
+from triage_service.service.boards import board_for
 from triage_service.settings import Settings
 from triage_service.stats.figures import scope_for
 from triage_service.stats.now import compute_stats
@@ -46,6 +47,10 @@ async def push_stats(hub: Hub, store: Store, settings: Settings, *, now_ms: int)
     roles = [role for role in STATS_ROLES if hub.has_role(role)]
     if not roles:
         return False
+
+    def home_board(user: User) -> str | None:
+        return board_for(settings.areas, user, None)  # GET /stats's default for `user`
+
     for board in {home_board(user) for user in hub.users_of(*roles)}:
         message = await stats_message(store, settings, now_ms=now_ms, board=board)
 
@@ -55,11 +60,6 @@ async def push_stats(hub: Hub, store: Store, settings: Settings, *, now_ms: int)
         for role in roles:
             await hub.send_to_role(role, message, where=sees)
     return True
-
-
-def home_board(user: User) -> str | None:
-    """The board whose figures `user` sees by default (None: the whole service)."""
-    return user.boards[0] if user.boards else None
 
 
 async def push_forever(hub: Hub, store: Store, settings: Settings, clock: Clock) -> None:
