@@ -20,6 +20,11 @@ RUN pip wheel --wheel-dir /wheels --no-deps . && cp requirements/runtime.txt /wh
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
+# pango and a font for WeasyPrint, which renders the board report's PDF.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+       fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --gid 10001 triage \
     && useradd --uid 10001 --gid 10001 --create-home triage \
     && mkdir /data && chown 10001:10001 /data

@@ -1,6 +1,9 @@
 """Package layout: the code, its Lua scripts, and the top-level templates/ and static/
 shipped inside the package as `triage_service/templates` and `triage_service/static`.
 
+Only `triage_service` is packaged: the client and the tools beside it (triage_client/,
+triage_tools/) and the tests stay in the checkout, which is where they run from.
+
 The rest of the metadata is in pyproject.toml.
 """
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
+from triage_client.forms import request_form
 from triage_service.domain.codes import Role, TriageCode
 from triage_service.domain.models import FeedbackForm, OutcomeForm, RequestForm
 from triage_service.domain.outcome_rules import FITTING_DISPOSITIONS, departures
@@ -15,7 +17,6 @@ from triage_service.domain.users import User
 from triage_service.service import lifecycle, referrals
 from triage_service.service.feedback import give_feedback
 from triage_service.store.store import Store
-from triage_service.tools.forms import request_form
 from triage_service.web.state import SETTINGS
 
 AREAS = ["North", "South", "East", "", "=West"]
@@ -39,7 +40,7 @@ NEEDS_REFERRAL = {"dbi_referral", "non_urgent_referral", "urgent_face_to_face"}
 EDGE_WAITS_MS = [0, 499, 500, 599_499, 600_499, 600_500, 59_999]
 
 
-def _form(rng: random.Random) -> RequestForm:
+def _form(rng: random.Random, area_ids: Sequence[str | None]) -> RequestForm:
     body: dict[str, Any] = request_form()
     body.update(
         urgency=rng.choice(["immediate", "urgent", "routine"]),
@@ -48,10 +49,18 @@ def _form(rng: random.Random) -> RequestForm:
     if rng.random() < 0.5:
         body["screening"] = {}
     body["location"]["area"] = rng.choice(AREAS)
+    if area_ids:
+        body["location"]["area_id"] = rng.choice(area_ids)
     body["subject"].update(
         age_band=rng.choice(["18_25", "26_40", "65_plus", "unknown"]),
         sex=rng.choice(["female", "male", "unknown"]),
     )
+    # Consent follows from what was drawn (no draw of its own: the sequence stays as it was).
+    subject = body["subject"]
+    pick = len(subject["age_band"]) + len(subject["sex"]) + len(body["mode"])
+    body["consent"] = [True, "given", "lacks_capacity", "declined"][pick % 4]
+    if body["consent"] == "lacks_capacity":
+        body["capacity_note"] = "Intoxicated and confused"
     return RequestForm.model_validate(body)
 
 
@@ -67,6 +76,8 @@ def _outcome(rng: random.Random, now_ms: int) -> OutcomeForm:
         "risk": {"to_self": "low", "to_others": "none"},
         "conveyance": rng.choice(["none", "police", "ambulance", "other"]),
     }
+    if disposition == "emergency_department" and body["conveyance"] == "none":
+        body["conveyance"] = "ambulance"  # the emergency department needs a conveyance
     made = datetime.fromtimestamp(now_ms / 1000, UTC)
     if rng.random() < 0.5:
         body["officer_released_at"] = made + timedelta(milliseconds=rng.randint(0, 3_600_000))
@@ -118,7 +129,7 @@ async def _follow_up(
             actor=clinician,
             now_ms=due + rng.randint(1, H),
         )
-    elif choice < 0.7:
+    elif choice < 0.7 and row.get("kind") != "mwc_notification":  # a notice is sent or not
         await referrals.update_referral(
             store, referral_id, "did_not_attend", None, actor=clinician, now_ms=due
         )
@@ -148,9 +159,9 @@ async def _assess(
     record = await lifecycle.file_outcome(
         store, app[SETTINGS], clinician, rid, _outcome(rng, done), now_ms=done
     )
-    for field in ("referral_id", "notice_id"):
-        if record.get(field):
-            await _follow_up(store, rng, record[field], done, clinician)
+    for referral_id in (record.referral_id, record.notice_id):
+        if referral_id:
+            await _follow_up(store, rng, referral_id, done, clinician)
     if rng.random() < 0.5:
         rating = FeedbackForm(
             useful=rng.randint(1, 5), time_saved_min=rng.choice([None, rng.randint(0, 600)])
@@ -159,18 +170,27 @@ async def _assess(
 
 
 async def make_random_requests(
-    store: Store, app: web.Application, rng: random.Random, *, start_ms: int, hours: int, count: int
+    store: Store,
+    app: web.Application,
+    rng: random.Random,
+    *,
+    start_ms: int,
+    hours: int,
+    count: int,
+    area_ids: Sequence[str | None] = (),
 ) -> None:
-    """`count` requests created at random times over `hours`, each with a random history."""
+    """`count` requests created at random times over `hours`, each with a random history
+    (from one of `area_ids` at random, when given: None for a free-text place only)."""
     settings = app[SETTINGS]
     officer = User(id="off1", username="o", display_name="Officer One", role=Role.OFFICER)
-    clinician = User(id="clin1", username="c", display_name="Clin One", role=Role.CLINICIAN)
-    for _ in range(count):
+    for n in range(count):
+        # One clinician per request: a session left open would bar a second (one at a time).
+        clinician = User(id=f"clin{n}", username="c", display_name="Clin", role=Role.CLINICIAN)
         created = start_ms + rng.randint(0, hours * H - 1)
         record, _ = await lifecycle.create_request(
-            store, settings, officer, _form(rng), now_ms=created, idempotency_key=None
+            store, settings, officer, _form(rng, area_ids), now_ms=created, idempotency_key=None
         )
-        rid, fate = record["id"], rng.random()
+        rid, fate = record.id, rng.random()
         if fate < 0.12:
             await lifecycle.cancel_request(
                 store,

@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 
+from triage_service.domain.codes import conveyance_avoided
+
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
+UTC_ZONE = ZoneInfo("UTC")
 Record = dict[str, str]
 
 
@@ -60,9 +65,15 @@ def _int(r: Record, name: str) -> int:
     return int(r[name])
 
 
-def in_window(records: list[Record], start: int, end: int) -> list[Record]:
-    """The records created in [start, end)."""
-    return [r for r in records if start <= _int(r, "created_ms") < end]
+def in_window(
+    records: list[Record], start: int, end: int, board: str | None = None
+) -> list[Record]:
+    """The records created in [start, end) (of one `board`, when given)."""
+    return [
+        r
+        for r in records
+        if start <= _int(r, "created_ms") < end and (board is None or r.get("board") == board)
+    ]
 
 
 def _follow_up(
@@ -97,15 +108,14 @@ def _feedback(done: list[Record]) -> dict[str, Any]:
     }
 
 
-def _how(r: Record) -> int:
-    return (_int(r, "created_ms") // HOUR_MS + 72) % 168
+def _how(r: Record, zone: ZoneInfo) -> int:
+    """The local hour of week (0 = Monday 00:00 local) the request was made in."""
+    local = datetime.fromtimestamp(_int(r, "created_ms") / 1000, UTC).astimezone(zone)
+    return local.weekday() * 24 + local.hour
 
 
 def _avoided(r: Record) -> bool:
-    return (
-        r["disposition"] not in ("emergency_department", "not_completed")
-        and r["conveyance"] != "ambulance"
-    )
+    return conveyance_avoided(r["disposition"], r["conveyance"])
 
 
 def _upstream(chosen: list[Record], done: list[Record]) -> dict[str, dict[str, int]]:
@@ -132,11 +142,14 @@ def window_truth(
     threshold_s: int = 600,
     short_abandon_s: int = 30,
     now_ms: int | None = None,
+    board: str | None = None,
+    zone: ZoneInfo = UTC_ZONE,
 ) -> dict[str, Any]:
     """The window figures of GET /api/v1/stats, from the records alone (referrals not yet due
-    at `now_ms`, default `end`, are left out of the on-time rate)."""
+    at `now_ms`, default `end`, are left out of the on-time rate): of one `board`'s requests
+    when given, hours in `zone`."""
     now = end if now_ms is None else now_ms
-    chosen = in_window(records, start, end)
+    chosen = in_window(records, start, end, board)
     answered = [r for r in chosen if r.get("answered") == "1"]
     done = [r for r in chosen if r["status"] == "completed"]
     waits = [_int(r, "first_wait_ms") for r in answered]
@@ -153,7 +166,7 @@ def window_truth(
     area = Counter(r.get("area_id") or "(not given)" for r in chosen)
     heat: dict[str, list[int]] = {}
     for r in chosen:
-        heat.setdefault(r.get("area_id") or "(not given)", [0] * 168)[_how(r)] += 1
+        heat.setdefault(r.get("area_id") or "(not given)", [0] * 168)[_how(r, zone)] += 1
     by_how = [sum(row[h] for row in heat.values()) for h in range(168)]
     subjects = [json.loads(r["form"])["subject"] for r in chosen]
     return {
@@ -187,6 +200,7 @@ def window_truth(
         "by_mode": dict(sorted(Counter(r["mode"] for r in chosen).items())),
         "by_age_band": dict(sorted(Counter(s["age_band"] for s in subjects).items())),
         "by_sex": dict(sorted(Counter(s["sex"] for s in subjects).items())),
+        "consent": dict(sorted(Counter(r.get("consent") or "given" for r in chosen).items())),
         "triage_codes": dict(sorted(Counter(r["triage_code"] for r in done).items())),
         "conveyances": dict(sorted(Counter(r["conveyance"] for r in done).items())),
         "conveyance_avoided": sum(_avoided(r) for r in done),
@@ -203,16 +217,31 @@ def window_truth(
     }
 
 
+def _next_step(ms: int, step: int, zone: ZoneInfo) -> int:
+    """The next hour, or the next local midnight in `zone` (days of 23, 24 or 25 hours)."""
+    if step == HOUR_MS:
+        return (ms // step + 1) * step
+    day = datetime.fromtimestamp(ms / 1000, UTC).astimezone(zone).date() + timedelta(days=1)
+    return int(datetime(day.year, day.month, day.day, tzinfo=zone).timestamp() * 1000)
+
+
 def series_truth(
-    records: list[Record], start: int, end: int, *, threshold_s: int = 600
+    records: list[Record],
+    start: int,
+    end: int,
+    *,
+    threshold_s: int = 600,
+    board: str | None = None,
+    zone: ZoneInfo = UTC_ZONE,
 ) -> list[dict[str, Any]]:
-    """Hourly (up to 48 h) or daily points: requests, answered, within threshold, waits."""
+    """Hourly (up to 48 h) or daily (local days in `zone`) points: requests, answered,
+    within threshold, waits (of one `board`'s requests, when given)."""
     step = HOUR_MS if end - start <= 48 * HOUR_MS else DAY_MS
     points = []
     a = start
     while a < end:
-        b = min((a // step + 1) * step, end)
-        chosen = in_window(records, a, b)
+        b = min(_next_step(a, step, zone), end)
+        chosen = in_window(records, a, b, board)
         waits = [_int(r, "first_wait_ms") for r in chosen if r.get("answered") == "1"]
         within = sum(seconds(w) <= threshold_s for w in waits)
         d = durations(waits, wait=True)

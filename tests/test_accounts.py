@@ -3,16 +3,15 @@ enable, new password, new role; and the password and display-name rules."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from test_cli import clean_env, run
-from test_security_sockets import close_code, open_socket, same_session_on
 
-from conftest import REDIS_URL, ApiClient
+from conftest import ApiClient
+from support.commands import user_cmd
+from support.sockets import close_code, open_socket, same_session_on
 from triage_service.domain.codes import Role
 from triage_service.domain.users import User
 from triage_service.service.accounts import add_user, count_users, reset_password, set_disabled
@@ -20,12 +19,6 @@ from triage_service.service.passwords import password_problem
 from triage_service.web.state import STORE
 
 GOOD = "a long phrase of my own"
-
-
-def user_cmd(key_prefix: str, *args: str, stdin: str = "") -> asyncio.Future[tuple[int, str, str]]:
-    """`triage-service user ARGS` against the test Redis under the test's key prefix."""
-    env = {**clean_env(), "TRIAGE_REDIS_URL": REDIS_URL, "TRIAGE_KEY_PREFIX": key_prefix}
-    return asyncio.ensure_future(run("user", *args, stdin=stdin, env=env))
 
 
 async def add(
@@ -65,6 +58,10 @@ async def log_in(server: TestServer, username: str, password: str = GOOD) -> Api
     return ApiClient(client, user, body["csrf_token"])
 
 
+# The sockets are not read while the command runs (seconds on a loaded machine): a long
+# heartbeat keeps the server from closing them as silent before the command's close arrives.
+@pytest.mark.settings(ws_heartbeat_s=120.0)
+@pytest.mark.slow  # runs the command line
 async def test_disable_ends_sessions_and_sockets_everywhere(
     server: TestServer, second_server: TestServer, key_prefix: str
 ) -> None:
@@ -89,6 +86,7 @@ async def test_disable_ends_sessions_and_sockets_everywhere(
     assert isinstance(again, ApiClient)
 
 
+@pytest.mark.slow  # runs the command line
 async def test_list_shows_accounts_and_their_state(server: TestServer, key_prefix: str) -> None:
     """`user list` prints username, role, enabled or disabled and display name per line."""
     await add(server, "erin", "clinician", display_name="Dr Erin")
@@ -102,6 +100,7 @@ async def test_list_shows_accounts_and_their_state(server: TestServer, key_prefi
     ]
 
 
+@pytest.mark.slow  # runs the command line
 async def test_reset_password_ends_sessions_and_replaces_the_password(
     server: TestServer, key_prefix: str
 ) -> None:
@@ -121,6 +120,7 @@ async def test_reset_password_ends_sessions_and_replaces_the_password(
     assert isinstance(fresh, ApiClient)
 
 
+@pytest.mark.slow  # runs the command line
 async def test_set_role_ends_sessions_and_changes_the_role(
     server: TestServer, key_prefix: str
 ) -> None:
@@ -136,12 +136,14 @@ async def test_set_role_ends_sessions_and_changes_the_role(
     assert status == 200 and me["user"]["role"] == "supervisor"
 
 
+@pytest.mark.slow  # runs the command line
 async def test_unknown_user_is_a_clear_error(key_prefix: str) -> None:
     """Disabling an account that does not exist fails with one clear line."""
     status, _, err = await user_cmd(key_prefix, "disable", "nobody")
     assert status == 1 and "no user 'nobody'" in err
 
 
+@pytest.mark.slow  # runs the command line
 async def test_weak_password_is_refused_by_user_add(server: TestServer, key_prefix: str) -> None:
     """`user add` refuses a common password with a clear line and creates nothing."""
     status, _, err = await user_cmd(
@@ -183,6 +185,7 @@ async def test_bad_display_names_are_refused(server: TestServer, name: str) -> N
         )
 
 
+@pytest.mark.slow  # runs the command line
 async def test_bad_display_name_via_cli(key_prefix: str) -> None:
     """`user add --display-name` with a bidi override fails with one clear line."""
     status, _, err = await user_cmd(
@@ -196,3 +199,23 @@ async def test_bad_display_name_via_cli(key_prefix: str) -> None:
         stdin=GOOD + "\n",
     )
     assert status == 1 and "display name" in err, err
+
+
+@pytest.mark.slow  # runs the command line
+async def test_user_add_phone_via_cli(server: TestServer, key_prefix: str) -> None:
+    """`user add --phone` keeps a call-back number on the account; a malformed one fails with
+    one clear line and no account."""
+    args = ("--role", "clinician", "--password-stdin")
+    status, _, err = await user_cmd(
+        key_prefix, "add", "kim", *args, "--phone", "0131 496 0000", stdin=GOOD + "\n"
+    )
+    assert status == 0, err
+    store = server.app[STORE]
+    user_id = await store.accounts.id_of("kim")
+    assert user_id is not None
+    assert (await store.accounts.load(user_id))["phone"] == "0131 496 0000"
+    status, _, err = await user_cmd(
+        key_prefix, "add", "lee", *args, "--phone", "ring me", stdin=GOOD + "\n"
+    )
+    assert status == 1 and "phone" in err and len(err.strip().splitlines()) == 1, err
+    assert await store.accounts.id_of("lee") is None

@@ -9,71 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
-from aiohttp import web
 from aiohttp.test_utils import TestServer
-from test_cli import clean_env, run
-from test_lifecycle import PLACE_OF_SAFETY
-from test_stats import outcome
 
-from conftest import REDIS_URL, ApiClient, create_account, log_in, new_request, on_duty
+from conftest import REDIS_URL, ApiClient, FakeClock, create_account, log_in, new_request, on_duty
+from support.commands import clean_env, run
+from support.forms import AREAS, DAY, PLACE_OF_SAFETY, at, outcome
 from triage_service.domain.areas import AreaFileError, parse_directory
 from triage_service.domain.codes import Role
 from triage_service.domain.routing import offered_to
 from triage_service.settings import Settings
-from triage_service.web.app import create_app
 from triage_service.web.state import STORE
 
-DAY = int(datetime(2026, 3, 2, tzinfo=UTC).timestamp() * 1000)  # a Monday, 00:00 UTC
 H, S = 3_600_000, 1000
-AREAS = """
-[boards.lothian]
-name = "NHS Lothian"
-timezone = "Europe/London"
-[[boards.lothian.areas]]
-id = "leith"
-name = "Leith"
-phone_fallback = "0131 000 0001"
-lat = 55.975
-lon = -3.17
-[[boards.lothian.areas]]
-id = "musselburgh"
-name = "Musselburgh"
-phone_fallback = "0131 000 0002"
-
-[boards.glasgow]
-name = "NHS Greater Glasgow and Clyde"
-[[boards.glasgow.areas]]
-id = "govan"
-name = "Govan"
-phone_fallback = "0141 000 0001"
-lat = 55.862
-lon = -4.31
-
-[boards.newyork]
-name = "New York test board"
-timezone = "America/New_York"
-[[boards.newyork.areas]]
-id = "harlem"
-name = "Harlem"
-phone_fallback = "+1 212 000 0000"
-"""
 
 pytestmark = pytest.mark.settings(sweep_interval_s=3600, session_absolute_s=30 * 86400)
-
-
-class FakeClock:
-    """Epoch milliseconds that a test moves by hand."""
-
-    def __init__(self, now_ms: int) -> None:
-        self.now_ms = now_ms
-
-    def __call__(self) -> int:
-        return self.now_ms
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock on by `seconds`."""
-        self.now_ms += int(seconds * 1000)
 
 
 @pytest.fixture
@@ -98,14 +47,6 @@ def settings(key_prefix: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def app(
-    settings: Settings, redis_client: aioredis.Redis, clock: FakeClock
-) -> web.Application:
-    """The application on the test clock."""
-    return create_app(settings, clock=clock)
-
-
-@pytest.fixture
 async def people(server: TestServer) -> AsyncIterator[Any]:
     """Factory: a signed-in account of a role covering some boards (none given: all)."""
     clients: list[ApiClient] = []
@@ -121,12 +62,6 @@ async def people(server: TestServer) -> AsyncIterator[Any]:
     yield factory
     for api in clients:
         await api.client.close()
-
-
-def at(area_id: str, **changes: Any) -> dict[str, Any]:
-    """A request form from `area_id`."""
-    location = {"description": "High Street", "area": "somewhere", "area_id": area_id}
-    return {"location": location, **changes}
 
 
 async def test_areas_lists_boards_and_areas(people: Any) -> None:
@@ -168,17 +103,18 @@ async def test_request_keeps_area_board_and_the_areas_phone(people: Any) -> None
 
 
 async def test_other_board_cannot_accept_before_overflow(people: Any, clock: FakeClock) -> None:
-    """A Glasgow clinician gets 404 accepting a Lothian request before its overflow time (120 s
-    for priority 2), and can accept it after; a Lothian clinician could at once."""
+    """With a Lothian clinician on duty, a Glasgow clinician gets 404 accepting a Lothian
+    request before its overflow time (120 s for priority 2), and can accept it after."""
     officer, glasgow = await people("officer"), await people("clinician", "glasgow")
-    created = await new_request(officer, **at("leith"), urgency="urgent")
-    status, body = await glasgow.post(f"/api/v1/requests/{created['id']}/accept")
-    assert (status, body["error"]["code"]) == (404, "not_found")
-    clock.advance(119)
-    assert (await glasgow.post(f"/api/v1/requests/{created['id']}/accept"))[0] == 404
-    clock.advance(1)
-    status, body = await glasgow.post(f"/api/v1/requests/{created['id']}/accept")
-    assert status == 200 and body["status"] == "in_session"
+    async with on_duty(await people("clinician", "lothian")):
+        created = await new_request(officer, **at("leith"), urgency="urgent")
+        status, body = await glasgow.post(f"/api/v1/requests/{created['id']}/accept")
+        assert (status, body["error"]["code"]) == (404, "not_found")
+        clock.advance(119)
+        assert (await glasgow.post(f"/api/v1/requests/{created['id']}/accept"))[0] == 404
+        clock.advance(1)
+        status, body = await glasgow.post(f"/api/v1/requests/{created['id']}/accept")
+        assert status == 200 and body["status"] == "in_session"
 
 
 async def test_queue_and_next_follow_the_offer(people: Any, clock: FakeClock) -> None:
@@ -187,9 +123,10 @@ async def test_queue_and_next_follow_the_offer(people: Any, clock: FakeClock) ->
     officer = await people("officer")
     lothian, glasgow = await people("clinician", "lothian"), await people("clinician", "glasgow")
     everywhere = await people("clinician")
-    first = await new_request(officer, **at("leith"), urgency="immediate")
-    clock.advance(1)
-    second = await new_request(officer, **at("govan"), urgency="immediate")
+    async with on_duty(lothian), on_duty(glasgow):  # each board staffed: no overflow at once
+        first = await new_request(officer, **at("leith"), urgency="immediate")
+        clock.advance(1)
+        second = await new_request(officer, **at("govan"), urgency="immediate")
 
     async def queue(clinician: ApiClient) -> list[str]:
         return [r["id"] for r in (await clinician.request("GET", "/api/v1/queue"))["waiting"]]
@@ -199,29 +136,30 @@ async def test_queue_and_next_follow_the_offer(people: Any, clock: FakeClock) ->
     assert await queue(everywhere) == [first["id"], second["id"]]
     taken = await glasgow.request("POST", "/api/v1/queue/next")
     assert taken["id"] == second["id"]  # not the older Lothian request
-    status, body = await glasgow.post("/api/v1/queue/next")
+    status, body = await (await people("clinician", "glasgow")).post("/api/v1/queue/next")
     assert (status, body["error"]["code"]) == (404, "queue_empty")
     clock.advance(30)
     assert await queue(glasgow) == [first["id"]]
 
 
 async def test_on_duty_counts_the_clinicians_offered(people: Any, clock: FakeClock) -> None:
-    """Clinicians on duty count only those the request is offered to: a Glasgow clinician on
-    duty does not make a Lothian request staffed until it overflows."""
-    officer, glasgow = await people("officer"), await people("clinician", "glasgow")
-    async with on_duty(glasgow):
+    """Clinicians on duty count only those the request is offered to: with a Lothian
+    clinician on duty, a Glasgow one on duty does not count for a Lothian request until it
+    overflows."""
+    officer = await people("officer")
+    glasgow, lothian = await people("clinician", "glasgow"), await people("clinician", "lothian")
+    async with on_duty(glasgow), on_duty(lothian):
         created = await new_request(officer, **at("leith"), urgency="urgent")
-        assert created["clinicians_on_duty"] == 0
-        assert created["fallback"]["reason"] == "no_clinician_on_duty"
+        assert created["clinicians_on_duty"] == 1 and created["fallback"] is None
         clock.advance(120)
         seen = await officer.request("GET", f"/api/v1/requests/{created['id']}")
-        assert seen["clinicians_on_duty"] == 1
+        assert seen["clinicians_on_duty"] == 2
 
 
 async def test_upstream_counts_detentions_and_ed_per_area(people: Any, clock: FakeClock) -> None:
     """The upstream figures count, per area id and within a board, the requests beside the
     detentions (s297) and emergency department conveyances their outcomes led to."""
-    officer, clinician = await people("officer"), await people("clinician")
+    officer = await people("officer")
     results: dict[str, list[dict[str, Any] | None]] = {
         "leith": [outcome("place_of_safety_s297", "B", "police")],
         "musselburgh": [outcome("emergency_department", "C", "ambulance"), None],
@@ -231,6 +169,7 @@ async def test_upstream_counts_detentions_and_ed_per_area(people: Any, clock: Fa
         for result in outcomes:
             created = await new_request(officer, **at(area))
             clock.advance(60)
+            clinician = await people("clinician")  # one session at a time each
             await clinician.request("POST", f"/api/v1/requests/{created['id']}/accept")
             if result and result["disposition"] == "place_of_safety_s297":
                 result["place_of_safety"] = dict(PLACE_OF_SAFETY, removed_at=_iso(clock.now_ms))
@@ -285,12 +224,13 @@ async def test_a_board_limited_supervisor_hears_only_their_boards_requests(
 ) -> None:
     """Live `request.*` summaries reach a supervisor limited to Glasgow for Glasgow's
     requests only, waiting or taken; a supervisor of every board hears both."""
-    officer, clinician = await people("officer"), await people("clinician")
+    officer = await people("officer")
     limited, whole = await people("supervisor", "glasgow"), await people("supervisor")
     sockets = {who: await who.client.ws_connect("/ws") for who in (limited, whole)}
     leith = await new_request(officer, **at("leith"))
     govan = await new_request(officer, **at("govan"))
     for created in (leith, govan):
+        clinician = await people("clinician")  # one session at a time each
         await clinician.request("POST", f"/api/v1/requests/{created['id']}/accept")
     marker = await new_request(officer, **at("govan"))  # the last message both must get
 
@@ -313,10 +253,11 @@ async def test_a_board_limited_supervisor_hears_only_their_boards_requests(
 async def test_statistics_per_board(people: Any, clock: FakeClock) -> None:
     """`board=` counts only that board's requests, by area id; an unknown board is 422; a
     supervisor limited to a board sees it by default and gets 403 for another."""
-    officer, clinician = await people("officer"), await people("clinician")
+    officer = await people("officer")
     for area in ("leith", "leith", "musselburgh", "govan"):
         created = await new_request(officer, **at(area))
         clock.advance(60)
+        clinician = await people("clinician")  # one session at a time each
         await clinician.request("POST", f"/api/v1/requests/{created['id']}/accept")
     supervisor = await people("supervisor")
     query = f"from={_iso(DAY)}&to={_iso(DAY + 24 * H)}"
@@ -370,6 +311,7 @@ async def test_new_york_days_start_at_new_york_midnight(people: Any, clock: Fake
     assert [p["requests"] for p in points["points"]][:3] == [0, 1, 0]
 
 
+@pytest.mark.slow  # runs the command line
 async def test_malformed_areas_file_stops_serve(tmp_path: Path) -> None:
     """`serve` with a malformed areas file exits 2 with one line naming the problem."""
     path = tmp_path / "areas.toml"
@@ -381,6 +323,7 @@ async def test_malformed_areas_file_stops_serve(tmp_path: Path) -> None:
     assert "areas_file" in err and "timezone" in err and "Mars/Olympus" in err
 
 
+@pytest.mark.slow  # runs the command line
 async def test_user_add_refuses_an_unknown_board(tmp_path: Path) -> None:
     """`user add --boards` names an unknown board and exits 2 before touching the store."""
     path = tmp_path / "areas.toml"
@@ -392,7 +335,7 @@ async def test_user_add_refuses_an_unknown_board(tmp_path: Path) -> None:
 
 
 def _form(changes: dict[str, Any]) -> dict[str, Any]:
-    from triage_service.tools.forms import request_form
+    from triage_client.forms import request_form
 
     return request_form(**changes)
 

@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from conftest import OUTCOME_FORM, ApiClient, SignInFactory, create_account, in_session
 from triage_service.domain.codes import Role
+from triage_service.service.accounts import add_user, set_disabled
 from triage_service.service.audit import trim
 from triage_service.web.state import STORE
 
@@ -88,9 +89,20 @@ async def test_only_admins_read_the_log(sign_in: SignInFactory, role: str) -> No
     assert status == 403 and body["error"]["code"] == "forbidden"
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=x", "cursor=abc", "from=yesterday"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=0",
+        "limit=x",
+        "cursor=abc",
+        "from=yesterday",
+        "cursor=99999999999999999999-0",  # past a 64-bit number: not an entry id
+        "cursor=18446744073709551615-18446744073709551615",  # nothing can come after it
+    ],
+)
 async def test_bad_audit_query_is_422(sign_in: SignInFactory, query: str) -> None:
-    """Bad page sizes, cursors or times are 422 naming the parameter."""
+    """Bad page sizes, cursors (not an entry id Redis could hold) or times are 422 naming
+    the parameter, never a 500."""
     admin = await sign_in("admin")
     status, body = await admin.get(f"/api/v1/audit?{query}")
     assert status == 422 and query.split("=")[0] in body["error"]["fields"]
@@ -122,3 +134,58 @@ async def test_sweeper_trims_the_audit_log(
     async with asyncio.timeout(5):
         while await redis_client.xlen(key_prefix + "audit"):
             await asyncio.sleep(0.05)
+
+
+async def test_writes_are_logged(sign_in: SignInFactory, server: TestServer) -> None:
+    """Filing an outcome, changing a referral's status, acknowledging an alarm and changing
+    an account each append an entry: who, in which role, on which request, and what
+    (`referral_id`, `change`, `alarm_id`, `account_id`); a user's entries include the
+    changes made to their account."""
+    officer, clinician = await sign_in("officer"), await sign_in("clinician")
+    supervisor, admin = await sign_in("supervisor"), await sign_in("admin")
+    record = await in_session(officer, clinician)
+    rid = record["id"]
+    outcome = {**OUTCOME_FORM, "referral": {"service": "gp", "urgency": "C"}}
+    status, filed = await clinician.post(f"/api/v1/requests/{rid}/outcome", outcome)
+    assert status == 201, filed
+    referral = filed["referral"]["id"]
+    patch = {"status": "accepted"}
+    assert (await clinician.call("PATCH", f"/api/v1/referrals/{referral}", patch))[0] == 200
+    store = server.app[STORE]
+    await store.alarms.raise_once(
+        "referral_declined",
+        referral,
+        {
+            "id": "alarm1",
+            "kind": "referral_declined",
+            "level": "warning",
+            "request_id": rid,
+            "referral_id": referral,
+            "message": "declined",
+            "raised_ms": 1,
+        },
+        deliver=[],
+        now_ms=1,
+    )
+    assert (await supervisor.post("/api/v1/alarms/alarm1/ack", {"note": "seen"}))[0] == 200
+    await add_user(store, username="new-one", role=Role.CLINICIAN, password="a long new password 1")
+    await set_disabled(store, "new-one", True)
+    writes = {
+        e["action"]: e
+        for e in await entries(admin, f"&request_id={rid}")
+        if e["action"] in ("outcome_filed", "referral_updated", "alarm_acknowledged")
+    }
+    assert writes["outcome_filed"]["user_id"] == clinician.user.id
+    assert writes["outcome_filed"]["referral_id"] == referral
+    assert (writes["referral_updated"]["role"], writes["referral_updated"]["change"]) == (
+        "clinician",
+        "accepted",
+    )
+    assert writes["alarm_acknowledged"]["user_id"] == supervisor.user.id
+    assert writes["alarm_acknowledged"]["alarm_id"] == "alarm1"
+    new_id = await store.accounts.id_of("new-one")
+    changed = [e for e in await entries(admin, f"&user_id={new_id}")]
+    assert [(e["action"], e["change"], e["role"]) for e in changed] == [
+        ("account_changed", "added", "console"),
+        ("account_changed", "disabled", "console"),
+    ]

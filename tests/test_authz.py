@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from test_lifecycle import PLACE_OF_SAFETY, outcome_form
 
 from conftest import (
     OUTCOME_FORM,
@@ -19,9 +18,11 @@ from conftest import (
     ApiClient,
     Deployment,
     deployment,
+    hand_back,
     in_session,
     new_request,
 )
+from support.forms import PLACE_OF_SAFETY, outcome_form
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -72,7 +73,8 @@ class Route:
     method: str
     path: str
     ok: dict[str, int]
-    # "", "waiting", "in_session", "completed" (a request), "referral", "s298_notice", "alarm"
+    # "", "waiting", "in_session", "completed", "s297_removal" (a request), "referral",
+    # "s298_notice", "alarm"
     needs: str = ""
     body: Any = None
     signed_in: bool = True
@@ -83,6 +85,11 @@ EVERYONE = {"officer": 200, "clinician": 200, "supervisor": 200, "admin": 200, "
 ROUTES = [
     Route("POST", "/api/v1/logout", {r: 204 for r in EVERYONE}, fresh_client=True),
     Route("GET", "/api/v1/me", EVERYONE),
+    # A wrong current password is the rightful user's 422; a real change ends sessions.
+    Route("POST", "/api/v1/me/password", {r: 422 for r in EVERYONE}, body={"old": "x", "new": "y"}),
+    Route("GET", "/api/v1/me/sessions", EVERYONE),
+    # No session has this id: every user's 404 (ending a real one: test_security_sessions).
+    Route("DELETE", "/api/v1/me/sessions/{id}", {r: 404 for r in EVERYONE}),
     Route("POST", "/api/v1/requests", {"officer": 201}, body=REQUEST_FORM),
     Route("GET", "/api/v1/requests?scope=mine", {"officer": 200}),
     Route(
@@ -126,6 +133,41 @@ ROUTES = [
     ),
     Route(
         "POST",
+        "/api/v1/requests/{id}/outcome/check",
+        {"clinician": 200},
+        needs="in_session",
+        body=OUTCOME_FORM,
+    ),
+    Route("GET", "/api/v1/requests/{id}/history", {"clinician": 200}, needs="in_session"),
+    # Nobody is on duty to take it over here: the colleague is the clinician's 422, an
+    # answer to an offer never made their 404 (transfers themselves: test_transfers).
+    Route(
+        "POST",
+        "/api/v1/requests/{id}/transfer",
+        {"clinician": 422},
+        needs="in_session",
+        body={"to": NOBODY},
+    ),
+    Route("POST", "/api/v1/requests/{id}/transfer/accept", {"clinician": 404}, needs="in_session"),
+    Route("POST", "/api/v1/requests/{id}/transfer/decline", {"clinician": 404}, needs="in_session"),
+    Route(
+        "GET", "/api/v1/requests/{id}/transfer/colleagues", {"clinician": 200}, needs="in_session"
+    ),
+    Route("GET", "/api/v1/transfers", {"clinician": 200}),
+    # Linking is off here, so no request is among the contacts: the clinician's 404 (the
+    # verdicts themselves: test_previous_contacts).
+    *(
+        Route(
+            "POST",
+            f"/api/v1/requests/{{id}}/history/{verdict}",
+            {"clinician": 404},
+            needs="in_session",
+            body={"request_id": NOBODY},
+        )
+        for verdict in ("reject", "confirm")
+    ),
+    Route(
+        "POST",
         "/api/v1/requests/{id}/feedback",
         {"officer": 201},
         needs="completed",
@@ -155,6 +197,50 @@ ROUTES = [
         {"clinician": 200, "supervisor": 200},
         needs="s298_notice",
     ),
+    Route(
+        "PATCH",
+        "/api/v1/requests/{id}/place-of-safety",
+        {"clinician": 200, "supervisor": 200},
+        needs="s297_removal",
+        body={"result": "released"},
+    ),
+    # More than two in the call: the people in it, consult, guest links (docs/calls.md).
+    Route(
+        "GET",
+        "/api/v1/requests/{id}/participants",
+        {"officer": 200, "clinician": 200},
+        needs="in_session",
+    ),
+    Route("GET", "/api/v1/requests/{id}/colleagues", {"clinician": 200}, needs="in_session"),
+    # Nobody has this id: the clinician's 422 on `to` (a real consult: test_consult).
+    Route(
+        "POST",
+        "/api/v1/requests/{id}/consult",
+        {"clinician": 422},
+        needs="in_session",
+        body={"to": NOBODY},
+    ),
+    # The request's own id as the consultant's: nobody consulting, the clinician's 404.
+    Route("DELETE", "/api/v1/requests/{id}/consult/{id}", {"clinician": 404}, needs="in_session"),
+    Route(
+        "POST",
+        "/api/v1/requests/{id}/guests",
+        {"clinician": 201},
+        needs="in_session",
+        body={"display_name": "Ana", "role": "interpreter"},
+    ),
+    Route("DELETE", "/api/v1/requests/{id}/guests/{id}", {"clinician": 404}, needs="in_session"),
+    # A guest page's own API: no account gets in, only the page a link opened (test_guests).
+    *(
+        Route(method, f"/api/v1/guest/{what}", {r: 401 for r in ROLES}, signed_in=False, body=body)
+        for method, what, body in (
+            ("GET", "participants", None),
+            ("GET", "messages", None),
+            ("POST", "messages", {"text": "hello"}),
+            ("GET", "ice-servers", None),
+            ("POST", "leave", None),
+        )
+    ),
     Route("GET", "/api/v1/areas", EVERYONE),
     Route("GET", "/api/v1/audit", {"admin": 200}),
     # Admins read alarms with the dashboard's figures; only a supervisor acknowledges one.
@@ -166,10 +252,17 @@ ROUTES = [
         needs="alarm",
         body={"note": "Rang the officer"},
     ),
+    # An alarm that does not exist is skipped, not refused: the batch is 200 for its role.
+    Route("POST", "/api/v1/alarms/ack", {"supervisor": 200}, body={"ids": ["nosuchalarm"]}),
     # Statistics are de-identified aggregates; the stats module also lets admins read them.
     Route("GET", "/api/v1/stats?window=24h", {"supervisor": 200, "admin": 200}),
     Route("GET", "/api/v1/stats/export.csv", {"supervisor": 200, "admin": 200}),
     Route("GET", "/api/v1/stats/export.fhir.ndjson", {"supervisor": 200, "admin": 200}),
+    Route(
+        "GET",
+        "/api/v1/reports/monthly?board=default&month=2026-03",
+        {"supervisor": 200, "admin": 200},
+    ),
     Route("GET", "/api/v1/ice-servers", EVERYONE),
     Route(
         "POST",
@@ -183,6 +276,24 @@ ROUTES = [
         {r: 401 for r in ROLES},
         signed_in=False,
         body={"username": "nobody", "password": "wrong password"},
+    ),
+    # A second factor: any signed-in user may enrol one (the enrolment token aside).
+    Route("POST", "/api/v1/mfa/totp", EVERYONE, body={}),
+    Route("POST", "/api/v1/mfa/totp/confirm", {r: 422 for r in EVERYONE}, body={"code": "1"}),
+    Route("POST", "/api/v1/mfa/webauthn/register/options", EVERYONE, body={}),
+    Route(
+        "POST",
+        "/api/v1/mfa/webauthn/register/verify",
+        {r: 422 for r in EVERYONE},
+        body={"ceremony_id": "unknown", "credential": {}},
+    ),
+    Route("POST", "/api/v1/login/webauthn/options", {r: 200 for r in ROLES}, signed_in=False),
+    Route(
+        "POST",
+        "/api/v1/login/webauthn/verify",
+        {r: 401 for r in ROLES},
+        signed_in=False,
+        body={"ceremony_id": "unknown", "credential": {"id": "AAAA"}},
     ),
     Route("GET", "/healthz", {r: 200 for r in ROLES}, signed_in=False),
     Route("GET", "/readyz", {r: 200 for r in ROLES}, signed_in=False),
@@ -208,38 +319,50 @@ async def prepare(world: World, route: Route) -> str:
 async def new_object(world: World, needs: str) -> str:
     """The id of a new object of the kind `needs` names."""
     officer, clinician = world["officer"], world["clinician"]
-    if needs == "waiting":
+    if needs == "waiting":  # the clinician may take it: first hand back what they have
+        await hand_back(clinician)
         return str((await new_request(officer))["id"])
     if needs == "in_session":
-        return str((await in_session(officer, clinician))["id"])
+        return str((await session_for(world))["id"])
     if needs == "completed":
         return str((await assessed(world, OUTCOME_FORM))["request"]["id"])
     if needs == "referral":
         return str((await assessed(world, OUTCOME_FORM))["referral"]["id"])
     if needs == "s298_notice":
         return await s298_notice(world)
+    if needs == "s297_removal":
+        return str((await assessed(world, REMOVAL))["request"]["id"])
     assert needs == "alarm", needs
     return await declined_referral_alarm(world)
 
 
+async def session_for(world: World) -> dict[str, Any]:
+    """A new request of the world's officer in session with its clinician, who first hands
+    back any session an earlier test left open (one session at a time)."""
+    await hand_back(world["clinician"])
+    return await in_session(world["officer"], world["clinician"])
+
+
 async def assessed(world: World, outcome: dict[str, Any]) -> dict[str, Any]:
     """A request of the world's officer on which its clinician filed `outcome`; the answer."""
-    request = await in_session(world["officer"], world["clinician"])
+    request = await session_for(world)
     path = f"/api/v1/requests/{request['id']}/outcome"
     status, done = await world["clinician"].post(path, outcome)
     assert status == 201, done
     return dict(done)
 
 
+REMOVAL = outcome_form(
+    triage_code="B",
+    disposition="place_of_safety_s297",
+    referral=None,
+    place_of_safety=PLACE_OF_SAFETY,
+)
+
+
 async def s298_notice(world: World) -> str:
     """The id of the s298 notification opened by an s297 removal the clinician filed."""
-    removal = outcome_form(
-        triage_code="B",
-        disposition="place_of_safety_s297",
-        referral=None,
-        place_of_safety=PLACE_OF_SAFETY,
-    )
-    request_id = (await assessed(world, removal))["request"]["id"]
+    request_id = (await assessed(world, REMOVAL))["request"]["id"]
     _, listed = await world["clinician"].get("/api/v1/referrals?status=all")
     [notice] = [r for r in listed["referrals"] if r["request_id"] == request_id]
     assert notice["kind"] == "mwc_notification", notice
@@ -345,7 +468,7 @@ async def test_unknown_object_is_404(
 
 async def test_another_officers_request_is_404(world: World) -> None:
     """An officer cannot read, cancel or chat on another officer's request: it is 404."""
-    request = await in_session(world["officer"], world["clinician"])
+    request = await session_for(world)
     waiting = await new_request(world["officer"])
     intruder = world.other_officer
     for method, path, body in [
@@ -369,7 +492,7 @@ async def test_another_officers_request_is_404(world: World) -> None:
 async def test_unassigned_clinician_cannot_act_on_session(world: World) -> None:
     """A clinician not in the session gets 404 on the request and its chat (need-to-know) and
     409 on outcome, release and accept."""
-    request = await in_session(world["officer"], world["clinician"])
+    request = await session_for(world)
     rid = request["id"]
     other = world.other_clinician
     for method, path, body in [
@@ -402,7 +525,7 @@ async def test_clinician_cannot_read_chat_of_waiting_request(world: World) -> No
 
 async def test_released_clinician_loses_the_chat(world: World) -> None:
     """After releasing, the clinician is no longer a participant."""
-    request = await in_session(world["officer"], world["clinician"])
+    request = await session_for(world)
     await world["clinician"].post(f"/api/v1/requests/{request['id']}/release", {})
     status, _ = await world["clinician"].get(f"/api/v1/requests/{request['id']}/messages")
     assert status == 404
@@ -446,6 +569,7 @@ async def test_supervisor_reads_no_identifying_fields(world: World) -> None:
     assert seen["status"] == "waiting" and seen["priority"] == waiting["priority"]
     assert seen["location"]["area"] == "Govan"
 
+    await hand_back(clinician)  # one session at a time: an earlier test's may still be open
     session = await in_session(officer, clinician, **IDENTIFYING_FORM)
     place = {
         "name": "Secret Hospital",

@@ -17,11 +17,11 @@ import redis
 from aiohttp.test_utils import TestServer
 
 from conftest import OUTCOME_FORM, ApiClient, create_account, log_in
+from triage_client.call_flow import accept, file_outcome, raise_request
+from triage_client.forms import request_form
 from triage_service.domain.codes import Role
 from triage_service.domain.users import User
 from triage_service.settings import Settings
-from triage_service.tools.call_flow import accept, file_outcome, raise_request
-from triage_service.tools.forms import request_form
 from triage_service.web.app import create_app
 
 PREFIX = "triage:"

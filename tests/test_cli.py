@@ -3,61 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import signal
 import socket
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
-COMMAND = str(Path(sys.executable).parent / "triage-service")
-DEMO_LINE = re.compile(r"^\s+(\w+)\s+username (\S+)\s+password (\S+)$")
-
-
-def clean_env() -> dict[str, str]:
-    """The environment without any TRIAGE_* setting (so the embedded Redis is used)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
-
-
-async def run(
-    *args: str, stdin: str = "", env: dict[str, str] | None = None, timeout: float = 60
-) -> tuple[int, str, str]:
-    """Run the command to completion; return its exit status, stdout and stderr."""
-    process = await asyncio.create_subprocess_exec(
-        COMMAND,
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env or clean_env(),
-    )
-    out, err = await asyncio.wait_for(process.communicate(stdin.encode()), timeout)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
-async def add_user(
-    data_dir: Path, username: str, *, role: str = "officer", password: str = "correct horse battery"
-) -> tuple[int, str, str]:
-    """`triage-service user add USERNAME --role ROLE --password-stdin --data-dir DIR`."""
-    return await run(
-        "user",
-        "add",
-        username,
-        "--role",
-        role,
-        "--password-stdin",
-        "--data-dir",
-        str(data_dir),
-        stdin=password + "\n",
-    )
+from support.commands import (
+    Server,
+    add_user,
+    alive,
+    answers,
+    clean_env,
+    redis_children,
+    run,
+    start_serve,
+)
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -71,106 +32,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-async def answers(socket_path: Path) -> bool:
-    """Whether a Redis server answers PING on the unix socket."""
-    client = aioredis.Redis(
-        unix_socket_path=str(socket_path), socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
-    )
-    try:
-        return bool(await client.ping())
-    except (aioredis.ConnectionError, OSError):
-        return False
-    finally:
-        await client.aclose()
-
-
-def redis_children(pid: int) -> list[int]:
-    """Pids of the live redis-server processes whose parent is `pid`."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            stat = (proc / "stat").read_text()
-        except OSError:
-            continue
-        name, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :]
-        state, parent = rest.split()[:2]
-        if name.startswith("redis-server") and int(parent) == pid and state != "Z":
-            found.append(int(proc.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    """Whether a process with this pid exists (and is not a zombie)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-class Server:
-    """`triage-service serve` running as a child process."""
-
-    def __init__(self, process: asyncio.subprocess.Process, port: int) -> None:
-        self.process = process
-        self.port = port
-        self.lines: list[str] = []
-
-    async def read_until(self, pattern: str, timeout: float = 30) -> str:
-        """Read stdout lines until one contains `pattern`; return it."""
-        assert self.process.stdout is not None
-        async with asyncio.timeout(timeout):
-            while True:
-                raw = await self.process.stdout.readline()
-                assert raw, f"serve exited before printing {pattern!r}: {self.lines}"
-                self.lines.append(raw.decode().rstrip("\n"))
-                if pattern in self.lines[-1]:
-                    return self.lines[-1]
-
-    def demo_accounts(self) -> dict[str, str]:
-        """Role → password of the demo accounts printed so far."""
-        return {m[1]: m[3] for line in self.lines if (m := DEMO_LINE.match(line))}
-
-    async def stop(self) -> int:
-        """SIGTERM, then the exit status."""
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-        return await asyncio.wait_for(self.process.wait(), 20)
-
-
-@pytest.fixture
-async def serving(tmp_path: Path) -> AsyncIterator[list[Server]]:
-    """A list of started servers; any still running is killed after the test."""
-    servers: list[Server] = []
-    yield servers
-    for server in servers:
-        if server.process.returncode is None:
-            server.process.kill()
-            await server.process.wait()
-
-
-async def start_serve(servers: list[Server], data_dir: Path, *extra: str) -> Server:
-    """Start `serve` on a free port with `data_dir` and wait until it listens."""
-    port = free_port()
-    log = (data_dir.parent / f"serve-{port}.log").open("wb")
-    process = await asyncio.create_subprocess_exec(
-        COMMAND,
-        "serve",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data_dir),
-        *extra,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=log,
-        env=clean_env(),
-    )
-    log.close()
-    server = Server(process, port)
-    servers.append(server)
-    await server.read_until("listening on")
-    return server
 
 
 async def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
@@ -222,7 +83,16 @@ async def test_serve_embedded_redis_demo_accounts_and_restart(
     base = f"http://127.0.0.1:{first.port}"
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{base}/healthz") as r:
-            assert r.status == 200 and await r.json() == {"status": "ok", "redis": "ok"}
+            assert r.status == 200 and await r.json() == {
+                "status": "ok",
+                "redis": "ok",
+                "embedded_redis": {
+                    "running": True,
+                    "restarts": 0,
+                    "last_exit_status": None,
+                    "last_exit_at": None,
+                },
+            }
         async with http.post(
             f"{base}/api/v1/login", json={"username": "officer", "password": accounts["officer"]}
         ) as r:

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]
 
+from triage_service.settings import Settings
+
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 INSTANCES = ("triage-1", "triage-2")
 
@@ -77,6 +79,17 @@ def test_instances_share_secrets_and_use_sentinel(config: dict[str, Any]) -> Non
         assert settings["TRIAGE_TURN_SECRET"] == env["TRIAGE_TURN_SECRET"]
 
 
+def test_redis_fsyncs_every_write_and_an_isolated_master_refuses_writes(
+    config: dict[str, Any],
+) -> None:
+    """Master and replica (either may be the master) run AOF with fsync on every write, and
+    refuse writes while no replica has been heard from for 5 s (`min-replicas-to-write`)."""
+    for name in ("redis-master", "redis-replica"):
+        command = config["services"][name]["command"]
+        assert "--appendonly yes --appendfsync always" in command, name
+        assert "--min-replicas-to-write 1 --min-replicas-max-lag 5" in command, name
+
+
 def test_sentinels_watch_the_master_with_a_quorum_of_two() -> None:
     """Each sentinel monitors the `triage` group (TRIAGE_REDIS_SERVICE) at redis-master."""
     for n in (1, 2, 3):
@@ -131,3 +144,13 @@ def test_locks_pin_every_dependency_with_hashes() -> None:
     dockerfile = (root / "Dockerfile").read_text()
     assert "--require-hashes -r requirements/runtime.txt" in dockerfile
     assert "--require-hashes -r requirements/lock.txt" in (root / "scripts/test").read_text()
+
+
+def test_instances_trust_only_caddy_as_a_proxy(config: dict[str, Any]) -> None:
+    """Caddy has a fixed address on the backend network and it is the only trusted proxy of
+    each instance, so sign-in throttling sees each client's own address."""
+    caddy = config["services"]["caddy"]["networks"]["backend"]["ipv4_address"]
+    for name in INSTANCES:
+        trusted = config["services"][name]["environment"]["TRIAGE_TRUSTED_PROXIES"]
+        assert trusted == f"{caddy}/32"
+    Settings(trusted_proxies=f"{caddy}/32")  # a value the service starts with

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from triage_service.domain.areas import parse_directory
 from triage_service.domain.codes import AgeBand, ReferralService, Urgency
 from triage_service.domain.errors import Invalid
 from triage_service.domain.models import OutcomeForm
@@ -20,6 +21,8 @@ from triage_service.domain.rules import (
     referral_due_at,
     request_priority,
 )
+from triage_service.domain.teams import team_name
+from triage_service.domain.words import plural
 from triage_service.settings import Settings, SettingsError
 
 NO_RISK: dict[str, bool | None] = {
@@ -330,11 +333,12 @@ def test_referral_dispositions_need_a_referral(disposition: str, service: str) -
     ],
 )
 def test_other_dispositions_need_nothing_more(disposition: str, code: str) -> None:
-    """Dispositions without a referral or s297 removal pass with the basic fields."""
-    check(outcome(triage_code=code, disposition=disposition))
-    check(
-        outcome(triage_code=code, disposition=disposition, referral={**REFERRAL, "urgency": code})
-    )
+    """Dispositions without a referral or s297 removal pass with the basic fields (and the
+    emergency department with its conveyance)."""
+    how = {"conveyance": "ambulance"} if disposition == "emergency_department" else {}
+    check(outcome(triage_code=code, disposition=disposition, **how))
+    referral = {**REFERRAL, "urgency": code}
+    check(outcome(triage_code=code, disposition=disposition, referral=referral, **how))
 
 
 def test_place_of_safety_needs_its_details() -> None:
@@ -479,3 +483,35 @@ def test_flags_override_environment() -> None:
 def test_from_env_without_anything_gives_defaults() -> None:
     """No variables and no flags give the defaults."""
     assert Settings.from_env({}, argv=[]) == Settings()
+
+
+def test_counts_read_in_the_right_number() -> None:
+    """One second, two seconds, no seconds; a given plural where "s" would be wrong."""
+    assert plural(1, "second") == "1 second"
+    assert plural(2, "second") == "2 seconds"
+    assert plural(0, "second") == "0 seconds"
+    assert plural(3, "day") == "3 days"
+    assert plural(2, "person", "people") == "2 people"
+    assert plural(1, "person", "people") == "1 person"
+
+
+def test_a_team_is_named_as_people_call_it() -> None:
+    """`crisis_team:lothian` reads as the areas file names the team, else as its service and
+    its board ("CAMHS, NHS Lothian"); a board the directory lacks leaves the service alone."""
+    directory = parse_directory(
+        """
+[boards.lothian]
+name = "NHS Lothian"
+[[boards.lothian.areas]]
+id = "leith"
+name = "Leith"
+phone_fallback = "0131 000 0001"
+[boards.lothian.teams.crisis_team]
+name = "Lothian Crisis Team"
+phone = "0131 000 0009"
+""",
+        default_timezone="Europe/London",
+    )
+    assert team_name("crisis_team:lothian", directory) == "Lothian Crisis Team"
+    assert team_name("camhs:lothian", directory) == "CAMHS, NHS Lothian"
+    assert team_name("liaison_psychiatry:elsewhere", directory) == "Liaison psychiatry"

@@ -22,7 +22,7 @@ import pytest
 import redis
 
 from live_server import fetch, free_port
-from triage_service.tools.client import ServiceClient
+from triage_client.client import ServiceClient
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "a long enough password"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 
 from conftest import (
@@ -65,11 +66,17 @@ class Instance:
 async def test_acknowledged_writes_survive_kill_9(
     tmp_path: Path, embedded: list[EmbeddedRedis]
 ) -> None:
-    """Every acknowledged request, message, outcome and referral is there after kill -9."""
+    """The embedded server runs with `appendonly yes` and `appendfsync always` (read back from
+    the server itself), and every acknowledged request, message, outcome and referral is
+    there after kill -9."""
     first = EmbeddedRedis(tmp_path)
     embedded.append(first)
     url = await first.start()
     assert first.process is not None
+    server_config = aioredis.Redis.from_url(url, decode_responses=True)
+    found = await server_config.config_get("append*")
+    assert (found["appendonly"], found["appendfsync"]) == ("yes", "always")
+    await server_config.aclose()
     async with Instance(url) as old:
         officer_user = await create_account(old.server.app, Role.OFFICER)
         clinician_user = await create_account(old.server.app, Role.CLINICIAN)

@@ -13,15 +13,14 @@ import stat
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
-from test_cli import Server, add_user, alive, answers, redis_children, serving, start_serve
 
+from support.commands import Server, add_user, alive, answers, redis_children, start_serve
 from triage_service.store.embedded import find_redis_server
-
-__all__ = ["serving"]  # the fixture, imported for this module's tests
 
 
 def redis_servers_in(data_dir: Path) -> list[int]:
@@ -188,3 +187,51 @@ async def test_user_add_beside_a_running_service_uses_and_keeps_its_server(
     assert json.loads((data_dir / "redis.pid").read_text())["owner"] == server.process.pid
     assert await server.stop() == 0
     assert redis_servers_in(data_dir) == []
+
+
+async def healthz(port: int) -> tuple[int, dict[str, Any]]:
+    """Status and body of the instance's `/healthz` (0 and {} when it does not answer)."""
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/healthz") as response,
+        ):
+            return response.status, await response.json()
+    except aiohttp.ClientError:
+        return 0, {}
+
+
+async def test_a_killed_embedded_redis_is_restarted_from_its_aof(
+    tmp_path: Path, serving: list[Server]
+) -> None:
+    """`kill -9` of the embedded redis-server alone: serve starts a new one on the same
+    files within 3 s (a write acknowledged before the kill is there), logs the exit and the
+    restart, and `/healthz` answers 200 again saying it runs after one restart, with the
+    exit status of the one that died."""
+    data_dir = tmp_path / "var"
+    server = await start_serve(serving, data_dir)
+    [first] = redis_children(server.process.pid)
+    client = aioredis.Redis(unix_socket_path=str(data_dir / "redis.sock"), decode_responses=True)
+    await client.set("kept", "yes")
+    await client.aclose()
+    os.kill(first, signal.SIGKILL)
+    killed = asyncio.get_running_loop().time()
+    while True:
+        status, body = await healthz(server.port)
+        took = asyncio.get_running_loop().time() - killed
+        if status == 200 and body["embedded_redis"]["restarts"] == 1:
+            break
+        assert took < 3, (status, body)
+        await asyncio.sleep(0.05)
+    assert body["embedded_redis"]["running"] and body["embedded_redis"]["last_exit_status"] == -9
+    [second] = redis_children(server.process.pid)
+    assert second != first and redis_servers_in(data_dir) == [second]
+    client = aioredis.Redis(unix_socket_path=str(data_dir / "redis.sock"), decode_responses=True)
+    assert await client.get("kept") == "yes"
+    await client.aclose()
+    log = (data_dir.parent / f"serve-{server.port}.log").read_text()
+    assert f"embedded redis-server {first} exited with status -9" in log
+    assert f"embedded redis-server restarted (pid {second}, restart 1)" in log
+    assert await server.stop() == 0
+    assert redis_servers_in(data_dir) == []
+    print(f"embedded redis-server back (healthz 200) {took:.2f} s after kill -9")

@@ -2,110 +2,33 @@
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
-from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from conftest import OUTCOME_FORM, REQUEST_FORM, SignInFactory, read_stream
+from conftest import FakeClock, SignInFactory, read_stream
+from support.forms import (  # noon_clock: the fixture `clock`
+    DAY,
+    SECRETS,
+    identifying_form,
+    identifying_outcome,
+    noon_clock,  # noqa: F401
+)
 from triage_service.domain.codes import Role
 from triage_service.domain.models import RequestForm
 from triage_service.domain.users import User
 from triage_service.export.csv import COLUMNS
 from triage_service.service import lifecycle
-from triage_service.settings import Settings
-from triage_service.web.app import create_app
 from triage_service.web.state import SETTINGS, STORE
 
-DAY = int(datetime(2026, 3, 2, tzinfo=UTC).timestamp() * 1000)  # a Monday
 H, M = 3_600_000, 60_000
-SECRETS = {
-    "incident_ref": "PS-SECRET-4711",
-    "known_name": "Zebedee Quux",
-    "notes": "notes-marker-on-the-bridge",
-    "description": "Buchanan-marker-station",
-    "lat": "55.8612345",
-    "lon": "-4.2512345",
-    "officer": "Officer Marker-Smith",
-    "clinician": "Clinician Marker-Jones",
-    "summary": "summary-marker-ideation",
-    "advice": "advice-marker-stay",
-    "place": "Marker Royal Infirmary",
-    "address": "7 Marker Road",
-    "person": "Person Marker-Name",
-    "contact": "07700 900123",
-    "reason": "reason-marker-no-bed",
-    "circumstances": "circumstances-marker",
-}
-
-
-class FakeClock:
-    """Epoch milliseconds that a test moves by hand."""
-
-    def __init__(self, now_ms: int) -> None:
-        self.now_ms = now_ms
-
-    def __call__(self) -> int:
-        return self.now_ms
 
 
 # Sign-ins outlive the clock jumps of these tests.
 pytestmark = pytest.mark.settings(sweep_interval_s=3600, session_absolute_s=30 * 86400)
-
-
-@pytest.fixture(name="clock")
-def noon_clock() -> FakeClock:
-    """A clock at noon on the test day."""
-    return FakeClock(DAY + 12 * H)
-
-
-@pytest.fixture(name="app")
-async def app_on_test_clock(
-    settings: Settings, redis_client: aioredis.Redis, clock: FakeClock
-) -> web.Application:
-    """The application on the test clock."""
-    return create_app(settings, clock=clock)
-
-
-def identifying_form(area: str = "Glasgow City Centre") -> dict[str, Any]:
-    """A request form full of identifying values."""
-    body = copy.deepcopy(REQUEST_FORM)
-    body.update(incident_ref=SECRETS["incident_ref"], notes=SECRETS["notes"])
-    body["location"] = {
-        "description": SECRETS["description"],
-        "area": area,
-        "lat": float(SECRETS["lat"]),
-        "lon": float(SECRETS["lon"]),
-    }
-    body["subject"]["known_name"] = SECRETS["known_name"]
-    return body
-
-
-def identifying_outcome() -> dict[str, Any]:
-    """An s297 outcome full of identifying values."""
-    return {
-        **OUTCOME_FORM,
-        "disposition": "place_of_safety_s297",
-        "triage_code": "B",
-        "summary": SECRETS["summary"],
-        "advice_to_officer": SECRETS["advice"],
-        "referral": {**OUTCOME_FORM["referral"], "urgency": "B", "contact": SECRETS["contact"]},
-        "place_of_safety": {
-            "name": SECRETS["place"],
-            "address": SECRETS["address"],
-            "is_police_station": True,
-            "police_station_reason": SECRETS["reason"],
-            "removed_at": "2026-03-02T09:10:00Z",
-            "person_name": SECRETS["person"],
-            "person_address": SECRETS["address"],
-            "circumstances": SECRETS["circumstances"],
-        },
-    }
 
 
 def parse(text: str) -> list[dict[str, str]]:
@@ -185,7 +108,7 @@ async def test_export_pages_through_ties_and_guards_formulas(
         record, _ = await lifecycle.create_request(
             store, settings, officer, form, now_ms=at, idempotency_key=None
         )
-        expected.add(record["id"])
+        expected.add(record.id)
     supervisor = await sign_in("supervisor")
     async with supervisor.client.get("/api/v1/stats/export.csv", params={"window": "24h"}) as r:
         rows = parse(await r.text())

@@ -9,19 +9,15 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 from fhir.resources.R4B import get_fhir_model_class
-from test_export import (  # app_on_test_clock and noon_clock: fixtures `app`, `clock`
+
+from conftest import OUTCOME_FORM, ApiClient, FakeClock, SignInFactory, read_stream
+from support.forms import (  # noon_clock: the fixture `clock`
     DAY,
     SECRETS,
-    FakeClock,
-    H,
-    M,
-    app_on_test_clock,  # noqa: F401
     identifying_form,
     identifying_outcome,
     noon_clock,  # noqa: F401
 )
-
-from conftest import OUTCOME_FORM, ApiClient, SignInFactory, read_stream
 from triage_service.domain.codes import Role
 from triage_service.domain.models import OutcomeForm, RequestForm
 from triage_service.domain.users import User
@@ -64,6 +60,8 @@ REQUEST_INTENT = {
     "option",
 }
 REQUEST_PRIORITY = {"routine", "urgent", "asap", "stat"}
+
+H, M = 3_600_000, 60_000
 
 
 # Sign-ins outlive the clock jumps of these tests; codes under a health board's base URL.
@@ -200,11 +198,11 @@ async def test_fhir_export_pages_through_many_requests(
         record, _ = await lifecycle.create_request(
             store, settings, officer, form, now_ms=at, idempotency_key=None
         )
-        await lifecycle.accept_request(store, clinician, record["id"], now_ms=at + M)
+        await lifecycle.accept_request(store, clinician, record.id, now_ms=at + M)
         await lifecycle.file_outcome(
-            store, settings, clinician, record["id"], outcome, now_ms=at + 2 * M
+            store, settings, clinician, record.id, outcome, now_ms=at + 2 * M
         )
-        expected.add(record["id"])
+        expected.add(record.id)
     supervisor = await sign_in("supervisor")
     async with supervisor.client.get(EXPORT, params={"window": "24h"}) as r:
         resources = parse(await r.text())

@@ -7,21 +7,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import signal
 import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import private_redis
 import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 
-from conftest import OUTCOME_FORM, REQUEST_FORM, ApiClient, create_account, log_in
+from conftest import OUTCOME_FORM, REQUEST_FORM, ApiClient, create_account, log_in, new_request
 from triage_service.domain.codes import Role
 from triage_service.settings import Settings
-from triage_service.store import find_redis_server
+from triage_service.store import Store, find_redis_server, unavailable_reason
+from triage_service.store.store import MASTER_CHECK_S
 from triage_service.web.app import create_app
 
 SERVICE = "triage"
@@ -78,7 +82,8 @@ async def until(check: object, timeout: float, what: str) -> None:
 
 @pytest.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
-    """One master, two replicas (AOF, fsync always) and three sentinels, all in sync."""
+    """One master, two replicas (AOF, fsync always; a master without a replica in sync for
+    2 s refuses writes, as deploy/compose.yaml's) and three sentinels, all in sync."""
     ports = [free_port() for _ in range(6)]
     master, replicas, sentinel_ports = ports[0], ports[1:3], ports[3:]
     found = Cluster(master, sentinel_ports)
@@ -91,6 +96,10 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
         "always",
         "--repl-diskless-sync-delay",
         "0",
+        "--min-replicas-to-write",
+        "1",
+        "--min-replicas-max-lag",
+        "2",
     ]
     found.processes["master"] = start_redis(
         "master", tmp_path / "m", "--port", str(master), *durable
@@ -179,6 +188,15 @@ async def retried(
         if status != 503 or time.monotonic() > stop_at:
             return status, answer
         await asyncio.sleep(0.2)
+
+
+async def read_again(api: ApiClient, path: str, stop_at: float) -> tuple[int, Any]:
+    """GET until it is answered other than 503."""
+    status, answer = await api.get(path)
+    while status == 503 and time.monotonic() < stop_at:
+        await asyncio.sleep(0.2)
+        status, answer = await api.get(path)
+    return status, answer
 
 
 async def one_pair(tally: Tally, officer: ApiClient, clinician: ApiClient, stop_at: float) -> None:
@@ -274,3 +292,125 @@ async def test_killing_the_master_loses_no_acknowledged_write(
             await api.client.close()
         for server in servers:
             await server.close()
+
+
+async def master_named(sentinel: aioredis.Redis) -> int:
+    """The port of the master the sentinel names now."""
+    _host, port = await sentinel.execute_command(  # type: ignore[no-untyped-call]
+        "SENTINEL", "GET-MASTER-ADDR-BY-NAME", SERVICE
+    )
+    return int(port)
+
+
+async def test_a_partitioned_master_that_comes_back_serves_no_stale_answer(
+    cluster: Cluster,
+) -> None:
+    """The master is stopped (SIGSTOP: cut off from everyone) with idle connections to it in
+    both instances' pools; Sentinel promotes a replica; one instance creates a request on the
+    new master; the old master is continued (SIGCONT) and, until Sentinel demotes it, still
+    answers as a master with the data it had. At once, the other instance reads the new
+    request (200, not a stale 404), a clinician accepts it and files the outcome (200 and 201,
+    not 500 or 409), the request created before the partition is still there, and the old
+    master ends as a replica with the new data."""
+    settings = Settings(
+        redis_sentinels=cluster.sentinels,
+        redis_service=SERVICE,
+        key_prefix="partition:",
+        redis_min_replicas=1,
+        redis_wait_ms=1000,
+        store_deadline_s=3,
+        sweep_interval_s=0.2,
+    )
+    servers = [TestServer(create_app(settings)) for _ in range(2)]
+    for server in servers:
+        await server.start_server()
+    sentinel = aioredis.Redis(port=cluster.sentinel_ports[0], decode_responses=True)
+    clients: list[ApiClient] = []
+    old_master = cluster.processes["master"]
+    try:
+        officer = await log_in(servers[0], await create_account(servers[0].app, Role.OFFICER))
+        clinician = await log_in(servers[1], await create_account(servers[1].app, Role.CLINICIAN))
+        clients += [officer, clinician]
+        before = (await new_request(officer))["id"]
+        status, _ = await clinician.get(f"/api/v1/requests/{before}")
+        assert status == 200
+        old_master.send_signal(signal.SIGSTOP)
+
+        async def promoted() -> bool:
+            return await master_named(sentinel) != cluster.master_port
+
+        await until(promoted, 20, "Sentinel to promote a replica")
+        await asyncio.sleep(3 * MASTER_CHECK_S)  # every instance has asked where it is now
+        # Until the new master has a replica to confirm a write (redis_min_replicas=1) a create
+        # is answered 503; the officer's page then sends it again with the same key, as here.
+        key, answers = secrets.token_hex(8), []
+
+        async def created_on_the_new_master() -> bool:
+            answer = await officer.post(
+                "/api/v1/requests", REQUEST_FORM, headers={"Idempotency-Key": key}
+            )
+            answers.append(answer)
+            return answer[0] in (200, 201)
+
+        await until(created_on_the_new_master, 20, "a create the new master confirms")
+        assert {status for status, _ in answers} <= {200, 201, 503}, answers
+        created = answers[-1][1]
+        old_master.send_signal(signal.SIGCONT)
+        # While the old master rejoins, a replica may lag past the write check: a 503 there is
+        # asked again (a step with its key), as the clinician's page does; never a stale answer.
+        stop_at, rid = time.monotonic() + 20, created["id"]
+        status, seen = await read_again(clinician, f"/api/v1/requests/{rid}", stop_at)
+        assert status == 200 and seen["status"] == "waiting", (status, seen)
+        path = f"/api/v1/requests/{rid}/accept"
+        status, accepted = await retried(Tally(), clinician, path, {}, "accept", stop_at)
+        assert status == 200, accepted
+        path = f"/api/v1/requests/{rid}/outcome"
+        status, filed = await retried(Tally(), clinician, path, OUTCOME_FORM, "outcome", stop_at)
+        assert status == 201, filed
+        status, kept = await read_again(clinician, f"/api/v1/requests/{before}", stop_at)
+        assert status == 200 and kept["status"] == "waiting"
+        demoted = aioredis.Redis(port=cluster.master_port, decode_responses=True)
+        clients_to_close = [demoted]
+
+        async def rejoined() -> bool:
+            info = await demoted.info("replication")
+            exists = await demoted.exists(f"partition:req:{created['id']}")
+            return bool(info["role"] == "slave" and exists)
+
+        await until(rejoined, 20, "the old master to rejoin as a replica with the new data")
+        for redis_client in clients_to_close:
+            await redis_client.aclose()
+    finally:
+        if old_master.poll() is None:
+            old_master.send_signal(signal.SIGCONT)
+        await sentinel.aclose()
+        for api in clients:
+            await api.client.close()
+        for server in servers:
+            await server.close()
+
+
+async def test_a_replica_reached_as_the_master_is_unavailable_not_an_error(
+    tmp_path: Path,
+) -> None:
+    """What a demoted master's pooled connection answers, from a real replica: a script that
+    changes nothing, pipelined with `WAIT` (which a replica refuses), and a script that
+    writes (refused) are both `read_only`, which the API answers 503 with Retry-After, not
+    500."""
+    with (
+        private_redis.running(tmp_path / "master") as master,
+        private_redis.running(
+            tmp_path / "replica", "--replicaof", "127.0.0.1", str(master)
+        ) as replica,
+    ):
+        client = aioredis.Redis(port=replica, decode_responses=True)
+        store = Store(client, "replica:", min_replicas=1, wait_ms=100)
+        try:
+            with pytest.raises(aioredis.ResponseError) as waited:
+                await store.run("alarm_claim_delivery", 1, "webhook:none", 1000)
+            assert unavailable_reason(waited.value) == "read_only", waited.value
+            with pytest.raises(aioredis.ResponseError) as wrote:
+                await store.run("presence", 1, "on_duty", "")
+            assert unavailable_reason(wrote.value) == "read_only", wrote.value
+        finally:
+            await client.aclose()

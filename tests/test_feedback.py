@@ -7,6 +7,8 @@ import asyncio
 import csv
 import io
 
+import redis.asyncio as aioredis
+
 from conftest import OUTCOME_FORM, SignInFactory, in_session
 
 
@@ -73,3 +75,20 @@ async def test_feedback_is_counted_once_under_a_race(sign_in: SignInFactory) -> 
     async with supervisor.client.get("/api/v1/stats/export.csv?window=1h") as response:
         rows = list(csv.DictReader(io.StringIO(await response.text())))
     assert {r["request_id"]: r["useful"] for r in rows} == {rid: str(n) for rid, n in ratings}
+
+
+async def test_feedback_keeps_the_counterfactual(
+    sign_in: SignInFactory, redis_client: aioredis.Redis, key_prefix: str
+) -> None:
+    """The officer may say what they would otherwise have done (one of six values, else 422
+    naming `counterfactual`); it is answered back and kept on the record for the report."""
+    officer, clinician = await sign_in("officer"), await sign_in("clinician")
+    request = await in_session(officer, clinician)
+    await clinician.post(f"/api/v1/requests/{request['id']}/outcome", OUTCOME_FORM)
+    path = f"/api/v1/requests/{request['id']}/feedback"
+    status, answer = await officer.post(path, {"useful": 4, "counterfactual": "hospital"})
+    assert status == 422 and "counterfactual" in answer["error"]["fields"], answer
+    status, answer = await officer.post(path, {"useful": 4, "counterfactual": "ed_conveyance"})
+    assert status == 201 and answer["counterfactual"] == "ed_conveyance", answer
+    stored = await redis_client.hget(f"{key_prefix}req:{request['id']}", "counterfactual")
+    assert stored == "ed_conveyance"

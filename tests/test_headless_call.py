@@ -10,9 +10,9 @@ from aiohttp.test_utils import TestServer
 from av import VideoFrame
 
 from conftest import OUTCOME_FORM, PASSWORD, REQUEST_FORM, create_account
+from triage_client.call_flow import start_call
+from triage_client.headless import OFFER_RESEND_S, HeadlessPeer
 from triage_service.domain.codes import Role
-from triage_service.rtc.headless import OFFER_RESEND_S, HeadlessPeer
-from triage_service.tools.call_flow import start_call
 
 PeerFactory = Callable[..., Awaitable[HeadlessPeer]]
 

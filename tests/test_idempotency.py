@@ -1,14 +1,18 @@
-"""Idempotency-Key on every state-changing POST: a retry gets the first answer, never a second
-change, and a key used for another change is refused."""
+"""Idempotency-Key on every state change (POST, and PATCH of a referral): a retry gets the
+first answer, never a second change, and a key used for another change is refused."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from aiohttp.test_utils import TestServer
 
 from conftest import (
     OUTCOME_FORM,
@@ -19,9 +23,13 @@ from conftest import (
     new_request,
     read_events,
 )
+from support.sockets import connect, signed_in_on
 from triage_service.domain.idempotency import Idempotency, scope_of
+from triage_service.domain.times import to_datetime
+from triage_service.settings import Settings
 from triage_service.store import Store
 from triage_service.store.store import NotReplicated
+from triage_service.web.app import create_app
 
 
 def key(value: str) -> dict[str, str]:
@@ -79,8 +87,10 @@ async def test_concurrent_retries_of_one_accept_make_one_change(
 
 
 async def test_take_next_retried_takes_no_second_request(sign_in: SignInFactory) -> None:
-    """`queue/next` repeated with its key answers the request it took; the next one waits."""
+    """`queue/next` repeated with its key answers the request it took; the next one waits
+    (for another clinician: this one is in a session)."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
+    colleague = await sign_in("clinician")
     first = await new_request(officer)
     second = await new_request(officer)
     status, took = await clinician.post("/api/v1/queue/next", headers=key("next-1"))
@@ -89,7 +99,7 @@ async def test_take_next_retried_takes_no_second_request(sign_in: SignInFactory)
     assert status == 200 and again["id"] == first["id"]
     _, queue = await clinician.get("/api/v1/queue")
     assert [item["id"] for item in queue["waiting"]] == [second["id"]]
-    status, other = await clinician.post("/api/v1/queue/next", headers=key("next-2"))
+    status, other = await colleague.post("/api/v1/queue/next", headers=key("next-2"))
     assert status == 200 and other["id"] == second["id"]
 
 
@@ -253,19 +263,112 @@ async def test_change_answered_not_replicated_is_kept_for_the_retry(
 
 
 async def test_openapi_documents_the_key_on_every_change(sign_in: SignInFactory) -> None:
-    """Each POST that honours an Idempotency-Key declares the optional header and its 422."""
+    """Each change that honours an Idempotency-Key declares the optional header and its 422."""
     status, document = await (await sign_in("officer")).get("/api/v1/openapi.json")
     assert status == 200
-    for path in (
-        "/api/v1/requests",
-        "/api/v1/requests/{id}/cancel",
-        "/api/v1/requests/{id}/accept",
-        "/api/v1/queue/next",
-        "/api/v1/requests/{id}/release",
-        "/api/v1/requests/{id}/messages",
-        "/api/v1/requests/{id}/outcome",
+    for method, path in (
+        ("post", "/api/v1/requests"),
+        ("post", "/api/v1/requests/{id}/cancel"),
+        ("post", "/api/v1/requests/{id}/accept"),
+        ("post", "/api/v1/queue/next"),
+        ("post", "/api/v1/requests/{id}/release"),
+        ("post", "/api/v1/requests/{id}/messages"),
+        ("post", "/api/v1/requests/{id}/outcome"),
+        ("patch", "/api/v1/referrals/{id}"),
+        ("post", "/api/v1/alarms/{id}/ack"),
+        ("post", "/api/v1/alarms/ack"),
+        ("post", "/api/v1/requests/{id}/feedback"),
     ):
-        operation = document["paths"][path]["post"]
+        operation = document["paths"][path][method]
         headers = [p for p in operation["parameters"] if p["in"] == "header"]
         assert [h["name"] for h in headers] == ["Idempotency-Key"], path
         assert not headers[0]["required"] and "422" in operation["responses"], path
+
+
+@pytest.fixture
+async def strict(settings: Settings) -> AsyncIterator[TestServer]:
+    """An instance that requires one replica of a Redis that has none: each change is made,
+    then answered 503 (`WAIT` says 0), as a change whose answer is lost."""
+    server = TestServer(create_app(replace(settings, redis_min_replicas=1, redis_wait_ms=20)))
+    await server.start_server()
+    yield server
+    await server.close()
+
+
+async def answer_lost(
+    strict: TestServer, api: ApiClient, method: str, path: str, body: Any
+) -> None:
+    """Send the change through the strict instance: it is made, but answered 503."""
+    on_strict = await signed_in_on(strict, api)
+    try:
+        status, answer = await on_strict.call(method, path, body, headers=key("lost-once"))
+        assert status == 503, answer
+    finally:
+        await on_strict.client.close()
+
+
+async def test_referral_update_retried_after_a_lost_answer_is_not_409(
+    sign_in: SignInFactory, strict: TestServer, redis_client: aioredis.Redis, key_prefix: str
+) -> None:
+    """PATCH of a referral made but answered 503: the retry with its key answers the referral
+    as the change left it (200, not 409 referral_closed), one change was made; another key is
+    409 as before, and the key with another body is 422 idempotency_key_reused."""
+    officer, clinician = await sign_in("officer"), await sign_in("clinician")
+    rid = (await in_session(officer, clinician))["id"]
+    _, filed = await clinician.post(f"/api/v1/requests/{rid}/outcome", OUTCOME_FORM)
+    path = f"/api/v1/referrals/{filed['referral']['id']}"
+    body = {"status": "completed", "note": "seen at home"}
+    await answer_lost(strict, clinician, "PATCH", path, body)
+    status, again = await clinician.call("PATCH", path, body, headers=key("lost-once"))
+    assert status == 200, again
+    assert again["status"] == "completed" and again["note"] == "seen at home"
+    assert await events_of(redis_client, key_prefix, "referral_completed", rid) == 1
+    status, other = await clinician.call("PATCH", path, body, headers=key("another"))
+    assert status == 409 and other["error"]["code"] == "referral_closed"
+    status, reused = await clinician.call(
+        "PATCH", path, {"status": "cancelled"}, headers=key("lost-once")
+    )
+    assert status == 422 and reused["error"]["code"] == "idempotency_key_reused"
+
+
+async def test_alarm_acknowledgement_retried_after_a_lost_answer_is_not_409(
+    sign_in: SignInFactory, strict: TestServer
+) -> None:
+    """An acknowledgement made but answered 503: the retry with its key is 200 with the same
+    acknowledgement (time, note, who), not 409 already_acknowledged; another key is 409."""
+    officer, supervisor = await sign_in("officer"), await sign_in("supervisor")
+    socket = await connect(supervisor)  # before the alarm can be raised, so it hears it
+    await new_request(officer)  # nobody on duty: an alarm at the next sweep
+    raised = (await socket.wait_for("alarm", timeout=10))["alarm"]
+    await socket.close()
+    path = f"/api/v1/alarms/{raised['id']}/ack"
+    await answer_lost(strict, supervisor, "POST", path, {"note": "rang the rota"})
+    status, again = await supervisor.post(path, {"note": "rang the rota"}, headers=key("lost-once"))
+    assert status == 200, again
+    assert again["note"] == "rang the rota" and again["acknowledged_by"]["id"] == supervisor.user.id
+    _, listed = await supervisor.get("/api/v1/alarms?status=all")
+    first = next(a for a in listed["alarms"] if a["id"] == raised["id"])
+    assert again["acknowledged_at"] == first["acknowledged_at"]
+    status, other = await supervisor.post(path, {"note": "rang"}, headers=key("another"))
+    assert status == 409 and other["error"]["code"] == "already_acknowledged"
+
+
+async def test_feedback_retried_after_a_lost_answer_is_not_409(
+    sign_in: SignInFactory, strict: TestServer, redis_client: aioredis.Redis, key_prefix: str
+) -> None:
+    """Feedback recorded but answered 503: the retry with its key is 201 with the first
+    rating and its time, not 409 feedback_given, and it is counted once."""
+    officer, clinician = await sign_in("officer"), await sign_in("clinician")
+    rid = (await in_session(officer, clinician))["id"]
+    await clinician.post(f"/api/v1/requests/{rid}/outcome", OUTCOME_FORM)
+    path = f"/api/v1/requests/{rid}/feedback"
+    body = {"useful": 5, "time_saved_min": 90}
+    await answer_lost(strict, officer, "POST", path, body)
+    stored_at = await redis_client.hget(f"{key_prefix}req:{rid}", "feedback_ms")
+    status, again = await officer.post(path, body, headers=key("lost-once"))
+    assert status == 201, again
+    assert again["useful"] == 5 and again["time_saved_min"] == 90
+    assert datetime.fromisoformat(again["given_at"]) == to_datetime(int(stored_at or 0))
+    assert await events_of(redis_client, key_prefix, "feedback", rid) == 1
+    status, other = await officer.post(path, body, headers=key("another"))
+    assert status == 409 and other["error"]["code"] == "feedback_given"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,13 +17,16 @@ from conftest import (
     PASSWORD,
     REQUEST_FORM,
     ApiClient,
+    FakeClock,
     SignInFactory,
     create_account,
     in_session,
     new_request,
     on_duty,
     read_events,
+    wait_until,
 )
+from support.forms import PLACE_OF_SAFETY, outcome_form
 from triage_service.domain.codes import Role
 from triage_service.settings import Settings
 
@@ -43,12 +45,6 @@ def when(iso: str) -> datetime:
     """An API timestamp (UTC ISO-8601 with Z) as an aware datetime."""
     assert iso.endswith("Z"), iso
     return datetime.fromisoformat(iso)
-
-
-def outcome_form(**changes: Any) -> dict[str, Any]:
-    """A deep copy of OUTCOME_FORM with top-level fields replaced (None removes one)."""
-    body = {**copy.deepcopy(OUTCOME_FORM), **copy.deepcopy(changes)}
-    return {k: v for k, v in body.items() if v is not None}
 
 
 async def queue_ids(client: ApiClient) -> list[str]:
@@ -92,7 +88,7 @@ async def test_create_answers_201_with_the_waiting_request(sign_in: SignInFactor
     assert body["incident_ref"] == REQUEST_FORM["incident_ref"]
     assert body["location"] == {**REQUEST_FORM["location"], "area_id": "default"}
     assert body["board"] == "default"
-    assert body["subject"] == REQUEST_FORM["subject"]
+    assert body["subject"] == {**REQUEST_FORM["subject"], "chi": None, "date_of_birth": None}
     assert body["concerns"] == REQUEST_FORM["concerns"]
     assert body["screening"] == REQUEST_FORM["screening"]
     assert body["notes"] == REQUEST_FORM["notes"]
@@ -100,7 +96,7 @@ async def test_create_answers_201_with_the_waiting_request(sign_in: SignInFactor
     assert body["position"] == 1 and body["estimated_wait_s"] is None
     assert body["clinicians_on_duty"] == 0
     assert body["fallback"]["reason"] == "no_clinician_on_duty"
-    assert "consent" not in body
+    assert body["consent"] == "given"  # sent as true, shown as given
 
 
 async def test_idempotency_key_returns_the_same_request(sign_in: SignInFactory) -> None:
@@ -149,6 +145,25 @@ async def test_list_mine_is_newest_first_and_only_mine(sign_in: SignInFactory) -
         assert [r["position"] for r in body["requests"]] == [3, 2, 1]
     status, body = await officer.get("/api/v1/requests?scope=everyone")
     assert status == 422 and "scope" in body["error"]["fields"]
+
+
+async def test_list_mine_reads_only_what_the_page_shows(sign_in: SignInFactory) -> None:
+    """`limit=1` answers the newest request only; `status=open` only the waiting and in-session
+    ones (an older open one behind newer closed ones included); a limit outside 1..100 is
+    422 naming it."""
+    officer, clinician = await sign_in("officer"), await sign_in("clinician")
+    older, newer = await created_apart(officer, 2)
+    await officer.post(f"/api/v1/requests/{newer['id']}/cancel")
+    status, body = await officer.get("/api/v1/requests?scope=mine&limit=1")
+    assert status == 200 and [r["id"] for r in body["requests"]] == [newer["id"]]
+    status, body = await officer.get("/api/v1/requests?scope=mine&status=open&limit=1")
+    assert [r["id"] for r in body["requests"]] == [older["id"]]
+    await clinician.post(f"/api/v1/requests/{older['id']}/accept")
+    _, body = await officer.get("/api/v1/requests?scope=mine&status=open")
+    assert [(r["id"], r["status"]) for r in body["requests"]] == [(older["id"], "in_session")]
+    for wrong in ("0", "101", "many"):
+        status, body = await officer.get(f"/api/v1/requests?scope=mine&limit={wrong}")
+        assert status == 422 and "limit" in body["error"]["fields"], wrong
 
 
 async def test_get_returns_the_request(sign_in: SignInFactory) -> None:
@@ -222,6 +237,7 @@ async def test_accept_cancelled_is_409_not_waiting(sign_in: SignInFactory) -> No
 async def test_queue_next_takes_first_in_service_order(sign_in: SignInFactory) -> None:
     """`queue/next` accepts the most urgent, oldest request; an empty queue is 404."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
+    colleague, third = await sign_in("clinician"), await sign_in("clinician")
     status, body = await clinician.post("/api/v1/queue/next")
     assert status == 404 and body["error"]["code"] == "queue_empty"
     routine = await new_request(officer, urgency="routine", screening={})
@@ -231,9 +247,9 @@ async def test_queue_next_takes_first_in_service_order(sign_in: SignInFactory) -
     assert status == 200, body
     assert body["id"] == immediate["id"] and body["status"] == "in_session"
     assert body["clinician"]["id"] == clinician.user.id
-    status, body = await clinician.post("/api/v1/queue/next")
+    status, body = await colleague.post("/api/v1/queue/next")
     assert status == 200 and body["id"] == routine["id"]
-    status, body = await clinician.post("/api/v1/queue/next")
+    status, body = await third.post("/api/v1/queue/next")
     assert status == 404 and body["error"]["code"] == "queue_empty"
 
 
@@ -382,6 +398,8 @@ async def test_referral_due_defaults_from_urgency(
     form = outcome_form(
         triage_code=code, disposition=disposition, referral={"service": service, "urgency": code}
     )
+    if disposition == "emergency_department":
+        form["conveyance"] = "ambulance"
     status, body = await clinician.post(f"/api/v1/requests/{request['id']}/outcome", form)
     assert status == 201, body
     referral = body["referral"]
@@ -401,33 +419,22 @@ async def test_referral_due_uses_configured_targets(sign_in: SignInFactory) -> N
 
 
 async def test_explicit_referral_due_time_is_kept(sign_in: SignInFactory) -> None:
-    """A clinician's own `due_at` overrides the default."""
+    """A clinician's own `due_at` (sooner than its urgency's target) overrides the default."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
     request = await in_session(officer, clinician)
+    due = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
     form = outcome_form(
         referral={
             "service": "gp",
             "urgency": "C",
-            "due_at": "2031-01-02T03:04:05Z",
+            "due_at": due.isoformat().replace("+00:00", "Z"),
             "contact": "Dr Bell",
         }
     )
     status, body = await clinician.post(f"/api/v1/requests/{request['id']}/outcome", form)
     assert status == 201, body
-    assert body["referral"]["due_at"] == "2031-01-02T03:04:05.000Z"
+    assert when(body["referral"]["due_at"]) == due
     assert body["referral"]["contact"] == "Dr Bell"
-
-
-PLACE_OF_SAFETY: dict[str, Any] = {
-    "name": "Royal Infirmary A&E",
-    "address": "84 Castle St, Glasgow",
-    "is_police_station": False,
-    # A removal shortly before the request (not days before it).
-    "removed_at": f"{datetime.now(UTC) - timedelta(minutes=30):%Y-%m-%dT%H:%M:%SZ}",
-    "person_name": "Jane Doe",
-    "person_address": "1 High St, Glasgow",
-    "circumstances": "On the railway platform edge, a public place, distressed.",
-}
 
 
 async def test_s297_needs_place_of_safety_and_opens_mwc_notice(sign_in: SignInFactory) -> None:
@@ -498,7 +505,12 @@ async def file_with_due(officer: ApiClient, clinician: ApiClient, due: datetime 
     request = await in_session(officer, clinician)
     if due is None:
         referral = {"service": "liaison_psychiatry", "urgency": "A"}
-        form = outcome_form(triage_code="A", disposition="emergency_department", referral=referral)
+        form = outcome_form(
+            triage_code="A",
+            disposition="emergency_department",
+            referral=referral,
+            conveyance="ambulance",
+        )
     else:
         referral = {"service": "gp", "urgency": "D", "due_at": due.isoformat()}
         form = outcome_form(triage_code="D", disposition="non_urgent_referral", referral=referral)
@@ -688,20 +700,23 @@ async def test_position_and_wait_only_while_waiting(sign_in: SignInFactory) -> N
 # ---- expiry ---------------------------------------------------------------------------------
 
 
-@pytest.mark.settings(max_wait_s=1, sweep_interval_s=0.1, phone_fallback="0300 303 0000")
+@pytest.mark.fake_clock
+@pytest.mark.settings(max_wait_s=600, sweep_interval_s=0.05, phone_fallback="0300 303 0000")
 async def test_unanswered_request_expires_with_phone_fallback(
-    sign_in: SignInFactory, redis_client: aioredis.Redis, key_prefix: str
+    sign_in: SignInFactory, redis_client: aioredis.Redis, key_prefix: str, clock: FakeClock
 ) -> None:
     """A request nobody answers within max_wait_s expires and the officer sees the phone number."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
     created = await new_request(officer)
     assert created["phone_fallback"] is None
-    deadline = time.monotonic() + 5
-    while True:
+    clock.advance(600)
+
+    async def expired() -> bool:
         _, seen = await officer.get(f"/api/v1/requests/{created['id']}")
-        if seen["status"] != "waiting" or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.1)
+        return bool(seen["status"] != "waiting")
+
+    await wait_until(expired, timeout=5)
+    _, seen = await officer.get(f"/api/v1/requests/{created['id']}")
     assert seen["status"] == "expired"
     assert seen["phone_fallback"] == "0300 303 0000"
     assert seen["position"] is None and seen["completed_at"] is not None
@@ -710,17 +725,21 @@ async def test_unanswered_request_expires_with_phone_fallback(
     assert status == 409 and body["error"]["code"] == "not_waiting"
     status, body = await officer.post(f"/api/v1/requests/{created['id']}/cancel")
     assert status == 409
-    expired = [e for e in await read_events(redis_client, key_prefix) if e["type"] == "expired"]
-    assert len(expired) == 1 and expired[0]["request_id"] == created["id"]
-    assert expired[0]["actor"] == "system" and expired[0]["role"] == "system"
+    expired_events = [
+        e for e in await read_events(redis_client, key_prefix) if e["type"] == "expired"
+    ]
+    assert len(expired_events) == 1 and expired_events[0]["request_id"] == created["id"]
+    assert expired_events[0]["actor"] == "system" and expired_events[0]["role"] == "system"
 
 
-@pytest.mark.settings(max_wait_s=1, sweep_interval_s=0.1)
-async def test_accepted_request_does_not_expire(sign_in: SignInFactory) -> None:
+@pytest.mark.fake_clock
+@pytest.mark.settings(max_wait_s=600, sweep_interval_s=0.05)
+async def test_accepted_request_does_not_expire(sign_in: SignInFactory, clock: FakeClock) -> None:
     """Accepting in time stops the expiry timer."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
     request = await in_session(officer, clinician)
-    await asyncio.sleep(1.3)
+    clock.advance(1200)
+    await asyncio.sleep(0.2)  # sweeps at the moved time
     _, seen = await officer.get(f"/api/v1/requests/{request['id']}")
     assert seen["status"] == "in_session" and seen["phone_fallback"] is None
 

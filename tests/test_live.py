@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 import aiohttp
 import pytest
@@ -12,60 +11,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from conftest import PASSWORD, REQUEST_FORM, ApiClient, SignInFactory, create_account
+from support.sockets import connect
 from triage_service.domain.codes import Role
-
-
-class Socket:
-    """A /ws connection that collects every message it receives."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.messages: list[dict[str, Any]] = []
-        self.arrived = asyncio.Condition()
-        self.reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        async for msg in self.ws:
-            if msg.type is aiohttp.WSMsgType.TEXT:
-                async with self.arrived:
-                    self.messages.append(json.loads(msg.data))
-                    self.arrived.notify_all()
-
-    async def wait_for(
-        self, kind: str, timeout: float = 3.0, status: str | None = None, **match: Any
-    ) -> dict[str, Any]:
-        """The first message of `kind` whose top-level fields equal `match` (and whose
-        request has `status`, if given)."""
-
-        def found() -> dict[str, Any] | None:
-            for m in self.messages:
-                if (
-                    m.get("type") == kind
-                    and all(m.get(k) == v for k, v in match.items())
-                    and (status is None or m.get("request", {}).get("status") == status)
-                ):
-                    return m
-            return None
-
-        async with self.arrived:
-            await asyncio.wait_for(self.arrived.wait_for(found), timeout)
-        result = found()
-        assert result is not None
-        return result
-
-    def types(self) -> list[str]:
-        return [m["type"] for m in self.messages]
-
-    async def close(self) -> None:
-        await self.ws.close()
-        self.reader.cancel()
-
-
-async def connect(api: ApiClient) -> Socket:
-    """Open /ws with the client's session cookie and a same-origin Origin header."""
-    origin = str(api.client.make_url("/")).rstrip("/")
-    ws = await api.client.ws_connect("/ws", headers={"Origin": origin})
-    return Socket(ws)
 
 
 async def test_created_reaches_clinicians_and_supervisors_not_other_officers(

@@ -39,10 +39,10 @@ async def cases() -> AsyncIterator[Cases]:
         stranger = await running.sign_in("clinician")
         supervisor = await running.sign_in("supervisor")
         waiting = await new_request(officer, notes="Secret waiting notes")
-        session = await in_session(officer, assigned, notes="Secret session notes")
         done = await in_session(officer, assigned, notes="Secret completed notes")
         status, filed = await assigned.post(f"/api/v1/requests/{done['id']}/outcome", OUTCOME_FORM)
         assert status == 201, filed
+        session = await in_session(officer, assigned, notes="Secret session notes")
         cancelled = await new_request(officer)
         assert (await officer.post(f"/api/v1/requests/{cancelled['id']}/cancel"))[0] == 200
         ids = {
@@ -120,7 +120,8 @@ async def test_referral_patch_only_by_the_assigned_clinician(cases: Cases) -> No
 async def test_released_request_stays_readable_by_who_had_it(cases: Cases) -> None:
     """A clinician who released a request may still read it once another accepted it; a third
     clinician may not."""
-    first, second = cases.assigned, await cases.running.sign_in("clinician")
+    first = await cases.running.sign_in("clinician")
+    second = await cases.running.sign_in("clinician")
     rid = (await in_session(cases.officer, first))["id"]
     assert (await first.post(f"/api/v1/requests/{rid}/release", {"reason": "handover"}))[0] == 200
     status, waiting = await cases.stranger.get(f"/api/v1/requests/{rid}")
@@ -148,7 +149,7 @@ async def test_live_summary_of_a_taken_request_has_no_place(cases: Cases) -> Non
     origin = str(cases.stranger.client.make_url("/")).rstrip("/")
     ws = await cases.stranger.client.ws_connect("/ws", headers={"Origin": origin})
     try:
-        rid = (await in_session(cases.officer, cases.assigned))["id"]
+        rid = (await in_session(cases.officer, await cases.running.sign_in("clinician")))["id"]
         summary: dict[str, Any] = {}
         while summary.get("status") != "in_session":
             message = await ws.receive_json(timeout=5)

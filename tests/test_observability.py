@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from test_cli import free_port
 
 from conftest import ApiClient, create_account, log_in
+from live_server import free_port
+from triage_client.forms import request_form
 from triage_service.domain.codes import Role
 from triage_service.settings import Settings
 from triage_service.store.embedded import find_redis_server
-from triage_service.tools.forms import request_form
 from triage_service.web.access import access_log_options
 from triage_service.web.app import create_app
 

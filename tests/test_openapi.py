@@ -102,8 +102,8 @@ async def test_query_parameters_come_from_the_models(anonymous: ApiClient) -> No
 
 
 async def test_schema_agrees_with_the_server_on_edge_inputs(anonymous: ApiClient) -> None:
-    """Consent must be true, chat text needs a visible character, the release body may be
-    left out (its reason is optional)."""
+    """Consent must be true or a recorded choice, chat text needs a visible character, the
+    release body may be left out (its reason is optional)."""
     doc = await document(anonymous)
     paths, schemas = doc["paths"], doc["components"]["schemas"]
 
@@ -114,7 +114,11 @@ async def test_schema_agrees_with_the_server_on_edge_inputs(anonymous: ApiClient
     form = resolve(
         doc, body("post", "/api/v1/requests")["content"]["application/json"]["schema"]["$ref"]
     )
-    assert form["properties"]["consent"]["const"] is True
+    assert form["properties"]["consent"]["anyOf"] == [
+        {"const": True},
+        {"enum": ["given", "lacks_capacity", "declined"]},
+    ]
+    assert "consent" in form["required"]
     message = body("post", "/api/v1/requests/{id}/messages")["content"]["application/json"]
     assert resolve(doc, message["schema"]["$ref"])["properties"]["text"]["pattern"] == r"\S"
     release = body("post", "/api/v1/requests/{id}/release")
@@ -144,3 +148,17 @@ async def test_unknown_query_parameters_are_ignored(sign_in: SignInFactory) -> N
     assert (await officer.post("/api/v1/requests", REQUEST_FORM))[0] == 201
     status, body = await officer.get("/api/v1/requests?_=1")
     assert status == 200 and len(body["requests"]) == 1
+
+
+async def test_audited_reads_document_the_access_reason(anonymous: ApiClient) -> None:
+    """Every read declared audited lists the optional `X-Access-Reason` header, and no
+    other operation does."""
+    paths = (await document(anonymous))["paths"]
+    found = {
+        path
+        for path, operations in paths.items()
+        for operation in operations.values()
+        if any(p["name"] == "X-Access-Reason" for p in operation.get("parameters", []))
+    }
+    assert {"/api/v1/requests/{id}", "/api/v1/referrals", "/api/v1/stats/export.csv"} <= found
+    assert "/api/v1/queue" not in found and "/api/v1/requests/{id}/accept" not in found

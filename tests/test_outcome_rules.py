@@ -65,6 +65,8 @@ def outcome(code: str, disposition: str, **fields: Any) -> OutcomeForm:
         body["referral"] = {"service": "dbi", "urgency": urgency}
     if disposition == "place_of_safety_s297":
         body["place_of_safety"] = PLACE
+    if disposition == "emergency_department":
+        body["conveyance"] = "ambulance"
     return OutcomeForm.model_validate({**body, **fields})
 
 

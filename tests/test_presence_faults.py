@@ -6,32 +6,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
-from test_live import connect
 
 from conftest import (
     OUTCOME_FORM,
     PASSWORD,
-    REDIS_URL,
     REQUEST_FORM,
     SignInFactory,
     create_account,
     in_session,
     log_in,
     new_request,
+    wait_until,
 )
+from live_server import free_port
+from support.commands import start_instance
+from support.sockets import connect
 from triage_service.domain.codes import Role
 from triage_service.domain.users import User
 from triage_service.service import presence
@@ -42,24 +41,6 @@ from triage_service.web.state import HUB
 
 # A one-second grace period, two-second leases and a fast sweeper.
 FAST = pytest.mark.settings(clinician_grace_s=1, presence_lease_s=2, sweep_interval_s=0.1)
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def wait_until(
-    check: Callable[[], Awaitable[bool]], timeout: float, step: float = 0.1
-) -> float:
-    """Poll `check()` until it is true; the seconds it took (fails after `timeout`)."""
-    started = time.monotonic()
-    while not await check():
-        assert time.monotonic() - started < timeout, "condition not met in time"
-        await asyncio.sleep(step)
-    return time.monotonic() - started
 
 
 async def grace_pending(client: aioredis.Redis, prefix: str, user_id: str) -> bool:
@@ -161,45 +142,6 @@ async def test_a_silent_socket_is_closed_and_its_lease_dropped_within_the_heartb
     await ws.close()
 
 
-@pytest.fixture
-async def serve_process(key_prefix: str) -> AsyncIterator[list[subprocess.Popen[bytes]]]:
-    """`triage-service serve` processes started by a test; killed afterwards."""
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        process.wait(timeout=10)
-
-
-async def start_serve(port: int, prefix: str, **env: str) -> subprocess.Popen[bytes]:
-    """A real service process on `port`, sharing the test Redis under `prefix`."""
-    environment = {
-        **os.environ,
-        "TRIAGE_REDIS_URL": REDIS_URL,
-        "TRIAGE_KEY_PREFIX": prefix,
-        "TRIAGE_PORT": str(port),
-        "TRIAGE_PRESENCE_LEASE_S": "2",
-        "TRIAGE_CLINICIAN_GRACE_S": "1",
-        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
-        **env,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "triage_service", "serve"],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    async with aiohttp.ClientSession() as http:
-        for _ in range(200):
-            with contextlib.suppress(aiohttp.ClientError):
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
-                    if r.status == 200:
-                        return process
-            await asyncio.sleep(0.05)
-    raise AssertionError("the service did not start")
-
-
 @FAST
 async def test_killed_instance_releases_its_clinician_after_lease_and_grace(
     server: TestServer, key_prefix: str, serve_process: list[subprocess.Popen[bytes]]
@@ -207,7 +149,7 @@ async def test_killed_instance_releases_its_clinician_after_lease_and_grace(
     """kill -9 of the instance holding a clinician's only socket: its lease lapses and the
     other instance releases the session (back to the queue) after lease TTL + grace."""
     port = free_port()
-    serve_process.append(await start_serve(port, key_prefix))
+    serve_process.append(await start_instance(port, key_prefix))
     officer = await log_in(server, await create_account(server.app, Role.OFFICER))
     user = await create_account(server.app, Role.CLINICIAN)
     base = f"http://127.0.0.1:{port}"
@@ -306,13 +248,14 @@ async def test_a_full_redis_is_answered_503_and_reported_by_healthz(own_redis: s
     try:
         officer = await log_in(server, await create_account(server.app, Role.OFFICER))
         clinician = await log_in(server, await create_account(server.app, Role.CLINICIAN))
+        colleague = await log_in(server, await create_account(server.app, Role.CLINICIAN))
         waiting = await new_request(officer)
         session = await in_session(officer, clinician)
         late = await create_account(server.app, Role.OFFICER)
         await fill_up(own_redis)
         answers = [
             await officer.post("/api/v1/requests", REQUEST_FORM),
-            await clinician.post(f"/api/v1/requests/{waiting['id']}/accept"),
+            await colleague.post(f"/api/v1/requests/{waiting['id']}/accept"),
             await clinician.post(f"/api/v1/requests/{session['id']}/outcome", OUTCOME_FORM),
         ]
         for status, body in answers:
@@ -325,7 +268,7 @@ async def test_a_full_redis_is_answered_503_and_reported_by_healthz(own_redis: s
                 assert r.status == 503 and r.headers["Retry-After"]
             async with http.get(server.make_url("/healthz")) as r:
                 assert r.status == 503 and (await r.json())["redis"] == "out_of_memory"
-        for api in (officer, clinician):
+        for api in (officer, clinician, colleague):
             await api.client.close()
     finally:
         await server.close()

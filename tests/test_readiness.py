@@ -15,9 +15,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from conftest import ApiClient
+from triage_client.client import ANONYMOUS
 from triage_service.settings import Settings
 from triage_service.tasks import Supervisor
-from triage_service.tools.client import ANONYMOUS
 from triage_service.web.app import create_app
 from triage_service.web.state import DRAINING, TASKS
 
@@ -98,6 +98,7 @@ async def test_too_few_replicas_is_not_ready(client_of: Any) -> None:
     assert body["failing"] == ["replicas"] and body["replicas"] == 0
 
 
+@pytest.mark.slow  # stops a Redis of its own
 async def test_redis_down_then_back(client_of: Any, tmp_path: Path) -> None:
     """A private Redis with one replica: ready (1 replica); the master stopped: 503 naming
     redis and pubsub; started again on the same port and data: ready again."""

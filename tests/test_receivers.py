@@ -21,6 +21,7 @@ from triage_service.web.state import STORE
 
 SERVICES = ("crisis_team", "cmht")
 BOARDS = ("lothian", "glasgow")
+TEAM_SECRET = "the crisis team's own webhook secret, 32+ bytes"
 
 
 def referral_to(service: str, **changes: Any) -> dict[str, Any]:
@@ -73,7 +74,7 @@ def test_team_names_are_checked() -> None:
     for bad in ("crisis_team", "plumbers:default", "cmht:nowhere", ":default"):
         with pytest.raises(ValueError):
             parse_team(bad, boards={"default"})
-    assert request_board({}) == "default" and request_board({"board": "lothian"}) == "lothian"
+    assert request_board(None) == "default" and request_board("lothian") == "lothian"
 
 
 async def test_receiver_accounts_need_a_team(app: web.Application, server: TestServer) -> None:
@@ -100,7 +101,7 @@ async def test_receiver_accounts_need_a_team(app: web.Application, server: TestS
 
 async def test_referrals_go_to_their_team_and_only_that_team(sign_in: SignInFactory) -> None:
     """Two boards by two services: each team lists exactly its own referral, routed by the
-    referral's service and the request's board, each with its handover."""
+    referral's service and the request's board, each with its handover and its area."""
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
     made: dict[str, str] = {}
     for board in BOARDS:
@@ -120,7 +121,9 @@ async def test_referrals_go_to_their_team_and_only_that_team(sign_in: SignInFact
         assert item["handover"]["risk"] == OUTCOME_FORM["risk"]
         assert item["handover"]["contact"] == f"Mob 07700 {team.split(':')[0]}"
         assert item["handover"]["due_at"] == item["due_at"]
-        assert item["area"] is None  # nothing else of the record
+        # Where the person was, by the directory's name (not the officer's free text): the
+        # team must find them.
+        assert item["area"] == {"id": "default", "name": "Default area"}
     assert [r["id"] for r in await inbox(await receiver(sign_in, "dbi:default"))] == []
 
 
@@ -277,8 +280,8 @@ async def test_a_new_referral_is_posted_to_its_teams_webhook_once(
 
     server, received = team_hook
     url = str(server.make_url("/hook"))
-    hooks = json.dumps({"crisis_team:default": url})
-    async with deployment(team_webhooks=hooks, alert_webhook_secret="s3cret") as running:
+    hooks = json.dumps({"crisis_team:default": {"url": url, "secret": TEAM_SECRET}})
+    async with deployment(team_webhooks=hooks) as running:
         officer, clinician = await running.sign_in("officer"), await running.sign_in("clinician")
         rid = (await refer(officer, clinician, "crisis_team"))["referral"]["id"]
         await refer(officer, clinician, "cmht")
@@ -288,7 +291,8 @@ async def test_a_new_referral_is_posted_to_its_teams_webhook_once(
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.5)  # several more ticks of the escalation loop: still once
     [(headers, body)] = received
-    assert headers["X-Triage-Signature"] == signature(body, "s3cret")
+    stamp = int(headers["X-Triage-Timestamp"])
+    assert headers["X-Triage-Signature"] == signature(body, TEAM_SECRET, stamp)
     sent = json.loads(body)["referral"]
     assert sent["id"] == rid and sent["team"] == "crisis_team:default"
     assert "contact" not in sent and "handover" not in sent

@@ -16,11 +16,11 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from av import VideoFrame
 
 from conftest import REDIS_URL, ApiClient, SignInFactory
-from triage_service.rtc.echo import ECHO_PEERS
+from triage_client.media import FrameCounter, SineAudioTrack, SyntheticVideoTrack
 from triage_service.rtc.ice import rtc_configuration
-from triage_service.rtc.media import FrameCounter, SineAudioTrack, SyntheticVideoTrack
 from triage_service.rtc.turn import ice_servers_for, turn_credential, turn_server
 from triage_service.settings import Settings, SettingsError
+from triage_service.web.state import ECHO_PEERS
 
 STUN = {"urls": "stun:stun.example.org:3478"}
 TURN: dict[str, Any] = {

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from test_live import Socket, connect
 
-from conftest import REDIS_URL, ApiClient, SignInFactory, create_account, log_in, new_request
+from conftest import (
+    OUTCOME_FORM,
+    REDIS_URL,
+    REQUEST_FORM,
+    ApiClient,
+    FakeClock,
+    SignInFactory,
+    create_account,
+    in_session,
+    log_in,
+    new_request,
+)
+from support.sockets import Socket, connect, signed_in_on
+from triage_client.forms import request_form
 from triage_service.domain.codes import Role
 from triage_service.domain.safety import (
     AlarmKind,
@@ -34,40 +47,10 @@ T0 = 1_780_000_000_000
 pytestmark = pytest.mark.settings(session_absolute_s=30 * 86400)
 
 
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now_ms: int) -> None:
-        self.now_ms = now_ms
-
-    def __call__(self) -> int:
-        return self.now_ms
-
-    def advance(self, seconds: float) -> None:
-        self.now_ms += int(seconds * 1000)
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     """The test's clock."""
     return FakeClock(T0)
-
-
-@pytest.fixture(name="app")
-async def app_on_fake_clock(
-    settings: Settings, redis_client: aioredis.Redis, clock: FakeClock
-) -> web.Application:
-    """The application on the test's clock."""
-    return create_app(settings, clock=clock)
-
-
-@pytest.fixture
-async def twin(settings: Settings, clock: FakeClock) -> AsyncIterator[TestServer]:
-    """A second instance on the same Redis prefix and clock."""
-    server = TestServer(create_app(settings, clock=clock))
-    await server.start_server()
-    yield server
-    await server.close()
 
 
 async def come_on_duty(clinician: ApiClient) -> Socket:
@@ -198,6 +181,8 @@ async def test_on_duty_needs_a_live_socket(sign_in: SignInFactory) -> None:
 # ---- alarms ---------------------------------------------------------------------------------
 
 
+# The app's own sweeper sleeps through the test: the test's eight sweeps are the only racers.
+@pytest.mark.settings(sweep_interval_s=3600)
 async def test_alarm_raised_once_by_racing_sweepers(
     app: web.Application, settings: Settings, sign_in: SignInFactory, clock: FakeClock
 ) -> None:
@@ -221,17 +206,17 @@ async def test_alarm_raised_once_by_racing_sweepers(
 
 
 async def test_two_instances_raise_one_alarm_and_supervisors_hear_it(
-    server: TestServer, twin: TestServer, sign_in: SignInFactory
+    server: TestServer, second_server: TestServer, sign_in: SignInFactory
 ) -> None:
     """Both instances sweep the same Redis; one `no_clinician_on_duty` alarm is raised, and a
     supervisor on either instance is told over the live channel."""
     officer, supervisor = await sign_in("officer"), await sign_in("supervisor")
-    user = await create_account(twin.app, Role.SUPERVISOR)
-    remote = await log_in(twin, user)
+    user = await create_account(second_server.app, Role.SUPERVISOR)
+    remote = await log_in(second_server, user)
     sockets = [await connect(supervisor), await connect(remote)]
     created = await new_request(officer)
     for socket in sockets:
-        message = await socket.wait_for("alarm")
+        message = await socket.wait_for("alarm", timeout=10)  # at the next sweep
         assert message["alarm"]["kind"] == "no_clinician_on_duty"
         assert message["alarm"]["request_id"] == created["id"]
     await asyncio.sleep(0.5)  # five more sweeps on each instance
@@ -243,14 +228,88 @@ async def test_two_instances_raise_one_alarm_and_supervisors_hear_it(
     await remote.client.close()
 
 
+def at_clock(clock: FakeClock, seconds: float = 0) -> str:
+    """The test clock's time (plus `seconds`) as UTC ISO-8601."""
+    when = datetime.fromtimestamp(clock() / 1000 + seconds, UTC)
+    return when.isoformat().replace("+00:00", "Z")
+
+
+async def test_an_overdue_referral_raises_one_alarm_pushed_to_supervisors(
+    app: web.Application, settings: Settings, sign_in: SignInFactory, clock: FakeClock
+) -> None:
+    """A referral past its due time, still open, raises exactly one `referral_overdue` alarm
+    record (whichever of several racing sweeps gets there), naming the referral, and a
+    supervisor's live channel hears it; none is raised before it is due."""
+    officer, clinician = await sign_in("officer"), await sign_in("clinician")
+    await sign_in("receiver", team="crisis_team:default")  # the team is staffed
+    supervisor = await sign_in("supervisor")
+    socket = await connect(supervisor)
+    request = await in_session(officer, clinician)
+    referral = {"service": "crisis_team", "urgency": "C", "due_at": at_clock(clock, 60)}
+    path = f"/api/v1/requests/{request['id']}/outcome"
+    status, done = await clinician.post(path, {**OUTCOME_FORM, "referral": referral})
+    assert status == 201, done
+    referral_id = done["referral"]["id"]
+    store = app[STORE]
+    assert await check_alarms(store, settings, now_ms=clock()) == 0
+    clock.advance(61)
+    await asyncio.gather(*(check_alarms(store, settings, now_ms=clock()) for _ in range(4)))
+    rows = [r for r in await store.alarms.newest("all") if r["kind"] == "referral_overdue"]
+    assert [(r["referral_id"], r["level"]) for r in rows] == [(referral_id, "warning")]
+    told = await socket.wait_for("alarm")
+    assert told["alarm"]["kind"] == "referral_overdue"
+    assert told["alarm"]["referral_id"] == referral_id
+    await socket.close()
+
+
+async def test_an_s298_notice_due_soon_raises_its_alarm_record(
+    app: web.Application, settings: Settings, sign_in: SignInFactory, clock: FakeClock
+) -> None:
+    """An s297 removal opens its s298 notice due 14 days after the removal; 12 days on
+    nothing is raised, within 2 days of the due time one `s298_due` alarm record names the
+    notice (raised once, however often the sweep runs)."""
+    officer, clinician = await sign_in("officer"), await sign_in("clinician")
+    request = await in_session(officer, clinician)
+    place = {
+        "name": "Royal Edinburgh Hospital",
+        "address": "Morningside Terrace, Edinburgh",
+        "is_police_station": False,
+        "removed_at": at_clock(clock, -600),
+        "person_name": "Jane Doe",
+        "person_address": "1 High St",
+        "circumstances": "On the bridge parapet, a public place.",
+    }
+    removal = {
+        **OUTCOME_FORM,
+        "triage_code": "B",
+        "disposition": "place_of_safety_s297",
+        "referral": None,
+        "conveyance": "police",
+        "place_of_safety": place,
+    }
+    status, done = await clinician.post(f"/api/v1/requests/{request['id']}/outcome", removal)
+    assert status == 201, done
+    store = app[STORE]
+    record = await store.requests.load(request["id"])
+    assert record is not None
+    notice_id = record.notice_id
+    removed_ms = clock() - 600_000
+    for days, raised in ((11.9, 0), (12.1, 1), (12.5, 0), (15, 0)):
+        now_ms = removed_ms + int(days * 86_400_000)
+        assert await check_alarms(store, settings, now_ms=now_ms) == raised, days
+    rows = [r for r in await store.alarms.newest("all") if r["kind"] == "s298_due"]
+    assert [(r["referral_id"], r["level"]) for r in rows] == [(notice_id, "warning")]
+    assert "due within 2 days" in rows[0]["message"]
+
+
 async def test_acknowledge_once_then_409(sign_in: SignInFactory) -> None:
     """A supervisor acknowledges with a note (it leaves the open list, stays in all); a second
     acknowledgement is 409 already_acknowledged; other roles may not; unknown ids are 404."""
     officer, supervisor = await sign_in("officer"), await sign_in("supervisor")
     clinician = await sign_in("clinician")
+    socket = await connect(supervisor)  # before the alarm can be raised, so it hears it
     await new_request(officer)
-    socket = await connect(supervisor)
-    raised = (await socket.wait_for("alarm"))["alarm"]
+    raised = (await socket.wait_for("alarm", timeout=10))["alarm"]
     status, _ = await clinician.get("/api/v1/alarms")
     assert status == 403
     status, body = await supervisor.get("/api/v1/alarms?status=sometimes")
@@ -335,3 +394,43 @@ async def test_no_false_alarm_while_the_clinician_moves_between_pages(
     clock.advance(settings.clinician_grace_s)
     await sweep_due(app[STORE], clock(), settings)  # the grace timer fires: offline
     assert len(await no_one_alarms()) == 1
+
+
+@pytest.mark.settings(presence_lease_s=3600)
+async def test_a_create_answered_503_keeps_its_fallback_and_overflow_timers(
+    sign_in: SignInFactory,
+    settings: Settings,
+    clock: FakeClock,
+    redis_client: aioredis.Redis,
+    key_prefix: str,
+) -> None:
+    """A create that Redis made but the instance answered 503 (it requires a replica and the
+    real Redis has none: WAIT says 0) set its fallback and overflow timers in the same step:
+    the retry with the same Idempotency-Key on a healthy instance answers 200 with that
+    request, both timers are due at the priority's times, and past the fallback time the
+    officer's socket hears the long-wait fallback."""
+    officer, clinician = await sign_in("officer"), await sign_in("clinician")
+    clinician_socket = await come_on_duty(clinician)
+    officer_socket = await connect(officer)
+    strict = TestServer(
+        create_app(replace(settings, redis_min_replicas=1, redis_wait_ms=20), clock=clock)
+    )
+    await strict.start_server()
+    try:
+        on_strict = await signed_in_on(strict, officer)
+        form = request_form(location={**REQUEST_FORM["location"], "area_id": "default"})
+        key = {"Idempotency-Key": "made-but-503"}
+        status, body = await on_strict.post("/api/v1/requests", form, headers=key)
+        assert status == 503, body
+        await on_strict.client.close()
+    finally:
+        await strict.close()
+    status, created = await officer.post("/api/v1/requests", form, headers=key)
+    assert status == 200 and created["priority"] == 2, created
+    due = f"{key_prefix}due"
+    assert await redis_client.zscore(due, f"fallback:{created['id']}") == T0 + 300_000
+    assert await redis_client.zscore(due, f"overflow:{created['id']}") == T0 + 120_000
+    clock.advance(301)
+    await updated(officer_socket, created["id"], "long_wait")
+    for socket in (officer_socket, clinician_socket):
+        await socket.close()

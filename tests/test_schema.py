@@ -11,15 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from stats_random import make_random_requests
 
-from conftest import REDIS_URL, SignInFactory
+from conftest import REDIS_URL, FakeClock, SignInFactory
 from triage_service.cli_store import migrate_command, stats_rebuild_command
 from triage_service.service.migrations import CURRENT
 from triage_service.settings import Settings
+from triage_service.store import Store
+from triage_service.store.maintenance import delete_prefix
 from triage_service.web.app import create_app
 from triage_service.web.state import STORE
 
@@ -30,28 +31,10 @@ H = 3_600_000
 pytestmark = pytest.mark.settings(sweep_interval_s=3600)
 
 
-class FakeClock:
-    """Epoch milliseconds that a test moves by hand."""
-
-    def __init__(self, now_ms: int) -> None:
-        self.now_ms = now_ms
-
-    def __call__(self) -> int:
-        return self.now_ms
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     """A clock four days after the random histories start."""
     return FakeClock(DAY + 100 * H)
-
-
-@pytest.fixture
-async def app(
-    settings: Settings, redis_client: aioredis.Redis, clock: FakeClock
-) -> web.Application:
-    """The application on the test's clock."""
-    return create_app(settings, clock=clock)
 
 
 def iso(ms: int) -> str:
@@ -124,6 +107,48 @@ async def test_an_unversioned_store_is_migrated(
     assert await migrate_command(settings) == 0
 
 
+async def as_layout_2(store: Store) -> int:
+    """Put the open referrals back as data layout 2 kept them (`referrals:open:created`, and
+    a board's own set, by their request's creation) and drop their index by due time; how
+    many open referrals there are."""
+    keys = store.keys
+    open_ids = await store.referrals.open_due_by("+inf", 10_000)
+    found = await store.referrals.fields_of(open_ids, ("kind", "due_ms", "request_id"))
+    requests = await store.requests.fields_of(
+        [str(f["request_id"]) for f in found], ("created_ms", "board")
+    )
+    for rid, referral, request in zip(open_ids, found, requests, strict=True):
+        counter = "mwc" if referral["kind"] == "mwc_notification" else "ref"
+        member = {f"{counter}:{referral['due_ms']}:{rid}": int(str(request["created_ms"]))}
+        await store.client.zadd(keys.referrals_open_created, member)
+        if request["board"]:
+            await store.client.zadd(keys.board_referrals_open_created(request["board"]), member)
+    assert await delete_prefix(store.client, keys.referrals_due("")) > 0
+    await store.schema.set_version(2)
+    return len(open_ids)
+
+
+async def test_layout_2_open_referrals_are_indexed_by_due_time(
+    sign_in: SignInFactory, app: web.Application, server: TestServer, settings: Settings
+) -> None:
+    """A store of data layout 2, its open referrals kept by their request's creation, gives
+    every figure again once `triage-service migrate` has indexed them by due time in each
+    piece of creation time (layout 3), the referrals not yet due among them, and keeps none
+    of the old sets."""
+    store = app[STORE]
+    await make_random_requests(store, app, random.Random(12), start_ms=DAY, hours=96, count=160)
+    supervisor = await sign_in("supervisor")
+    before = await all_stats(supervisor)
+    follow_ups = before[0]["referrals"]
+    assert 0 < follow_ups["due"] < follow_ups["made"]  # some still open and not yet due
+    assert await as_layout_2(store) > 0
+    assert await all_stats(supervisor) != before
+    assert await migrate_command(settings) == 0
+    assert await store.schema.version() == CURRENT == 3
+    assert await all_stats(supervisor) == before
+    assert not await store.client.keys(store.keys.referrals_open_created + "*")
+
+
 async def test_start_up_migrates_an_unversioned_store(
     sign_in: SignInFactory, app: web.Application, server: TestServer, settings: Settings
 ) -> None:
@@ -139,6 +164,7 @@ async def test_start_up_migrates_an_unversioned_store(
         await second.close()
 
 
+@pytest.mark.slow  # runs the command line
 def test_start_up_refuses_a_newer_store(key_prefix: str) -> None:
     """`serve` on a store whose version is newer than the code's stops with one line naming
     the problem and exit status 2 (and `migrate` likewise), touching nothing."""

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from conftest import PASSWORD, ApiClient, SignInFactory, create_account
 from triage_service.domain.codes import Role
+from triage_service.web.tls import self_signed_context
 
 
 async def test_login_with_text_plain_body_is_415(server: TestServer, anonymous: ApiClient) -> None:
@@ -121,3 +125,35 @@ async def test_pages_are_not_stored(sign_in: SignInFactory, anonymous: ApiClient
         assert r.status == 200 and r.headers["Cache-Control"] == "no-store"
     async with anonymous.client.get("/") as r:
         assert r.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.settings(self_signed=True)
+async def test_session_cookie_is_secure_and_host_prefixed_under_tls(
+    app: web.Application, tmp_path: Path
+) -> None:
+    """Served over TLS, sign-in sets `__Host-triage_session` with Secure, HttpOnly,
+    SameSite=Strict, Path=/ and no Domain; the answers carry HSTS; that cookie signs the
+    browser in and a cookie without the prefix does not."""
+    https = TestServer(app, ssl=self_signed_context(tmp_path, "127.0.0.1"))
+    await https.start_server()
+    user = await create_account(app, Role.OFFICER)
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as http:
+            login = {"username": user.username, "password": PASSWORD}
+            async with http.post(https.make_url("/api/v1/login"), json=login) as r:
+                assert r.status == 200, await r.text()
+                assert r.headers["Strict-Transport-Security"].startswith("max-age=")
+                set_cookie = r.headers["Set-Cookie"]
+                token = r.cookies["__Host-triage_session"].value
+            attributes = {part.strip().split("=")[0].lower() for part in set_cookie.split(";")}
+            assert set_cookie.startswith("__Host-triage_session=")
+            assert {"secure", "httponly", "samesite", "path"} <= attributes
+            assert "domain" not in attributes and "Path=/" in set_cookie
+            assert "SameSite=Strict" in set_cookie
+            for name, status in (("__Host-triage_session", 200), ("triage_session", 401)):
+                async with http.get(
+                    https.make_url("/api/v1/me"), headers={"Cookie": f"{name}={token}"}
+                ) as r:
+                    assert r.status == status, name
+    finally:
+        await https.close()

@@ -12,24 +12,14 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
+from argon2 import PasswordHasher
 
-from conftest import PASSWORD, create_account
+from conftest import PASSWORD, PASSWORD_HASH, FakeClock, create_account
 from triage_service.domain.codes import Role
+from triage_service.service import accounts
 from triage_service.settings import Settings
 from triage_service.web.app import create_app
-
-
-class FakeClock:
-    """A millisecond clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now_ms = 1_800_000_000_000
-
-    def __call__(self) -> int:
-        return self.now_ms
-
-    def advance(self, seconds: float) -> None:
-        self.now_ms += int(seconds * 1000)
+from triage_service.web.state import STORE
 
 
 @pytest.fixture
@@ -101,6 +91,27 @@ async def test_delay_doubles_after_the_free_failures(
         assert (await attempt(client, user.username, "wrong"))[0] == 401
 
 
+async def test_delay_is_said_in_words_a_person_reads(
+    clocked: TestServer, clients: dict[str, TestClient[Any, Any]], clock: FakeClock
+) -> None:
+    """The sign-in page shows the server's message: "1 second", then "2 seconds"."""
+    user = await create_account(clocked.app, Role.OFFICER)
+    client = clients["127.0.0.1"]
+    for _ in range(5):
+        await attempt(client, user.username, "wrong")
+    said = []
+    for delay in (1, 2):
+        body = {"username": user.username, "password": "wrong"}
+        async with client.post("/api/v1/login", json=body) as answer:
+            said.append((await answer.json())["error"]["message"])
+        clock.advance(delay)
+        await attempt(client, user.username, "wrong")
+    assert said == [
+        "Too many failed sign-ins. Try again in 1 second.",
+        "Too many failed sign-ins. Try again in 2 seconds.",
+    ]
+
+
 @pytest.mark.settings(login_max_delay_s=3)
 async def test_delay_is_capped(
     clocked: TestServer, clients: dict[str, TestClient[Any, Any]], clock: FakeClock
@@ -156,3 +167,39 @@ async def test_account_wide_delay_after_many_addresses(
         for _ in range(4):
             assert (await attempt(clients[address], user.username, "wrong"))[0] == 401
     assert (await attempt(clients["127.0.0.2"], user.username, PASSWORD))[0] == 429
+
+
+class CountingHasher:
+    """The service's password hasher, counting each argon2 verification and its hash."""
+
+    def __init__(self, hasher: PasswordHasher) -> None:
+        self.hasher = hasher
+        self.verified: list[str] = []
+
+    def verify(self, hashed: str, password: str) -> bool:
+        self.verified.append(hashed)
+        return self.hasher.verify(hashed, password)
+
+    def hash(self, password: str) -> str:
+        return self.hasher.hash(password)
+
+
+async def test_unknown_and_disabled_accounts_cost_one_argon2_verification(
+    server: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sign-in with an unknown username verifies the password against a dummy argon2 hash,
+    and a disabled account's against its own: each path runs one full verification and gets
+    the same 401, so neither timing nor answer tells which accounts exist."""
+    counting = CountingHasher(accounts._hasher)
+    monkeypatch.setattr(accounts, "_hasher", counting)
+    user = await create_account(server.app, Role.OFFICER)
+    await accounts.set_disabled(server.app[STORE], user.username, True)
+    async with TestClient(server) as client:
+        for username in ("nobody-here", user.username):
+            body = {"username": username, "password": PASSWORD}
+            async with client.post("/api/v1/login", json=body) as r:
+                assert r.status == 401
+                assert (await r.json())["error"]["code"] == "invalid_credentials"
+    dummy, own = counting.verified
+    assert dummy.startswith("$argon2id$") and dummy != PASSWORD_HASH
+    assert own == PASSWORD_HASH

@@ -3,47 +3,15 @@ closes them with 4401 on every instance."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any
 
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
-from conftest import ApiClient, SignInFactory, log_in
-from triage_service.web.auth import COOKIE
-
-
-async def open_socket(client: TestClient[Any, Any]) -> aiohttp.ClientWebSocketResponse:
-    """Open /ws on `client` with its cookies and a same-origin Origin."""
-    origin = str(client.make_url("/")).rstrip("/")
-    return await client.ws_connect("/ws", headers={"Origin": origin})
-
-
-async def close_code(ws: aiohttp.ClientWebSocketResponse, timeout: float = 2.0) -> int | None:
-    """Read until the server closes the socket; the code in its close frame (texts are
-    skipped)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            try:
-                msg = await ws.receive()
-            except aiohttp.ClientConnectionResetError:  # the reply to the close found the
-                return ws.close_code  # transport already closing: the close code stands
-            if msg.type is aiohttp.WSMsgType.CLOSE:
-                return int(msg.data)
-            if msg.type is aiohttp.WSMsgType.CLOSED:
-                return ws.close_code
-
-
-async def same_session_on(server: TestServer, api: ApiClient) -> TestClient[Any, Any]:
-    """A client on another instance carrying `api`'s session cookie."""
-    client = TestClient(server)
-    await client.start_server()
-    token = api.client.session.cookie_jar.filter_cookies(api.client.make_url("/"))[COOKIE].value
-    client.session.cookie_jar.update_cookies({COOKIE: token}, client.make_url("/"))
-    return client
+from conftest import SignInFactory, log_in
+from support.sockets import close_code, open_socket, same_session_on
 
 
 async def test_logout_closes_the_sessions_sockets_on_every_instance(

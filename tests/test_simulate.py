@@ -1,4 +1,4 @@
-"""The shift simulator and the benchmark's helpers (triage_service.tools.simulate and .bench)."""
+"""The shift simulator and the benchmark's helpers (triage_tools.simulate and .bench)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from aiohttp.test_utils import TestServer
 
 from conftest import read_stream
 from triage_service.store.store import Store
-from triage_service.tools.bench.figures import percentile
-from triage_service.tools.shift_data import NATIONAL, area_mix
-from triage_service.tools.shift_mix import AREAS
-from triage_service.tools.simulate.accounts import create_accounts
-from triage_service.tools.simulate.backfill import backfill
-from triage_service.tools.simulate.run import run_shift
-from triage_service.tools.simulate.shift import Shift
 from triage_service.web.state import STORE
+from triage_tools.bench.figures import percentile
+from triage_tools.shift_data import NATIONAL, area_mix
+from triage_tools.shift_mix import AREAS
+from triage_tools.simulate.accounts import create_accounts
+from triage_tools.simulate.backfill import backfill
+from triage_tools.simulate.run import run_shift
+from triage_tools.simulate.shift import Shift
 
 
 async def short_shift(server: TestServer, **changes: Any) -> dict[str, Any]:

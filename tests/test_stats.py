@@ -13,25 +13,15 @@ from aiohttp import web
 from stats_random import make_random_requests
 from stats_truth import load_all, series_truth, window_truth
 
-from conftest import OUTCOME_FORM, REDIS_URL, REQUEST_FORM, ApiClient, SignInFactory
+from conftest import REDIS_URL, REQUEST_FORM, ApiClient, FakeClock, SignInFactory
+from support.forms import iso, outcome
 from triage_service.service.timers import sweep_due
 from triage_service.settings import Settings
 from triage_service.stats import window as stats_window
-from triage_service.web.app import create_app
 from triage_service.web.state import STORE
 
 DAY = int(datetime(2026, 3, 2, tzinfo=UTC).timestamp() * 1000)  # a Monday, 00:00 UTC
 H, M, S = 3_600_000, 60_000, 1000
-
-
-class FakeClock:
-    """Epoch milliseconds that a test moves by hand."""
-
-    def __init__(self, now_ms: int) -> None:
-        self.now_ms = now_ms
-
-    def __call__(self) -> int:
-        return self.now_ms
 
 
 @pytest.fixture
@@ -53,14 +43,6 @@ def settings(key_prefix: str) -> Settings:
     )
 
 
-@pytest.fixture
-async def app(
-    settings: Settings, redis_client: aioredis.Redis, clock: FakeClock
-) -> web.Application:
-    """The application on the scripted clock."""
-    return create_app(settings, clock=clock)
-
-
 def form(
     urgency: str, area: str, *, age_band: str = "26_40", sex: str = "female"
 ) -> dict[str, Any]:
@@ -70,20 +52,6 @@ def form(
     body["location"]["area"] = area
     body["subject"].update(age_band=age_band, sex=sex)
     return body
-
-
-def outcome(disposition: str, code: str, conveyance: str = "none", **extra: Any) -> dict[str, Any]:
-    """An outcome form; referral and place of safety only where the disposition needs them."""
-    body = copy.deepcopy(OUTCOME_FORM)
-    body.update(disposition=disposition, triage_code=code, conveyance=conveyance, **extra)
-    if disposition not in ("dbi_referral", "non_urgent_referral", "urgent_face_to_face"):
-        body.pop("referral")
-    return body
-
-
-def iso(ms: int) -> str:
-    """Epoch milliseconds as ISO 8601 UTC with milliseconds."""
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 class Day:
@@ -368,7 +336,8 @@ async def test_stats_match_brute_force(
     rng = random.Random(20261126)
     await make_random_requests(app[STORE], app, rng, start_ms=DAY, hours=96, count=240)
     records, referrals = await load_all(redis_client, key_prefix)
-    assert window_truth(records, referrals, DAY, DAY + 96 * H)["overrides"] > 0
+    whole = window_truth(records, referrals, DAY, DAY + 96 * H)
+    assert whole["overrides"] > 0 and whole["consent"]["lacks_capacity"] > 0
     supervisor = await sign_in("supervisor")
     clock.now_ms = DAY + 100 * H
     windows: list[tuple[int, ...]] = [

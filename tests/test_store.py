@@ -124,4 +124,4 @@ async def test_a_lua_published_wake_parses(
         await asyncio.sleep(0)
     await pubsub.aclose()  # type: ignore[no-untyped-call]
     assert message is not None
-    assert parse(message["data"]) == RequestWake("created", record["id"], "o1")
+    assert parse(message["data"]) == RequestWake("created", record.id, "o1")

@@ -11,8 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from conftest import create_account
-from triage_service.domain.codes import Role
+from triage_service.store.base import entry
 from triage_service.tasks import Supervisor, stop_task
 from triage_service.web.state import STORE, TASKS
 
@@ -87,10 +86,10 @@ async def test_timer_sweeper_survives_an_unexpected_error(
     app[TASKS] = Supervisor(backoff_s=0.01)
     async with TestClient(TestServer(app)) as _client:
         store = app[STORE]
-        clinician = await create_account(app, Role.CLINICIAN)
+        corrupt = {"status": "waiting", "created_ms": "0", "priority": "not-a-number"}
         with caplog.at_level(logging.ERROR, logger="triage_service.tasks"):
-            await store.client.hset(store.keys.user(clinician.id), "role", "not-a-role")
-            await store.client.zadd(store.keys("due"), {f"grace:{clinician.id}": 0})
+            await store.client.hset(store.keys.request("corrupt"), mapping=entry(corrupt))
+            await store.client.zadd(store.keys("due"), {"expire:corrupt": 0})
             await until(lambda: app[TASKS].restarts["timer-sweeper"] >= 1)
         [death] = [r for r in caplog.records if "timer-sweeper died" in r.getMessage()]
         assert death.exc_info and isinstance(death.exc_info[1], ValueError)

@@ -1,5 +1,5 @@
 """Command line: `triage-service serve`, `user add|list|disable|enable|reset-password|
-set-role`, `migrate` and `stats rebuild`."""
+set-role|reset-mfa`, `migrate`, `stats rebuild` and `report`."""
 
 from __future__ import annotations
 
@@ -13,21 +13,28 @@ from typing import NoReturn
 
 from aiohttp import web
 
+from triage_service.cli_report import add_report_arguments, report_command
 from triage_service.cli_store import migrate_command, stats_rebuild_command
 from triage_service.domain.codes import Role
 from triage_service.domain.routing import parse_boards
+from triage_service.domain.times import wall_clock_ms
 from triage_service.domain.users import User
 from triage_service.logs import configure_logging
 from triage_service.service.accounts import (
     DuplicateUser,
     add_user,
+    check_phone,
     count_users,
     list_users,
     reset_password,
     set_disabled,
+    set_phone,
     set_role,
 )
+from triage_service.service.identity import provision_account
+from triage_service.service.mfa import reset_second_factors
 from triage_service.service.migrations import SchemaError
+from triage_service.service.passwords import password_problem
 from triage_service.settings import Settings, SettingsError, add_arguments
 from triage_service.store.embedded import EmbeddedRedis
 from triage_service.store.store import Store, StoreError, connect
@@ -63,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         dest="action", required=True
     )
     add_arguments(stats.add_parser("rebuild", help="rebuild the counters from the records"))
+    report = commands.add_parser("report", help="a board's monthly report", allow_abbrev=False)
+    add_report_arguments(add_arguments(report))
     parsed = parser.parse_args(args)
     nested = parsed.command in ("user", "stats")
     try:
@@ -77,10 +86,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(asyncio.run(migrate_command(settings)))
     elif parsed.command == "stats":
         raise SystemExit(asyncio.run(stats_rebuild_command(settings)))
+    elif parsed.command == "report":
+        raise SystemExit(asyncio.run(report_command(settings, parsed)))
     else:
         if parsed.action == "add":
             parsed.boards = _boards(parser, parsed, settings)
             parsed.known_boards = settings.areas.board_ids
+            parsed.issuers = [p.issuer for p in settings.oidc_providers.values()]
+            if not parsed.oidc and not parsed.password_stdin:
+                parser.error("user add needs --password-stdin (or --oidc ISSUER:SUBJECT)")
         raise SystemExit(asyncio.run(with_store(settings, user_action(parsed))))
 
 
@@ -105,6 +119,14 @@ def _user_commands(user: argparse._SubParsersAction[OneLineErrors]) -> None:
         "--boards", help="health boards a clinician or supervisor covers: B1,B2 (default: all)"
     )
     add.add_argument("--team", help="receivers: the team SERVICE:BOARD, e.g. crisis_team:default")
+    add.add_argument(
+        "--phone", help="a call-back number shown to the people of a request and in handovers"
+    )
+    add.add_argument(
+        "--oidc",
+        metavar="ISSUER:SUBJECT",
+        help="signs in through this identity provider only (no password): issuer and subject",
+    )
     add_arguments(user.add_parser("list", help="list accounts", allow_abbrev=False))
     for name, text in (
         ("disable", "disable an account, ending its sessions"),
@@ -120,11 +142,16 @@ def _user_commands(user: argparse._SubParsersAction[OneLineErrors]) -> None:
     )
     role.add_argument("username")
     role.add_argument("role", choices=roles)
+    add_arguments(
+        user.add_parser(
+            "reset-mfa", help="remove an account's second factors (lost phone)", allow_abbrev=False
+        )
+    ).add_argument("username")
     for command in (add, reset):
         command.add_argument(
             "--password-stdin",
             action="store_true",
-            required=True,
+            required=command is reset,
             help="read the password from standard input",
         )
 
@@ -135,9 +162,27 @@ StoreAction = Callable[[Store], Awaitable[str]]
 def user_action(parsed: argparse.Namespace) -> StoreAction:
     """What a `user` subcommand does to the store; it returns the line to print."""
     action = parsed.action
-    password = sys.stdin.readline().rstrip("\n") if action in ("add", "reset-password") else ""
+    reads_password = action == "reset-password" or (action == "add" and parsed.password_stdin)
+    password = sys.stdin.readline().rstrip("\n") if reads_password else ""
 
     async def run(store: Store) -> str:
+        if action == "add" and parsed.oidc:
+            check_phone(parsed.phone)
+            user = await provision_account(
+                store,
+                username=parsed.username,
+                role=Role(parsed.role),
+                oidc=parsed.oidc,
+                issuers=parsed.issuers,
+                display_name=parsed.display_name,
+                boards=parsed.boards,
+                team=parsed.team,
+                known_boards=parsed.known_boards,
+                now_ms=wall_clock_ms(),
+            )
+            if parsed.phone:
+                await set_phone(store, user.id, parsed.phone)
+            return f"created {parsed.role} {parsed.username} (signs in through {parsed.oidc})"
         if action == "add":
             await add_user(
                 store,
@@ -148,6 +193,7 @@ def user_action(parsed: argparse.Namespace) -> StoreAction:
                 boards=parsed.boards,
                 team=parsed.team,
                 known_boards=parsed.known_boards,
+                phone=parsed.phone,
             )
             team = f" in team {parsed.team}" if parsed.team else ""
             return f"created {parsed.role} {parsed.username}{team}"
@@ -159,6 +205,9 @@ def user_action(parsed: argparse.Namespace) -> StoreAction:
         if action == "reset-password":
             await reset_password(store, parsed.username, password)
             return f"new password for {parsed.username}"
+        if action == "reset-mfa":
+            removed = await reset_second_factors(store, parsed.username, now_ms=wall_clock_ms())
+            return f"second factors of {parsed.username} removed ({removed} passkeys)"
         await set_role(store, parsed.username, Role(parsed.role))
         return f"{parsed.username} is now {parsed.role}"
 
@@ -170,6 +219,12 @@ def serve(settings: Settings) -> None:
     app = create_app(settings)
     if settings.demo_accounts:
         app.on_startup.append(create_demo_accounts)
+    if settings.demo_accounts and settings.mfa_required_roles.strip() == "auto":
+        print(
+            "No role needs a second factor (demo accounts; set TRIAGE_MFA_REQUIRED_ROLES, "
+            "e.g. admin,supervisor, to require one).",
+            flush=True,
+        )
     ssl_context: ssl.SSLContext | None = None
     if settings.tls_cert and settings.tls_key:
         ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -208,11 +263,19 @@ async def create_demo_accounts(app: web.Application) -> None:
         return
     lines = []
     for role in DEMO_ROLES:
-        password = secrets.token_urlsafe(9)
         name = f"Demo {role.value.title()}"
+        password = demo_password(role.value, name)
         await add_user(store, username=role.value, role=role, password=password, display_name=name)
         lines.append(f"  {role.value:<11} username {role.value:<11} password {password}")
     print("Demo accounts (shown once):\n" + "\n".join(lines), flush=True)
+
+
+def demo_password(username: str, display_name: str) -> str:
+    """A random password the password rules accept (a random one nearly always is)."""
+    while True:
+        password = secrets.token_urlsafe(12)
+        if password_problem(password, username=username, context=[display_name]) is None:
+            return password
 
 
 def _account_line(user: User, disabled: bool) -> str:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import AsyncIterator
 
 from triage_service.domain.times import wall_clock_ms
+from triage_service.domain.words import plural
 from triage_service.service.migrations import CURRENT, SchemaError, migrate, rebuild_stats
 from triage_service.settings import Settings
 from triage_service.store import EmbeddedRedis, Store, StoreError, connect
@@ -62,5 +63,5 @@ async def stats_rebuild_command(settings: Settings) -> int:
     except StoreError as e:
         print(f"triage-service: {e}", file=sys.stderr)
         return 1
-    print(f"statistics rebuilt from {counted} requests")
+    print(f"statistics rebuilt from {plural(counted, 'request')}")
     return 0

@@ -1,5 +1,6 @@
 """CPU-heavy work (password hashing) off the event loop, in a pool as wide as the machine,
-and not counted against the request's store deadline (which bounds waiting on Redis)."""
+and not counted against the request's store deadline (which bounds waiting on Redis); nor
+is waiting on an identity provider."""
 
 from __future__ import annotations
 
@@ -43,13 +44,23 @@ async def run_cpu(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """`fn(*args, **kwargs)` in the CPU pool, the store deadline paused while it waits and runs."""
     loop = asyncio.get_running_loop()
     call = functools.partial(fn, *args, **kwargs)
+    async with deadline_paused():
+        return await loop.run_in_executor(_POOL, call)
+
+
+@contextlib.asynccontextmanager
+async def deadline_paused() -> AsyncIterator[None]:
+    """The store deadline paused for the block: it waits on something else (the CPU pool,
+    an identity provider over HTTP, bounded by its own timeout)."""
+    loop = asyncio.get_running_loop()
     timeout = _DEADLINE.get()
     when = timeout.when() if timeout is not None and not timeout.expired() else None
     if timeout is None or when is None:
-        return await loop.run_in_executor(_POOL, call)
+        yield
+        return
     remaining = when - loop.time()
     timeout.reschedule(None)
     try:
-        return await loop.run_in_executor(_POOL, call)
+        yield
     finally:
         timeout.reschedule(loop.time() + remaining)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +19,30 @@ from triage_service.domain.areas import (
     default_directory,
     parse_directory,
 )
+from triage_service.domain.codes import Role
+from triage_service.domain.providers import Provider, ProviderFileError, parse_providers
 from triage_service.rtc.turn import parse_turn_urls
+from triage_service.settings_values import (
+    MIN_SECRET_BYTES,
+    Network,
+    add_flags,
+    convert,
+    env_name,
+    parse_ice_servers,
+    parse_networks,
+    parse_pairs,
+    parse_priority_seconds,
+    parse_roles,
+    parse_sentinels,
+    parse_team_webhooks,
+    webhook,
+)
+from triage_service.settings_values import SettingsError as SettingsError
+from triage_service.settings_values import Webhook as Webhook
 
-ENV_PREFIX = "TRIAGE_"
 # Numeric settings for which 0 is meaningful (off, none); every other one must be positive.
 MAY_BE_ZERO = frozenset({"retention_days", "audit_retention_days", "redis_min_replicas", "drain_s"})
 LOG_FORMATS = ("json", "text")
-
-
-class SettingsError(ValueError):
-    """A setting has a value the service cannot run with."""
 
 
 def _opt(default: Any, help: str) -> Any:
@@ -52,7 +66,17 @@ class Settings:
     redis_wait_ms: int = _opt(1000, "how long a state change waits for those replicas (ms)")
     data_dir: str = _opt("./var", "where the embedded Redis keeps its data")
     key_prefix: str = _opt("triage:", "prefix of every Redis key")
-    secret_key: str | None = _opt(None, "key for hashing client addresses; same on every instance")
+    secret_key: str | None = _opt(
+        None, "key (32+ bytes) for hashing client addresses; same on every instance"
+    )
+    person_key: str | None = _opt(
+        None,
+        "key (32+ bytes) of the person keys linking a person's requests (HMAC-SHA256 of the"
+        " CHI number, else of name and date of birth); unset: no linking; same on every instance",
+    )
+    trusted_proxies: str | None = _opt(
+        None, "CIDRs of proxies whose X-Forwarded-For is believed, e.g. 10.0.0.0/8,::1"
+    )
     public_origin: str | None = _opt(None, "origin browsers use, e.g. https://triage.example")
     tls_cert: str | None = _opt(None, "TLS certificate file (PEM)")
     tls_key: str | None = _opt(None, "TLS private key file (PEM)")
@@ -61,6 +85,7 @@ class Settings:
     session_idle_s: int = _opt(1800, "sign-in session idle timeout (seconds)")
     session_absolute_s: int = _opt(43200, "sign-in session absolute lifetime (seconds)")
     ws_session_check_s: float = _opt(30.0, "how often an open socket re-checks its session (s)")
+    ws_max_per_user: int = _opt(10, "live sockets one user may hold open on one instance")
     login_max_failures: int = _opt(5, "failed sign-ins per account+address before delays start")
     login_account_failures: int = _opt(100, "failed sign-ins per account before delays start")
     login_address_failures: int = _opt(300, "failed sign-ins per address per window before 429")
@@ -77,11 +102,14 @@ class Settings:
         "1:60,2:300,3:600", "per priority: wait after which the officer is offered the phone line"
     )
     alert_webhook_url: str | None = _opt(None, "critical alarms are POSTed here (JSON, signed)")
-    alert_webhook_secret: str | None = _opt(None, "HMAC-SHA256 key of X-Triage-Signature")
+    alert_webhook_secret: str | None = _opt(
+        None, "HMAC-SHA256 key (32+ bytes) of X-Triage-Signature; needed with the URL"
+    )
     alert_repeat_s: int = _opt(300, "a critical alarm is sent again this often until acknowledged")
     team_webhooks: str = _opt(
         "{}",
-        'JSON {"service:board": "https://..."}: new referrals are POSTed to their team (signed)',
+        'JSON {"service:board": {"url": "https://...", "secret": "32+ bytes"}}: new referrals '
+        "are POSTed to their team, signed with its own secret",
     )
     smtp_url: str | None = _opt(None, "smtp://host:port to e-mail critical alarms (optional)")
     alert_email_to: str | None = _opt(None, "comma-separated addresses for alarm e-mails")
@@ -126,6 +154,17 @@ class Settings:
         "https://triage-service.example/fhir",
         "base URL of the FHIR export's own code systems and identifiers",
     )
+    oidc_file: str | None = _opt(
+        None, "TOML file of OpenID Connect providers staff sign in through (docs/identity.md)"
+    )
+    local_login_roles: str = _opt(
+        "all", "roles that may sign in with a password or passkey here: R1,R2, all, or empty"
+    )
+    mfa_required_roles: str = _opt(
+        "auto",
+        "roles whose password sign-in needs a second factor: R1,R2 or empty for none "
+        "(auto: admin,supervisor; none with --demo-accounts)",
+    )
 
     def __post_init__(self) -> None:
         self._check_numbers()
@@ -144,17 +183,20 @@ class Settings:
             raise SettingsError(f"fhir_base_url must be an http(s) URL, got {self.fhir_base_url!r}")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise SettingsError("tls_cert and tls_key must be given together")
-        self.ice_server_list  # noqa: B018 - parse now so bad JSON fails at start-up
-        self.response_targets  # noqa: B018
-        self.escalation_thresholds  # noqa: B018
-        self.fallback_thresholds  # noqa: B018
-        self.overflow_thresholds  # noqa: B018
         try:
             check_timezone(self.timezone)
         except ValueError as e:
             raise SettingsError(f"timezone: {e}") from e
-        self.areas  # noqa: B018
         self._check_alerts()
+        self._check_secrets()
+        self._check_values()
+
+    def _check_values(self) -> None:
+        """Parse every structured setting (each cached property, in the order declared) now,
+        once, so a bad one fails at start-up; later reads answer the parsed value."""
+        for name, value in vars(Settings).items():
+            if isinstance(value, cached_property):
+                getattr(self, name)
 
     def _check_numbers(self) -> None:
         """Every number positive, but those for which 0 means off or none."""
@@ -168,99 +210,76 @@ class Settings:
                 raise SettingsError(f"{f.name} must be greater than 0, got {value}")
 
     def _check_alerts(self) -> None:
-        """The escalation settings: http(s) webhook, smtp:// server with somewhere to send."""
-
-        if self.alert_webhook_url and not self.alert_webhook_url.startswith(
-            ("https://", "http://")
-        ):
-            raise SettingsError(
-                f"alert_webhook_url must be an http(s) URL, got {self.alert_webhook_url!r}"
-            )
-        self.team_webhook_urls  # noqa: B018 - parse now so bad JSON fails at start-up
+        """The escalation settings: signed http(s) webhooks, smtp:// server with somewhere to
+        send."""
         if self.smtp_url and not self.smtp_url.startswith("smtp://"):
             raise SettingsError(f"smtp_url must look like smtp://host:port, got {self.smtp_url!r}")
         if self.smtp_url and not self.alert_email_to:
             raise SettingsError("smtp_url needs alert_email_to (where alarm e-mails go)")
 
+    def _check_secrets(self) -> None:
+        """A key that hashes or signs is at least MIN_SECRET_BYTES long."""
+        for name in ("secret_key", "person_key"):
+            value = getattr(self, name)
+            if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
+                raise SettingsError(
+                    f"{name} must be at least {MIN_SECRET_BYTES} bytes (e.g. `openssl rand "
+                    f"-hex 32`), got {len(value.encode())}"
+                )
+
+    @property
+    def linking(self) -> bytes | None:
+        """The key of the person keys when linking a person's requests is on, else None."""
+        return self.person_key.encode() if self.person_key else None
+
     def _check_redis(self) -> None:
         if self.redis_url and self.redis_sentinels:
             raise SettingsError("give redis_url or redis_sentinels, not both")
-        self.sentinel_addresses  # noqa: B018 - parse now so a bad list fails at start-up
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError(
                 f"redis_url must start with redis://, rediss:// or unix://, got {self.redis_url!r}"
             )
 
-    @property
+    @cached_property
     def sentinel_addresses(self) -> list[tuple[str, int]]:
         """The Sentinel addresses as (host, port) pairs; empty without Sentinel."""
-        pairs = []
-        for item in (self.redis_sentinels or "").split(","):
-            host, _, port = item.strip().rpartition(":")
-            if not item.strip():
-                continue
-            if not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise SettingsError(
-                    f"redis_sentinels must look like host:port,host:port, got {item!r}"
-                )
-            pairs.append((host, int(port)))
-        return pairs
+        return parse_sentinels(self.redis_sentinels)
 
     @property
     def uses_embedded_redis(self) -> bool:
         """Whether the service starts its own redis-server (no URL and no Sentinel given)."""
         return self.redis_url is None and not self.redis_sentinels
 
-    @property
+    @cached_property
     def ice_server_list(self) -> list[dict[str, Any]]:
         """The configured STUN/TURN servers as RTCIceServer dicts."""
-        try:
-            servers = json.loads(self.ice_servers)
-        except json.JSONDecodeError as e:
-            raise SettingsError(f"ice_servers is not valid JSON: {e}") from e
-        if not isinstance(servers, list) or not all(
-            isinstance(s, dict) and "urls" in s for s in servers
-        ):
-            raise SettingsError("ice_servers must be a JSON list of objects with 'urls'")
-        return servers
+        return parse_ice_servers(self.ice_servers)
 
-    @property
+    @cached_property
     def response_targets(self) -> dict[str, int]:
         """Face-to-face response target in hours for triage codes B to E."""
-        targets = _parse_pairs("response_targets_h", self.response_targets_h)
+        targets = parse_pairs("response_targets_h", self.response_targets_h)
         if set(targets) != {"B", "C", "D", "E"}:
             raise SettingsError(
                 "response_targets_h must give B, C, D and E, e.g. B:4,C:24,D:72,E:672"
             )
         return targets
 
-    @property
+    @cached_property
     def escalation_thresholds(self) -> dict[int, int]:
         """Seconds of waiting, per priority, after which supervisors are alarmed."""
-        pairs = _parse_pairs("escalate_after_s", self.escalate_after_s)
-        try:
-            return {int(k): v for k, v in pairs.items()}
-        except ValueError as e:
-            raise SettingsError("escalate_after_s keys must be priorities 1, 2, 3") from e
+        return parse_priority_seconds("escalate_after_s", self.escalate_after_s)
 
-    @property
+    @cached_property
     def fallback_thresholds(self) -> dict[int, int]:
         """Seconds of waiting, per priority, after which the officer is offered the phone."""
-        pairs = _parse_pairs("fallback_after_s", self.fallback_after_s)
-        try:
-            return {int(k): v for k, v in pairs.items()}
-        except ValueError as e:
-            raise SettingsError("fallback_after_s keys must be priorities 1, 2, 3") from e
+        return parse_priority_seconds("fallback_after_s", self.fallback_after_s)
 
-    @property
+    @cached_property
     def overflow_thresholds(self) -> dict[int, int]:
         """Seconds of waiting, per priority, after which a request is offered to every
         clinician, not only those covering its board."""
-        pairs = _parse_pairs("overflow_after_s", self.overflow_after_s)
-        try:
-            return {int(k): v for k, v in pairs.items()}
-        except ValueError as e:
-            raise SettingsError("overflow_after_s keys must be priorities 1, 2, 3") from e
+        return parse_priority_seconds("overflow_after_s", self.overflow_after_s)
 
     @cached_property
     def areas(self) -> AreaDirectory:
@@ -275,24 +294,68 @@ class Settings:
         except AreaFileError as e:
             raise SettingsError(f"areas_file {self.areas_file}: {e}") from e
 
-    @property
-    def team_webhook_urls(self) -> dict[str, str]:
-        """Receiving team (`service:board`) -> the http(s) URL its new referrals go to."""
+    @cached_property
+    def oidc_providers(self) -> dict[str, Provider]:
+        """The OpenID Connect providers from `oidc_file` by id (none without a file)."""
+        if not self.oidc_file:
+            return {}
         try:
-            found = json.loads(self.team_webhooks or "{}")
-        except json.JSONDecodeError as e:
-            raise SettingsError(f"team_webhooks is not valid JSON: {e}") from e
-        if not isinstance(found, dict) or not all(
-            isinstance(k, str)
-            and ":" in k
-            and isinstance(v, str)
-            and v.startswith(("https://", "http://"))
-            for k, v in found.items()
-        ):
-            raise SettingsError(
-                'team_webhooks must be a JSON object {"service:board": "https://..."}'
-            )
-        return found
+            text = Path(self.oidc_file).read_text(encoding="utf-8")
+            return parse_providers(text, board_ids=self.areas.board_ids)
+        except (OSError, UnicodeDecodeError) as e:
+            raise SettingsError(f"oidc_file {self.oidc_file}: cannot read it ({e})") from e
+        except ProviderFileError as e:
+            raise SettingsError(f"oidc_file {self.oidc_file}: {e}") from e
+
+    @cached_property
+    def local_roles(self) -> frozenset[Role]:
+        """The roles that may sign in with a local password or passkey."""
+        if self.local_login_roles.strip() == "all":
+            return frozenset(Role)
+        return parse_roles("local_login_roles", self.local_login_roles)
+
+    @cached_property
+    def mfa_roles(self) -> frozenset[Role]:
+        """The roles whose password sign-in needs a second factor (TOTP or a passkey)."""
+        if self.mfa_required_roles.strip() == "auto":
+            return frozenset() if self.demo_accounts else frozenset({Role.ADMIN, Role.SUPERVISOR})
+        return parse_roles("mfa_required_roles", self.mfa_required_roles)
+
+    @cached_property
+    def alert_webhook(self) -> Webhook | None:
+        """The alarm webhook and its secret; None when no URL is set."""
+        if not self.alert_webhook_url:
+            return None
+        return webhook("alert_webhook_url", self.alert_webhook_url, self.alert_webhook_secret)
+
+    @cached_property
+    def team_webhooks_by_team(self) -> dict[str, Webhook]:
+        """Receiving team (`service:board`) -> the webhook its new referrals go to, each with
+        its own secret."""
+        return parse_team_webhooks(self.team_webhooks)
+
+    @cached_property
+    def team_webhook_urls(self) -> dict[str, str]:
+        """Receiving team (`service:board`) -> the URL its new referrals are POSTed to."""
+        return {team: hook.url for team, hook in self.team_webhooks_by_team.items()}
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        """The proxies whose X-Forwarded-For is believed; none unless configured."""
+        try:
+            return parse_networks(self.trusted_proxies)
+        except ValueError as e:
+            raise SettingsError(f"trusted_proxies: {e}") from e
+
+    @property
+    def loopback_only(self) -> bool:
+        """Whether the service listens on a loopback address only (nobody else can reach it)."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ip_address(self.host).is_loopback
+        except ValueError:
+            return False  # a host name: whatever it resolves to
 
     @property
     def tls(self) -> bool:
@@ -312,9 +375,9 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
-            raw = env.get(ENV_PREFIX + f.name.upper())
+            raw = env.get(env_name(f))
             if raw is not None:
-                values[f.name] = _convert(f, raw)
+                values[f.name] = convert(f, raw)
         # No abbreviations: `user add --team X` must not be read as `--team-webhooks X`.
         parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
         flags = add_arguments(parser).parse_known_args(argv)[0]
@@ -324,49 +387,4 @@ class Settings:
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add one flag per setting to `parser` (defaults None: unset flags do not override)."""
-    for f in dataclasses.fields(Settings):
-        flag = "--" + f.name.replace("_", "-")
-        help_text = f"{f.metadata['help']} (env {ENV_PREFIX}{f.name.upper()}, default {f.default})"
-        if f.type == "bool" and f.default:
-            action = argparse.BooleanOptionalAction
-            parser.add_argument(flag, action=action, default=None, help=help_text)
-        elif f.type == "bool":
-            parser.add_argument(
-                flag, action="store_const", const=True, default=None, help=help_text
-            )
-        else:
-            parser.add_argument(flag, type=_converter(f), default=None, help=help_text)
-    return parser
-
-
-def _converter(f: dataclasses.Field[Any]) -> Any:
-    def convert(raw: str) -> Any:
-        try:
-            return _convert(f, raw)
-        except SettingsError as e:
-            raise argparse.ArgumentTypeError(str(e)) from e
-
-    return convert
-
-
-def _convert(f: dataclasses.Field[Any], raw: str) -> Any:
-    try:
-        if f.type == "int":
-            return int(raw)
-        if f.type == "float":
-            return float(raw)
-    except ValueError as e:
-        raise SettingsError(f"{f.name} must be a number, got {raw!r}") from e
-    if f.type == "bool":
-        if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off", ""):
-            raise SettingsError(f"{f.name} must be true or false, got {raw!r}")
-        return raw.lower() in ("1", "true", "yes", "on")
-    return raw or None if "None" in str(f.type) else raw
-
-
-def _parse_pairs(name: str, raw: str) -> dict[str, int]:
-    try:
-        pairs = (item.split(":") for item in raw.split(",") if item.strip())
-        return {k.strip(): int(v) for k, v in pairs}
-    except ValueError as e:
-        raise SettingsError(f"{name} must look like K:N,K:N, got {raw!r}") from e
+    return add_flags(parser, dataclasses.fields(Settings))

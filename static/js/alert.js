@@ -1,9 +1,9 @@
 // Arrival alerts for the console: a WebAudio tone and a browser notification, which also
 // reach a clinician whose tab is in the background.
+import { audioReady, playTones, primeAudio } from './tone.js';
 
 export class Alerter {
   constructor(onChange) {
-    this.audio = null;
     this.count = 0;
     this.title = document.title;
     this.onChange = onChange;
@@ -14,17 +14,14 @@ export class Alerter {
 
   /** Call from a click or key press: browsers only allow sound and permission prompts then. */
   prime() {
-    try {
-      this.audio = this.audio || new AudioContext();
-      if (this.audio.state === 'suspended') this.audio.resume();
-    } catch { /* no WebAudio: the notification still works */ }
+    primeAudio();  // without WebAudio the notification still works
     if ('Notification' in window && Notification.permission === 'default') {
       Notification.requestPermission().then(() => this.onChange?.());
     }
     this.onChange?.();
   }
 
-  get soundReady() { return this.audio?.state === 'running'; }
+  get soundReady() { return audioReady(); }
 
   get notificationsAllowed() {
     return 'Notification' in window && Notification.permission === 'granted';
@@ -41,20 +38,6 @@ export class Alerter {
   }
 
   beep() {
-    const ctx = this.audio;
-    if (!ctx) return;
-    const start = ctx.currentTime + 0.02;
-    [880, 660, 880].forEach((frequency, i) => {
-      const at = start + i * 0.25;
-      const tone = ctx.createOscillator();
-      const gain = ctx.createGain();
-      tone.frequency.value = frequency;
-      gain.gain.setValueAtTime(0.0001, at);
-      gain.gain.exponentialRampToValueAtTime(0.35, at + 0.02);
-      gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.2);
-      tone.connect(gain).connect(ctx.destination);
-      tone.start(at);
-      tone.stop(at + 0.22);
-    });
+    playTones([880, 660, 880], { step: 0.25, length: 0.2, volume: 0.35 });
   }
 }

@@ -8,6 +8,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = body?.error?.code;
     this.fields = body?.error?.fields || {};
+    this.details = body?.error || {};  // e.g. `methods` and `enrolment_token` of a sign-in
     this.retryAfterS = retryAfterS;
   }
 }
@@ -25,6 +26,7 @@ export async function api(method, path, body, extraHeaders = {}) {
     method, headers, credentials: 'same-origin',
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  // A body that is not JSON (a proxy's error page) leaves only the status to go by.
   const data = response.status === 204 ? null : await response.json().catch(() => null);
   if (!response.ok) {
     const retryAfter = Number.parseFloat(response.headers.get('Retry-After'));
@@ -44,14 +46,19 @@ export function isRetriable(error) {
 
 /** A state change sent with one Idempotency-Key, again with the SAME key after a 503 or a
  * network error (backing off, at most `attempts` times): the service answers a repeated key
- * with the first change's answer, so a change made but answered 503 is never made twice. */
-export async function changeOnce(method, path, body, { attempts = 5, delayMs = 250 } = {}) {
-  const headers = { 'Idempotency-Key': uid() };
+ * with the first change's answer, so a change made but answered 503 is never made twice.
+ * `key`: a key kept by the caller across presses of its button; `onRetry(error)`: told
+ * before each retry. */
+export async function changeOnce(method, path, body, {
+  attempts = 5, delayMs = 250, key = uid(), onRetry = null,
+} = {}) {
+  const headers = { 'Idempotency-Key': key };
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await api(method, path, body, headers);
     } catch (error) {
       if (!isRetriable(error) || attempt >= attempts) throw error;
+      onRetry?.(error);
       const backoff = delayMs * 2 ** (attempt - 1);
       const wait = error.retryAfterS === null || error.retryAfterS === undefined
         ? backoff : Math.min(error.retryAfterS * 1000, 4 * backoff);

@@ -7,6 +7,12 @@
 // (`to`): a peer that reloaded is noticed, and messages for a closed connection are ignored.
 // The call has one mode for both sides (video, audio or text); a lower mode wins when they
 // differ, so a refused camera takes the call to audio, a refused microphone to text.
+//
+// When media stops (an address change, a dead path) the clinician's side restarts ICE. If
+// media is still gone a few seconds after the other page has been heard from again, the
+// restart did not work: the clinician's side builds a new RTCPeerConnection (the officer's
+// side asks it to with {rebuild}), whose hello makes the other page replace its own, and the
+// two negotiate afresh over the live channel.
 import { uid } from './api.js';
 import { IceServers } from './ice.js';
 import { LinkWatch } from './link.js';
@@ -16,6 +22,11 @@ const RANK = { text: 0, audio: 1, video: 2 };
 const MAX_BACKOFF_MS = 30000;
 const LOWER = { video: 'audio', audio: 'text' };
 const WEAK_AUDIO_BPS = 8000;  // Opus speech stays intelligible at 8 kbit/s: ~38 kbit/s on the wire
+const WATCH_MS = 1000;  // during an outage, how often the page checks whether media is back
+const REBUILD_AFTER_MS = 4000;  // no media this long after the other page was heard: new connection
+const MAX_REBUILD_AFTER_MS = 30000;
+const RESEND_OFFER_MS = 3000;  // an offer unanswered this long is sent again (it or its answer
+                               // was lost), then after twice as long, up to MAX_BACKOFF_MS
 
 function codecRank(codec) {
   const mime = codec.mimeType.toLowerCase();
@@ -28,12 +39,16 @@ function codecRank(codec) {
 export class Call {
   /** hooks: onState(state), onMode(mode, reason), onNotice(text), onAutoplayBlocked(),
    *  onRecovered() (the link can carry video again), onSample(sample) (link stats each second),
-   *  onLinkDown() (media stopped or the network changed: the live channel may be dead too) */
-  constructor({ requestId, polite, mode, transport, localVideo, remoteVideo, hooks }) {
+   *  onLinkDown() (media stopped or the network changed: the live channel may be dead too),
+   *  onRefused(wanted, got) (the browser refused the camera or microphone `wanted` needs) */
+  /** `media`: camera and microphone shared with other connections (a call of more than two,
+   *  static/js/mesh.js), else the call's own; `icePath`: where TURN credentials come from. */
+  constructor({ requestId, polite, mode, transport, localVideo, remoteVideo, hooks, media = null,
+                icePath = undefined }) {
     Object.assign(this, { requestId, polite, mode, transport, hooks });
     this.localVideo = localVideo;
     this.remoteVideo = remoteVideo;
-    this.media = new LocalMedia((text) => hooks.onNotice?.(text));
+    this.media = media || new LocalMedia((text) => hooks.onNotice?.(text));
     this.remoteStream = new MediaStream();
     this.pc = null;
     this.id = null;
@@ -42,8 +57,13 @@ export class Call {
     this.started = false;
     this.ended = false;
     this.backoff = 1000;
+    this.outage = null;  // while media is gone: {heardAt} (when the other page last spoke, or null)
+    this.rebuildAfter = REBUILD_AFTER_MS;
+    this.audioCap = null;
+    this.connectedOnce = false;
+    this.gone = new Set();  // the other page's connections it has replaced: their messages are stale
     this.chain = Promise.resolve();
-    this.ice = new IceServers();
+    this.ice = new IceServers(icePath);
     this.link = new LinkWatch({ weak: (mode) => this.linkWeak(mode),
                                 recovered: () => hooks.onRecovered?.(),
                                 stalled: () => this.linkStalled(),
@@ -105,6 +125,7 @@ export class Call {
 
   end() {
     this.ended = true;
+    this.endOutage();
     this.link.stop();
     this.closePeer();
     this.media.stop();
@@ -142,6 +163,8 @@ export class Call {
     else if (this.started && this.pc) {
       const s = this.pc.connectionState;
       state = s === 'new' ? 'connecting' : s === 'closed' ? 'disconnected' : s;
+      // A connection replacing one that was up: the call is down until it connects.
+      if (state === 'connecting' && this.connectedOnce) state = 'disconnected';
     } else if (this.started) state = this.liveOpen ? 'connected' : 'connecting';  // text: the chat link
     this.hooks.onState?.(state);
   }
@@ -150,12 +173,14 @@ export class Call {
   async applyMode(wanted, announce, reason = null) {
     if (this.ended) return;
     const mode = await this.media.acquire(wanted);
+    if (mode !== wanted && this.media.refused) this.hooks.onRefused?.(wanted, mode);
     if (announce || mode !== wanted) this.send({ mode, change: true, ...(reason && { reason }) });
     this.mode = mode;
     if (mode === 'text') this.closePeer();
     else if (this.pc) await this.syncSenders();
     else this.newPeer();
-    await this.capAudio(reason === 'weak-link' ? WEAK_AUDIO_BPS : null);
+    this.audioCap = reason === 'weak-link' ? WEAK_AUDIO_BPS : null;
+    await this.capAudio(this.audioCap);
     if (this.pc) this.link.watch(this.pc, mode);
     else this.link.stop();
     this.localVideo.srcObject = mode === 'video' ? this.media.stream : null;
@@ -198,10 +223,23 @@ export class Call {
   closePeer() {
     if (!this.pc) return;
     clearTimeout(this.retry);
+    clearTimeout(this.offerTimer);
     this.retry = null;
     this.pc.close();
     Object.assign(this, { pc: null, id: null, peer: null });
     for (const track of this.remoteStream.getTracks()) this.remoteStream.removeTrack(track);
+  }
+
+  /** A new connection in place of the current one, with newly minted TURN credentials; its
+   *  hello (when the live channel is open) tells the other page to do the same. */
+  async replacePeer() {
+    await this.ice.renew();
+    if (this.ended || !this.pc) return;
+    this.closePeer();
+    this.newPeer();
+    if (this.outage) this.outage.heardAt = null;  // the new connection gets its own time
+    await this.capAudio(this.audioCap);
+    this.report();
   }
 
   async syncSenders() {
@@ -243,7 +281,7 @@ export class Call {
     const codecs = [...capabilities.codecs].sort((a, b) => codecRank(a) - codecRank(b));
     for (const t of this.pc.getTransceivers()) {
       if (t.receiver.track?.kind !== 'video' || t.currentDirection === 'stopped') continue;
-      try { t.setCodecPreferences?.(codecs); } catch { /* not for this transceiver */ }
+      try { t.setCodecPreferences?.(codecs); } catch (error) { console.debug('call: codecs kept', error); }
     }
   }
 
@@ -253,7 +291,7 @@ export class Call {
       this.makingOffer = true;
       this.preferCodecs();
       await pc.setLocalDescription();
-      this.send({ description: pc.localDescription });
+      this.sendOffer(RESEND_OFFER_MS);
     } catch (error) {
       console.warn('call: offer failed', error);
     } finally {
@@ -261,30 +299,45 @@ export class Call {
     }
   }
 
+  /** Send our pending offer, and again after `wait` ms (then twice as long) while it stays
+   *  unanswered: pub/sub may have lost it or its answer. */
+  sendOffer(wait) {
+    const { pc } = this;
+    clearTimeout(this.offerTimer);
+    this.send({ description: pc.localDescription });
+    this.offerTimer = setTimeout(() => this.enqueue(async () => {
+      const pending = pc === this.pc && pc.signalingState === 'have-local-offer';
+      if (pending) this.sendOffer(Math.min(wait * 2, MAX_BACKOFF_MS));
+    }), wait);
+  }
+
   async receive(data) {
-    if (!data || typeof data !== 'object' || this.ended) return;
-    if (data.to && this.id && data.to !== this.id) return;  // for a connection we closed
+    if (!data || typeof data !== 'object' || this.ended || this.gone.has(data.from)) return;
+    // For a connection we replaced: only a hello still counts (the other page is there and
+    // has not heard of our new connection yet).
+    if (data.to && this.id && data.to !== this.id && !data.hello) return;
+    this.heard();
     if (RANK[data.mode] !== undefined && data.mode !== this.mode) await this.followMode(data);
     if (!this.pc) {
       if (data.hello && !data.reply) this.send({ hello: true, reply: true, mode: this.mode });
       return;
     }
-    if (!this.adopt(data)) return;
+    if (!(await this.adopt(data))) return;
     if (data.hello) this.hello(data);
     if (data.restart && !this.polite) this.restartIce();
+    if (data.rebuild && !this.polite && data.to === this.id) await this.replacePeer();
     if (data.description) await this.describe(data.description);
     if (data.candidate) await this.addCandidate(data.candidate);
   }
 
   /** Bind to the sender's connection; a new one that says hello or offers replaces the old. */
-  adopt(data) {
+  async adopt(data) {
     if (!data.from || data.from === this.peer) return true;
     if (this.peer !== null) {
       if (!data.hello && data.description?.type !== 'offer') return false;  // stale
-      if (this.pc.remoteDescription) {  // we negotiated with its predecessor: start afresh
-        this.closePeer();
-        this.newPeer();
-      }
+      this.gone.add(this.peer);
+      if (this.pc.remoteDescription) await this.replacePeer();  // negotiated with its predecessor
+      if (!this.pc) return false;
     }
     this.peer = data.from;
     return true;
@@ -300,7 +353,7 @@ export class Call {
     const pc = this.pc;
     if (!pc) return;
     if (pc.signalingState === 'have-local-offer' && pc.localDescription) {
-      this.send({ description: pc.localDescription });
+      this.sendOffer(RESEND_OFFER_MS);
     } else if (['failed', 'disconnected'].includes(pc.connectionState) || this.link.stalled) {
       this.restartIce();
     }
@@ -317,6 +370,7 @@ export class Call {
     this.ignoreOffer = !this.polite && collision;
     if (this.ignoreOffer) return;
     if (!offer && pc.signalingState !== 'have-local-offer') return;  // a stale answer
+    if (!offer && pc.currentRemoteDescription?.sdp === description.sdp) return;  // a repeat
     await pc.setRemoteDescription(description);
     this.canOffer = true;
     if (offer) {
@@ -356,11 +410,46 @@ export class Call {
     this.scheduleRestart(0);
   }
 
+  // ---- outages: media gone until proven back ------------------------------------------
+
+  /** Media stopped: watch until it flows again, replacing the connection if restarts fail. */
+  beginOutage() {
+    if (this.outage || !this.pc || this.ended) return;
+    this.outage = { heardAt: null };
+    this.watchdog = setInterval(() => this.enqueue(() => this.checkOutage()), WATCH_MS);
+  }
+
+  endOutage() {
+    clearInterval(this.watchdog);
+    Object.assign(this, { outage: null, watchdog: null, rebuildAfter: REBUILD_AFTER_MS });
+  }
+
+  /** The other page spoke during an outage: the live channel works, so media still missing
+   *  from here on is the connection's fault. */
+  heard() {
+    if (this.outage && this.outage.heardAt === null) this.outage.heardAt = Date.now();
+  }
+
+  async checkOutage() {
+    const { pc, outage } = this;
+    if (!outage) return;
+    if (!pc || this.link.hearing(pc)) {
+      this.endOutage();
+      return;
+    }
+    if (outage.heardAt === null || Date.now() - outage.heardAt < this.rebuildAfter) return;
+    outage.heardAt = null;  // the next try waits for the other page to be heard again
+    this.rebuildAfter = Math.min(this.rebuildAfter * 2, MAX_REBUILD_AFTER_MS);
+    if (this.polite) this.send({ rebuild: true });
+    else await this.replacePeer();
+  }
+
   connectionChanged(pc) {
     if (pc !== this.pc) return;
     this.report();
     const state = pc.connectionState;
     if (state === 'connected') {
+      this.connectedOnce = true;
       this.backoff = 1000;
       clearTimeout(this.retry);
       this.retry = null;
@@ -375,6 +464,7 @@ export class Call {
   }
 
   scheduleRestart(delay) {
+    this.beginOutage();
     if (this.retry) return;
     this.retry = setTimeout(() => {
       this.retry = null;
@@ -399,6 +489,7 @@ export class Call {
 
   networkChanged() {
     this.hooks.onLinkDown?.();
+    this.beginOutage();
     clearTimeout(this.networkTimer);
     this.networkTimer = setTimeout(() => this.enqueue(async () => this.restartIce()), 1000);
   }

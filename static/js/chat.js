@@ -4,8 +4,10 @@ import { api } from './api.js';
 import { el } from './labels.js';
 
 export class Chat {
-  constructor({ requestId, me, log, form, input, error }) {
+  /** `path`: where the chat is read and sent (a guest's page has its own). */
+  constructor({ requestId, me, log, form, input, error, path = null }) {
     Object.assign(this, { requestId, me, log, form, input, error });
+    this.path = path || `/api/v1/requests/${requestId}/messages`;
     this.seen = new Set();
     form.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -21,9 +23,11 @@ export class Chat {
 
   async reload() {
     try {
-      const { messages } = await api('GET', `/api/v1/requests/${this.requestId}/messages`);
+      const { messages } = await api('GET', this.path);
       for (const message of messages) this.add(message);
-    } catch { /* the next reconnect re-reads */ }
+    } catch (error) {
+      console.warn('chat: not reloaded; the next reconnect re-reads it', error);
+    }
   }
 
   /** Show a message (once); returns true if it is new and from someone else. */
@@ -48,7 +52,7 @@ export class Chat {
     if (!text) return;
     this.error.hidden = true;
     try {
-      this.add(await api('POST', `/api/v1/requests/${this.requestId}/messages`, { text }));
+      this.add(await api('POST', this.path, { text }));
       this.input.value = '';
     } catch (error) {
       this.error.textContent = error.status ? `Not sent: ${error.message}`

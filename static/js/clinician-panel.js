@@ -1,9 +1,16 @@
 // The clinician's side of the session page: the request details, the outcome form, release.
 import { api } from './api.js';
+import { loadDirectory } from './areas.js';
 import { AGE_BANDS, CONCERNS, CSSRS, MODES, SEXES, URGENCIES, el, label, when } from './labels.js';
+import { setupHistory } from './history.js';
 import { setupOutcomeForm } from './outcome-form.js';
+import { $ } from './dom.js';
 
-const $ = (id) => document.getElementById(id);
+const CONSENT = {
+  given: 'Given',
+  lacks_capacity: 'Lacks capacity to consent: assessed in their interest',
+  declined: 'Declined: the officer consults alone',
+};
 
 function screening(cssrs) {
   const answered = Object.entries(cssrs || {}).filter(([, answer]) => answer !== null);
@@ -13,19 +20,35 @@ function screening(cssrs) {
     el('strong', {}, yes ? 'Yes' : 'No'))));
 }
 
+let directory = { area: (id) => id || '', board: (id) => id || '' };  // names once read
+let shown = null;
+loadDirectory().then((names) => {
+  directory = names;
+  if (shown) renderDetails(shown);
+});
+
 /** Fill the details list beside the call. */
 export function renderDetails(r) {
+  shown = r;
   const place = r.location || {};
   const person = r.subject || {};
   const rows = [
     ['Priority', `P${r.priority} · ${label(URGENCIES, r.urgency)} · asked for ${label(MODES, r.mode)}`],
     ['Incident', r.incident_ref],
-    ['Officer', r.officer?.display_name],
+    ['Officer', [r.officer?.display_name, r.officer?.phone && `call-back ${r.officer.phone}`]
+      .filter(Boolean).join(' · ')],
+    ['Consent', r.consent && [CONSENT[r.consent] || r.consent, r.capacity_note]
+      .filter(Boolean).join(': ')],
     ['Asked', r.created_at && when(r.created_at)],
-    ['Location', [place.description, place.area].filter(Boolean).join(' · ')],
+    ['Location', place.description],
+    ['Area', [directory.area(place.area_id), place.area].filter(Boolean)
+      .filter((name, i, names) => names.indexOf(name) === i).join(' · ')],
+    ['Health board', directory.board(r.board)],
     ['Coordinates', place.lat != null ? `${place.lat}, ${place.lon}` : null],
     ['Person', [person.known_name, label(AGE_BANDS, person.age_band), label(SEXES, person.sex)]
       .filter(Boolean).join(' · ')],
+    ['CHI number', person.chi],
+    ['Date of birth', person.date_of_birth],
     ['Concerns', (r.concerns || []).map((c) => label(CONCERNS, c)).join(', ') || 'None ticked'],
     ['C-SSRS', screening(r.screening?.cssrs)],
     ['Notes', r.notes],
@@ -70,6 +93,7 @@ function setupTabs() {
 /** Wire the tabs, outcome form and release button; `say(text)` reports a problem. */
 export function setupClinician({ requestId, onFiled, say }) {
   setupOutcomeForm({ form: $('outcome-form'), requestId, onFiled });
+  setupHistory(requestId);
   $('release').addEventListener('click', async () => {
     try {
       await api('POST', `/api/v1/requests/${requestId}/release`,

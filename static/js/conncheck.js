@@ -6,12 +6,26 @@ import { api } from './api.js';
 const TEST_SECONDS = 8;
 
 async function iceServers() {
-  try { return (await api('GET', '/api/v1/ice-servers')).iceServers; } catch { return []; }
+  try {
+    return (await api('GET', '/api/v1/ice-servers')).iceServers;
+  } catch (error) {
+    console.warn('conncheck: no ICE servers, host candidates only', error);
+    return [];
+  }
 }
 
 async function openMedia() {
-  try { return await navigator.mediaDevices.getUserMedia({ video: true, audio: true }); } catch { /* try audio */ }
-  try { return await navigator.mediaDevices.getUserMedia({ audio: true }); } catch { return null; }
+  try {
+    return await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+  } catch (error) {
+    console.info('conncheck: no camera, trying the microphone alone', error);
+  }
+  try {
+    return await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch (error) {
+    console.info('conncheck: no microphone either', error);
+    return null;
+  }
 }
 
 function gathered(pc) {

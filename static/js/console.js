@@ -1,22 +1,30 @@
 // The clinician's console: availability, the live queue with arrival alerts, accept / take
 // next, and the follow-up referrals.
 import { Alerter } from './alert.js';
+import { showConsultOffer } from './consult-offer.js';
 import { api, changeOnce } from './api.js';
+import { loadDirectory } from './areas.js';
 import { AGE_BANDS, CONCERNS, MODES, URGENCIES, clock, el, label } from './labels.js';
 import { Live } from './live.js';
 import { Referrals } from './referrals.js';
+import { TransferOffers } from './transfer-offer.js';
+import { WaitingMessage } from './waiting-message.js';
+import { apiSignedIn, signInAgain } from './resignin.js';
+import { $ } from './dom.js';
 
-const $ = (id) => document.getElementById(id);
 const root = $('console');
 const me = root.dataset.userId;
 let availability = 'offline';
 let queue = [];
 let fetchedAt = Date.now();
 let queueTimer = null;
+let directory = { area: (id) => id || '', board: (id) => id || '' };  // names once read
 
 const referrals = new Referrals({ list: $('referral-list'), empty: $('referral-empty'),
                                   scope: $('referral-scope'), message: $('referral-message') });
 const alerter = new Alerter(showAlertStatus);
+const offers = new TransferOffers();
+const waitingMessage = new WaitingMessage();
 
 function notice(text) {
   $('queue-message').textContent = text || '';
@@ -52,7 +60,8 @@ $('availability-toggle').addEventListener('click', async () => {
   const next = availability === 'available' ? 'offline' : 'available';
   if (next === 'available') alerter.prime();
   try {
-    showAvailability((await api('PUT', '/api/v1/availability', { status: next })).status);
+    showAvailability((await apiSignedIn('PUT', '/api/v1/availability', { status: next })).status);
+    if (availability === 'available') alertWaitingUrgent();
   } catch (error) {
     notice(`Could not change availability: ${error.message}`);
   }
@@ -62,15 +71,22 @@ for (const kind of ['pointerdown', 'keydown']) {
   document.addEventListener(kind, () => { if (availability === 'available') alerter.prime(); });
 }
 
-function alertFor(item) {
+function alertFor(item, title = 'New request') {
   const concerns = (item.concerns || []).map((c) => label(CONCERNS, c)).join(', ');
-  $('arrivals').textContent = `New request: priority ${item.priority}, `
-    + `${label(URGENCIES, item.urgency)}${item.area ? `, ${item.area}` : ''}.`;
+  $('arrivals').textContent = `${title}: priority ${item.priority}, `
+    + `${label(URGENCIES, item.urgency)}${placeOf(item) ? `, ${placeOf(item)}` : ''}.`;
   if (availability !== 'available') return;
-  alerter.alert('New request', [`P${item.priority} ${label(URGENCIES, item.urgency)}`,
+  alerter.alert(title, [`P${item.priority} ${label(URGENCIES, item.urgency)}`,
                                 item.area || item.place, concerns].filter(Boolean).join(' · '),
                 item.id);
   root.dataset.alerts = String(alerter.count);
+}
+
+// Going available with a priority-1 request already waiting: the tone, as if it had just come.
+async function alertWaitingUrgent() {
+  await loadQueue();
+  const urgent = queue.find((item) => item.priority === 1);
+  if (urgent && availability === 'available') alertFor(urgent, 'Priority 1 waiting');
 }
 
 // ---- queue --------------------------------------------------------------------------------
@@ -85,8 +101,16 @@ function riskFlag(item) {
   return text ? el('span', { class: `flag ${kind}`, 'data-testid': 'queue-risk' }, text) : null;
 }
 
+/** Where the request is: the officer's words, then the area and board by name. */
+function placeOf(item) {
+  const area = directory.area(item.area_id);
+  const named = area || item.area;
+  return [item.place, named, item.area && item.area !== named ? item.area : null,
+          directory.board(item.board)].filter(Boolean).join(' · ');
+}
+
 function queueItem(item) {
-  const where = [item.place, item.area].filter(Boolean).join(' · ') || 'Place not given';
+  const where = placeOf(item) || 'Place not given';
   const who = [label(AGE_BANDS, item.age_band),
                item.concerns.map((c) => label(CONCERNS, c)).join(', ') || 'No concerns ticked'];
   return el('li', { class: `queue-item priority-${item.priority}`, 'data-testid': 'queue-item',
@@ -99,7 +123,11 @@ function queueItem(item) {
     el('p', { class: 'place', 'data-testid': 'queue-place' }, where),
     el('p', { class: 'muted small' }, [item.incident_ref, ...who].filter(Boolean).join(' · ')),
     el('button', { type: 'button', class: 'primary accept', 'data-testid': 'accept-request',
-                   dataset: { requestId: item.id } }, 'Accept'));
+                   dataset: { requestId: item.id } }, 'Accept'),
+    ' ',
+    el('button', { type: 'button', class: 'message', 'data-testid': 'message-officer',
+                   dataset: { requestId: item.id, label: item.incident_ref || where } },
+       'Message officer'));
 }
 
 function renderQueue() {
@@ -126,7 +154,10 @@ async function loadQueue() {
     fetchedAt = Date.now();
     renderQueue();
   } catch (error) {
-    if (error.status === 401) location.href = '/?next=/console';
+    if (error.status === 401) {
+      await signInAgain();  // in place: the console and its alerts stay as they are
+      reload();
+    }
   }
 }
 
@@ -155,6 +186,8 @@ async function take(path) {
 $('queue-list').addEventListener('click', (event) => {
   const button = event.target.closest('.accept');
   if (button) take(`/api/v1/requests/${button.dataset.requestId}/accept`);
+  const message = event.target.closest('.message');
+  if (message) waitingMessage.open(message.dataset.requestId, message.dataset.label);
 });
 $('take-next').addEventListener('click', () => take('/api/v1/queue/next'));
 
@@ -170,8 +203,9 @@ function showActive(request) {
 
 async function reload() {
   await Promise.all([
-    loadQueue(), referrals.load(),
-    api('GET', '/api/v1/availability').then((r) => showAvailability(r.status)).catch(() => {}),
+    loadQueue(), referrals.load(), offers.load(),
+    api('GET', '/api/v1/availability').then((r) => showAvailability(r.status))
+      .catch((error) => console.warn('console: availability not re-read', error)),
   ]);
 }
 
@@ -183,14 +217,24 @@ new Live({
     } else if (message.type === 'request.updated') {
       scheduleQueue();
       showActive(message.request);
+      offers.requestChanged(message.request);
       if (message.request.status === 'completed') referrals.load();
     } else if (message.type === 'referral') {
       referrals.load();
+    } else if (message.type === 'consult.offered') {
+      showConsultOffer(message);
     } else if (message.type === 'queue.changed') {
       if (message.waiting !== queue.length) scheduleQueue();
+    } else if (message.type?.startsWith('transfer.')) {
+      offers.onMessage(message);
     }
   },
   onReconnect: reload,
+  onSignedOut: signInAgain,
 });
 setInterval(tick, 1000);
 reload();
+loadDirectory().then((names) => {
+  directory = names;
+  renderQueue();
+});

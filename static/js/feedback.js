@@ -1,8 +1,9 @@
 // The officer's one question after an assessment: how useful it was (1-5), with optional
-// minutes saved and a comment; asked once per request.
+// minutes saved, what the officer would otherwise have done and a comment; asked once per
+// request.
 import { api } from './api.js';
+import { $ } from './dom.js';
 
-const $ = (id) => document.getElementById(id);
 
 export function askFeedback(requestId, given) {
   const form = $('feedback-form');
@@ -25,6 +26,8 @@ export function askFeedback(requestId, given) {
     const body = { useful: Number(useful) };
     const minutes = form.elements.time_saved_min.value.trim();
     if (minutes) body.time_saved_min = Number(minutes);
+    const counterfactual = form.elements.counterfactual.value;
+    if (counterfactual) body.counterfactual = counterfactual;
     const comment = form.elements.comment.value.trim();
     if (comment) body.comment = comment;
     try {

@@ -5,7 +5,8 @@ const FRIENDLY = [
   [/valid number|parse.*float/i, 'Enter a number.'],
   [/^Input should be '/, 'Choose one.'],
   [/valid datetime/i, 'Enter a date and time.'],
-  [/^must be true$/, 'Tick this: the person must agree.'],
+  [/^true, given, lacks_capacity or declined$/, 'Choose one: does the person agree?'],
+  [/should match pattern '\^\[0-9 \+/, 'Enter a phone number: 7 to 20 digits, spaces, +, ( ) or -.'],
 ];
 
 const friendly = (problem) => FRIENDLY.find(([pattern]) => pattern.test(problem))?.[1] || problem;

@@ -4,6 +4,7 @@
 import { api } from './api.js';
 
 const REFRESH_MARGIN_MS = 5 * 60 * 1000;  // credentials with less left than this are renewed
+const LOAD_TIMEOUT_MS = 4000;  // just after a network change a request can hang: go on without
 
 function expiry(servers) {
   const times = servers.filter((s) => s.username)
@@ -13,18 +14,26 @@ function expiry(servers) {
 }
 
 export class IceServers {
-  constructor() {
+  constructor(path = '/api/v1/ice-servers') {
+    this.path = path;
     this.servers = [];
     this.expiresAt = Infinity;
   }
 
-  /** Read the servers from the service (on failure: keep what we had, or none). */
+  /** Read the servers from the service (on failure or after LOAD_TIMEOUT_MS: keep what we
+   *  had, or none), so a request that hangs cannot hold up the call. */
   async load() {
+    let timer;
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error('no answer')), LOAD_TIMEOUT_MS);
+    });
     try {
-      this.servers = (await api('GET', '/api/v1/ice-servers')).iceServers;
+      this.servers = (await Promise.race([api('GET', this.path), late])).iceServers;
       this.expiresAt = expiry(this.servers);
     } catch (error) {
       console.warn('call: could not read the ICE servers', error);
+    } finally {
+      clearTimeout(timer);
     }
     return this.servers;
   }
@@ -36,5 +45,13 @@ export class IceServers {
     if (pc.signalingState !== 'closed') {
       pc.setConfiguration({ ...pc.getConfiguration(), iceServers: this.servers });
     }
+  }
+
+  /** Before a new connection replaces one that could not recover: new credentials, since
+   *  the old ones may be what failed (a rotated TURN secret makes them useless long before
+   *  they expire). */
+  async renew() {
+    await this.load();
+    return this.servers;
   }
 }

@@ -22,6 +22,15 @@ export const REFERRAL_STATUSES = {
   pending: 'Pending', accepted: 'Accepted', completed: 'Completed',
   did_not_attend: 'Did not attend', cancelled: 'Cancelled', declined: 'Declined',
 };
+export const DISPOSITIONS = {
+  advice_only: 'Advice only', resolved_on_scene: 'Resolved on scene',
+  nhs24_mh_hub: 'NHS 24 MH hub', dbi_referral: 'DBI referral',
+  non_urgent_referral: 'Non-urgent referral', urgent_face_to_face: 'Urgent face to face',
+  emergency_department: 'Emergency department', informal_admission: 'Informal admission',
+  place_of_safety_s297: 'Place of safety (s297)',
+  medical_examination_detention: 'Detained for examination', criminal_justice: 'Criminal justice',
+  emergency_services: 'Emergency services', not_completed: 'Not completed',
+};
 export const CSSRS = {
   q1: 'Wished to be dead', q2: 'Thoughts of killing themselves', q3: 'Thought about how',
   q4: 'Some intention of acting', q5: 'Worked out details / intends to', q6_lifetime:
@@ -61,4 +70,18 @@ export function el(tag, attributes = {}, ...children) {
   }
   node.append(...children.filter((c) => c !== null && c !== undefined));
   return node;
+}
+
+/** "1 second", "3 seconds": a count with its noun in the right number. */
+export function plural(count, singular, pluralForm = `${singular}s`) {
+  return `${count} ${count === 1 ? singular : pluralForm}`;
+}
+
+/** "in 4 h", "in 35 min", "in 3 days", "overdue by 20 min": a due time from now. */
+export function relativeDue(iso, now = Date.now()) {
+  const minutes = Math.round((Date.parse(iso) - now) / 60000);
+  const size = Math.abs(minutes);
+  const amount = size < 60 ? `${size} min` : size < 48 * 60 ? `${Math.round(size / 60)} h`
+    : plural(Math.round(size / 1440), 'day');
+  return minutes >= 0 ? `in ${amount}` : `overdue by ${amount}`;
 }

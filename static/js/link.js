@@ -3,10 +3,14 @@
 // Video needs ~100 kbit/s out, under 10 % loss and a few decoded frames a second coming in;
 // audio needs under 30 % loss, a round trip under 2 s and its packets arriving. Five weak
 // seconds in a row say the mode cannot be sustained; twenty good ones after a step down say
-// the link has recovered (the user is then offered the way back up).
+// the link has recovered (the user is then offered the way back up). The first three seconds
+// in a new mode are not judged: the link is still clearing the old mode's packets and the
+// sender's estimate is still settling, so a squeezed link that can carry audio is not taken
+// on down to text for what video left behind.
 const SAMPLE_MS = 1000;
 const WEAK_SAMPLES = 5;
 const GOOD_SAMPLES = 20;
+const SETTLE_SAMPLES = 3;
 const STALL_SAMPLES = 2;  // seconds with no packet arriving at all: the path is gone
 const LIMITS = {
   video: { minKbps: 100, maxLoss: 0.10, maxRttS: 1.0, minFps: 3 },
@@ -78,7 +82,8 @@ function recovered(sample) {
 export class LinkWatch {
   /** hooks: weak(mode) when `mode` cannot be sustained, recovered() once the link is good
    *  again after a step down, stalled() when nothing has arrived for 2 s, sample(sample)
-   *  every second; `stalled` says whether nothing arrives now */
+   *  every second; `stalled` says whether nothing arrives now, `hearing()` whether packets
+   *  arrived on the connected path within the last two samples */
   constructor(hooks) {
     this.hooks = hooks;
     this.pc = null;
@@ -89,8 +94,10 @@ export class LinkWatch {
   /** Watch `pc` while the call is in `mode`; a new mode starts the counts afresh. */
   watch(pc, mode) {
     if (pc !== this.pc || mode !== this.mode) {
-      Object.assign(this, { weak: 0, good: 0, idle: 0, stalled: false, last: null });
+      Object.assign(this, { weak: 0, good: 0, idle: 0, stalled: false, last: null,
+                            settle: SETTLE_SAMPLES });
     }
+    if (pc !== this.pc) this.heardAt = 0;
     Object.assign(this, { pc, mode });
     if (!this.timer) this.timer = setInterval(() => this.tick(), SAMPLE_MS);
   }
@@ -100,6 +107,12 @@ export class LinkWatch {
 
   /** The user chose a mode: no more offer to go back up until the next step down. */
   chosen() { this.stepDown = false; }
+
+  /** Whether media is arriving on `pc` now (it is connected and packets came in lately). */
+  hearing(pc) {
+    return pc === this.pc && pc.connectionState === 'connected'
+      && Date.now() - this.heardAt <= 2 * SAMPLE_MS + 500;
+  }
 
   stop() {
     clearInterval(this.timer);
@@ -114,7 +127,12 @@ export class LinkWatch {
       return;
     }
     let report;
-    try { report = await pc.getStats(); } catch { return; }
+    try {
+      report = await pc.getStats();
+    } catch (error) {
+      console.debug('link: no statistics this second', error);
+      return;
+    }
     if (pc !== this.pc) return;
     const sample = readSample(report, this.last);
     const first = this.last === null;
@@ -122,10 +140,15 @@ export class LinkWatch {
     this.hooks.sample?.(sample);
     if (first) return;
     this.idle = sample.packetsIn === 0 ? this.idle + 1 : 0;
+    if (sample.packetsIn > 0) this.heardAt = Date.now();
     const stalled = this.idle >= STALL_SAMPLES;
     if (stalled && !this.stalled) this.hooks.stalled?.();
     this.stalled = stalled;
     if (stalled) return;
+    if (this.settle > 0) {
+      this.settle -= 1;
+      return;
+    }
     this.weak = weakFor(this.mode, sample) ? this.weak + 1 : 0;
     this.good = this.stepDown && recovered(sample) ? this.good + 1 : 0;
     if (this.weak >= WEAK_SAMPLES) {

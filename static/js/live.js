@@ -13,8 +13,12 @@ const PROBE_MS = 1500;  // a probed socket that hears nothing in this long is ta
 export class Live {
   /** hooks: onMessage(msg), onReconnect(), onState('connecting'|'open'|'closed'),
    *  onSignedOut() (instead of going to the sign-in page: the page signs in again in place) */
-  constructor(hooks = {}) {
+  /** `path`: the socket's; `mePath`: what answers 401 once the page is signed out (a guest
+   *  page has its own of both). */
+  constructor(hooks = {}, { path = '/ws', mePath = '/api/v1/me' } = {}) {
     this.hooks = hooks;
+    this.path = path;
+    this.mePath = mePath;
     this.ws = null;
     this.attempts = 0;
     this.everOpened = false;
@@ -49,7 +53,7 @@ export class Live {
     clearTimeout(this.timer);
     this.timer = null;
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const ws = new WebSocket(`${scheme}://${location.host}/ws`);
+    const ws = new WebSocket(`${scheme}://${location.host}${this.path}`);
     this.ws = ws;
     this.hooks.onState?.('connecting');
     ws.onopen = () => {
@@ -62,7 +66,12 @@ export class Live {
     ws.onmessage = (event) => {
       this.lastHeard = Date.now();
       let message;
-      try { message = JSON.parse(event.data); } catch { return; }
+      try {
+        message = JSON.parse(event.data);
+      } catch (error) {
+        console.warn('live: a message that is not JSON, ignored', error);
+        return;
+      }
       if (message?.type === 'resync') {
         // The server lost pushes (its store connection dropped): re-read over REST.
         this.hooks.onReconnect?.();
@@ -128,7 +137,7 @@ export class Live {
 
   async checkSignedIn() {
     try {
-      await api('GET', '/api/v1/me');
+      await api('GET', this.mePath);
     } catch (e) {
       if (e.status !== 401) return;
       if (this.hooks.onSignedOut) {

@@ -19,6 +19,7 @@ export class LocalMedia {
     this.stream = new MediaStream();
     this.onNotice = onNotice;
     this.facing = 'user';
+    this.refused = false;  // the browser refused a device this page asked for (its permission)
   }
 
   /** Swap the camera between front ('user') and rear ('environment'); returns the new facing. */
@@ -41,6 +42,7 @@ export class LocalMedia {
 
   /** Get the devices `mode` needs; returns the mode actually obtained (maybe lower). */
   async acquire(mode, asked = mode) {
+    if (mode === asked) this.refused = false;
     const wanted = KINDS[mode];
     for (const track of this.stream.getTracks()) {
       if (!wanted.includes(track.kind) || track.readyState !== 'live') this.drop(track);
@@ -56,6 +58,7 @@ export class LocalMedia {
       for (const track of got.getTracks()) this.stream.addTrack(track);
       return mode;
     } catch (error) {
+      if (error?.name === 'NotAllowedError') this.refused = true;
       if (mode === 'video') {
         this.onNotice(`Camera not available (${why(error)}): using audio only.`);
         return this.acquire('audio', asked);

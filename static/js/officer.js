@@ -1,13 +1,15 @@
 // The officer's phone page: the request form, the waiting screen, the phone fallback.
-import { api, ApiError, uid } from './api.js';
-import { answered } from './chime.js';
+import { api, changeOnce, isRetriable, uid } from './api.js';
+import { answered, messaged } from './chime.js';
 import { keepDraft } from './draft.js';
+import { showEmergencyNumber } from './emergency.js';
 import { clearErrors, showErrors } from './form-errors.js';
-import { clock, roughly } from './labels.js';
+import { clock, el, roughly } from './labels.js';
 import { Live } from './live.js';
 import { setupRequestForm } from './request-form.js';
+import { apiSignedIn, signInAgain } from './resignin.js';
+import { $ } from './dom.js';
 
-const $ = (id) => document.getElementById(id);
 const root = $('officer');
 const form = $('request-form');
 const LONG_WAIT_S = Number(root.dataset.longWaitS) || 600;
@@ -17,10 +19,9 @@ const RECENT_OUTCOME_MS = 12 * 3600 * 1000;
 let current = null;  // the officer's open request
 let idempotencyKey = null;  // kept until the request is safely created, so retries never duplicate
 const requestForm = setupRequestForm(form);
-const draft = keepDraft(form, 'officer-request-draft');  // survives a sign-in or a reload
+const draft = keepDraft(form, 'officer-request');  // this officer's: survives a sign-in or a reload
 draft.restore();
 
-const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
 function show(section) {
   for (const id of ['request-form', 'waiting', 'ended']) $(id).hidden = id !== section;
@@ -36,20 +37,20 @@ function say(id, text) {
 
 // ---- request form -------------------------------------------------------------------------
 
-async function createWithRetry(body) {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await api('POST', '/api/v1/requests', body, { 'Idempotency-Key': idempotencyKey });
-    } catch (error) {
-      const answered = error instanceof ApiError && error.status < 500 && error.status !== 429;
-      if (answered) throw error;
-      if (attempt >= RETRIES) {
-        throw new Error('No connection: the request was not sent. Press the button again; '
-                        + 'it will never be sent twice.');
-      }
-      say('page-status', 'Weak signal: trying again…');
-      await sleep(1000 * 2 ** attempt);
-    }
+// Sent again with the same key after a 503 or a lost answer (never twice: the service
+// answers a repeated key with the first answer), telling the officer while it retries.
+async function createOnce(body) {
+  try {
+    return await changeOnce('POST', '/api/v1/requests', body, {
+      key: idempotencyKey,
+      attempts: RETRIES + 1,
+      delayMs: 1000,
+      onRetry: () => say('page-status', 'Weak signal: trying again…'),
+    });
+  } catch (error) {
+    if (!isRetriable(error)) throw error;
+    throw new Error('No connection: the request was not sent. Press the button again; '
+                    + 'it will never be sent twice.');
   }
 }
 
@@ -61,15 +62,21 @@ form.addEventListener('submit', async (event) => {
   button.disabled = true;
   idempotencyKey = idempotencyKey || uid();
   try {
-    const request = await createWithRetry(requestForm.collect());
+    const request = await createOnce(requestForm.collect());
     idempotencyKey = null;
     requestForm.reset();
     draft.clear();
     enter(request);
   } catch (error) {
-    if (error.status === 401) location.href = '/?next=/officer';
-    if (error.status === 422 && !form.elements.consent.checked) {
-      error.fields = { ...error.fields, consent: 'must be true' };  // checked only after the rest
+    if (error.status === 401) {
+      // Signed in again in place, the request is sent again with the same key: never twice.
+      await signInAgain();
+      setTimeout(() => form.requestSubmit());
+      return;
+    }
+    if (error.status === 422 && !form.elements.consent.value) {
+      // checked only after the rest
+      error.fields = { ...error.fields, consent: 'say whether the person agrees' };
     }
     const unplaced = error.status === 422 ? showErrors(form, error.fields) : [];
     if (error.status !== 422 || unplaced.length || !Object.keys(error.fields).length) {
@@ -87,6 +94,7 @@ form.addEventListener('submit', async (event) => {
 
 function enter(request) {
   current = request;
+  showEmergencyNumber(request.emergency_number);
   if (request.status === 'waiting') showWaiting(request);
   else if (request.status === 'in_session') {
     answered();
@@ -99,7 +107,33 @@ function enter(request) {
   } else if (request.status === 'completed') location.href = `/session/${request.id}`;
 }
 
+// A clinician's message while the request waits ("with you in about 5 minutes"): the latest
+// shows on the waiting screen, with a tone and a buzz when it arrives.
+function showWaitingMessage(message, fresh) {
+  $('waiting-message-from').textContent = `Message from ${message.author.display_name}:`;
+  $('waiting-message-at').textContent = new Date(message.created_at)
+    .toLocaleTimeString([], { timeStyle: 'short' });
+  $('waiting-message-text').textContent = message.text;
+  $('waiting-message').hidden = false;
+  if (fresh) messaged();
+}
+
+async function loadWaitingMessage(requestId) {
+  try {
+    const { messages } = await api('GET', `/api/v1/requests/${requestId}/messages`);
+    const last = messages.filter((m) => m.author.role === 'clinician').pop();
+    if (last && current?.id === requestId) showWaitingMessage(last, false);
+  } catch (error) {
+    console.warn('officer: messages not loaded', error);
+  }
+}
+
 function showWaiting(request) {
+  if ($('waiting').dataset.requestId !== request.id) {
+    $('waiting').dataset.requestId = request.id;
+    $('waiting-message').hidden = true;
+    loadWaitingMessage(request.id);
+  }
   show('waiting');
   $('waiting-ref').textContent = request.incident_ref || '';
   updatePosition(request.position, request.estimated_wait_s);
@@ -113,7 +147,7 @@ function showFallback(fallback) {
   $('fallback').dataset.reason = fallback?.reason || '';
   if (!fallback) return;
   $('fallback-message').textContent = fallback.message;
-  $('fallback-phone').textContent = `Phone ${fallback.phone}`;
+  $('fallback-phone').replaceChildren('Phone ', el('span', { class: 'number' }, fallback.phone));
   $('fallback-phone').href = `tel:${fallback.phone.replace(/\s+/g, '')}`;
   $('phone-fallback').hidden = true;
 }
@@ -138,7 +172,7 @@ function ended(title, text, phone) {
   $('ended-phone').hidden = !phone;
   const number = current?.fallback?.phone || current?.phone_fallback;
   if (phone && number) {
-    $('ended-phone-link').textContent = number;
+    $('ended-phone-link').replaceChildren('Phone ', el('span', { class: 'number' }, number));
     $('ended-phone-link').href = `tel:${number.replace(/\s+/g, '')}`;
   }
 }
@@ -158,16 +192,19 @@ async function refresh() {
       enter(await api('GET', `/api/v1/requests/${current.id}`));
       return;
     }
-    const { requests } = await api('GET', '/api/v1/requests?scope=mine');
-    const open = requests.find((r) => r.status === 'waiting' || r.status === 'in_session');
-    if (open) enter(open);
+    // Only what the page shows: the open request, else the newest one (its outcome).
+    const { requests: open } = await api('GET', '/api/v1/requests?scope=mine&status=open&limit=1');
+    if (open.length) enter(open[0]);
     else {
+      const { requests: last } = await api('GET', '/api/v1/requests?scope=mine&limit=1');
       show('request-form');
-      showLastOutcome(requests[0]);
+      showLastOutcome(last[0]);
     }
   } catch (error) {
-    if (error.status === 401) location.href = '/?next=/officer';
-    else if (!current) show('request-form');
+    if (error.status === 401) {
+      await signInAgain();  // in place: the waiting screen (or the form as typed) stays
+      refresh();
+    } else if (!current) show('request-form');
   }
 }
 
@@ -183,7 +220,7 @@ $('cancel-yes').addEventListener('click', async () => {
   $('cancel-confirm').hidden = true;
   $('cancel-request').hidden = false;
   try {
-    enter(await api('POST', `/api/v1/requests/${current.id}/cancel`));
+    enter(await apiSignedIn('POST', `/api/v1/requests/${current.id}/cancel`));
   } catch (error) {
     say('page-error', error.status === 409 ? 'Too late to cancel: it is no longer waiting.'
                                            : `Could not cancel: ${error.message}`);
@@ -203,15 +240,29 @@ function onMessage(message) {
     updatePosition(message.position, message.estimated_wait_s);
   } else if (message.type === 'request.updated' && message.request?.id === current.id) {
     enter({ ...current, ...message.request });
+  } else if (message.type === 'chat.message' && message.request_id === current.id
+             && message.message?.author?.role === 'clinician' && current.status === 'waiting') {
+    showWaitingMessage(message.message, true);
   }
 }
 
 new Live({
   onMessage,
-  onReconnect: refresh,
+  onReconnect: () => {
+    refresh();
+    if (current?.status === 'waiting') loadWaitingMessage(current.id);
+  },
+  onSignedOut: signInAgain,
   onState: (state) => {
     $('live-status').textContent = state === 'open' ? 'live' : 'reconnecting…';
   },
 });
+// No signal while waiting: say so (the request stays queued; the page catches up itself).
+function showOnline() {
+  $('offline').hidden = navigator.onLine;
+}
+window.addEventListener('online', showOnline);
+window.addEventListener('offline', showOnline);
+showOnline();
 setInterval(tick, 1000);
 refresh();

@@ -1,8 +1,10 @@
 // The clinician's structured outcome form: fields appear as the disposition needs them, the
-// server's consistency rules (form data-rules) are shown before filing, and a review step
-// says in words what will be filed.
+// server's consistency rules (form data-rules) are shown as the clinician chooses, and the
+// review step first asks the server to check the outcome (POST …/outcome/check, the rules
+// filing applies), then says in words what will be filed.
 import { apiSignedIn } from './resignin.js';
 import { clearErrors, showErrors } from './form-errors.js';
+import { $ } from './dom.js';
 
 const PLACE_OF_SAFETY = 'place_of_safety_s297';
 const HOUR_MS = 3_600_000;
@@ -27,8 +29,15 @@ export function dueInWords(due, now = new Date()) {
   return `${time} on ${date}`;
 }
 
+/** When the referral is due if the clinician gives no time (the server's default): also the
+ *  latest due time its urgency allows without a reason. */
+function defaultDue(rules, referral, now) {
+  if (referral.service === 'dbi') return new Date(now.getTime() + rules.dbi_hours * HOUR_MS);
+  return new Date(now.getTime() + rules.targets_h[referral.urgency] * HOUR_MS);
+}
+
 /** Where `body` departs from the usual rules (the server's `departures`), in words. */
-export function departures(rules, body) {
+export function departures(rules, body, now = new Date()) {
   const code = body.triage_code;
   const found = [];
   if (!code || !body.disposition) return found;
@@ -39,17 +48,14 @@ export function departures(rules, body) {
   if (urgency && rules.urgency_codes.includes(code) && urgency > code) {
     found.push(`a referral of urgency ${urgency} is less urgent than code ${code}`);
   }
+  const due = body.referral?.due_at && Date.parse(body.referral.due_at);
+  if (due && due > defaultDue(rules, body.referral, now).getTime() + rules.due_slack_s * 1000) {
+    found.push(`the referral is due later than urgency ${urgency}'s response target`);
+  }
   return found;
 }
 
-/** When the referral is due if the clinician gives no time (the server's default). */
-function defaultDue(rules, referral, now) {
-  if (referral.service === 'dbi') return new Date(now.getTime() + rules.dbi_hours * HOUR_MS);
-  return new Date(now.getTime() + rules.targets_h[referral.urgency] * HOUR_MS);
-}
-
 export function setupOutcomeForm({ form, requestId, onFiled }) {
-  const $ = (id) => document.getElementById(id);
   const f = form.elements;
   const rules = JSON.parse(form.dataset.rules);
   const under16 = form.dataset.ageBand === rules.dbi_min_age_excluded;
@@ -113,7 +119,9 @@ export function setupOutcomeForm({ form, requestId, onFiled }) {
       conveyance: value('conveyance'), summary: value('summary'),
       advice_to_officer: value('advice_to_officer'),
     };
-    if (f.officer_released.checked) body.officer_released_at = new Date().toISOString();
+    // Asked every time, no default: null until the clinician answers.
+    const leave = f.officer_can_leave.value;
+    body.officer_can_leave = leave ? leave === 'yes' : null;
     if (rules.referral_dispositions.includes(disposition)) {
       body.referral = { service: value('referral_service'), urgency: value('referral_urgency'),
                         due_at: isoFromLocal(value('referral_due')) || undefined,
@@ -149,6 +157,8 @@ export function setupOutcomeForm({ form, requestId, onFiled }) {
       parts.push(`place of safety: ${body.place_of_safety.name || '(not named)'}`);
     }
     let text = `You are about to file: ${parts.join(', ')}.`;
+    text += body.officer_can_leave ? ' The officer is told they can leave now.'
+      : ' The officer is told to stay with the person.';
     if (body.override_reason) text += ` Departing from the usual rule because: ${body.override_reason}`;
     return text;
   }
@@ -159,6 +169,22 @@ export function setupOutcomeForm({ form, requestId, onFiled }) {
     if (reviewing) $('outcome-confirm').focus();
   }
 
+  /** Problems on their fields: a departure with no reason also marks the reason's field. */
+  function showRefusal(error) {
+    const fields = { ...error.fields };
+    if (error.code === 'inconsistent_outcome' && !fields.override_reason) {
+      $('override-fields').hidden = false;
+      fields.override_reason = 'Give your reason for departing from the usual rule (10 characters'
+        + ' or more), or correct the fields marked.';
+    }
+    const unplaced = showErrors(form, fields);
+    const placed = !unplaced.length && Object.keys(fields).length;
+    $('outcome-error').textContent = placed ? 'Please check the fields marked above.'
+      : error.status === 409 ? 'This session is no longer yours to close.'
+        : [error.message, ...unplaced].join(' ');
+    $('outcome-error').hidden = false;
+  }
+
   async function file(body) {
     const button = $('outcome-confirm');
     button.disabled = true;
@@ -166,25 +192,36 @@ export function setupOutcomeForm({ form, requestId, onFiled }) {
       onFiled(await apiSignedIn('POST', `/api/v1/requests/${requestId}/outcome`, body));
     } catch (error) {
       showReview(false);
-      const unplaced = error.status === 422 ? showErrors(form, error.fields) : [];
-      const placed = error.status === 422 && !unplaced.length && Object.keys(error.fields).length;
-      $('outcome-error').textContent = placed ? 'Please check the fields marked above.'
-        : error.status === 409 ? 'This session is no longer yours to close.'
-          : [error.message, ...unplaced].join(' ');
-      $('outcome-error').hidden = false;
+      showRefusal(error.status === 422 ? error
+        : { code: error.code, status: error.status, message: error.message, fields: {} });
     } finally {
       button.disabled = false;
     }
   }
 
-  form.addEventListener('submit', (event) => {
+  // The review step asks the server, which applies every rule filing would (nothing is filed):
+  // what it refuses is marked on its field before the clinician is asked to confirm.
+  form.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearErrors(form);
     $('outcome-error').hidden = true;
     pending = collect();
-    // Without a code and a disposition there is nothing to review: the server names the gaps.
-    if (!pending.triage_code || !pending.disposition) {
-      file(pending);
+    // Asked every time (the form's own question, no default): marked with the server's.
+    const unanswered = pending.officer_can_leave === null
+      ? { officer_can_leave: 'say whether the officer can leave now' } : {};
+    const button = form.querySelector('[type=submit]');
+    button.disabled = true;
+    try {
+      await apiSignedIn('POST', `/api/v1/requests/${requestId}/outcome/check`, pending);
+    } catch (error) {
+      const fields = error.status === 422 ? { ...error.fields, ...unanswered } : {};
+      showRefusal({ code: error.code, status: error.status, message: error.message, fields });
+      return;
+    } finally {
+      button.disabled = false;
+    }
+    if (Object.keys(unanswered).length) {
+      showRefusal({ fields: unanswered });
       return;
     }
     $('outcome-review-summary').textContent = summary(pending);
@@ -196,4 +233,5 @@ export function setupOutcomeForm({ form, requestId, onFiled }) {
   blockDbi();
   applyCode();
   applyDisposition();
+  form.dataset.ready = 'true'; // the rules are wired: what a user (or a test) does now counts
 }

@@ -1,17 +1,17 @@
 // The console's follow-up referrals (those this clinician made): due times, overdue
 // highlighted, what the receiving team did and when, status updates.
 import { api } from './api.js';
-import { REFERRAL_STATUSES, SERVICES, el, label, when } from './labels.js';
+import { REFERRAL_STATUSES, SERVICES, el, label, relativeDue, when } from './labels.js';
 
 const NEXT_STATUSES = ['accepted', 'completed', 'did_not_attend', 'cancelled'];
-
-function relative(iso) {
-  const minutes = Math.round((Date.parse(iso) - Date.now()) / 60000);
-  const size = Math.abs(minutes);
-  const amount = size < 60 ? `${size} min` : size < 48 * 60 ? `${Math.round(size / 60)} h`
-    : `${Math.round(size / 1440)} days`;
-  return minutes >= 0 ? `in ${amount}` : `overdue by ${amount}`;
-}
+// An s298 notification is sent to the Mental Welfare Commission, or not: nobody attends it.
+const NOTICE_STATUSES = ['completed', 'cancelled'];
+const NOTICE_LABELS = { pending: 'Not sent', accepted: 'Not sent', completed: 'Sent',
+                        cancelled: 'Cancelled' };
+const NOTICE_CHOICES = { completed: 'Sent', cancelled: 'Cancelled' };
+const isNotice = (referral) => referral.kind === 'mwc_notification';
+const statusText = (referral) => (isNotice(referral)
+  ? NOTICE_LABELS[referral.status] || referral.status : label(REFERRAL_STATUSES, referral.status));
 
 export class Referrals {
   constructor({ list, empty, scope, message }) {
@@ -42,8 +42,8 @@ export class Referrals {
   item(referral) {
     const open = referral.status === 'pending' || referral.status === 'accepted';
     const due = el('p', { class: 'due' }, `Due ${when(referral.due_at)}`,
-                   open ? ` (${relative(referral.due_at)})` : '');
-    const details = [referral.area, referral.team && `Team: ${referral.team}`,
+                   open ? ` (${relativeDue(referral.due_at)})` : '');
+    const details = [referral.area?.name, referral.team && `Team: ${referral.team}`,
                      referral.contact && `Contact: ${referral.contact}`,
                      referral.note && `Note: ${referral.note}`].filter(Boolean).join(' · ');
     const history = ['accepted', 'declined', 'completed', 'did_not_attend', 'cancelled']
@@ -57,10 +57,11 @@ export class Referrals {
     return el('li', { class: `referral${referral.overdue ? ' overdue' : ''}`,
                       'data-testid': 'referral-item', dataset: { referralId: referral.id } },
       el('div', { class: 'row' },
-         el('strong', {}, label(SERVICES, referral.service)),
+         el('strong', {}, isNotice(referral) ? 's298 notice to the Mental Welfare Commission'
+                          : label(SERVICES, referral.service)),
          el('span', { class: 'badge' }, referral.urgency),
-         el('span', { class: `status status-${referral.status}` },
-            label(REFERRAL_STATUSES, referral.status)),
+         el('span', { class: `status status-${referral.status}`, 'data-testid': 'referral-status' },
+            statusText(referral)),
          referral.overdue ? el('span', { class: 'badge p1' }, 'Overdue') : null),
       due,
       details ? el('p', { class: 'muted small' }, details) : null,
@@ -70,8 +71,10 @@ export class Referrals {
   }
 
   form(referral) {
-    const choices = NEXT_STATUSES.filter((s) => s !== referral.status)
-      .map((s) => el('option', { value: s }, label(REFERRAL_STATUSES, s)));
+    const notice = isNotice(referral);
+    const choices = (notice ? NOTICE_STATUSES : NEXT_STATUSES).filter((s) => s !== referral.status)
+      .map((s) => el('option', { value: s },
+                     notice ? NOTICE_CHOICES[s] : label(REFERRAL_STATUSES, s)));
     return el('form', { class: 'referral-update', dataset: { referralId: referral.id } },
       el('select', { name: 'status', 'aria-label': 'New status' }, ...choices),
       el('input', { name: 'note', placeholder: 'Note (optional)', maxlength: '1000',

@@ -1,6 +1,8 @@
 // The officer's request form: C-SSRS skip logic, the area list, "use my location" (which
 // suggests the nearest area when areas have coordinates), and the JSON body.
 import { api } from './api.js';
+import { showEmergencyNumber } from './emergency.js';
+import { $ } from './dom.js';
 
 const QUESTIONS = ['q1', 'q2', 'q3', 'q4', 'q5', 'q6_lifetime', 'q6_recent'];
 
@@ -13,8 +15,9 @@ function distanceKm(a, b) {
   return 2 * 6371 * Math.asin(Math.sqrt(h));
 }
 
-// Fills the area select from /api/v1/areas, one group per health board; resolves to the
-// areas with coordinates, for the nearest-area suggestion.
+// Fills the area select from /api/v1/areas, one group per health board (each option knows
+// its board's emergency number); resolves to the areas with coordinates, for the
+// nearest-area suggestion.
 async function loadAreas(select) {
   const wanted = select.value;
   const { boards } = await api('GET', '/api/v1/areas');
@@ -22,7 +25,11 @@ async function loadAreas(select) {
   for (const board of boards) {
     const group = document.createElement('optgroup');
     group.label = board.name;
-    for (const area of board.areas) group.append(new Option(area.name, area.id));
+    for (const area of board.areas) {
+      const option = new Option(area.name, area.id);
+      option.dataset.emergencyNumber = board.emergency_number;
+      group.append(option);
+    }
     select.append(group);
   }
   if (areas.length === 1) select.value = areas[0].id;
@@ -31,12 +38,16 @@ async function loadAreas(select) {
 }
 
 export function setupRequestForm(form) {
-  const $ = (id) => document.getElementById(id);
   let coords = null;
   let placed = [];
   const areaSelect = form.elements.area_id;
-  const areasLoaded = loadAreas(areaSelect).then((found) => { placed = found; })
-    .catch(() => { /* the list stays empty; the free-text place still works */ });
+  const areaNumber = () => showEmergencyNumber(areaSelect.selectedOptions[0]?.dataset.emergencyNumber);
+  const areasLoaded = loadAreas(areaSelect).then((found) => { placed = found; areaNumber(); })
+    .catch((error) => {
+      // The list stays empty; the free-text place still works.
+      console.warn('request form: areas not loaded', error);
+    });
+  areaSelect.addEventListener('change', areaNumber);
 
   function suggestNearest() {
     if (!coords || !placed.length) return '';
@@ -101,15 +112,26 @@ export function setupRequestForm(form) {
     if (coords) Object.assign(location, coords);
     const subject = { age_band: data.get('age_band'), sex: data.get('sex') };
     if (text('known_name')) subject.known_name = text('known_name');
+    if (text('chi')) subject.chi = text('chi');
+    if (text('date_of_birth')) subject.date_of_birth = text('date_of_birth');
     const cssrs = Object.fromEntries(QUESTIONS.map((q) => [q, shown(q) ? answer(q) : null]));
     const asked = Object.values(cssrs).some((value) => value !== null);
-    return {
+    const body = {
       incident_ref: text('incident_ref'), location, subject,
       urgency: data.get('urgency'), concerns: data.getAll('concerns'),
       screening: asked ? { cssrs } : {}, mode: data.get('mode'),
-      consent: form.elements.consent.checked, notes: text('notes'),
+      consent: data.get('consent') || false, notes: text('notes'),
     };
+    if (body.consent === 'lacks_capacity') body.capacity_note = text('capacity_note') || null;
+    if (text('officer_phone')) body.officer_phone = text('officer_phone');
+    return body;
   }
+
+  // Consent: a person who lacks capacity is still assessed, and the officer says why.
+  function applyConsent() {
+    $('capacity-note-item').hidden = form.elements.consent.value !== 'lacks_capacity';
+  }
+  form.querySelector('.consent-choice').addEventListener('change', applyConsent);
 
   function reset() {
     form.reset();
@@ -120,8 +142,10 @@ export function setupRequestForm(form) {
     geoStatus('');
     $('use-location').textContent = 'Use my location';
     applySkips();
+    applyConsent();
   }
 
   applySkips();
+  applyConsent();
   return { collect, reset };
 }

@@ -140,6 +140,45 @@ function legend(root, left, y, most) {
                                                                   'data-testid': 'heat-max' }));
 }
 
+/** The hour of day under each day's columns: 06, 12 and 18 where the text fits, else 12. */
+function hourAxis(root, left, bottom, cell) {
+  const roomy = Number(root.getAttribute('font-size')) <= 14;
+  const hours = roomy ? [6, 12, 18] : [12];
+  root.append(text(left - 6, bottom + 18, 'Hour', { class: 'label', 'text-anchor': 'end' }));
+  for (let d = 0; d < 7; d += 1) {
+    for (const h of hours) {
+      const x = left + (d * 24 + h) * cell;
+      root.append(svg('line', { x1: x, x2: x, y1: bottom, y2: bottom + 5, class: 'grid' }),
+                  text(x, bottom + 18, String(h).padStart(2, '0'),
+                       { class: 'tick', 'text-anchor': 'middle', 'data-testid': 'heat-hour' }));
+    }
+  }
+}
+
+/** The heat map's figures as a table: per area, the requests on each day of the week and
+ * its busiest hour (for screen readers, and for reading exact numbers). */
+export function heatTable(body, byArea) {
+  const rows = Object.entries(byArea || {})
+    .map(([area, hours]) => [area, hours, hours.reduce((a, b) => a + b, 0)])
+    .sort((a, b) => b[2] - a[2]);
+  body.replaceChildren(...rows.map(([area, hours, total]) => {
+    const tr = document.createElement('tr');
+    const th = document.createElement('th');
+    th.scope = 'row';
+    th.textContent = area;
+    const busiest = hours.indexOf(Math.max(...hours));
+    const cells = [...DAYS.map((_, d) => hours.slice(d * 24, d * 24 + 24)
+      .reduce((a, b) => a + b, 0)), total,
+    `${DAYS[Math.floor(busiest / 24)]} ${String(busiest % 24).padStart(2, '0')}:00`];
+    tr.append(th, ...cells.map((value) => {
+      const td = document.createElement('td');
+      td.textContent = String(value);
+      return td;
+    }));
+    return tr;
+  }));
+}
+
 /** Areas × 168 hours of week, darker where busier (hour 0 is Monday 00:00 local time). */
 export function heatMap(container, byArea) {
   const areas = Object.entries(byArea || {})
@@ -149,10 +188,11 @@ export function heatMap(container, byArea) {
   const cell = 5;
   const left = 150;
   const bottom = 20 + areas.length * 18;
-  const root = frame(container, left + 168 * cell + 10, bottom + 36,
-                     'Requests by area and hour of week');
+  const root = frame(container, left + 168 * cell + 10, bottom + 62,
+                     'Requests by area and hour of week (the table below has the same figures)');
   const most = Math.max(1, ...areas.flatMap(([, hours]) => hours));
-  legend(root, left, bottom + 12, most);
+  hourAxis(root, left, bottom, cell);
+  legend(root, left, bottom + 38, most);
   DAYS.forEach((day, d) => root.append(text(left + d * 24 * cell + 2, 12, day,
                                             { class: 'tick' })));
   areas.forEach(([area, hours], row) => {

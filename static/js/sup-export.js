@@ -1,5 +1,6 @@
 // The evaluation export for chosen days: checks the period here (the service would answer
 // 422 with the same rules), then downloads the CSV or the FHIR NDJSON under a dated name.
+// The days are sent as dates: the service counts them in the board's local time.
 const DAY_MS = 86400000;
 const MAX_DAYS = 366;  // stats_window.MAX_SPAN_DAYS
 const FORMATS = {
@@ -40,7 +41,7 @@ form.addEventListener('submit', (event) => {
   if (problem) return;
   const format = FORMATS[event.submitter?.value] || FORMATS.csv;
   const query = new URLSearchParams({
-    from: new Date(from).toISOString(), to: new Date(to).toISOString(),
+    from: isoDay(new Date(from)), to: isoDay(new Date(to - DAY_MS)),
   });
   const link = document.createElement('a');
   link.href = `${format.path}?${query}`;

@@ -22,7 +22,9 @@ export class OpenRequests {
                             ...sessions.map((item) => [item.id, item])]);
       this.fetchedAt = Date.now();
       this.render();
-    } catch { /* the next reconnect reloads */ }
+    } catch (error) {
+      console.warn('open requests: not reloaded; the next reconnect reloads them', error);
+    }
   }
 
   /** A `request.created` / `request.updated` summary. */
@@ -44,7 +46,7 @@ export class OpenRequests {
       class: `open-request priority-${item.priority}`, 'data-testid': 'sup-request',
       dataset: { requestId: item.id, status: item.status } },
       el('span', { class: `badge p${item.priority}` }, `P${item.priority}`),
-      el('a', { href: `/api/v1/requests/${item.id}`, 'data-testid': 'sup-request-link' },
+      el('a', { href: `/supervisor/requests/${item.id}`, 'data-testid': 'sup-request-link' },
          `Request ${item.id.slice(0, 8)}`),
       el('span', {}, `${STATUS[item.status]} · ${label(URGENCIES, item.urgency)} · `
                      + `${label(MODES, item.mode)}${item.area ? ` · ${item.area}` : ''}`),

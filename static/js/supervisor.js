@@ -2,29 +2,22 @@
 // the 30-day pictures (service-level trend; the upstream view of a board: demand heat map,
 // detentions and ED conveyances by area) are re-read every five minutes.
 import { api } from './api.js';
-import { clock, el } from './labels.js';
+import { DISPOSITIONS, clock, el } from './labels.js';
 import { Live } from './live.js';
 import { alarmMessage, loadAlarms } from './sup-alarms.js';
-import { barList, heatMap, serviceLevelChart, waitChart } from './sup-charts.js';
+import { barList, heatMap, heatTable, serviceLevelChart, waitChart } from './sup-charts.js';
+import { loadNotices } from './sup-notices.js';
 import { OpenRequests } from './sup-requests.js';
+import { announce } from './sup-announce.js';
+import { $ } from './dom.js';
 
 const MONTH_EVERY_MS = 5 * 60 * 1000;
-const DISPOSITIONS = {
-  advice_only: 'Advice only', resolved_on_scene: 'Resolved on scene',
-  nhs24_mh_hub: 'NHS 24 MH hub', dbi_referral: 'DBI referral',
-  non_urgent_referral: 'Non-urgent referral', urgent_face_to_face: 'Urgent face to face',
-  emergency_department: 'Emergency department', informal_admission: 'Informal admission',
-  place_of_safety_s297: 'Place of safety (s297)',
-  medical_examination_detention: 'Detained for examination', criminal_justice: 'Criminal justice',
-  emergency_services: 'Emergency services', not_completed: 'Not completed',
-};
 
 const dashboard = document.getElementById('dashboard');
 const thresholdS = Number(dashboard.dataset.thresholdS);
-const byId = (id) => document.getElementById(id);
 
 function setText(id, value) {
-  const node = byId(id);
+  const node = $(id);
   const textValue = String(value);
   if (node.textContent !== textValue) node.textContent = textValue;
 }
@@ -35,7 +28,7 @@ const seconds = (value) => (value === null || value === undefined ? '–' : cloc
 function renderTiles(stats) {
   const { queue, clinicians, referrals, window: day } = stats;
   setText('sup-waiting', queue.waiting);
-  for (const node of byId('sup-waiting-by-priority').querySelectorAll('[data-priority]')) {
+  for (const node of $('sup-waiting-by-priority').querySelectorAll('[data-priority]')) {
     node.textContent = queue.by_priority[node.dataset.priority] ?? 0;
   }
   setText('sup-longest-wait', queue.waiting ? clock(queue.longest_wait_s) : '–');
@@ -45,21 +38,33 @@ function renderTiles(stats) {
   setText('sup-clinicians-offline', clinicians.offline);
   const level = day.service_level.today_pct ?? day.service_level.pct;
   setText('sup-service-level', pct(level));
-  byId('sup-service-level').classList.toggle('bad', level !== null && level < 90);
+  $('sup-service-level').classList.toggle('bad', level !== null && level < 90);
   setText('sup-overdue-referrals', referrals.overdue);
-  byId('sup-overdue-referrals').classList.toggle('bad', referrals.overdue > 0);
+  $('sup-overdue-referrals').classList.toggle('bad', referrals.overdue > 0);
   setText('sup-open-referrals', referrals.open);
-  byId('sup-longest-wait').classList.toggle('bad', queue.escalated > 0);
+  $('sup-longest-wait').classList.toggle('bad', queue.escalated > 0);
 }
 
 // The live conditions that are no alarm record of their own (the records list above has
 // the long waits and s298 notices): everyone on duty is busy with someone waiting.
 const RIGHT_NOW = new Set(['no_clinician_available']);
 
+let rightNow = '';
+
+/** Redrawn only when it changes (the figures arrive every 2 s), and a new condition is
+ * announced once. */
 function renderAlarms(alarms) {
-  byId('sup-alarms').replaceChildren(...alarms.filter((alarm) => RIGHT_NOW.has(alarm.kind))
-    .map((alarm) => el('li', { class: `alarm ${alarm.kind}`, dataset: { kind: alarm.kind } },
-      el('strong', {}, 'Right now: '), alarm.message)));
+  const shown = alarms.filter((alarm) => RIGHT_NOW.has(alarm.kind));
+  const key = shown.map((alarm) => `${alarm.kind}:${alarm.message}`).join('|');
+  if (key === rightNow) return;
+  const before = rightNow;
+  rightNow = key;
+  $('sup-alarms').replaceChildren(...shown.map((alarm) => el('li', {
+    class: `alarm ${alarm.kind}`, dataset: { kind: alarm.kind } },
+  el('strong', {}, 'Right now: '), alarm.message)));
+  for (const alarm of shown) {
+    if (!before.includes(`${alarm.kind}:`)) announce(`Right now: ${alarm.message}`);
+  }
 }
 
 function renderFigures(day) {
@@ -78,7 +83,7 @@ function renderFigures(day) {
     ['Officer rating (1–5)', day.feedback.count
       ? `${day.feedback.mean_useful} from ${day.feedback.count}` : 'none yet'],
   ];
-  byId('sup-figures').replaceChildren(...rows.map(([name, value]) => el('div', {},
+  $('sup-figures').replaceChildren(...rows.map(([name, value]) => el('div', {},
     el('dt', {}, name), el('dd', {}, String(value)))));
 }
 
@@ -86,14 +91,14 @@ function renderDay(stats) {
   renderTiles(stats);
   renderAlarms(stats.alarms);
   renderFigures(stats.window);
-  waitChart(byId('sup-chart-waits'), stats.window.series?.points ?? [], thresholdS);
-  barList(byId('sup-chart-dispositions'), Object.entries(stats.window.dispositions)
+  waitChart($('sup-chart-waits'), stats.window.series?.points ?? [], thresholdS);
+  barList($('sup-chart-dispositions'), Object.entries(stats.window.dispositions)
     .map(([code, n]) => [DISPOSITIONS[code] || code, n]), 'No outcomes in the last 24 hours.');
   setText('sup-updated', `Updated ${new Date(stats.generated_at).toLocaleTimeString()}`);
 }
 
 function renderMonth(stats) {
-  serviceLevelChart(byId('sup-chart-service-level'), stats.window.series?.points ?? []);
+  serviceLevelChart($('sup-chart-service-level'), stats.window.series?.points ?? []);
 }
 
 let areaNames = null;
@@ -109,16 +114,17 @@ async function loadAreaNames() {
 function renderUpstream(stats, names) {
   const named = (rows) => Object.fromEntries(Object.entries(rows || {})
     .map(([id, value]) => [names[id] || id, value]));
-  heatMap(byId('sup-heatmap'), named(stats.window.by_area_hour_of_week));
+  heatMap($('sup-heatmap'), named(stats.window.by_area_hour_of_week));
+  heatTable($('sup-heat-rows'), named(stats.window.by_area_hour_of_week));
   const rows = Object.entries(named(stats.window.upstream))
     .sort((a, b) => b[1].requests - a[1].requests);
-  byId('sup-upstream-rows').replaceChildren(...rows.map(([area, n]) => el('tr', {},
+  $('sup-upstream-rows').replaceChildren(...rows.map(([area, n]) => el('tr', {},
     el('th', { scope: 'row' }, area), el('td', {}, String(n.requests)),
     el('td', { class: n.detentions ? 'bad' : '' }, String(n.detentions)),
     el('td', {}, String(n.ed_conveyances)))));
 }
 
-const boardChoice = byId('sup-board');
+const boardChoice = $('sup-board');
 
 async function loadUpstream() {
   const board = boardChoice?.value;
@@ -149,28 +155,33 @@ async function loadMonth() {
 }
 
 function showConnection(state) {
-  const node = byId('sup-connection');
+  const node = $('sup-connection');
   node.dataset.state = state;
   node.textContent = { open: 'Live', connecting: 'Connecting…', closed: 'Reconnecting…' }[state];
 }
 
-const open = new OpenRequests({ list: byId('sup-requests'), empty: byId('sup-no-requests') });
+const open = new OpenRequests({ list: $('sup-requests'), empty: $('sup-no-requests') });
 
 new Live({
   onMessage: (message) => {
     if (message.type === 'stats') renderDay(message.stats);
     else if (message.type === 'alarm') alarmMessage(message);
     else if (message.type === 'request.created' || message.type === 'request.updated') {
+      if (message.type === 'request.created' && message.request?.status === 'waiting') {
+        announce(`New request waiting: priority ${message.request.priority}`
+          + `${message.request.area ? `, ${message.request.area}` : ''}.`);
+      }
       open.update(message.request);
     }
   },
-  onReconnect: () => { loadDay(); open.load(); loadAlarms(); },
+  onReconnect: () => { loadDay(); open.load(); loadAlarms(); loadNotices(); },
   onState: showConnection,
 });
 loadDay();
 loadAlarms();
+loadNotices();
 loadMonth();
 loadUpstream();
 open.load();
 boardChoice?.addEventListener('change', loadUpstream);
-setInterval(() => { loadMonth(); loadUpstream(); }, MONTH_EVERY_MS);
+setInterval(() => { loadMonth(); loadUpstream(); loadNotices(); }, MONTH_EVERY_MS);

@@ -6,8 +6,10 @@ the same event loop as the test's aiohttp server. Pages sign in through the sign
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,11 +23,13 @@ from playwright.async_api import (
     async_playwright,
 )
 
-from conftest import PASSWORD, create_account
+from conftest import OUTCOME_FORM, PASSWORD, REQUEST_FORM, ApiClient, create_account
+from triage_client.call_flow import accept
 from triage_service.domain.codes import Role
-from triage_service.tools.pages import fill_request as fill_request
-from triage_service.tools.pages import go_available as go_available
-from triage_service.tools.pages import sign_in_page
+from triage_service.web.state import STORE
+from triage_tools.pages import fill_request as fill_request
+from triage_tools.pages import go_available as go_available
+from triage_tools.pages import sign_in_page
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = [
@@ -161,3 +165,127 @@ async def both_see_video(officer: Page, clinician: Page) -> None:
     for page in (officer, clinician):
         await wait_state(page, "connected")
         await wait_playing(page)
+
+
+NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth"
+
+
+async def my_requests(page: Page) -> list[dict[str, Any]]:
+    """The officer's requests, read over REST with the page's own session."""
+    requests: list[dict[str, Any]] = await page.evaluate(MY_REQUESTS)
+    return requests
+
+
+async def assert_accessible(page: Page, state: str) -> None:
+    """Fail with the state's name and the violations when axe finds serious ones."""
+    found = await violations(page)
+    assert not found, (state, found)
+
+
+ADVICE = "Stay with her until the crisis team arrives; they will phone you within the hour."
+
+
+async def outcome_form_ready(clinician: Page) -> None:
+    """Wait until the session page has wired its outcome form (it loads after the call)."""
+    await clinician.locator('[data-testid="outcome-form"][data-ready="true"]').wait_for()
+
+
+async def fill_for_review(clinician: Page) -> None:
+    """Fill the outcome form (code C, urgent face-to-face referral) up to its review step."""
+    await outcome_form_ready(clinician)
+    await clinician.get_by_test_id("outcome-triage-code").select_option("C")
+    assert "24 hours" in (await clinician.get_by_test_id("response-target").text_content() or "")
+    assert await clinician.get_by_test_id("referral-fields").is_hidden()
+    await clinician.get_by_test_id("outcome-disposition-select").select_option(
+        "urgent_face_to_face"
+    )
+    await clinician.get_by_test_id("referral-fields").wait_for()
+    await clinician.get_by_test_id("risk-to_self").select_option("moderate")
+    await clinician.get_by_test_id("risk-to_others").select_option("none")
+    await clinician.get_by_test_id("outcome-summary").fill("Ideation without plan; safety plan.")
+    await clinician.get_by_test_id("outcome-advice-input").fill(ADVICE)
+    await clinician.get_by_test_id("officer-can-leave-yes").check()
+    await clinician.get_by_test_id("outcome-submit").click()
+    await clinician.get_by_test_id("outcome-review").wait_for()  # the server checked it
+
+
+async def accepted_session(server: TestServer, open_page: PageFactory) -> tuple[Page, Page]:
+    """An officer's request accepted by a clinician, both on the session page (text mode)."""
+    clinician = await open_page(server, "clinician")
+    officer = await open_page(server, "officer")
+    await go_available(clinician)
+    await fill_request(officer, mode="text")
+    await clinician.get_by_test_id("queue-item").wait_for()
+    await clinician.get_by_test_id("accept-request").click()
+    await clinician.wait_for_url("**/session/*")
+    await outcome_form_ready(clinician)
+    return officer, clinician
+
+
+MY_REQUESTS = """async () => (await (await fetch('/api/v1/requests?scope=mine')).json()).requests"""
+
+
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+RUN_AXE = """async () => {
+  const result = await axe.run(document, { resultTypes: ['violations'] });
+  document.body.dataset.axeRules = String(result.passes.length + result.violations.length);
+  return result.violations.filter((v) => ['serious', 'critical'].includes(v.impact))
+    .map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target) }));
+}"""
+
+
+async def violations(page: Page) -> list[dict[str, Any]]:
+    """The page's serious and critical axe-core violations as it is now."""
+    if not await page.evaluate("typeof axe !== 'undefined'"):
+        # Evaluated over the DevTools protocol: a script tag would be inline and the pages'
+        # CSP (script-src 'self') rightly blocks it.
+        await page.evaluate(AXE.read_text() + "\n;0")
+        assert await page.evaluate("axe.version") == "4.10.3"
+    found: list[dict[str, Any]] = await page.evaluate(RUN_AXE)
+    assert int(await page.evaluate("document.body.dataset.axeRules")) > 10  # axe really ran
+    return found
+
+
+async def officer_with_outcome(
+    server: TestServer, open_page: PageFactory, clinician: ApiClient
+) -> Page:
+    """An officer's page (360 px phone) on a session whose outcome `clinician` filed over the
+    API: the outcome and the feedback form are showing."""
+    officer = await open_page(server, "officer")
+    csrf = (await (await officer.request.get("/api/v1/me")).json())["csrf_token"]
+    created = await officer.request.post(
+        "/api/v1/requests", data=REQUEST_FORM, headers={"X-CSRF-Token": csrf}
+    )
+    request_id = (await created.json())["id"]
+    await accept(clinician, request_id)
+    status, _ = await clinician.post(f"/api/v1/requests/{request_id}/outcome", OUTCOME_FORM)
+    assert status == 201
+    await officer.goto(f"/session/{request_id}")
+    await officer.get_by_test_id("feedback-form").wait_for()
+    return officer
+
+
+async def end_sign_in(server: TestServer, user_id: str | None) -> None:
+    """End every sign-in of the user on the server, as an idle timeout would."""
+    store = server.app[STORE]
+    async for key in store.client.scan_iter(match=store.keys("sess:*")):
+        if json.loads(await store.client.get(key) or "{}").get("id") == user_id:
+            await store.client.delete(key)
+
+
+LIVE_REGIONS = """() => [...document.querySelectorAll(
+    '[aria-live], [role=status], [role=alert], [role=log], [role=timer]')]
+  .map((region) => ({
+    id: region.id || region.dataset.testid || region.className,
+    name: region.getAttribute('aria-label') || region.getAttribute('aria-labelledby'),
+    hasClock: !!region.querySelector('#call-timer, #waited, .waited')
+      || ['call-timer', 'waited'].includes(region.id),
+  }))"""
+
+
+async def live_regions(page: Page) -> list[dict[str, Any]]:
+    """Every live region of the page: its id, its accessible name and whether it holds a clock."""
+    found: list[dict[str, Any]] = await page.evaluate(LIVE_REGIONS)
+    return found

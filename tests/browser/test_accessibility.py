@@ -2,49 +2,33 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import Literal
 
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser
 
-from conftest import PASSWORD, create_account
+from conftest import OUTCOME_FORM, PASSWORD, SignInFactory, create_account, in_session, new_request
+from support.alarms import raise_alarm
 from triage_service.domain.codes import Role
+from triage_service.web.state import STORE
 
-from .conftest import LAPTOP, PageFactory, both_see_video, fill_request
+from .conftest import (
+    LAPTOP,
+    PageFactory,
+    assert_accessible,
+    both_see_video,
+    fill_request,
+    officer_with_outcome,
+)
 
-AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
-RUN_AXE = """async () => {
-  const result = await axe.run(document, { resultTypes: ['violations'] });
-  document.body.dataset.axeRules = String(result.passes.length + result.violations.length);
-  return result.violations.filter((v) => ['serious', 'critical'].includes(v.impact))
-    .map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target) }));
-}"""
-
-
-async def violations(page: Page) -> list[dict[str, Any]]:
-    """The page's serious and critical axe-core violations as it is now."""
-    if not await page.evaluate("typeof axe !== 'undefined'"):
-        # Evaluated over the DevTools protocol: a script tag would be inline and the pages'
-        # CSP (script-src 'self') rightly blocks it.
-        await page.evaluate(AXE.read_text() + "\n;0")
-        assert await page.evaluate("axe.version") == "4.10.3"
-    found: list[dict[str, Any]] = await page.evaluate(RUN_AXE)
-    assert int(await page.evaluate("document.body.dataset.axeRules")) > 10  # axe really ran
-    return found
-
-
-async def assert_accessible(page: Page, state: str) -> None:
-    """Fail with the state's name and the violations when axe finds serious ones."""
-    found = await violations(page)
-    assert not found, (state, found)
+SCHEMES: tuple[Literal["light", "dark"], ...] = ("light", "dark")
 
 
 async def test_sign_in_and_officer_pages_are_accessible(
     server: TestServer, browser: Browser, open_page: PageFactory
 ) -> None:
     """The sign-in page, the officer's form (light and dark, and with its errors) and the
-    waiting screen."""
+    waiting screen with nobody on duty (its phone fallback), light and dark."""
     context = await browser.new_context(base_url=str(server.make_url("")).rstrip("/"))
     page = await context.new_page()
     await page.goto("/")
@@ -62,14 +46,17 @@ async def test_sign_in_and_officer_pages_are_accessible(
     await assert_accessible(officer, "officer form with errors")
     await officer.reload()
     await fill_request(officer)
-    await assert_accessible(officer, "officer waiting")
+    await officer.get_by_test_id("fallback-phone").wait_for()  # nobody on duty: the phone line
+    await assert_accessible(officer, "officer waiting, nobody on duty")
+    await officer.emulate_media(color_scheme="dark")
+    await assert_accessible(officer, "officer waiting, nobody on duty, dark theme")
 
 
 async def test_console_and_session_pages_are_accessible(
-    server: TestServer, open_page: PageFactory
+    server: TestServer, open_page: PageFactory, sign_in: SignInFactory
 ) -> None:
-    """The console empty and with a queue, the session in video and in text for both sides,
-    and the outcome tab."""
+    """The console empty and with a queue (its priority chips and risk flags dark too), the
+    session in video and in text for both sides, and the outcome tab."""
     clinician = await open_page(server, "clinician")
     await clinician.get_by_test_id("queue-empty").wait_for()
     await assert_accessible(clinician, "console empty")
@@ -77,6 +64,19 @@ async def test_console_and_session_pages_are_accessible(
     await fill_request(officer)
     await clinician.get_by_test_id("queue-item").wait_for()
     await assert_accessible(clinician, "console with a queue")
+    other = await sign_in("officer")
+    urgent = await new_request(other, screening={"cssrs": {"q1": True, "q4": True}})
+    await clinician.get_by_test_id("queue-risk").filter(has_text="imminent").wait_for()
+    await clinician.emulate_media(color_scheme="dark")
+    await assert_accessible(clinician, "console with priority 1 and 2 chips, dark theme")
+    await clinician.emulate_media(color_scheme="light")
+    assert (await other.post(f"/api/v1/requests/{urgent['id']}/cancel", None))[0] == 200
+    await (
+        clinician.get_by_test_id("queue-risk")
+        .filter(has_text="imminent")
+        .wait_for(state="detached")
+    )
+    await clinician.emulate_media(color_scheme="light")
     await clinician.get_by_test_id("accept-request").click()
     await clinician.wait_for_url("**/session/*")
     await officer.wait_for_url("**/session/*")
@@ -93,7 +93,8 @@ async def test_console_and_session_pages_are_accessible(
 
 
 async def test_supervisor_dashboard_is_accessible(server: TestServer, browser: Browser) -> None:
-    """The supervisor's dashboard with its live figures drawn."""
+    """The supervisor's dashboard with its live figures drawn, light and dark (the alarm
+    list with alarms: tests/browser/test_alarm_list.py)."""
     user = await create_account(server.app, Role.SUPERVISOR)
     context = await browser.new_context(
         base_url=str(server.make_url("")).rstrip("/"), viewport=LAPTOP
@@ -106,4 +107,86 @@ async def test_supervisor_dashboard_is_accessible(server: TestServer, browser: B
     await page.wait_for_url("**/supervisor")
     await page.get_by_test_id("sup-connection").filter(has_text="Live").wait_for()
     await assert_accessible(page, "supervisor")
+    await page.emulate_media(color_scheme="dark")
+    await assert_accessible(page, "supervisor, dark theme")
     await context.close()
+
+
+async def test_board_report_is_accessible(server: TestServer, browser: Browser) -> None:
+    """The monthly board report page, on screen and in print media."""
+    user = await create_account(server.app, Role.SUPERVISOR)
+    context = await browser.new_context(
+        base_url=str(server.make_url("")).rstrip("/"), viewport=LAPTOP
+    )
+    page = await context.new_page()
+    await page.goto("/")
+    await page.get_by_test_id("login-username").fill(user.username)
+    await page.get_by_test_id("login-password").fill(PASSWORD)
+    await page.get_by_test_id("login-submit").click()
+    await page.wait_for_url("**/supervisor")
+    await page.goto("/reports/default/2026-03")
+    await assert_accessible(page, "report")
+    await page.emulate_media(media="print")
+    await assert_accessible(page, "report printed")
+    await context.close()
+
+
+async def test_alarm_list_and_a_request_page_are_accessible(
+    server: TestServer, open_page: PageFactory
+) -> None:
+    """The dashboard with critical and warning alarms of two causes and one acknowledged
+    (its history open), and a request's read-only page; light and dark."""
+    store = server.app[STORE]
+    for kind, level, minutes in (
+        ("expired", "critical", 12),
+        ("referral_declined", "warning", 40),
+        ("referral_declined", "critical", 3),
+    ):
+        await raise_alarm(store, kind, level, minutes)
+    officer = await open_page(server, "officer")
+    await fill_request(officer)
+    page = await open_page(server, "supervisor")
+    await page.locator("#alarm-list > li:nth-child(3)").wait_for()
+    await page.locator("#alarm-list .alarm-note").first.fill("Seen")
+    await page.locator("#alarm-list [data-testid=alarm-ack]").first.click()
+    await page.get_by_test_id("alarm-history-list").locator("li").first.wait_for(state="attached")
+    await page.get_by_test_id("alarm-history").locator("summary").click()
+    for scheme in SCHEMES:
+        await page.emulate_media(color_scheme=scheme)
+        await assert_accessible(page, f"alarm list and history, {scheme}")
+    link = page.get_by_test_id("sup-request-link").first
+    await link.wait_for()
+    await link.click()
+    await page.get_by_test_id("sup-request-page").wait_for()
+    for scheme in SCHEMES:
+        await page.emulate_media(color_scheme=scheme)
+        await assert_accessible(page, f"a request, read-only, {scheme}")
+
+
+async def test_team_inbox_with_a_new_referral_is_accessible(
+    server: TestServer, open_page: PageFactory, sign_in: SignInFactory
+) -> None:
+    """The team inbox empty, then as an urgency-B referral arrives live (marked New), light
+    and dark."""
+    page = await open_page(server, "receiver", team="crisis_team:default")
+    await page.get_by_test_id("inbox-empty").wait_for()
+    await assert_accessible(page, "team inbox, empty")
+    officer, clinician = await sign_in("officer"), await sign_in("clinician")
+    request = await in_session(officer, clinician)
+    body = {**OUTCOME_FORM, "referral": {"service": "crisis_team", "urgency": "B"}}
+    assert (await clinician.post(f"/api/v1/requests/{request['id']}/outcome", body))[0] == 201
+    await page.get_by_test_id("inbox-new").wait_for()
+    for scheme in SCHEMES:
+        await page.emulate_media(color_scheme=scheme)
+        await assert_accessible(page, f"team inbox with a new referral, {scheme}")
+
+
+async def test_officer_rating_is_accessible(
+    server: TestServer, open_page: PageFactory, sign_in: SignInFactory
+) -> None:
+    """The officer's outcome with its 1-5 rating buttons, light and dark, one chosen."""
+    officer = await officer_with_outcome(server, open_page, await sign_in("clinician"))
+    await assert_accessible(officer, "officer rating")
+    await officer.get_by_test_id("feedback-rating").locator("label").nth(3).click()
+    await officer.emulate_media(color_scheme="dark")
+    await assert_accessible(officer, "officer rating, dark theme")

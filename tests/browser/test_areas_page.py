@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
-from test_lifecycle import PLACE_OF_SAFETY, outcome_form
 
 from conftest import REQUEST_FORM, create_account, log_in
+from support.forms import PLACE_OF_SAFETY, outcome_form
 from triage_service.domain.codes import Role
 from triage_service.settings import Settings
 from triage_service.web.app import create_app
+from triage_tools.pages import fill_request_form, send_request
 
-from .conftest import PageFactory, fill_request
-from .test_officer_page import NO_SIDEWAYS_SCROLL, my_requests
+from .conftest import NO_SIDEWAYS_SCROLL, PageFactory, fill_request, go_available, my_requests
 
 AREAS = """
 [boards.lothian]
@@ -91,7 +91,12 @@ async def test_supervisor_sees_the_upstream_view_per_board(
             referral=None,
             place_of_safety=PLACE_OF_SAFETY,
         ),
-        "govan": outcome_form(triage_code="A", disposition="emergency_department", referral=None),
+        "govan": outcome_form(
+            triage_code="A",
+            disposition="emergency_department",
+            conveyance="ambulance",
+            referral=None,
+        ),
     }
     for area, result in results.items():
         location = {**REQUEST_FORM["location"], "area_id": area}
@@ -110,3 +115,39 @@ async def test_supervisor_sees_the_upstream_view_per_board(
     assert await rows.all_inner_texts() == ["Leith\t1\t1\t0"]
     await officer.client.close()
     await clinician.client.close()
+
+
+async def test_clinician_sees_the_area_and_board_by_name(
+    areas_server: TestServer, open_page: PageFactory
+) -> None:
+    """The officer picks Govan: the clinician's queue card and the session's details name the
+    area and its health board (not their ids), beside the place the officer typed."""
+    clinician = await open_page(areas_server, "clinician")
+    await go_available(clinician)
+    officer = await open_page(areas_server, "officer")
+    await officer.locator("[data-testid=location-area-id] option[value=govan]").wait_for(
+        state="attached"
+    )
+    await fill_request_form(officer)
+    await officer.get_by_test_id("location-area-id").select_option("govan")
+    await send_request(officer)
+    place = clinician.get_by_test_id("queue-place")
+    await place.filter(has_text="NHS Greater Glasgow and Clyde").wait_for()
+    assert (await place.text_content() or "").split(" · ") == [
+        "Bus station, Buchanan St",
+        "Govan",
+        "Glasgow City Centre",
+        "NHS Greater Glasgow and Clyde",
+    ]
+    await clinician.get_by_test_id("accept-request").click()
+    await clinician.wait_for_url("**/session/*")
+    details = clinician.get_by_test_id("request-details")
+    await details.filter(has_text="NHS Greater Glasgow and Clyde").wait_for()
+    rows = await details.evaluate(
+        "(dl) => Object.fromEntries([...dl.querySelectorAll('dt')].map("
+        "(dt) => [dt.textContent, dt.nextElementSibling.textContent]))"
+    )
+    assert rows["Location"] == "Bus station, Buchanan St"
+    assert rows["Area"] == "Govan · Glasgow City Centre"
+    assert rows["Health board"] == "NHS Greater Glasgow and Clyde"
+    assert "govan" not in str(rows) and "glasgow" not in str(rows).replace("Glasgow", "")

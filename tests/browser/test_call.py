@@ -8,9 +8,11 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, WebSocketRoute
 
 from .conftest import (
+    ADVICE,
     PageFactory,
     both_see_video,
     chat,
+    fill_for_review,
     fill_request,
     go_available,
     request_and_accept,
@@ -18,29 +20,11 @@ from .conftest import (
     wait_state,
 )
 
-ADVICE = "Stay with her until the crisis team arrives; they will phone you within the hour."
-
 
 async def file_outcome(clinician: Page) -> None:
     """Fill the outcome form (code C, urgent face-to-face referral), review and file it."""
     await fill_for_review(clinician)
     await clinician.get_by_test_id("outcome-confirm").click()
-
-
-async def fill_for_review(clinician: Page) -> None:
-    """Fill the outcome form (code C, urgent face-to-face referral) up to its review step."""
-    await clinician.get_by_test_id("outcome-triage-code").select_option("C")
-    assert "24 hours" in (await clinician.get_by_test_id("response-target").text_content() or "")
-    assert await clinician.get_by_test_id("referral-fields").is_hidden()
-    await clinician.get_by_test_id("outcome-disposition-select").select_option(
-        "urgent_face_to_face"
-    )
-    await clinician.get_by_test_id("referral-fields").wait_for()
-    await clinician.get_by_test_id("risk-to_self").select_option("moderate")
-    await clinician.get_by_test_id("risk-to_others").select_option("none")
-    await clinician.get_by_test_id("outcome-summary").fill("Ideation without plan; safety plan.")
-    await clinician.get_by_test_id("outcome-advice-input").fill(ADVICE)
-    await clinician.get_by_test_id("outcome-submit").click()
 
 
 async def test_request_accept_call_chat_and_outcome(
@@ -176,3 +160,25 @@ async def test_lost_signals_are_recovered_after_the_live_channel_reconnects(
     lossy.losing = False
     await lossy.drop_connection()
     await both_see_video(officer, clinician)
+
+
+async def test_an_offer_lost_without_a_reconnect_is_sent_again(
+    server: TestServer, open_page: PageFactory
+) -> None:
+    """If the signals to the officer are lost while the call is set up (pub/sub dropped them)
+    and the live channel stays open, the clinician's unanswered offer is sent again after 3 s
+    (then after 6 s, ...): the call connects with video without either live channel
+    reconnecting."""
+    officer = await open_page(server, "officer")
+    clinician = await open_page(server, "clinician")
+    lossy = LossyLiveChannel()
+    await officer.route_web_socket("**/ws", lossy.route)
+    await officer.reload()
+    await request_and_accept(officer, clinician)
+    await officer.wait_for_timeout(1500)
+    assert await officer.get_by_test_id("connection-state").text_content() != "connected"
+
+    sockets = len(lossy.routes)
+    lossy.losing = False
+    await both_see_video(officer, clinician)
+    assert len(lossy.routes) == sockets  # the officer's live channel never reconnected

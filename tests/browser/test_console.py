@@ -6,17 +6,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, WebSocketRoute
 
-from conftest import OUTCOME_FORM, REQUEST_FORM, SignInFactory
+from conftest import OUTCOME_FORM, PASSWORD, REQUEST_FORM, SignInFactory, new_request
 from triage_service.domain.times import wall_clock_ms
-from triage_service.settings import Settings
-from triage_service.web.app import create_app
 
-from .conftest import PageFactory, fill_request, go_available, request_and_accept
+from .conftest import (
+    PageFactory,
+    end_sign_in,
+    fill_request,
+    go_available,
+    live_regions,
+    request_and_accept,
+)
 
 H = 3_600_000
 
@@ -35,14 +38,6 @@ class ShiftedClock:
 def shifted_clock() -> ShiftedClock:
     """A clock on wall time that a test may set back."""
     return ShiftedClock()
-
-
-@pytest.fixture(name="app")
-async def app_on_shifted_clock(
-    settings: Settings, redis_client: aioredis.Redis, clock: ShiftedClock
-) -> web.Application:
-    """The application on the shiftable clock."""
-    return create_app(settings, clock=clock)
 
 
 async def post_from(page: Page, path: str, body: Any) -> int:
@@ -174,3 +169,51 @@ async def test_queue_card_shows_risk_place_reference_and_a_ticking_wait(
         arg=waited,
         timeout=2500,
     )
+
+
+async def test_going_available_sounds_for_a_priority_1_already_waiting(
+    server: TestServer, open_page: PageFactory, sign_in: SignInFactory
+) -> None:
+    """A clinician going available hears no tone for a priority-2 request already waiting,
+    but does for a priority-1 one that arrived while they were offline."""
+    clinician = await open_page(server, "clinician")
+    officer = await sign_in("officer")
+    await new_request(officer, urgency="urgent")
+    await clinician.get_by_test_id("queue-item").wait_for()
+    await go_available(clinician)
+    console = clinician.locator("#console")
+    assert await console.get_attribute("data-alerts") is None
+    await clinician.get_by_test_id("availability-toggle").click()
+    await clinician.get_by_test_id("availability-status").filter(has_text="offline").wait_for()
+    urgent = await new_request(await sign_in("officer"), urgency="immediate")
+    assert urgent["priority"] == 1
+    await clinician.get_by_test_id("queue-item").nth(1).wait_for()
+    assert await console.get_attribute("data-alerts") is None  # offline: no tone
+    await go_available(clinician)
+    await clinician.locator('#console[data-alerts="1"]').wait_for()
+    arrivals = await clinician.get_by_test_id("arrivals").text_content() or ""
+    assert arrivals.startswith("Priority 1 waiting: priority 1, Immediate"), arrivals
+    regions = await live_regions(clinician)  # named, and none ticks with the waits
+    assert all(r["name"] for r in regions) and not any(r["hasClock"] for r in regions), regions
+
+
+@pytest.mark.settings(ws_session_check_s=0.5)
+async def test_lapsed_sign_in_on_the_console_is_asked_again_in_place(
+    server: TestServer, open_page: PageFactory
+) -> None:
+    """A clinician whose sign-in lapses on the console is asked for the password in a dialog
+    on the console (not sent to the sign-in page); signed in, the queue is live again."""
+    clinician = await open_page(server, "clinician")
+    await go_available(clinician)
+    url = clinician.url
+    await end_sign_in(server, await clinician.get_attribute("#console", "data-user-id"))
+    dialog = clinician.get_by_test_id("resignin-dialog")
+    await dialog.wait_for(timeout=20000)
+    assert clinician.url == url
+    assert await clinician.get_by_test_id("resignin-username").input_value()
+    await clinician.get_by_test_id("resignin-password").fill(PASSWORD)
+    await clinician.get_by_test_id("resignin-submit").click()
+    await dialog.wait_for(state="detached")
+    officer = await open_page(server, "officer")
+    await fill_request(officer)
+    await clinician.get_by_test_id("queue-item").wait_for()

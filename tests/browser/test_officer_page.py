@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Page, Route
+from playwright.async_api import Route
 
 from triage_service.settings import Settings
 from triage_service.web.app import create_app
+from triage_tools.pages import fill_request_form, send_request
 
-from .conftest import PageFactory, fill_request, go_available
+from .conftest import NO_SIDEWAYS_SCROLL, PageFactory, fill_request, go_available, my_requests
 
 BUDGET_BYTES = 150 * 1024
-NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth"
 # The page and every static file it loaded, fetched again uncached (the body as decoded).
 PAGE_WEIGHT = """async () => {
   const urls = [location.href, ...performance.getEntriesByType('resource')
@@ -28,13 +27,6 @@ PAGE_WEIGHT = """async () => {
   }
   return sizes;
 }"""
-MY_REQUESTS = """async () => (await (await fetch('/api/v1/requests?scope=mine')).json()).requests"""
-
-
-async def my_requests(page: Page) -> list[dict[str, Any]]:
-    """The officer's requests, read over REST with the page's own session."""
-    requests: list[dict[str, Any]] = await page.evaluate(MY_REQUESTS)
-    return requests
 
 
 async def test_officer_page_fits_a_phone_and_is_light(
@@ -233,3 +225,36 @@ async def test_errors_are_linked_and_clear_when_corrected(
     await page.get_by_test_id("geo-status").filter(has_text="Location added").wait_for()
     assert (await place.input_value()).startswith("GPS 55.86")
     assert await place.get_attribute("aria-invalid") is None
+
+
+async def test_a_person_who_lacks_capacity_is_still_assessed(
+    server: TestServer, open_page: PageFactory
+) -> None:
+    """Choosing "they cannot decide" asks why (the request is refused, the note marked, until
+    it is given); then the request goes in with `lacks_capacity`, the note and the officer's
+    call-back number, which the accepting clinician reads beside the call."""
+    officer = await open_page(server, "officer")
+    await fill_request_form(officer)
+    note = officer.get_by_test_id("capacity-note")
+    assert await note.is_hidden()
+    await officer.get_by_test_id("consent-lacks-capacity").check()
+    await note.wait_for()
+    await officer.get_by_test_id("officer-phone").fill("07700 900123")
+    await officer.get_by_test_id("request-submit").click()
+    problem = officer.locator('[data-error-for="capacity_note"]')
+    await problem.wait_for()
+    assert await my_requests(officer) == []
+    await note.fill("Heavily intoxicated, cannot follow the conversation")
+    await send_request(officer)
+    [request] = await my_requests(officer)
+    assert request["consent"] == "lacks_capacity"
+    assert request["capacity_note"] == "Heavily intoxicated, cannot follow the conversation"
+    assert request["officer"]["phone"] == "07700 900123"
+    clinician = await open_page(server, "clinician")
+    await go_available(clinician)
+    await clinician.get_by_test_id("accept-request").click()
+    await clinician.wait_for_url("**/session/*")
+    details = clinician.get_by_test_id("request-details")
+    await details.filter(has_text="Lacks capacity").wait_for()
+    text = await details.text_content() or ""
+    assert "call-back 07700 900123" in text and "Heavily intoxicated" in text

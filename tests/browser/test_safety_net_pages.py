@@ -3,16 +3,20 @@ sign-in during a call does not lose the outcome."""
 
 from __future__ import annotations
 
-import json
-
 from aiohttp.test_utils import TestServer
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from conftest import PASSWORD
-from triage_service.web.state import STORE
 
-from .conftest import PageFactory, fill_request, go_available
-from .test_call import ADVICE, fill_for_review
+from .conftest import (
+    ADVICE,
+    PHONE,
+    PageFactory,
+    end_sign_in,
+    fill_for_review,
+    fill_request,
+    go_available,
+)
 
 
 async def test_nobody_on_duty_shows_the_fallback_until_a_clinician_comes_on(
@@ -27,6 +31,12 @@ async def test_nobody_on_duty_shows_the_fallback_until_a_clinician_comes_on(
     text = await fallback.text_content() or ""
     assert "No clinician is on duty" in text and "0800 000 0000" in text and "999" in text
     assert (await officer.get_by_test_id("queue-estimate").text_content() or "") == ""
+    # A large tap-to-call button above the queue position, on the phone's first screen.
+    call = await officer.get_by_test_id("fallback-phone").bounding_box()
+    position = await officer.get_by_test_id("queue-position").bounding_box()
+    assert call and position and call["y"] + call["height"] < position["y"], (call, position)
+    assert call["y"] + call["height"] <= PHONE["height"] and call["height"] >= 48, call
+    assert await officer.get_by_test_id("fallback-phone").get_attribute("href") == "tel:08000000000"
     await officer.locator("#live-status").filter(has_text="live").wait_for()
     clinician = await open_page(server, "clinician")
     await go_available(clinician)
@@ -48,12 +58,8 @@ async def test_lapsed_session_during_a_call_still_files_the_outcome(
     await clinician.wait_for_url("**/session/*")
     await officer.wait_for_url("**/session/*")
     clinician_id = await clinician.get_attribute("#session", "data-user-id")
-    await clinician.get_by_test_id("officer-released").check()
-    await fill_for_review(clinician)
-    store = server.app[STORE]
-    async for key in store.client.scan_iter(match=store.keys("sess:*")):
-        if json.loads(await store.client.get(key) or "{}").get("id") == clinician_id:
-            await store.client.delete(key)  # the sign-in lapses
+    await fill_for_review(clinician)  # the officer can leave: yes
+    await end_sign_in(server, clinician_id)  # the sign-in lapses
     dialog = clinician.get_by_test_id("resignin-dialog")
     confirmed = True
     try:
@@ -71,7 +77,8 @@ async def test_lapsed_session_during_a_call_still_files_the_outcome(
     await clinician.get_by_test_id("session-status").filter(has_text="Outcome filed").wait_for()
     await officer.get_by_test_id("officer-outcome").wait_for()
     assert await officer.get_by_test_id("outcome-advice").text_content() == ADVICE
-    released = officer.get_by_test_id("outcome-released")
+    released = officer.get_by_test_id("officer-release")
+    assert await released.get_attribute("data-released") == "true"
     assert "You can leave now" in (await released.text_content() or "")
 
 
@@ -90,4 +97,20 @@ async def test_supervisor_acknowledges_an_alarm_from_the_list(
     await alarm.locator(".alarm-request").filter(has_text="Status waiting").wait_for()
     await alarm.get_by_test_id("alarm-note").fill("Rang the on-call manager")
     await alarm.get_by_test_id("alarm-ack").click()
+    await alarm.wait_for(state="detached")
+
+
+async def test_an_alarm_leaves_the_list_when_its_cause_ends(
+    server: TestServer, open_page: PageFactory
+) -> None:
+    """A `no_clinician_on_duty` alarm shows its area and board; when the officer cancels the
+    request, the alarm is resolved and leaves the supervisor's list without anyone
+    acknowledging it."""
+    supervisor = await open_page(server, "supervisor")
+    officer = await open_page(server, "officer")
+    await fill_request(officer)
+    alarm = supervisor.get_by_test_id("alarm-list").locator("[data-alarm-id]")
+    await alarm.filter(has_text="Default board").wait_for()
+    await officer.get_by_test_id("cancel-request").click()
+    await officer.get_by_test_id("cancel-confirm").click()
     await alarm.wait_for(state="detached")

@@ -15,7 +15,7 @@ from conftest import OUTCOME_FORM, PASSWORD, REQUEST_FORM, SignInFactory, create
 from triage_service.domain.codes import Role
 from triage_service.export.csv import COLUMNS
 
-from .conftest import LAPTOP
+from .conftest import LAPTOP, assert_accessible
 
 IDENTIFYING = [
     REQUEST_FORM["incident_ref"],
@@ -55,7 +55,8 @@ async def dashboard(server: TestServer, browser: Browser) -> AsyncIterator[Page]
 
 async def test_dashboard_updates_live(dashboard: Page, sign_in: SignInFactory) -> None:
     """A new request shows as waiting within seconds, then as in session once accepted,
-    without reloading, and no name or free text ever reaches the page."""
+    without reloading, and no name or free text ever reaches the page; its arrival is said
+    once in the named polite region, while the lists that tick are no live regions."""
     page = dashboard
     await page.get_by_test_id("sup-connection").filter(has_text="Live").wait_for()
     await page.get_by_test_id("sup-waiting").filter(has_text="0").wait_for()
@@ -64,6 +65,11 @@ async def test_dashboard_updates_live(dashboard: Page, sign_in: SignInFactory) -
     assert status == 201
     await page.get_by_test_id("sup-waiting").filter(has_text="1").wait_for(timeout=8000)
     await page.get_by_test_id("sup-alarms").get_by_text("no clinician is available").wait_for()
+    announced = page.get_by_test_id("sup-announce")
+    await announced.filter(has_text="New request waiting: priority 2").wait_for()
+    for ticking in ("sup-requests", "sup-alarms", "alarm-list"):
+        assert await page.get_by_test_id(ticking).get_attribute("aria-live") is None
+    assert await announced.get_attribute("aria-label") == "Dashboard changes"
     await clinician.post(f"/api/v1/requests/{created['id']}/accept")
     await page.get_by_test_id("sup-in-session").filter(has_text="1").wait_for(timeout=8000)
     await page.get_by_test_id("sup-waiting").filter(has_text="0").wait_for()
@@ -136,8 +142,10 @@ async def test_open_requests_list_and_readable_charts(
     server: TestServer, browser: Browser, sign_in: SignInFactory
 ) -> None:
     """At 1440x900 the open-request list shows a waiting request, then the same request in
-    session, linked by id; chart text is at least 12 px, none is cut off at the edges, the
-    heat map has a colour scale and the service level says what it counts."""
+    session, linked by id to its read-only page (in session, no identifying value, axe
+    clean); chart text is at least 12 px, none is cut off at the edges, the
+    heat map has a colour scale, an hour axis and a table of the same figures, and the
+    service level says what it counts."""
     user = await create_account(server.app, Role.SUPERVISOR)
     context = await browser.new_context(
         base_url=str(server.make_url("")).rstrip("/"), viewport={"width": 1440, "height": 900}
@@ -157,7 +165,7 @@ async def test_open_requests_list_and_readable_charts(
     await row.wait_for()
     assert await row.get_attribute("data-status") == "waiting"
     link = await row.get_by_test_id("sup-request-link").get_attribute("href")
-    assert link == f"/api/v1/requests/{created['id']}"
+    assert link == f"/supervisor/requests/{created['id']}"
     await page.get_by_test_id("sup-connection").filter(has_text="Live").wait_for()
     await clinician.post(f"/api/v1/requests/{created['id']}/accept")
     await page.locator(f"[data-request-id='{created['id']}'][data-status=in_session]").wait_for()
@@ -165,10 +173,22 @@ async def test_open_requests_list_and_readable_charts(
     await page.locator("[data-testid=sup-heatmap] svg rect.heat").first.wait_for()
     await page.locator("[data-testid=sup-chart-service-level] svg circle.dot").first.wait_for()
     assert await page.locator("[data-testid=heat-max]").count() == 1
+    assert await page.locator("[data-testid=heat-hour]").count() == 21  # 06, 12, 18 a day
+    await page.get_by_test_id("sup-heat-table").locator("summary").click()
+    heat_row = page.get_by_test_id("sup-heat-rows").locator("tr").first
+    assert await heat_row.locator("td").nth(7).text_content() == "2"  # both requests
     assert await page.evaluate(SMALLEST_TEXT) >= 12
     assert await page.evaluate(CUT_TEXT) == []
     explained = await page.get_by_test_id("sup-service-level-explained").text_content() or ""
     assert "of the requests answered" in explained
+    content = await page.content()
+    for value in IDENTIFYING:
+        assert value not in content
+    await row.get_by_test_id("sup-request-link").click()
+    await page.wait_for_url(f"**/supervisor/requests/{created['id']}")
+    status = page.get_by_test_id("sup-request-status")
+    assert await status.text_content() == "in session"
+    await assert_accessible(page, "a request, read-only")
     content = await page.content()
     for value in IDENTIFYING:
         assert value not in content

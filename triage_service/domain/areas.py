@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from triage_service.domain.codes import ReferralService
+from triage_service.domain.costs import BoardCosts, CostsEntry, board_costs
 from triage_service.domain.errors import Invalid
+from triage_service.domain.models import PhoneNumber
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 DEFAULT_ID = "default"
+DEFAULT_EMERGENCY_NUMBER = "999"
 EARTH_RADIUS_KM = 6371.0
 
 
@@ -31,6 +35,14 @@ class _AreaEntry(BaseModel):
     phone_fallback: str = Field(min_length=1, max_length=32)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
+    population: int | None = Field(default=None, ge=1)  # the board report's rates per 100,000
+
+
+class _TeamEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=80)
+    phone: PhoneNumber
 
 
 class _BoardEntry(BaseModel):
@@ -38,7 +50,10 @@ class _BoardEntry(BaseModel):
 
     name: str = Field(min_length=1, max_length=64)
     timezone: str | None = None
+    emergency_number: str = Field(default=DEFAULT_EMERGENCY_NUMBER, pattern=r"^[0-9]{2,16}$")
+    teams: dict[ReferralService, _TeamEntry] = Field(default_factory=dict)
     areas: list[_AreaEntry] = Field(min_length=1)
+    costs: CostsEntry | None = None  # the board report's unit costs (domain/costs.py)
 
     @field_validator("timezone")
     @classmethod
@@ -64,21 +79,39 @@ class Area:
     phone_fallback: str
     lat: float | None = None
     lon: float | None = None
+    population: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    """A receiving team of a board, as the areas file names it: who to phone."""
+
+    service: str
+    name: str
+    phone: str
 
 
 @dataclass(frozen=True, slots=True)
 class Board:
-    """A health board: its name, time zone and areas."""
+    """A health board: its name, time zone, areas, the number that calls its emergency
+    services, and the phones of its receiving teams."""
 
     id: str
     name: str
     timezone: str
     areas: tuple[Area, ...]
+    emergency_number: str = DEFAULT_EMERGENCY_NUMBER
+    teams: tuple[Team, ...] = ()
+    costs: BoardCosts = field(default_factory=BoardCosts)
 
     @property
     def zone(self) -> ZoneInfo:
         """The board's time zone."""
         return ZoneInfo(self.timezone)
+
+    def team(self, service: str) -> Team | None:
+        """The board's team for a referral service, if the areas file names one."""
+        return next((t for t in self.teams if t.service == service), None)
 
 
 class AreaDirectory:
@@ -96,6 +129,15 @@ class AreaDirectory:
     def area(self, area_id: str) -> Area | None:
         """The area with this id, if any."""
         return self._areas.get(area_id)
+
+    def board_of(self, board_id: str | None) -> Board:
+        """The board with this id; the first board when there is none (a request whose place
+        matched no area)."""
+        return self._boards.get(board_id or "") or self.boards[0]
+
+    def emergency_number(self, board_id: str | None) -> str:
+        """The number an officer in this board calls for emergency services."""
+        return self.board_of(board_id).emergency_number
 
     @property
     def board_ids(self) -> tuple[str, ...]:
@@ -129,13 +171,16 @@ class AreaDirectory:
 
     def nearest(self, lat: float, lon: float) -> Area | None:
         """The area whose coordinates are nearest (great-circle), if any has coordinates."""
-        placed = [a for a in self._areas.values() if a.lat is not None and a.lon is not None]
-        return min(placed, key=lambda a: distance_km(lat, lon, a.lat, a.lon), default=None)
+        placed = [
+            (distance_km(lat, lon, a.lat, a.lon), a)
+            for a in self._areas.values()
+            if a.lat is not None and a.lon is not None
+        ]
+        return min(placed, key=lambda found: found[0], default=(0.0, None))[1]
 
 
-def distance_km(lat1: float, lon1: float, lat2: float | None, lon2: float | None) -> float:
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in kilometres (haversine)."""
-    assert lat2 is not None and lon2 is not None
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
@@ -167,13 +212,26 @@ def parse_directory(text: str, *, default_timezone: str) -> AreaDirectory:
     boards, seen = [], set[str]()
     for board_id, entry in parsed.boards.items():
         areas = tuple(
-            Area(a.id, a.name, board_id, a.phone_fallback, a.lat, a.lon) for a in entry.areas
+            Area(a.id, a.name, board_id, a.phone_fallback, a.lat, a.lon, population=a.population)
+            for a in entry.areas
         )
         for area in areas:
             if area.id in seen:
                 raise AreaFileError(f"boards.{board_id}.areas: area id {area.id!r} is repeated")
             seen.add(area.id)
-        boards.append(Board(board_id, entry.name, entry.timezone or default_timezone, areas))
+        teams = tuple(Team(s.value, t.name, t.phone) for s, t in entry.teams.items())
+        zone = entry.timezone or default_timezone
+        boards.append(
+            Board(
+                board_id,
+                entry.name,
+                zone,
+                areas,
+                emergency_number=entry.emergency_number,
+                teams=teams,
+                costs=board_costs(entry.costs),
+            )
+        )
     return AreaDirectory(tuple(boards))
 
 

@@ -134,6 +134,31 @@ class Conveyance(StrEnum):
     OTHER = "other"
 
 
+# "Conveyance avoided" (the statistics' count): the person went neither to the emergency
+# department nor was left unassessed, and no ambulance took them. The outcome counters
+# (store/lua/_outcome_counts.lua) get these sets rendered from here (store/rules.py).
+CONVEYANCE_NOT_AVOIDED: Final = frozenset(
+    {Disposition.EMERGENCY_DEPARTMENT, Disposition.NOT_COMPLETED}
+)
+CONVEYED_TO_HOSPITAL: Final = frozenset({Conveyance.AMBULANCE})
+
+
+def conveyance_avoided(disposition: str, conveyance: str) -> bool:
+    """Whether an outcome counts as a conveyance to hospital avoided."""
+    return disposition not in CONVEYANCE_NOT_AVOIDED and conveyance not in CONVEYED_TO_HOSPITAL
+
+
+class Counterfactual(StrEnum):
+    """What the officer would most likely have done without the assessment (feedback)."""
+
+    S297_REMOVAL = "s297_removal"
+    ED_CONVEYANCE = "ed_conveyance"
+    ARREST = "arrest"
+    NO_SUPPORT = "no_support"
+    OTHER_SERVICE = "other_service"
+    SAME = "same"
+
+
 class ReferralService(StrEnum):
     CRISIS_TEAM = "crisis_team"
     CMHT = "cmht"
@@ -174,3 +199,11 @@ CLINICIAN_STATUSES: Final = frozenset(
 
 
 STATS_ROLES = (Role.SUPERVISOR, Role.ADMIN)
+
+CONSENT_GIVEN: Final = "given"
+
+
+def consent_recorded(consent: object) -> str:
+    """How a form's consent is kept and counted: `true` as `given`, a named value (such as
+    `lacks_capacity`) as itself."""
+    return CONSENT_GIVEN if consent is True else str(consent)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -21,6 +22,7 @@ from triage_service.domain.codes import (
     Availability,
     Concern,
     Conveyance,
+    Counterfactual,
     Disposition,
     Mode,
     ReferralService,
@@ -29,6 +31,7 @@ from triage_service.domain.codes import (
     TriageCode,
     Urgency,
 )
+from triage_service.domain.person import normalise_chi
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -43,6 +46,8 @@ def iso_z(value: datetime) -> str:
     return _as_utc(value).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+LATEST_ZONE = timedelta(hours=14)  # the clock furthest ahead of UTC (Kiribati)
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc), PlainSerializer(iso_z, return_type=str)]
 ShortText = Annotated[str, Field(max_length=200)]
 
@@ -67,6 +72,8 @@ class Strict(BaseModel):
 class Credentials(Strict):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
+    otp: str | None = Field(default=None, max_length=16, description="a code from the TOTP app")
+    recovery_code: str | None = Field(default=None, max_length=40)
 
 
 class Location(Strict):
@@ -83,6 +90,48 @@ class Subject(Strict):
     age_band: AgeBand = AgeBand.UNKNOWN
     sex: Sex = Sex.UNKNOWN
     known_name: str | None = Field(default=None, max_length=100)
+    chi: str | None = Field(
+        default=None,
+        max_length=20,
+        description="the person's CHI number, if known: 10 digits (DDMMYY, four more, the"
+        " last a modulus-11 check digit); links their earlier contacts",
+    )
+    date_of_birth: date | None = Field(
+        default=None, description="YYYY-MM-DD, if known (with the name: a possible match)"
+    )
+
+    @field_validator("chi")
+    @classmethod
+    def chi_checked(cls, value: str | None) -> str | None:
+        """A CHI number is kept as its ten digits, only when its date and check digit hold;
+        an empty one is none."""
+        if not value:
+            return None
+        try:
+            return normalise_chi(value)
+        except ValueError as e:
+            raise PydanticCustomError("invalid_chi", str(e)) from e
+
+    @field_validator("date_of_birth", mode="before")
+    @classmethod
+    def iso_date(cls, value: object) -> object:
+        """Only an ISO date, YYYY-MM-DD (neither a number nor a time is taken for one); an
+        empty one is none."""
+        if value == "":
+            return None
+        if value is None or isinstance(value, date):
+            return value
+        if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
+            raise PydanticCustomError("date_type", "a date, YYYY-MM-DD")
+        return value
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def born_already(cls, value: date | None) -> date | None:
+        """A date of birth is not in the future (later than today anywhere: UTC+14)."""
+        if value is not None and value > (datetime.now(UTC) + LATEST_ZONE).date():
+            raise PydanticCustomError("date_in_future", "a date of birth is not in the future")
+        return value
 
 
 class Cssrs(Strict):
@@ -101,6 +150,28 @@ class Screening(Strict):
     cssrs: Cssrs | None = None
 
 
+PHONE_PATTERN = r"^[0-9 +()\-]{7,20}$"
+PhoneNumber = Annotated[
+    str,
+    Field(
+        pattern=PHONE_PATTERN,
+        description="a call-back number: 7-20 digits, spaces, +, (, ) or -",
+    ),
+]
+Consent = Literal["given", "lacks_capacity", "declined"]
+CONSENT_VALUES: tuple[Consent, ...] = ("given", "lacks_capacity", "declined")
+
+
+def _consent_schema(schema: dict[str, Any]) -> None:
+    """`consent` is required and also accepts `true` (meaning given): say so in the schema."""
+    _trimmed_lengths(schema)
+    schema.setdefault("required", []).append("consent")
+    schema["properties"]["consent"] = {
+        "anyOf": [{"const": True}, {"enum": list(CONSENT_VALUES)}],
+        "description": "true or given; lacks_capacity (with capacity_note); declined",
+    }
+
+
 class RequestForm(Strict):
     """What an officer sends to ask for an assessment."""
 
@@ -111,16 +182,47 @@ class RequestForm(Strict):
     concerns: list[Concern] = Field(default_factory=list, max_length=len(Concern))
     screening: Screening = Field(default_factory=Screening)
     mode: Mode
-    consent: bool = Field(json_schema_extra={"const": True})
+    consent: Consent | None = Field(default=None, validate_default=True)
+    capacity_note: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        validate_default=True,
+        description="lacks_capacity: why the person cannot consent",
+    )
+    officer_phone: PhoneNumber | None = None
     notes: str = Field(default="", max_length=2000)
 
-    @field_validator("consent")
+    model_config = ConfigDict(json_schema_extra=_consent_schema)
+
+    @field_validator("consent", mode="before")
     @classmethod
-    def consent_given(cls, value: bool) -> bool:
-        """The person must have agreed to a remote assessment."""
-        if not value:
-            raise PydanticCustomError("consent_required", "must be true")
+    def consent_recorded(cls, value: object) -> object:
+        """Consent is recorded as given (`true` too), lacks capacity or declined; `false` or
+        nothing is refused: the officer must say which."""
+        if value is True:
+            return "given"
+        if value is None or value is False:
+            raise PydanticCustomError("consent_required", "true, given, lacks_capacity or declined")
         return value
+
+    @field_validator("capacity_note", mode="after")
+    @classmethod
+    def capacity_explained(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A person who lacks capacity to consent is still seen, and the officer says why;
+        the note belongs to `lacks_capacity` only."""
+        consent = info.data.get("consent")
+        if consent == "lacks_capacity" and not value:
+            raise PydanticCustomError("capacity_note_required", "say why the person cannot consent")
+        if consent not in ("lacks_capacity", None) and value is not None:
+            raise PydanticCustomError("capacity_note_unexpected", "only for lacks_capacity")
+        return value
+
+
+class ContactChoice(Strict):
+    """One of a request's earlier contacts, by its request id."""
+
+    request_id: str = Field(min_length=1, max_length=32)
 
 
 class AvailabilityChange(Strict):
@@ -174,6 +276,11 @@ class OutcomeForm(Strict):
     summary: str = Field(default="", max_length=4000)
     advice_to_officer: str = Field(default="", max_length=1000)
     officer_released_at: UtcDatetime | None = None
+    officer_can_leave: bool | None = Field(
+        default=None,
+        description="whether the clinician released the officer; true without "
+        "officer_released_at means released at filing",
+    )
     referral: ReferralForm | None = None
     place_of_safety: PlaceOfSafety | None = None
     override_reason: str | None = Field(
@@ -182,6 +289,20 @@ class OutcomeForm(Strict):
         max_length=1000,
         description="why the outcome departs from the usual rules for its triage code",
     )
+
+
+PlaceOfSafetyResult = Literal[
+    "released", "informal_admission", "emergency_detention", "short_term_detention", "other"
+]
+
+
+class PlaceOfSafetyUpdate(Strict):
+    """s298: when the person's detention in the place of safety ended, and what the medical
+    examination found."""
+
+    ended_at: UtcDatetime | None = None
+    result: PlaceOfSafetyResult | None = None
+    note: str | None = Field(default=None, max_length=1000)
 
 
 class ReferralUpdate(Strict):
@@ -206,6 +327,12 @@ class FeedbackForm(Strict):
     useful: int = Field(ge=1, le=5, description="1 (not at all) to 5 (very useful)")
     time_saved_min: int | None = Field(default=None, ge=0, le=600)
     comment: str | None = Field(default=None, max_length=1000)
+    counterfactual: Counterfactual | None = Field(
+        default=None,
+        description="without this assessment the officer would most likely have: removed them"
+        " under s297, taken them to ED, arrested them, left them with no support, referred them"
+        " elsewhere, or the same",
+    )
 
 
 class ConnectionTestOffer(Strict):
@@ -221,3 +348,20 @@ class ConnectionTestOffer(Strict):
 
 class AlarmAck(Strict):
     note: str | None = Field(default=None, max_length=1000)
+
+
+AlarmId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class AlarmBatchAck(Strict):
+    """Several alarms acknowledged with one note (a supervisor triaging a burst)."""
+
+    ids: list[AlarmId] = Field(min_length=1, max_length=100)
+    note: str | None = Field(default=None, max_length=1000)
+
+    @field_validator("ids")
+    @classmethod
+    def _distinct(cls, ids: list[str]) -> list[str]:
+        if len(set(ids)) != len(ids):
+            raise PydanticCustomError("distinct", "must not name an alarm twice")
+        return ids

@@ -4,6 +4,7 @@ the checks that need the request and the time. Pure: the caller gathers the fact
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -11,13 +12,18 @@ from typing import Any, Final
 from triage_service.domain.codes import (
     REFERRAL_DISPOSITIONS,
     AgeBand,
+    Conveyance,
     Disposition,
     ReferralService,
     TriageCode,
 )
 from triage_service.domain.errors import Invalid
 from triage_service.domain.models import OutcomeForm
-from triage_service.domain.rules import DBI_CONTACT_HOURS
+from triage_service.domain.rules import (
+    DBI_CONTACT_HOURS,
+    DEFAULT_RESPONSE_TARGETS_H,
+    referral_due_at,
+)
 
 _TABLE: Final[dict[str, tuple[str, ...]]] = {
     "A": (
@@ -90,6 +96,7 @@ REMOVAL_AHEAD: Final = timedelta(minutes=5)
 REMOVAL_BEFORE_REQUEST: Final = timedelta(hours=24)
 RELEASE_HORIZON: Final = timedelta(hours=24)  # an officer may stay on scene after the outcome
 PLACE_OF_SAFETY_NEEDS: Final = ("person_name", "person_address", "circumstances")
+DUE_SLACK: Final = timedelta(minutes=1)  # a due time typed to the minute may pass the target
 
 
 @dataclass(frozen=True)
@@ -100,17 +107,42 @@ class RequestFacts:
     age_band: AgeBand
 
 
-def check_outcome(outcome: OutcomeForm, facts: RequestFacts, *, now: datetime) -> None:
-    """Every rule an outcome must pass to be filed (`Invalid` naming the offending fields)."""
+def check_outcome(
+    outcome: OutcomeForm,
+    facts: RequestFacts,
+    *,
+    now: datetime,
+    targets_h: Mapping[str, int] = DEFAULT_RESPONSE_TARGETS_H,
+) -> None:
+    """Every rule an outcome must pass to be filed (`Invalid` naming the offending fields);
+    `targets_h` are the response targets a referral's due time is held to."""
     _check_required_parts(outcome)
     _check_place_of_safety(outcome, facts, now)
     _check_dbi(outcome, facts)
     _check_times(outcome, facts, now)
-    _check_consistency(outcome)
+    _check_release(outcome)
+    _check_consistency(outcome, latest_due(outcome, now=now, targets_h=targets_h))
 
 
-def departures(outcome: OutcomeForm) -> dict[str, str]:
-    """Where the outcome departs from the usual rules for its triage code (empty if none)."""
+def latest_due(
+    outcome: OutcomeForm, *, now: datetime, targets_h: Mapping[str, int]
+) -> datetime | None:
+    """The latest due time the referral's urgency allows (its response target from now), or
+    None without a referral."""
+    referral = outcome.referral
+    if referral is None:
+        return None
+    return referral_due_at(
+        urgency=referral.urgency,
+        service=referral.service,
+        made_at=now,
+        response_targets_h=dict(targets_h),
+    )
+
+
+def departures(outcome: OutcomeForm, *, latest_due: datetime | None = None) -> dict[str, str]:
+    """Where the outcome departs from the usual rules for its triage code (empty if none),
+    including a referral due later than `latest_due` (its urgency's target)."""
     code = outcome.triage_code
     found: dict[str, str] = {}
     if outcome.disposition not in FITTING_DISPOSITIONS[code]:
@@ -118,12 +150,15 @@ def departures(outcome: OutcomeForm) -> dict[str, str]:
     referral = outcome.referral
     if referral and code in URGENCY_CODES and referral.urgency > code:
         found["referral.urgency"] = f"less urgent than triage code {code}"
+    due = referral.due_at if referral else None
+    if referral and due and latest_due and due > latest_due + DUE_SLACK:
+        found["referral.due_at"] = f"later than the response target of urgency {referral.urgency}"
     return found
 
 
-def is_override(outcome: OutcomeForm) -> bool:
+def is_override(outcome: OutcomeForm, *, latest_due: datetime | None = None) -> bool:
     """Whether the outcome is filed against the usual rules, with a stated reason."""
-    return outcome.override_reason is not None and bool(departures(outcome))
+    return outcome.override_reason is not None and bool(departures(outcome, latest_due=latest_due))
 
 
 def rules_as_data(response_targets_h: dict[str, int]) -> dict[str, Any]:
@@ -135,11 +170,13 @@ def rules_as_data(response_targets_h: dict[str, int]) -> dict[str, Any]:
         "targets_h": {"A": 0, **response_targets_h},
         "dbi_hours": DBI_CONTACT_HOURS,
         "dbi_min_age_excluded": AgeBand.UNDER_16.value,
+        "due_slack_s": int(DUE_SLACK.total_seconds()),
+        "conveyance_required": [Disposition.EMERGENCY_DEPARTMENT.value],
     }
 
 
-def _check_consistency(outcome: OutcomeForm) -> None:
-    found = departures(outcome)
+def _check_consistency(outcome: OutcomeForm, latest: datetime | None) -> None:
+    found = departures(outcome, latest_due=latest)
     if found and outcome.override_reason is None:
         raise Invalid(
             "inconsistent_outcome",
@@ -174,6 +211,25 @@ def _check_required_parts(outcome: OutcomeForm) -> None:
             "place_of_safety_unexpected",
             "Place-of-safety details belong only to place_of_safety_s297.",
             {"place_of_safety": "only for place_of_safety_s297"},
+        )
+    if (
+        outcome.disposition is Disposition.EMERGENCY_DEPARTMENT
+        and outcome.conveyance is Conveyance.NONE
+    ):
+        raise Invalid(
+            "conveyance_required",
+            "Say how the person gets to the Emergency Department (police, ambulance, other).",
+            {"conveyance": "police, ambulance or other for emergency_department"},
+        )
+
+
+def _check_release(outcome: OutcomeForm) -> None:
+    """An officer told they may not leave has no release time."""
+    if outcome.officer_can_leave is False and outcome.officer_released_at is not None:
+        raise Invalid(
+            "officer_release_contradiction",
+            "The officer cannot both stay and have a release time.",
+            {"officer_can_leave": "false, yet officer_released_at is given"},
         )
 
 

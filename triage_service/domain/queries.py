@@ -3,7 +3,8 @@ parameter) and described in the OpenAPI document."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -55,6 +56,35 @@ QueryTime = Annotated[
 
 
 QueryFlag = Annotated[bool, PlainValidator(_query_flag), WithJsonSchema({"type": "boolean"})]
+LOCAL_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _query_time_or_day(value: object) -> datetime | date:
+    """A local calendar day `YYYY-MM-DD` (years 2000 to 2999), or an ISO 8601 time."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    text = str(value).strip()
+    if not LOCAL_DAY.fullmatch(text):
+        return _query_time(value)
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as e:
+        raise PydanticCustomError("local_day", "must be a real date, YYYY-MM-DD") from e
+    if not 2000 <= day.year < 3000:
+        raise PydanticCustomError("time_range", "must be between the years 2000 and 2999")
+    return day
+
+
+QueryTimeOrDay = Annotated[
+    datetime | date,
+    PlainValidator(_query_time_or_day),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "a local calendar day YYYY-MM-DD (the board's), or an ISO 8601 time",
+        }
+    ),
+]
 
 
 class Query(BaseModel):
@@ -83,10 +113,25 @@ class StatsQuery(WindowQuery):
     heat_map: QueryFlag = False
 
 
-class ExportQuery(WindowQuery):
-    """The window of an export (default the last 30 days), one health board or all."""
+class ExportQuery(Query):
+    """The window of an export (default the last 30 days), one health board or all of the
+    reader's: `window` ending now, or `from` and `to` as local days of the board (`to` the
+    last day, included) or as times."""
 
+    window: Literal["1h", "24h", "7d", "30d"] | None = None
+    from_: QueryTimeOrDay | None = Field(default=None, alias="from")
+    to: QueryTimeOrDay | None = None
     board: BoardId | None = None
+
+
+class ReportQuery(Query):
+    """A monthly board report: the board and its local calendar month."""
+
+    board: BoardId
+    month: str = Field(
+        pattern=r"^2\d{3}-(0[1-9]|1[0-2])$",
+        description="YYYY-MM (2000-01 to 2999-12), the board's local calendar month",
+    )
 
 
 class ReferralQuery(Query):
@@ -95,4 +140,11 @@ class ReferralQuery(Query):
 
 
 class RequestsQuery(Query):
+    """An officer's own requests: the newest `limit`, or only the open ones (waiting or in
+    session), so a page reads no more than it shows."""
+
     scope: Literal["mine"] = "mine"
+    status: Literal["open", "all"] = Field(
+        default="all", description="open: only those waiting or in session"
+    )
+    limit: int = Field(default=100, ge=1, le=100, description="at most this many, newest first")

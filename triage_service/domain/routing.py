@@ -1,13 +1,15 @@
 """Routing by health board with overflow: who a waiting request is offered to, and when.
 
 A request is offered first to the clinicians covering its board; from its overflow time on,
-to every clinician. `store/lua/_common.lua` (`offered`) applies the same rule atomically at
+to every clinician. `store/lua/_accept.lua` (`offered`) applies the same rule atomically at
 accept and queue/next; the views and the live channel use `offered_to`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+
+from triage_service.domain.teams import DEFAULT_BOARD
 
 
 def overflow_at_ms(priority: int, created_ms: int, overflow_after_s: Mapping[int, int]) -> int:
@@ -23,6 +25,12 @@ def offered_to(
     `clinician_boards` (empty: every board). A request with no board, or past its overflow
     time, is offered to everyone."""
     return not clinician_boards or not board or board in clinician_boards or now_ms >= overflow_ms
+
+
+def covers_board(user_boards: Sequence[str], board: str | None) -> bool:
+    """Whether someone covering `user_boards` (empty: every board) may see a record of
+    `board` (a record of no board belongs to the default board)."""
+    return not user_boards or (board or DEFAULT_BOARD) in user_boards
 
 
 def offer_board(board: str, *, overflow_ms: int, now_ms: int) -> str:

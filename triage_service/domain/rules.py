@@ -14,6 +14,8 @@ URGENCY_PRIORITY: Final[dict[Urgency, int]] = {
     Urgency.ROUTINE: 3,
 }
 DBI_CONTACT_HOURS: Final = 24
+DEFAULT_RESPONSE_TARGETS_H: Final[dict[str, int]] = {"B": 4, "C": 24, "D": 72, "E": 672}
+"""DOMAIN.md's face-to-face targets (hours) per urgency; a deployment sets its own."""
 
 
 def cssrs_imminent_risk(cssrs: dict[str, bool | None]) -> bool:
@@ -83,15 +85,42 @@ def estimate_wait_s(
     session length, so the wait is roughly the median answer time plus
     ceil((position - available) / on_duty) median session lengths.
     """
-    answer = _median(recent_waits_s) if recent_waits_s else 60.0
+    return wait_from_medians(
+        position=position,
+        answer_s=median_answer_s(recent_waits_s),
+        session_s=median_session_s(recent_sessions_s),
+        clinicians_available=clinicians_available,
+        clinicians_busy=clinicians_busy,
+    )
+
+
+def median_answer_s(recent_waits_s: list[float]) -> float:
+    """The median recent time-to-answer (60 s with no history)."""
+    return _median(recent_waits_s) if recent_waits_s else 60.0
+
+
+def median_session_s(recent_sessions_s: list[float]) -> float:
+    """The median recent session length (20 minutes with no history)."""
+    return _median(recent_sessions_s) if recent_sessions_s else 1200.0
+
+
+def wait_from_medians(
+    *,
+    position: int,
+    answer_s: float,
+    session_s: float,
+    clinicians_available: int,
+    clinicians_busy: int,
+) -> float:
+    """`estimate_wait_s` from the medians it takes (a queue broadcast takes them once for
+    every waiting request)."""
     if position <= clinicians_available:
-        return answer
+        return answer_s
     on_duty = clinicians_available + clinicians_busy
     if on_duty == 0:
-        return max(answer, 60.0 * position)
-    session = _median(recent_sessions_s) if recent_sessions_s else 1200.0
+        return max(answer_s, 60.0 * position)
     rounds = -(-(position - clinicians_available) // on_duty)
-    return answer + rounds * session
+    return answer_s + rounds * session_s
 
 
 def _median(values: list[float]) -> float:

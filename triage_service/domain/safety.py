@@ -25,6 +25,7 @@ class AlarmKind(StrEnum):
     EXPIRED = "expired"
     REFERRAL_OVERDUE = "referral_overdue"
     REFERRAL_DECLINED = "referral_declined"
+    REFERRAL_UNSTAFFED = "referral_unstaffed"
     S298_DUE = "s298_due"
 
 
@@ -36,7 +37,8 @@ class AlarmLevel(StrEnum):
 
 
 MEANWHILE: Final = (
-    "Meanwhile stay with the person and keep everyone safe; call 999 if anyone is in danger now."
+    "Meanwhile stay with the person and keep everyone safe; call {emergency} if anyone is in "
+    "danger now."
 )
 FALLBACK_MESSAGES: Final[dict[FallbackReason, str]] = {
     FallbackReason.NO_CLINICIAN_ON_DUTY: (
@@ -68,9 +70,11 @@ def fallback_reason(
     return None
 
 
-def fallback_message(reason: FallbackReason, phone: str) -> str:
-    """What the officer reads: the number, and what to do meanwhile."""
-    return f"{FALLBACK_MESSAGES[reason].format(phone=phone)} {MEANWHILE}"
+def fallback_message(reason: FallbackReason, phone: str, *, emergency_number: str) -> str:
+    """What the officer reads: the number, and what to do meanwhile (with the board's own
+    emergency number)."""
+    meanwhile = MEANWHILE.format(emergency=emergency_number)
+    return f"{FALLBACK_MESSAGES[reason].format(phone=phone)} {meanwhile}"
 
 
 def honest_estimate(
@@ -101,6 +105,9 @@ def retry_after_s(attempt: int) -> float:
     return min(BACKOFF_MAX_S, BACKOFF_FIRST_S * float(2 ** max(0, attempt - 1)))
 
 
-def signature(body: bytes, secret: str) -> str:
-    """The `X-Triage-Signature` header: `sha256=` and the hex HMAC-SHA256 of the raw body."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signature(body: bytes, secret: str, timestamp: int) -> str:
+    """The `X-Triage-Signature` header: `sha256=` and the hex HMAC-SHA256 of the
+    `X-Triage-Timestamp` value (Unix seconds), a dot and the raw body, so that a captured
+    delivery cannot be replayed later with a fresh timestamp."""
+    signed = f"{timestamp}.".encode() + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()

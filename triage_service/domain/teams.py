@@ -7,17 +7,27 @@ that function.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Final
 
+from triage_service.domain.areas import AreaDirectory
 from triage_service.domain.codes import ReferralService
 
 DEFAULT_BOARD: Final = "default"
+SERVICE_NAMES: Final = {
+    "crisis_team": "Crisis team",
+    "cmht": "Community mental health team",
+    "gp": "GP",
+    "dbi": "Distress Brief Intervention",
+    "liaison_psychiatry": "Liaison psychiatry",
+    "camhs": "CAMHS",
+    "other": "Other",
+}
 
 
-def request_board(record: Mapping[str, str | None]) -> str:
-    """The health board of a request: its `board` field when it has one, else the default."""
-    return record.get("board") or DEFAULT_BOARD
+def request_board(board: str | None) -> str:
+    """The health board of a request: its `board` when it has one, else the default."""
+    return board or DEFAULT_BOARD
 
 
 def team_of(service: str, board: str) -> str:
@@ -40,3 +50,15 @@ def parse_team(text: str, boards: Iterable[str] | None = None) -> str:
         allowed = ", ".join(sorted(boards))
         raise ValueError(f"unknown board {board!r} in team (one of {allowed})")
     return team_of(service, board)
+
+
+def team_name(team: str, directory: AreaDirectory) -> str:
+    """What people call a team (`crisis_team:glasgow`): the name the areas file gives it,
+    else its service and its board's name ("Crisis team, NHS Greater Glasgow and Clyde")."""
+    service, _, board_id = team.partition(":")
+    board = directory.board(board_id)
+    named = board.team(service) if board else None
+    if named and named.name:
+        return named.name
+    words = SERVICE_NAMES.get(service, service.replace("_", " "))
+    return f"{words}, {board.name}" if board else words

@@ -1,23 +1,26 @@
 """The evaluation export: one de-identified CSV row per request, streamed page by page.
 
 No names, free text, places or coordinates leave through here: each row is built from codes,
-times and the area only (the form is read for the age band and sex alone). See the data
-dictionary in README.md ("Evaluation export").
+times and the area only (the form is read for the age band and sex alone, the outcome for
+whether the place of safety was a police station). See the data dictionary in
+docs/export.md.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from triage_service.domain.codes import CONSENT_GIVEN, RequestStatus
+from triage_service.domain.teams import DEFAULT_BOARD
 from triage_service.domain.times import to_datetime
 from triage_service.settings import Settings
 from triage_service.stats.window import Window
+from triage_service.store.requests import Request
 from triage_service.store.store import Store
 
 PAGE = 500
@@ -46,29 +49,12 @@ COLUMNS = (
     "area_id",
     "board",
     "useful",
-)
-REQUEST_FIELDS = (
-    "id",
-    "created_ms",
-    "area",
-    "area_id",
-    "board",
-    "form",
-    "priority",
-    "urgency",
-    "mode",
-    "status",
-    "answered",
-    "first_wait_ms",
-    "accepted_ms",
-    "completed_ms",
-    "officer_released_ms",
-    "triage_code",
-    "disposition",
-    "conveyance",
-    "referral_id",
-    "notice_id",
-    "useful",
+    "date",
+    "time_saved_min",
+    "police_station",
+    "consent",
+    "repeat_30d",
+    "repeat_12m",
 )
 REFERRAL_FIELDS = (
     "service",
@@ -107,15 +93,15 @@ async def write_export(
     sink: Sink,
     *,
     now_ms: int,
-    board: str | None = None,
+    boards: Collection[str] | None = None,
 ) -> int:
-    """Write the header and every request created in the window (of one `board`, when
-    given); return the row count. Hour and weekday are in the board's local time (the
-    service's `timezone` for requests of no board)."""
+    """Write the header and every request created in the window (of `boards`, when given);
+    return the row count. Date, hour and weekday are in the request's board's local time
+    (the service's `timezone` for requests of no board)."""
     await sink.write(_csv([COLUMNS]))
     written = 0
     async for page in pages(store, window):
-        rows = await load_rows(store, page, board=board)
+        rows = await load_rows(store, page, boards=boards)
         await sink.write(_csv([export_row(r, ref, settings, now_ms) for r, ref in rows]))
         written += len(rows)
     return written
@@ -143,74 +129,88 @@ async def pages(store: Store, window: Window) -> AsyncIterator[list[str]]:
 
 
 async def load_rows(
-    store: Store, ids: Sequence[str], *, board: str | None = None
-) -> list[tuple[dict[str, str], dict[str, str | None]]]:
-    """The requests' needed fields (of one `board`, when given) and their referral's (all
-    None when there is none)."""
-    found = await store.requests.fields_of(ids, REQUEST_FIELDS)
+    store: Store, ids: Sequence[str], *, boards: Collection[str] | None = None
+) -> list[tuple[Request, dict[str, str | None]]]:
+    """The requests (of `boards`, when given: a request of no board belongs to the default
+    board) and their referral's fields (all None when there is none)."""
     records = [
-        cast(dict[str, str], r)
-        for r in found
-        if r["id"] and (board is None or (r["board"] or "") == board)
+        r
+        for r in await store.requests.load_many(ids)
+        if boards is None or (r.board or DEFAULT_BOARD) in boards
     ]
-    with_referral = [r for r in records if r["referral_id"]]
+    with_referral = [(r, r.referral_id) for r in records if r.referral_id]
     referral_rows = await store.referrals.fields_of(
-        [r["referral_id"] for r in with_referral], REFERRAL_FIELDS
+        [referral_id for _, referral_id in with_referral], REFERRAL_FIELDS
     )
-    referrals = {r["id"]: row for r, row in zip(with_referral, referral_rows, strict=True)}
+    referrals = {r.id: row for (r, _), row in zip(with_referral, referral_rows, strict=True)}
     none: dict[str, str | None] = dict.fromkeys(REFERRAL_FIELDS)
-    return [(r, referrals.get(r["id"], none)) for r in records]
+    return [(r, referrals.get(r.id, none)) for r in records]
 
 
 def export_row(
-    r: dict[str, str], referral: dict[str, str | None], settings: Settings, now_ms: int
+    r: Request, referral: dict[str, str | None], settings: Settings, now_ms: int
 ) -> list[str | int]:
     """One request as a row of `COLUMNS`."""
     created = local_time(r, settings)
-    subject = json.loads(r["form"] or "{}").get("subject") or {}
-    completed = r["status"] == "completed"
+    subject = r.form.get("subject") or {}
+    completed = r.status is RequestStatus.COMPLETED
     return [
-        r["id"],
+        r.id,
         created.hour,
         WEEKDAYS[created.weekday()],
-        safe_cell(r["area"] or ""),
+        safe_cell(r.area),
         subject.get("age_band") or "unknown",
         subject.get("sex") or "unknown",
-        r["priority"],
-        r["urgency"],
-        r["mode"],
-        r["status"],
-        seconds(r["first_wait_ms"]) if r["answered"] == "1" else "",
+        r.priority,
+        r.urgency,
+        r.mode,
+        r.status.value,
+        seconds(r.first_wait_ms) if r.answered else "",
         "yes" if is_abandoned(r, settings) else "no",
-        seconds(_minus(r["completed_ms"], r["accepted_ms"])) if completed else "",
-        seconds(_minus(r["officer_released_ms"], r["created_ms"])) if completed else "",
-        r["triage_code"] or "",
-        r["disposition"] or "",
-        r["conveyance"] or "",
+        seconds(_minus(r.completed_ms, r.accepted_ms)) if completed else "",
+        seconds(_minus(r.officer_released_ms, r.created_ms)) if completed else "",
+        r.triage_code or "",
+        r.disposition or "",
+        r.conveyance or "",
         referral["service"] or "",
         referral["status"] or "",
         referral_on_time(referral, now_ms),
-        "yes" if r["notice_id"] else "no",
-        r["area_id"] or "",
-        r["board"] or "",
-        r["useful"] or "",
+        "yes" if r.notice_id else "no",
+        r.area_id or "",
+        r.board or "",
+        _text(r.useful),
+        created.date().isoformat(),
+        _text(r.time_saved_min),
+        police_station(r.outcome),
+        r.consent or CONSENT_GIVEN,
+        "yes" if r.repeat_30d else "no",
+        "yes" if r.repeat_12m else "no",
     ]
 
 
-def local_time(r: dict[str, str], settings: Settings) -> datetime:
+def police_station(outcome: dict[str, Any] | None) -> str:
+    """yes: the person was taken to a police station as the place of safety; no: another
+    place of safety; empty: no removal to a place of safety."""
+    place = (outcome or {}).get("place_of_safety")
+    if not place:
+        return ""
+    return "yes" if place.get("is_police_station") else "no"
+
+
+def local_time(r: Request, settings: Settings) -> datetime:
     """When the request was created, in its board's time zone (else the service's)."""
-    created = to_datetime(r["created_ms"])
-    assert created is not None
-    board = settings.areas.board(r["board"] or "")
-    return created.astimezone(board.zone if board else ZoneInfo(settings.timezone))
+    board = settings.areas.board(r.board or "")
+    return to_datetime(r.created_ms).astimezone(
+        board.zone if board else ZoneInfo(settings.timezone)
+    )
 
 
-def is_abandoned(r: dict[str, str], settings: Settings) -> bool:
+def is_abandoned(r: Request, settings: Settings) -> bool:
     """Cancelled before any answer, after at least the short-abandon time."""
     return (
-        r["status"] == "cancelled"
-        and r["answered"] != "1"
-        and int(r["completed_ms"]) - int(r["created_ms"]) >= settings.short_abandon_s * 1000
+        r.status is RequestStatus.CANCELLED
+        and not r.answered
+        and (r.completed_ms or 0) - r.created_ms >= settings.short_abandon_s * 1000
     )
 
 
@@ -237,8 +237,12 @@ def safe_cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _minus(a: str | None, b: str | None) -> int | None:
-    return int(a) - int(b) if a and b else None
+def _minus(a: int | None, b: int | None) -> int | None:
+    return a - b if a is not None and b is not None else None
+
+
+def _text(number: int | None) -> str | int:
+    return "" if number is None else number
 
 
 def _csv(rows: Sequence[Sequence[Any]]) -> bytes:

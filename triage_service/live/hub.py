@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 GOING_AWAY = 1001  # WebSocket close code: the server is going down
 SESSION_ENDED = 4401  # WebSocket close code: the sign-in session is over (signed out, expired)
 SERVICE_RESTART = 1012  # WebSocket close code: this instance stops; reconnect (elsewhere)
+TOO_MANY_SOCKETS = 4429  # WebSocket close code: the user has too many sockets open here
 
 
 class Socket(Protocol):
@@ -42,6 +43,7 @@ class Hub:
 
         self.by_session: dict[str, set[Socket]] = {}
         self.sessions: dict[Socket, str] = {}
+        self.guests: set[Socket] = set()  # guest pages' sockets (no account, no role)
 
     def add(self, ws: Socket, user: User, session: str = "", *, lease: str | None = None) -> None:
         """Track a newly opened socket, opened under sign-in session token `session` (and the
@@ -53,6 +55,19 @@ class Hub:
         self.by_session.setdefault(session, set()).add(ws)
         if lease is not None:
             self.leases[ws] = lease
+
+    def add_guest(self, ws: Socket, guest_id: str) -> None:
+        """Track a guest page's socket: messages to the guest's id reach it."""
+        self.by_user.setdefault(guest_id, set()).add(ws)
+        self.guests.add(ws)
+
+    def discard_guest(self, ws: Socket, guest_id: str) -> None:
+        """Forget a guest page's closed socket."""
+        self.guests.discard(ws)
+        sockets = self.by_user.get(guest_id, set())
+        sockets.discard(ws)
+        if not sockets:
+            self.by_user.pop(guest_id, None)
 
     def held_leases(self) -> list[tuple[str, str]]:
         """`(user id, lease)` of every socket here that holds a presence lease."""
@@ -76,6 +91,10 @@ class Hub:
             self.by_user.pop(user.id, None)
         return user
 
+    def sockets_of(self, user_id: str) -> int:
+        """How many sockets the user has open on this instance."""
+        return len(self.by_user.get(user_id, ()))
+
     def is_connected(self, user_id: str) -> bool:
         """Whether the user has a socket open on this instance."""
         return user_id in self.by_user
@@ -91,6 +110,10 @@ class Hub:
     async def send_to_user(self, user_id: str, message: dict[str, Any]) -> None:
         """Send to every socket of one user on this instance."""
         await self._send(self.by_user.get(user_id, ()), json.dumps(message))
+
+    async def send_text_to_user(self, user_id: str, text: str) -> None:
+        """Send a message already encoded as JSON to every socket of one user here."""
+        await self._send(self.by_user.get(user_id, ()), text)
 
     async def send_to_role(
         self,
@@ -129,7 +152,7 @@ class Hub:
     async def close_all(self) -> None:
         """Close every socket with SERVICE_RESTART (this instance is stopping: the client
         reconnects, through the load balancer to another instance)."""
-        for ws in list(self.users):
+        for ws in [*self.users, *self.guests]:
             await ws.close(code=SERVICE_RESTART, message=b"service restart")
 
     async def _send(self, sockets: Any, text: str) -> None:

@@ -12,16 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from aiohttp import web
 from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import SessionDescription
 
 from triage_service.rtc.errors import SDP_ERRORS
 from triage_service.rtc.ice import rtc_configuration
-from triage_service.web.state import SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -189,19 +187,3 @@ class EchoPeers:
         now = asyncio.get_running_loop().time()
         soonest = min(peer.deadline for peer in self._peers)
         raise TooManyPeers(self.limit, max(1, math.ceil(soonest - now)))
-
-
-ECHO_PEERS = web.AppKey("echo_peers", EchoPeers)
-
-
-async def echo_peers_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Hold this instance's echo peers; close them all when the app shuts down."""
-    settings = app[SETTINGS]
-    peers = EchoPeers(
-        limit=settings.connection_test_max,
-        lifetime_s=settings.connection_test_s,
-        ice_servers=settings.ice_server_list,
-    )
-    app[ECHO_PEERS] = peers
-    yield
-    await peers.close()

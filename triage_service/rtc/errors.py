@@ -1,4 +1,4 @@
-"""Exceptions of the service's aiortc peers, and those aiortc raises for a bad description."""
+"""The exceptions aiortc raises for a description it cannot use."""
 
 from __future__ import annotations
 
@@ -15,7 +15,3 @@ SDP_ERRORS: tuple[type[Exception], ...] = (
     InvalidStateError,
     OperationError,
 )
-
-
-class CallFailed(Exception):
-    """A headless call's connection failed or closed before it connected."""

@@ -1,11 +1,14 @@
 """User accounts: creation, password checks (argon2id) and the account lifecycle (disable,
-enable, new password, new role: each ends the user's sessions and sockets everywhere)."""
+enable, new password, new role: each ends the user's sessions and sockets everywhere, and
+each change is in the access log)."""
 
 from __future__ import annotations
 
 import functools
+import re
 import secrets
 import time
+import unicodedata
 from collections.abc import Iterable
 
 from argon2 import PasswordHasher
@@ -13,8 +16,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from triage_service.cpu import run_cpu
 from triage_service.domain.codes import Role
+from triage_service.domain.models import PHONE_PATTERN
 from triage_service.domain.teams import DEFAULT_BOARD, parse_team
+from triage_service.domain.times import wall_clock_ms
 from triage_service.domain.users import User, parse_board_list
+from triage_service.service.audit import record_account_change
 from triage_service.service.passwords import password_problem
 from triage_service.service.sessions import end_user_sessions
 from triage_service.store.store import Store
@@ -45,18 +51,22 @@ async def add_user(
     boards: tuple[str, ...] = (),
     team: str | None = None,
     known_boards: Iterable[str] = (DEFAULT_BOARD,),
+    phone: str | None = None,
 ) -> User:
     """Create an account (a receiver with its team, whose board must be one of
-    `known_boards`: the area directory's); raise `DuplicateUser` if the username exists,
-    ValueError for a bad name, password or team."""
+    `known_boards`: the area directory's; any with a call-back `phone`); raise
+    `DuplicateUser` if the username exists, ValueError for a bad name, password, team or
+    phone."""
     team = checked_team(role, team, known_boards)
-    if not username or len(username) > 64 or not username.isprintable() or " " in username:
-        raise ValueError("username must be 1-64 printable characters without spaces")
-    if problem := password_problem(password):
+    check_phone(phone)
+    if problem := username_problem(username):
+        raise ValueError(problem)
+    context = [display_name] if display_name else []
+    if problem := password_problem(password, username=username, context=context):
         raise ValueError(problem)
     if display_name is not None and (problem := display_name_problem(display_name)):
         raise ValueError(problem)
-    return await save_user(
+    user = await save_user(
         store,
         username=username,
         role=role,
@@ -64,7 +74,23 @@ async def add_user(
         display_name=display_name,
         boards=boards,
         team=team,
+        phone=phone,
     )
+    await record_account_change(store, user.id, "added", now_ms=wall_clock_ms())
+    return user
+
+
+def check_phone(phone: str | None) -> None:
+    """ValueError unless `phone` (if any) is a call-back number: 7-20 digits, spaces, +, (, )
+    or -, as the request form's `officer_phone`."""
+    if phone is not None and not re.fullmatch(PHONE_PATTERN, phone):
+        raise ValueError("phone must be 7-20 digits, spaces, +, (, ) or -")
+
+
+async def set_phone(store: Store, user_id: str, phone: str) -> None:
+    """Give an account its call-back number (checked)."""
+    check_phone(phone)
+    await store.accounts.save(user_id, {"phone": phone})
 
 
 def checked_team(role: Role, team: str | None, boards: Iterable[str]) -> str | None:
@@ -75,6 +101,31 @@ def checked_team(role: Role, team: str | None, boards: Iterable[str]) -> str | N
         return parse_team(team, boards)
     if team:
         raise ValueError("only receivers belong to a team")
+    return None
+
+
+# Scripts that are written together (Japanese mixes kana and kanji): one script here.
+SCRIPT_GROUPS = {"HIRAGANA": "HAN", "KATAKANA": "HAN", "CJK": "HAN"}
+
+
+def username_problem(username: str) -> str | None:
+    """Why `username` may not be used, or None: 1-64 printable characters without spaces,
+    in their normal form (no full-width or ligature look-alikes), letters from one script
+    (no Cyrillic look-alike letter among Latin ones), no symbols outside ASCII."""
+    if not username or len(username) > 64 or not username.isprintable() or " " in username:
+        return "username must be 1-64 printable characters without spaces"
+    if unicodedata.normalize("NFKC", username) != username:
+        return "username must be in plain (NFKC) form: no full-width or compatibility characters"
+    scripts = set()
+    for char in username:
+        category = unicodedata.category(char)
+        if category.startswith("L"):
+            script = unicodedata.name(char, "UNKNOWN").split()[0]
+            scripts.add(SCRIPT_GROUPS.get(script, script))
+        elif not char.isascii() and not category.startswith("M"):
+            return "username may hold letters of any one script, digits and ASCII symbols only"
+    if len(scripts) > 1:
+        return "username must not mix scripts (e.g. Latin with Cyrillic look-alikes)"
     return None
 
 
@@ -102,9 +153,10 @@ async def save_user(
     display_name: str | None = None,
     boards: tuple[str, ...] = (),
     team: str | None = None,
+    phone: str | None = None,
 ) -> User:
     """Store an account with an already computed hash (bulk tools share one hash); `boards`
-    are those a clinician or supervisor covers (empty: all)."""
+    are those a clinician or supervisor covers (empty: all); `phone` its call-back number."""
     user = User(
         id=secrets.token_hex(8),
         username=username,
@@ -120,6 +172,7 @@ async def save_user(
         {
             **user.as_dict(),
             "boards": ",".join(boards),
+            "phone": phone or "",
             "password_hash": password_hash,
             "created_ms": int(time.time() * 1000),
         },
@@ -183,17 +236,20 @@ async def set_disabled(store: Store, username: str, disabled: bool) -> User:
         await end_user_sessions(store, user.id)
     else:
         await store.accounts.forget(user.id, "disabled")
+    change = "disabled" if disabled else "enabled"
+    await record_account_change(store, user.id, change, now_ms=wall_clock_ms())
     return user
 
 
 async def reset_password(store: Store, username: str, password: str) -> User:
     """Give an account a new password (same rules as new accounts); its sessions end."""
-    if problem := password_problem(password):
-        raise ValueError(problem)
     user = await find_user(store, username)
+    if problem := password_problem(password, username=username, context=[user.display_name]):
+        raise ValueError(problem)
     new_hash = await hash_password(password)
     await store.accounts.save(user.id, {"password_hash": new_hash})
     await end_user_sessions(store, user.id)
+    await record_account_change(store, user.id, "password_reset", now_ms=wall_clock_ms())
     return user
 
 
@@ -206,7 +262,28 @@ async def set_role(store: Store, username: str, role: Role) -> User:
     if role is not Role.RECEIVER and user.team:
         await store.accounts.forget(user.id, "team")
     await end_user_sessions(store, user.id)
+    await record_account_change(store, user.id, f"role:{role.value}", now_ms=wall_clock_ms())
     return user
+
+
+class WrongPassword(ValueError):
+    """The password given as the current one is not."""
+
+
+async def change_password(store: Store, user: User, *, old: str, new: str, keep: str) -> int:
+    """The user's own change: `old` must be their password and `new` must pass the password
+    rules (ValueError saying why; WrongPassword for `old`). The new hash and the end of every
+    session but `keep` are one step; how many sessions ended."""
+    if await authenticate(store, user.username, old) is None:
+        raise WrongPassword("the current password is wrong")
+    if new == old:
+        raise ValueError("the new password must differ from the current one")
+    context = [user.display_name]
+    if problem := await run_cpu(password_problem, new, username=user.username, context=context):
+        raise ValueError(problem)
+    ended = await store.sessions.replace_password(user.id, await hash_password(new), keep=keep)
+    await record_account_change(store, user.id, "password_changed", now_ms=wall_clock_ms(), by=user)
+    return ended
 
 
 def _user(fields: dict[str, str]) -> User:

@@ -7,8 +7,12 @@ import json
 import secrets
 from typing import Any, Literal
 
-from triage_service.domain.answers import AlarmOut, PersonRef
+from triage_service.domain import idempotency as idem
+from triage_service.domain.answers import AlarmOut, PersonRef, PlaceRef, ReferralOut
+from triage_service.domain.areas import AreaDirectory
 from triage_service.domain.errors import Conflict, NotFound
+from triage_service.domain.idempotency import Idempotency
+from triage_service.domain.routing import covers_board
 from triage_service.domain.safety import AlarmKind, AlarmLevel, alarm_level
 from triage_service.domain.times import to_datetime
 from triage_service.domain.users import User
@@ -25,15 +29,16 @@ Waiting = tuple[str, int, int]  # request id, priority, created ms
 
 async def check_alarms(store: Store, settings: Settings, *, now_ms: int) -> int:
     """Raise every alarm whose condition holds now and has not been raised; how many were."""
-    waiting = await _waiting(store)
+    waiting, by_board = await _waiting(store)
     raised = 0
-    # A clinician within their grace period (say between the console and the session page)
-    # is coming back: alarming then would cry wolf. The officer is told at once regardless.
-    staff = await staffing(store, now_ms=now_ms) if waiting else None
-    if staff and staff.on_duty + staff.returning == 0:
-        raised += await _raise_for_requests(
-            store, settings, AlarmKind.NO_CLINICIAN_ON_DUTY, waiting, now_ms=now_ms
-        )
+    for board, requests in by_board.items():
+        # A clinician within their grace period (say between the console and the session
+        # page) is coming back: alarming then would cry wolf. The officer is told regardless.
+        staff = await staffing(store, now_ms=now_ms, board=board)
+        if staff.on_duty + staff.returning == 0:
+            raised += await _raise_for_requests(
+                store, settings, AlarmKind.NO_CLINICIAN_ON_DUTY, requests, now_ms=now_ms
+            )
     thresholds = settings.escalation_thresholds
     late = [w for w in waiting if w[1] in thresholds and now_ms - w[2] >= thresholds[w[1]] * 1000]
     raised += await _raise_for_requests(store, settings, AlarmKind.LONG_WAIT, late, now_ms=now_ms)
@@ -44,10 +49,10 @@ async def request_expired(
     store: Store, settings: Settings, request_id: str, *, now_ms: int
 ) -> bool:
     """A request expired unanswered: its alarm (critical for priority 1)."""
-    (found,) = await store.requests.fields_of([request_id], ("priority", "created_ms"))
-    if found["priority"] is None:
+    record = await store.requests.load(request_id)
+    if record is None:
         return False
-    waiting = [(request_id, int(found["priority"]), int(found["created_ms"] or now_ms))]
+    waiting = [(request_id, record.priority, record.created_ms)]
     return bool(
         await _raise_for_requests(store, settings, AlarmKind.EXPIRED, waiting, now_ms=now_ms)
     )
@@ -77,15 +82,46 @@ async def referral_declined(
     )
 
 
-async def _waiting(store: Store) -> list[Waiting]:
-    rows = await store.requests.waiting_scored(SCAN_LIMIT)
-    return [(rid, int(score // PRIORITY_SCALE), int(score % PRIORITY_SCALE)) for rid, score in rows]
+async def referral_unstaffed(
+    store: Store, settings: Settings, referral: ReferralOut, message: str, *, now_ms: int
+) -> bool:
+    """A referral went to a team with no enabled receiver: nobody will see it in the inbox
+    (a warning; critical when it is urgent, A or B)."""
+    urgent = referral.urgency in ("A", "B")
+    return bool(
+        await _raise(
+            store,
+            settings,
+            AlarmKind.REFERRAL_UNSTAFFED,
+            AlarmLevel.CRITICAL if urgent else AlarmLevel.WARNING,
+            message,
+            now_ms=now_ms,
+            request_id=referral.request_id,
+            referral_id=referral.id,
+        )
+    )
+
+
+async def _waiting(store: Store) -> tuple[list[Waiting], dict[str, list[Waiting]]]:
+    """The first `SCAN_LIMIT` waiting requests, and the same by health board ("" for those
+    of no board: every clinician covers them), so each board's staffing is read once; one
+    round trip, not one command per request (this runs every sweep)."""
+    waiting: list[Waiting] = []
+    by_board: dict[str, list[Waiting]] = {}
+    for rid, score, board in await store.requests.waiting_boards(SCAN_LIMIT):
+        entry = (rid, int(score // PRIORITY_SCALE), int(score % PRIORITY_SCALE))
+        waiting.append(entry)
+        by_board.setdefault(board, []).append(entry)
+    return waiting, by_board
 
 
 def _request_message(kind: AlarmKind, priority: int, waited_s: float) -> str:
     waited = f"{int(waited_s // 60)} min" if waited_s >= 60 else "under a minute"
     if kind is AlarmKind.NO_CLINICIAN_ON_DUTY:
-        return f"A priority {priority} request is waiting and no clinician is on duty."
+        return (
+            f"A priority {priority} request is waiting and no clinician is on duty for its"
+            " board; it is offered to every clinician."
+        )
     if kind is AlarmKind.EXPIRED:
         return f"A priority {priority} request expired unanswered after {waited}."
     return f"A priority {priority} request has waited {waited} without an answer."
@@ -165,7 +201,8 @@ async def _raise(
         "message": message,
         "raised_ms": now_ms,
     }
-    subject = referral_id if kind is AlarmKind.REFERRAL_DECLINED else request_id or referral_id
+    by_referral = kind in (AlarmKind.REFERRAL_DECLINED, AlarmKind.REFERRAL_UNSTAFFED)
+    subject = referral_id if by_referral else request_id or referral_id
     raised = await store.alarms.raise_once(
         kind.value, subject, fields, deliver=channels(settings, level), now_ms=now_ms
     )
@@ -186,10 +223,9 @@ def channels(settings: Settings, level: AlarmLevel) -> list[str]:
     ]
 
 
-def shape_alarm(row: Row) -> AlarmOut:
-    """The stored alarm as the API shows it."""
-    raised = to_datetime(row["raised_ms"])
-    assert raised is not None
+def shape_alarm(row: Row, areas: AreaDirectory | None = None) -> AlarmOut:
+    """The stored alarm as the API shows it, with its area and board named from `areas`."""
+    raised = to_datetime(int(row["raised_ms"]))
     by = (
         PersonRef(id=row["acknowledged_by_id"], display_name=row.get("acknowledged_by_name", ""))
         if row.get("acknowledged_by_id")
@@ -206,24 +242,77 @@ def shape_alarm(row: Row) -> AlarmOut:
         acknowledged_at=to_datetime(row.get("acknowledged_ms")),
         acknowledged_by=by,
         note=row.get("note") or None,
+        area=area_ref(areas, row.get("area_id"), row.get("area")),
+        board=board_ref(areas, row.get("board")),
+        resolved_at=to_datetime(row.get("resolved_ms")),
+        resolved_reason=row.get("resolved_reason") or None,
     )
 
 
-async def get_alarm(store: Store, alarm_id: str) -> AlarmOut | None:
+def area_ref(
+    areas: AreaDirectory | None, area_id: str | None, typed: str | None
+) -> PlaceRef | None:
+    """The area as `{id, name}`: from the directory, else the place the officer typed (no
+    id), else none."""
+    found = areas.area(area_id) if areas and area_id else None
+    if found:
+        return PlaceRef(id=found.id, name=found.name)
+    if area_id or typed:
+        return PlaceRef(id=area_id or None, name=typed or area_id or "")
+    return None
+
+
+def board_ref(areas: AreaDirectory | None, board_id: str | None) -> PlaceRef | None:
+    """The health board as `{id, name}` (its id for a name when not in the directory)."""
+    if not board_id:
+        return None
+    found = areas.board(board_id) if areas else None
+    return PlaceRef(id=board_id, name=found.name if found else board_id)
+
+
+def sees_alarm(user: User, alarm: AlarmOut) -> bool:
+    """Board scope: a supervisor limited to boards sees the alarms of their boards' requests."""
+    return covers_board(user.boards, alarm.board.id if alarm.board else None)
+
+
+async def get_alarm(
+    store: Store, alarm_id: str, areas: AreaDirectory | None = None
+) -> AlarmOut | None:
     """One alarm, or None."""
     row = await store.alarms.get(alarm_id)
-    return shape_alarm(row) if row else None
+    return shape_alarm(row, areas) if row else None
 
 
-async def list_alarms(store: Store, status: Literal["open", "all"]) -> list[AlarmOut]:
-    """Open (or all) alarms, newest first."""
-    return [shape_alarm(row) for row in await store.alarms.newest(status)]
+async def list_alarms(
+    store: Store,
+    status: Literal["open", "all"],
+    *,
+    reader: User | None = None,
+    areas: AreaDirectory | None = None,
+) -> list[AlarmOut]:
+    """Open (neither acknowledged nor resolved) or all alarms, newest first: of the boards
+    `reader` covers, when given."""
+    boards = reader.boards if reader else ()
+    rows = await store.alarms.newest(status, of=lambda row: covers_board(boards, row.get("board")))
+    return [shape_alarm(row, areas) for row in rows]
 
 
 async def acknowledge(
-    store: Store, supervisor: User, alarm_id: str, note: str | None, *, now_ms: int
+    store: Store,
+    supervisor: User,
+    alarm_id: str,
+    note: str | None,
+    *,
+    now_ms: int,
+    areas: AreaDirectory | None = None,
+    idempotency: Idempotency | None = None,
 ) -> AlarmOut:
-    """A supervisor acknowledges an open alarm, once; its escalation stops."""
+    """A supervisor acknowledges an open alarm of a board they cover, once; its escalation
+    stops. Another board's alarm is not found. A repeat of the same key (a retry after a
+    lost answer) answers that acknowledgement again, not 409."""
+    found = await get_alarm(store, alarm_id, areas)
+    if found is None or not sees_alarm(supervisor, found):
+        raise NotFound("alarm")
     try:
         row = await store.alarms.acknowledge(
             alarm_id,
@@ -231,31 +320,37 @@ async def acknowledge(
             user_name=supervisor.display_name,
             note=note or "",
             now_ms=now_ms,
+            idempotency=idempotency,
         )
     except Refused as e:
         if e.code == "not_found":
             raise NotFound("alarm") from e
+        if e.code == "idempotency_key_reused":
+            raise idem.reused() from e
         raise Conflict("already_acknowledged", "This alarm was already acknowledged.") from e
-    return shape_alarm(row)
+    return shape_alarm(row, areas)
 
 
-async def escalation_body(store: Store, alarm_id: str, *, now_ms: int) -> bytes | None:
-    """The webhook body: the alarm and the request's codes only (no names, no free text)."""
-    alarm = await get_alarm(store, alarm_id)
+async def escalation_body(
+    store: Store, alarm_id: str, *, now_ms: int, areas: AreaDirectory | None = None
+) -> bytes | None:
+    """The webhook body: the alarm and the request's codes, area and board only (no names,
+    no free text but the area the officer typed when it is not in the directory)."""
+    alarm = await get_alarm(store, alarm_id, areas)
     if alarm is None:
         return None
     request: dict[str, Any] | None = None
-    if alarm.request_id:
-        (row,) = await store.requests.fields_of(
-            [alarm.request_id], ("priority", "area", "created_ms", "accepted_ms", "completed_ms")
-        )
-        if row["priority"] is not None:
-            until = int(row["accepted_ms"] or row["completed_ms"] or now_ms)
-            request = {
-                "id": alarm.request_id,
-                "priority": int(row["priority"]),
-                "area": row["area"] or None,
-                "waited_s": round(max(0, until - int(row["created_ms"] or until)) / 1000, 1),
-            }
+    record = await store.requests.load(alarm.request_id) if alarm.request_id else None
+    if record is not None:
+        until = record.accepted_ms or record.completed_ms or now_ms
+        area = area_ref(areas, record.area_id, record.area)
+        board = board_ref(areas, record.board)
+        request = {
+            "id": alarm.request_id,
+            "priority": record.priority,
+            "area": area.model_dump() if area else None,
+            "board": board.model_dump() if board else None,
+            "waited_s": round(max(0, until - record.created_ms) / 1000, 1),
+        }
     body = {"alarm": alarm.model_dump(mode="json"), "request": request}
     return json.dumps(body, separators=(",", ":")).encode()

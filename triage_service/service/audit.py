@@ -7,6 +7,7 @@ the application; only the retention setting of its own trims it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,6 +19,17 @@ MAX_REASON = 500
 PAGE_MAX = 500
 SCAN_BATCH = 500
 CURSOR = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
+MAX_ID_PART = 2**64 - 1  # a stream entry id is two unsigned 64-bit numbers
+
+
+# Fields some entries carry beyond the common ones: an export's span and boards, the record
+# a write changed, the account a change was made to and what the change was.
+EXTRA_FIELDS = (
+    *("from", "to", "board", "referral_id", "alarm_id", "account_id", "change"),
+    *("provider", "factor"),  # a sign-in's identity provider or second factor
+    # previous contacts: the earlier contact judged, the request whose history showed it
+    *("contact_id", "contact_of"),
+)
 
 
 async def record_access(
@@ -29,8 +41,10 @@ async def record_access(
     request_id: str | None = None,
     reason: str | None = None,
     detail: str | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> None:
-    """Append one access entry (`detail`: what else identifies it, e.g. an export's window)."""
+    """Append one access entry (`detail`: what else identifies it, e.g. an export's window;
+    `extra`: any of `EXTRA_FIELDS`, shown in the log)."""
     await record_accesses(
         store,
         user,
@@ -39,6 +53,7 @@ async def record_access(
         request_ids=[request_id],
         reason=reason,
         detail=detail,
+        extra=extra,
     )
 
 
@@ -51,6 +66,7 @@ async def record_accesses(
     request_ids: list[str | None],
     reason: str | None = None,
     detail: str | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> None:
     """Append one entry per request read (a list read logs each request it showed)."""
     await store.audit.append(
@@ -63,19 +79,53 @@ async def record_accesses(
                 "request_id": request_id,
                 "reason": (reason or "")[:MAX_REASON] or None,
                 "detail": detail,
+                **(extra or {}),
             }
             for request_id in request_ids
         ],
     )
 
 
-async def record_sign_in(
-    store: Store, action: str, *, user_id: str | None, role: str | None, now_ms: int
+async def record_account_change(
+    store: Store, account_id: str, change: str, *, now_ms: int, by: User | None = None
 ) -> None:
-    """Append a `login`, `login_failed` (user_id of the targeted account, if any) or `logout`."""
+    """Append an `account_changed` entry: which account, what changed (`added`, `disabled`,
+    `enabled`, `password_reset`, `password_changed`, `role:{role}`) and who changed it
+    (`by`: the user changing their own password; none at the command line, role
+    `console`)."""
     await store.audit.append(
-        [{"at": now_ms, "user_id": user_id, "role": role, "action": action}],
+        [
+            {
+                "at": now_ms,
+                "user_id": by.id if by else None,
+                "role": by.role.value if by else "console",
+                "action": "account_changed",
+                "account_id": account_id,
+                "change": change,
+            }
+        ]
     )
+
+
+async def record_sign_in(
+    store: Store,
+    action: str,
+    *,
+    user_id: str | None,
+    role: str | None,
+    now_ms: int,
+    provider: str | None = None,
+    factor: str | None = None,
+) -> None:
+    """Append a `login`, `login_failed` (user_id of the targeted account, if any) or `logout`
+    (or an identity action: `mfa_enrolled`, `recovery_code_used`, `mfa_reset`), naming the
+    identity `provider` or the second `factor` where there is one."""
+    entry: dict[str, object] = {"at": now_ms, "user_id": user_id, "role": role, "action": action}
+    if provider:
+        entry["provider"] = provider
+    if factor:
+        entry["factor"] = factor
+    await store.audit.append([entry])
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,15 +160,18 @@ async def read_entries(
 
 
 def _matches(fields: dict[str, str], query: AuditQuery) -> bool:
+    """The entry is by the user asked for (or about their account), and of the request."""
     user_id = fields.get("user_id", fields.get("user", ""))
     request_id = fields.get("request_id", fields.get("record", ""))
-    return (query.user_id is None or user_id == query.user_id) and (
+    return (query.user_id is None or query.user_id in (user_id, fields.get("account_id"))) and (
         query.request_id is None or request_id == query.request_id
     )
 
 
 def _shape(entry_id: str, fields: dict[str, str]) -> dict[str, object]:
-    """An entry as the API shows it (entries of older versions named user and record)."""
+    """An entry as the API shows it (entries of older versions named user and record), with
+    whichever of `EXTRA_FIELDS` it has (an empty one as null): an export's span, a sign-in's
+    identity provider or second factor, ..."""
     return {
         "id": entry_id,
         "at": _iso(int(fields.get("at") or entry_id.split("-")[0])),
@@ -127,6 +180,7 @@ def _shape(entry_id: str, fields: dict[str, str]) -> dict[str, object]:
         "action": fields.get("action", ""),
         "request_id": fields.get("request_id", fields.get("record")) or None,
         "reason": fields.get("reason") or None,
+        **{name: fields[name] or None for name in EXTRA_FIELDS if name in fields},
     }
 
 
@@ -134,35 +188,15 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
-def parse_time(name: str, raw: str | None) -> int | None:
-    """An ISO 8601 query time as epoch ms; Invalid naming the field if it is not one."""
+def check_cursor(raw: str | None) -> str | None:
+    """A cursor from a previous page (an entry id: two unsigned 64-bit numbers, short of the
+    last id there can be, as pages go on after it); Invalid naming `cursor` otherwise."""
     if raw is None:
         return None
-    try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError as e:
-        raise Invalid(
-            "validation_error", f"{name} must be an ISO 8601 time.", {name: "ISO 8601"}
-        ) from e
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp() * 1000)
-
-
-def check_cursor(raw: str | None) -> str | None:
-    """A cursor from a previous page (an entry id); Invalid naming `cursor` otherwise."""
-    if raw is not None and not CURSOR.fullmatch(raw):
+    parts = [int(part) for part in raw.split("-")] if CURSOR.fullmatch(raw) else []
+    if not parts or max(parts) > MAX_ID_PART or parts == [MAX_ID_PART, MAX_ID_PART]:
         raise Invalid("validation_error", "cursor is not from this log.", {"cursor": "bad cursor"})
     return raw
-
-
-def check_limit(raw: str | None) -> int:
-    """The page size asked for: 1-500, default 100; Invalid naming `limit` otherwise."""
-    if raw is None:
-        return 100
-    if not raw.isdigit() or not 1 <= int(raw) <= PAGE_MAX:
-        raise Invalid("validation_error", "limit must be 1-500.", {"limit": "must be 1-500"})
-    return int(raw)
 
 
 async def trim(store: Store, *, retention_days: int, now_ms: int) -> int:

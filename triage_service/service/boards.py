@@ -7,6 +7,17 @@ from triage_service.domain.errors import Forbidden, Invalid
 from triage_service.domain.users import User
 
 
+def boards_for_export(
+    areas: AreaDirectory, user: User, requested: str | None
+) -> tuple[str, ...] | None:
+    """The boards whose requests `user` exports (None: every request of the service): the
+    one asked for (422 unknown, 403 not covered, as `board_for`), else all of theirs."""
+    if requested is None:
+        return user.boards or None
+    board = board_for(areas, user, requested)
+    return (board,) if board else None
+
+
 def board_for(areas: AreaDirectory, user: User, requested: str | None) -> str | None:
     """The board whose figures `user` reads (None: the whole service).
 

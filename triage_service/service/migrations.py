@@ -15,6 +15,7 @@ from triage_service.store import Store
 
 log = logging.getLogger(__name__)
 LOCK_TTL_MS = 600_000
+REINDEX_BATCH = 500
 POLL_S = 0.2
 WAIT_FOR_OTHERS_S = 600.0
 
@@ -35,9 +36,37 @@ async def rebuild_stats(store: Store, settings: Settings, clock: Clock) -> int:
     return counted
 
 
+async def count_per_board(store: Store, settings: Settings, clock: Clock) -> int:
+    """Index the open referrals by their request's board (a board's referrals not yet due),
+    give the alarms the area and board of their request, and rebuild the counters (feedback
+    per board and consent were not counted before)."""
+    await store.referrals.index_open_by_board()
+    await store.alarms.place_unplaced()
+    return await rebuild_stats(store, settings, clock)
+
+
+async def index_referrals_due(store: Store, settings: Settings, clock: Clock) -> int:
+    """Index the open referrals by due time in each piece of time holding their request's
+    creation (`referrals:due:...`), so a window's referrals not yet due are counted without
+    reading each one; a batch at a time, each atomic; how many were moved."""
+    moved = 0
+    while True:
+        done = await store.run("referrals_due_index", clock(), REINDEX_BATCH)
+        moved += int(done["moved"])
+        if not int(done["left"]):
+            break
+    await store.referrals.drop_open_created()
+    return moved
+
+
 # Version -> what the migration to it does, and the migration.
 MIGRATIONS: dict[int, tuple[str, Migration]] = {
     1: ("statistics counters rebuilt from the records", rebuild_stats),
+    2: (
+        "open referrals indexed by board; counters rebuilt (feedback per board, consent)",
+        count_per_board,
+    ),
+    3: ("open referrals indexed by due time per piece of creation time", index_referrals_due),
 }
 CURRENT = max(MIGRATIONS)
 

@@ -11,23 +11,21 @@ closes can never be lost between steps.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from triage_service.domain.codes import Availability, Role
-from triage_service.domain.errors import Conflict, NotFound
+from triage_service.domain.codes import Role
 from triage_service.domain.users import User
-from triage_service.service.accounts import get_user
-from triage_service.service.lifecycle import release_request, set_availability
+from triage_service.service.lifecycle import RELEASED_MIN_REMAINING_MS
 from triage_service.settings import Settings
 from triage_service.store import Store
+from triage_service.store.presence import Staffing
 from triage_service.store.wakes import AvailabilityWake
 
 log = logging.getLogger(__name__)
 REAP_BATCH = 100
+LOST_CONNECTION = "clinician connection lost"
 
 
 def new_lease() -> str:
@@ -46,9 +44,7 @@ async def renew_leases(
     """Take or renew `(user id, lease)` leases for another `presence_lease_s`; cancels any
     pending grace timer of those users (they are connected after all)."""
     if leases:
-        await store.run(
-            "presence", now_ms, "hold", _json_pairs(leases), settings.presence_lease_s * 1000
-        )
+        await store.presence.hold(leases, ttl_ms=settings.presence_lease_s * 1000, now_ms=now_ms)
 
 
 async def clinician_connected(
@@ -66,19 +62,15 @@ async def clinician_disconnected(
     live lease anywhere, so the grace timer started."""
     if not holds_lease(user):
         return False
-    result = await store.run(
-        "presence", now_ms, "drop", user.id, lease, settings.clinician_grace_s * 1000
-    )
-    return bool(result["grace"])
+    grace_ms = settings.clinician_grace_s * 1000
+    return await store.presence.drop(user.id, lease, grace_ms=grace_ms, now_ms=now_ms)
 
 
 async def reap_lapsed_leases(store: Store, settings: Settings, *, now_ms: int) -> list[str]:
     """Start the grace timer of clinicians whose every lease lapsed (their instance died or
     stopped renewing); return their ids."""
-    result = await store.run(
-        "presence", now_ms, "reap", settings.clinician_grace_s * 1000, REAP_BATCH
-    )
-    return list(result.get("graced") or [])
+    grace_ms = settings.clinician_grace_s * 1000
+    return await store.presence.reap(grace_ms=grace_ms, limit=REAP_BATCH, now_ms=now_ms)
 
 
 async def clinicians_on_duty(store: Store, *, now_ms: int, board: str = "") -> int:
@@ -87,59 +79,30 @@ async def clinicians_on_duty(store: Store, *, now_ms: int, board: str = "") -> i
     return (await staffing(store, now_ms=now_ms, board=board)).on_duty
 
 
-@dataclass(frozen=True, slots=True)
-class Staffing:
-    """Who could answer a request: on duty (live lease), and available or busy by state."""
-
-    on_duty: int
-    available: int
-    busy: int
-    returning: int  # no socket open, but within their grace period (moving between pages)
-
-
 async def staffing(store: Store, *, now_ms: int, board: str = "") -> Staffing:
     """The clinicians a request is offered to (with a `board`: those covering it), counted
     for the wait estimate and the safety net."""
-    result = await store.run("presence", now_ms, "on_duty", board)
-    return Staffing(
-        int(result["on_duty"]),
-        int(result["available"]),
-        int(result["busy"]),
-        int(result["returning"]),
-    )
+    return await store.presence.staffing(board=board, now_ms=now_ms)
 
 
 async def grace_expired(store: Store, clinician_id: str, *, now_ms: int) -> bool:
     """The clinician did not come back: release their sessions and mark them offline.
 
-    The timer is claimed atomically with the check that no lease came back, so exactly one
-    instance fires it, and never for a clinician who is connected.
+    One atomic step claims the timer (checking that no lease came back, so exactly one
+    instance fires it, and never for a clinician who is connected), hands every session
+    back to the queue and sets the clinician offline: an instance that dies at any point
+    leaves either the timer still due or the whole change made, never sessions held by
+    nobody.
     """
-    result = await store.run("presence", now_ms, "claim", clinician_id)
-    if not result["claimed"]:
-        return False
-    clinician = await get_user(store, clinician_id)
-    if clinician is None:
-        return False
-    for request_id in await store.clinicians.in_session(clinician_id):
-        log.info("releasing %s: clinician %s lost connection", request_id, clinician_id)
-        try:
-            await release_request(
-                store,
-                clinician,
-                request_id,
-                "clinician connection lost",
-                now_ms=now_ms,
-                actor_role="system",
-            )
-        except (NotFound, Conflict) as e:  # filed or released meanwhile: nothing to do
-            log.info("not releasing %s: %s", request_id, e.message)
-    await set_availability(store, clinician, Availability.OFFLINE, now_ms=now_ms)
-    return True
-
-
-def _json_pairs(leases: Sequence[tuple[str, str]]) -> str:
-    return json.dumps([list(pair) for pair in leases])
+    claim = await store.presence.claim(
+        clinician_id,
+        reason=LOST_CONNECTION,
+        min_remaining_ms=RELEASED_MIN_REMAINING_MS,
+        now_ms=now_ms,
+    )
+    for request_id in claim.released:
+        log.info("released %s: clinician %s lost connection", request_id, clinician_id)
+    return claim.claimed
 
 
 async def presence_changed(store: Store, user: User) -> None:

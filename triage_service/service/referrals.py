@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-from triage_service.domain.answers import Handover, ReferralOut
+from triage_service.domain import idempotency as idem
+from triage_service.domain.answers import Handover, OutcomeWarning, PlaceRef, ReferralOut
+from triage_service.domain.areas import AreaDirectory
 from triage_service.domain.codes import (
     CLINICIAN_STATUSES,
     OPEN_REFERRAL_STATUSES,
@@ -15,20 +17,27 @@ from triage_service.domain.codes import (
     Role,
 )
 from triage_service.domain.errors import Conflict, Invalid, NotFound
+from triage_service.domain.idempotency import Idempotency
 from triage_service.domain.models import Risk
+from triage_service.domain.routing import covers_board
 from triage_service.domain.times import to_datetime
 from triage_service.domain.users import User
-from triage_service.service.records import assigned_among
+from triage_service.service.records import was_assigned
 from triage_service.store import Refused, Store
+from triage_service.store.changes import UpdateReferral
 
 Scope = Literal["open", "overdue", "all"]
 LIST_LIMIT = 500
-ASSIGNMENT = ("clinician_id", "past_clinicians")  # who is or was a request's clinician
 STAMPED = ("accepted", "declined", "completed", "did_not_attend", "cancelled")
 
 
 async def list_referrals(
-    store: Store, scope: Scope, *, now_ms: int, mine: User | None = None
+    store: Store,
+    scope: Scope,
+    *,
+    now_ms: int,
+    mine: User | None = None,
+    directory: AreaDirectory | None = None,
 ) -> list[ReferralOut]:
     """Open ones soonest due first; `all` newest first (the latest 500); `mine`: only the
     referrals that clinician made (newest first, then filtered by `scope`)."""
@@ -44,25 +53,44 @@ async def list_referrals(
     referrals = [shape_referral(row, now_ms) for row in rows if row]
     if mine is not None:
         referrals = [r for r in referrals if in_scope(r, scope)]
-    areas = await store.referrals.areas([r.request_id for r in referrals])
-    return [r.model_copy(update={"area": a or None}) for r, a in zip(referrals, areas, strict=True)]
+    areas = await areas_of(store, directory, [r.request_id for r in referrals])
+    return [r.model_copy(update={"area": a}) for r, a in zip(referrals, areas, strict=True)]
+
+
+def area_ref(
+    directory: AreaDirectory | None, area_id: str | None, free_text: str | None
+) -> PlaceRef | None:
+    """The area of a request by its directory id and name (the free text the officer gave
+    when it has no directory area)."""
+    area = directory.area(area_id or "") if directory else None
+    if area is not None:
+        return PlaceRef(id=area.id, name=area.name)
+    return PlaceRef(id=None, name=free_text) if free_text else None
+
+
+async def areas_of(
+    store: Store, directory: AreaDirectory | None, request_ids: list[str]
+) -> list[PlaceRef | None]:
+    """The area of each request, in one round trip."""
+    places = await store.referrals.places(request_ids)
+    return [area_ref(directory, area_id, text) for area_id, text in places]
 
 
 async def of_clinician(
     store: Store, clinician: User, found: list[ReferralOut]
 ) -> list[ReferralOut]:
     """Need-to-know: only the referrals of requests `clinician` is or was assigned to."""
-    rows = await store.requests.fields_of([r.request_id for r in found], ASSIGNMENT)
-    return [r for r, mine in zip(found, assigned_among(clinician, rows), strict=True) if mine]
+    rows = await store.requests.assignments([r.request_id for r in found])
+    return [r for r, row in zip(found, rows, strict=True) if was_assigned(clinician, row)]
 
 
-async def ensure_assigned(store: Store, clinician: User, referral_id: str) -> None:
-    """`NotFound` unless the referral's request is one `clinician` is or was assigned to."""
-    (row,) = await store.referrals.fields_of([referral_id], ("request_id",))
-    request_id = row["request_id"]
-    rows = await store.requests.fields_of([request_id], ASSIGNMENT) if request_id else []
-    if not any(assigned_among(clinician, rows)):
-        raise NotFound("referral")
+async def of_boards(store: Store, user: User, found: list[ReferralOut]) -> list[ReferralOut]:
+    """Board scope: only the referrals of requests of the boards `user` covers (all when
+    they cover every board)."""
+    if not user.boards:
+        return found
+    boards = await store.requests.boards([r.request_id for r in found])
+    return [r for r, board in zip(found, boards, strict=True) if covers_board(user.boards, board)]
 
 
 def in_scope(referral: ReferralOut, scope: Scope) -> bool:
@@ -73,21 +101,31 @@ def in_scope(referral: ReferralOut, scope: Scope) -> bool:
 
 
 async def team_inbox(
-    store: Store, receiver: User, scope: Scope, *, now_ms: int
+    store: Store,
+    receiver: User,
+    scope: Scope,
+    *,
+    now_ms: int,
+    directory: AreaDirectory | None = None,
 ) -> list[ReferralOut]:
-    """The receiver's team's referrals, each with its handover and nothing else of the record:
-    open (or overdue) soonest due first, or all newest first."""
+    """The receiver's team's referrals, each with its handover and its area and nothing else
+    of the record: open (or overdue) soonest due first, or all newest first."""
     ids = await store.referrals.of_team(receiver.team or "", scope, now_ms=now_ms, limit=LIST_LIMIT)
     rows = [row for row in await store.referrals.load_many(ids) if row]
-    outcomes = await store.referrals.outcomes([row["request_id"] for row in rows])
+    request_ids = [row["request_id"] for row in rows]
+    outcomes = await store.referrals.outcomes(request_ids)
+    areas = await areas_of(store, directory, request_ids)
     return [
-        for_team(shape_referral(row, now_ms), outcome)
-        for row, outcome in zip(rows, outcomes, strict=True)
+        for_team(shape_referral(row, now_ms), outcome, area)
+        for row, outcome, area in zip(rows, outcomes, areas, strict=True)
     ]
 
 
-def for_team(referral: ReferralOut, outcome_json: str | None) -> ReferralOut:
-    """The referral as its receiving team sees it: the handover from the filed outcome."""
+def for_team(
+    referral: ReferralOut, outcome_json: str | None, area: PlaceRef | None = None
+) -> ReferralOut:
+    """The referral as its receiving team sees it: the handover from the filed outcome, and
+    the area where the person was (the team must find them)."""
     outcome = json.loads(outcome_json) if outcome_json else {}
     handover = Handover(
         summary=outcome.get("summary", ""),
@@ -96,18 +134,24 @@ def for_team(referral: ReferralOut, outcome_json: str | None) -> ReferralOut:
         contact=referral.contact,
         due_at=referral.due_at,
     )
-    return referral.model_copy(update={"handover": handover, "area": None})
+    return referral.model_copy(update={"handover": handover, "area": area})
 
 
 async def team_referral(
-    store: Store, receiver: User, referral_id: str, *, now_ms: int
+    store: Store,
+    receiver: User,
+    referral_id: str,
+    *,
+    now_ms: int,
+    directory: AreaDirectory | None = None,
 ) -> ReferralOut:
     """One referral of the receiver's team with its handover; any other is not found."""
     row = await store.referrals.load(referral_id)
     if not row or not receiver.team or row.get("team") != receiver.team:
         raise NotFound("referral")
     (outcome,) = await store.referrals.outcomes([row["request_id"]])
-    return for_team(shape_referral(row, now_ms), outcome)
+    (area,) = await areas_of(store, directory, [row["request_id"]])
+    return for_team(shape_referral(row, now_ms), outcome, area)
 
 
 async def team_notice(store: Store, referral_id: str, *, now_ms: int) -> tuple[str, bytes] | None:
@@ -140,29 +184,40 @@ async def update_referral(
     *,
     actor: User,
     now_ms: int,
+    directory: AreaDirectory | None = None,
+    idempotency: Idempotency | None = None,
 ) -> ReferralOut:
     """Move a referral on: receivers accept, decline, complete or record a non-attendance on
-    their own team's referrals; clinicians accept, complete, record DNA or cancel."""
+    their own team's referrals; clinicians accept, complete, record DNA or cancel; an s298
+    notification is only sent (`completed`) or cancelled. A repeat of the same key answers
+    the referral as it now stands, not 409."""
     check_status_for(actor, ReferralStatus(status))
     try:
-        await store.run(
-            "referral_update",
-            now_ms,
-            referral_id,
-            status,
-            note or "",
-            actor.id,
-            actor.role.value,
-            actor.team or "",
+        call = UpdateReferral(
+            referral_id=referral_id,
+            status=status,
+            note=note,
+            actor_id=actor.id,
+            role=actor.role.value,
+            team=actor.team,
         )
+        await store.change(call, now_ms=now_ms, idempotency=idempotency)
     except Refused as e:
         if e.code == "not_found":
             raise NotFound("referral") from e
+        if e.code == "idempotency_key_reused":
+            raise idem.reused() from e
         if e.code == "illegal_transition":
             raise Conflict(e.code, f"A referral that is {e.status} cannot become {status}.") from e
+        if e.code == "notice_status":
+            raise Invalid(
+                "validation_error",
+                "An s298 notification is either sent (completed) or cancelled.",
+                {"status": "completed (sent) or cancelled for an s298 notification"},
+            ) from e
         raise Conflict(e.code, f"The referral is already {e.status}.") from e
     if actor.role is Role.RECEIVER:
-        return await team_referral(store, actor, referral_id, now_ms=now_ms)
+        return await team_referral(store, actor, referral_id, now_ms=now_ms, directory=directory)
     return await get_referral(store, referral_id, now_ms=now_ms)
 
 
@@ -207,4 +262,30 @@ def shape_referral(row: dict[str, str], now_ms: int) -> ReferralOut:
         team=row.get("team") or None,
         decline_reason=row.get("decline_reason") or None,
         **stamps,
+    )
+
+
+async def team_staffed(store: Store, team: str) -> bool:
+    """Whether an enabled receiver account belongs to `team` (someone can read its inbox)."""
+    accounts = await store.accounts.load_all()
+    return any(
+        a.get("role") == Role.RECEIVER and a.get("team") == team and not a.get("disabled")
+        for a in accounts
+    )
+
+
+def unstaffed_warning(directory: AreaDirectory, referral: ReferralOut) -> OutcomeWarning:
+    """What the clinician is told when nobody staffs the referral's team: phone the team."""
+    service, _, board_id = (referral.team or "").partition(":")
+    board = directory.board(board_id)
+    found = board.team(service) if board else None
+    where = f"{service.replace('_', ' ')} of {board.name if board else board_id}"
+    how = f"phone {found.name} on {found.phone}" if found else "phone the team yourself"
+    return OutcomeWarning(
+        code="team_unstaffed",
+        message=f"Nobody on this service reads the {where} inbox: the referral is filed, "
+        f"but {how} now so that they know.",
+        team=referral.team or "",
+        name=found.name if found else None,
+        phone=found.phone if found else None,
     )

@@ -8,8 +8,11 @@ from typing import Any
 from triage_service.store.store import Store
 
 BATCH = 100
-FORM_FIELDS = {"incident_ref": "", "notes": ""}
+FORM_FIELDS = {"incident_ref": "", "notes": "", "capacity_note": None}
 LOCATION_FIELDS = {"description": "(purged)", "lat": None, "lon": None}
+# The person's identifiers go; the person key that links their requests stays (a keyed hash:
+# pseudonymous, see docs/previous-contacts.md).
+SUBJECT_FIELDS = {"known_name": None, "chi": None, "date_of_birth": None}
 OUTCOME_FIELDS = {"summary": "", "advice_to_officer": ""}
 PLACE_FIELDS = {
     "person_name": None,
@@ -20,9 +23,9 @@ PLACE_FIELDS = {
 
 
 def purge_form(form: dict[str, Any]) -> dict[str, Any]:
-    """The request form without names, free text or coordinates."""
+    """The request form without names, identifiers, free text or coordinates."""
     location = {**form["location"], **LOCATION_FIELDS}
-    subject = {**form["subject"], "known_name": None}
+    subject = {**form["subject"], **SUBJECT_FIELDS}
     return {**form, **FORM_FIELDS, "location": location, "subject": subject}
 
 
@@ -38,6 +41,11 @@ def purge_outcome(outcome: dict[str, Any]) -> dict[str, Any]:
     return purged
 
 
+def purge_transfers(transfers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The hand-overs without their notes (free text); who handed to whom, and when, stay."""
+    return [{**step, "note": ""} for step in transfers]
+
+
 async def purge_due(store: Store, *, retention_days: int, now_ms: int) -> int:
     """Purge requests created more than `retention_days` ago; each purge is audited.
 
@@ -49,12 +57,13 @@ async def purge_due(store: Store, *, retention_days: int, now_ms: int) -> int:
     rows = await store.requests.created_between(f"({cursor}", cutoff, skip=0, count=BATCH)
     purged = 0
     for request_id, created_ms in rows:
-        form, outcome, referral_id = await store.retention.identifying(request_id)
+        form, outcome, referral_id, transfers = await store.retention.identifying(request_id)
         await store.retention.purge(
             request_id,
             form=json.dumps(purge_form(json.loads(form))) if form else None,
             outcome=json.dumps(purge_outcome(json.loads(outcome))) if outcome else None,
             referral_id=referral_id,
+            transfers=json.dumps(purge_transfers(json.loads(transfers))) if transfers else None,
             created_ms=int(created_ms),
             now_ms=now_ms,
             audit={

@@ -3,6 +3,7 @@ or all of a user's at once."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -22,8 +23,34 @@ class SignIn:
     user: User
 
 
-async def open_session(store: Store, settings: Settings, user: User, now_ms: int) -> SignIn:
-    """Start a new session with a fresh 128-bit token."""
+USER_AGENT_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """One of a user's signed-in sessions as they see it: never the token itself."""
+
+    id: str
+    created_ms: int
+    last_seen_ms: int
+    user_agent: str
+    current: bool
+
+
+def session_id(token: str) -> str:
+    """A session's public id: a one-way digest of its token (the token cannot be had back)."""
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def device_name(user_agent: str | None) -> str:
+    """The browser's User-Agent, printable characters only and cut to 200."""
+    return "".join(c for c in (user_agent or "") if c.isprintable())[:USER_AGENT_CHARS]
+
+
+async def open_session(
+    store: Store, settings: Settings, user: User, now_ms: int, *, user_agent: str | None = None
+) -> SignIn:
+    """Start a new session with a fresh 128-bit token, noting the device it was opened on."""
     sign_in = SignIn(
         token=secrets.token_urlsafe(16), csrf_token=secrets.token_urlsafe(16), user=user
     )
@@ -35,6 +62,7 @@ async def open_session(store: Store, settings: Settings, user: User, now_ms: int
                 "boards": ",".join(user.boards),
                 "csrf": sign_in.csrf_token,
                 "created_ms": now_ms,
+                "user_agent": device_name(user_agent),
             }
         ),
         user_id=user.id,
@@ -97,3 +125,40 @@ async def keep_session_alive(store: Store, settings: Settings, token: str, now_m
 
     False once the session is gone (signed out, expired, or past its absolute lifetime)."""
     return await load_session(store, settings, token, now_ms) is not None
+
+
+async def list_sessions(
+    store: Store, settings: Settings, user_id: str, *, current: str, now_ms: int
+) -> list[SessionInfo]:
+    """The user's live sessions, newest first. Every use restarts a session's idle timeout,
+    so its last use is the idle limit less the time it has left."""
+    found = []
+    for token, raw, ttl_ms in await store.sessions.describe(
+        await store.sessions.tokens_of(user_id)
+    ):
+        if raw is None or ttl_ms < 0:
+            continue
+        fields = json.loads(raw)
+        created_ms = int(fields["created_ms"])
+        if now_ms - created_ms > settings.session_absolute_s * 1000:
+            continue
+        found.append(
+            SessionInfo(
+                id=session_id(token),
+                created_ms=created_ms,
+                last_seen_ms=max(created_ms, now_ms - (settings.session_idle_s * 1000 - ttl_ms)),
+                user_agent=str(fields.get("user_agent", "")),
+                current=token == current,
+            )
+        )
+    return sorted(found, key=lambda s: s.created_ms, reverse=True)
+
+
+async def end_session_by_id(store: Store, user_id: str, public_id: str) -> bool:
+    """End the user's session with this public id (its sockets close everywhere); False if
+    the user has none such."""
+    tokens = [t for t in await store.sessions.tokens_of(user_id) if session_id(t) == public_id]
+    if not tokens or await store.sessions.peek(tokens[0]) is None:
+        return False
+    await store.sessions.end(user_id, tokens)
+    return True

@@ -13,6 +13,7 @@ from triage_service.service.lifecycle import expire_request
 from triage_service.service.presence import grace_expired, reap_lapsed_leases
 from triage_service.service.retention import purge_due
 from triage_service.service.routing import overflow_due
+from triage_service.service.transfers import lapse_transfer
 from triage_service.settings import Settings
 from triage_service.store import STORE_ERRORS
 from triage_service.store.store import Store
@@ -38,6 +39,8 @@ async def sweep_due(store: Store, now_ms: int, settings: Settings | None = None)
             await fallback_due(store, target)  # only tells the officer: no state changes
         elif kind == "overflow":
             await overflow_due(store, target)  # only tells clinicians: no state changes
+        elif kind == "transfer":
+            fired += await lapse_transfer(store, target, now_ms=now_ms)
         elif kind == "grace":
             fired += await grace_expired(store, target, now_ms=now_ms)
         else:
@@ -50,9 +53,12 @@ async def sweep_forever(store: Store, settings: Settings, clock: Clock) -> None:
     """Sweep every `sweep_interval_s` until cancelled; a failed sweep is logged and retried."""
     while True:
         try:
-            await reap_lapsed_leases(store, settings, now_ms=clock())
-            await sweep_due(store, clock(), settings)
-            await check_alarms(store, settings, now_ms=clock())
+            # One time for the whole sweep: leases are reaped (grace timers started) before
+            # the alarms judge who is on duty at that same time.
+            now_ms = clock()
+            await reap_lapsed_leases(store, settings, now_ms=now_ms)
+            await sweep_due(store, now_ms, settings)
+            await check_alarms(store, settings, now_ms=now_ms)
             if settings.retention_days:
                 await purge_due(store, retention_days=settings.retention_days, now_ms=clock())
             if settings.audit_retention_days:

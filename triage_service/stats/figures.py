@@ -3,7 +3,7 @@
 A window [from, to) covers the requests *created* in it and everything that has happened to
 them since (answered, outcome, referral completed). The lifecycle scripts count each request
 into the bucket of its creation hour, the aligned blocks of 2, 4, ... 1024 hours holding
-it, its 5-minute slice and its minute (`lua/_common.lua`). A window's whole hours are read
+it, its 5-minute slice and its minute (`lua/_counters.lua`). A window's whole hours are read
 as at most two blocks per level, its partial hours as slices and minutes, and the seconds
 left at its two ends from the requests themselves (`stats_window.plan_span`,
 `lua/stats.lua`). Durations also go into sorted sets per 4096 s, 256 s and 16 s bin and per
@@ -33,6 +33,7 @@ from triage_service.stats.models import (
     Durations,
     Feedback,
     FollowUps,
+    Repeat,
     Series,
     SeriesPoint,
     ServiceLevel,
@@ -154,6 +155,7 @@ def shape_window(
         by_mode=prefixed(c, "mode:"),
         by_age_band=prefixed(c, "age:"),
         by_sex=prefixed(c, "sex:"),
+        consent=prefixed(c, "consent:"),
         triage_codes=prefixed(c, "code:"),
         conveyances=prefixed(c, "conv:"),
         conveyance_avoided=c.get("conveyance_avoided", 0),
@@ -163,6 +165,7 @@ def shape_window(
         referrals=follow_ups(c, "referrals", "ref", result, d.get("refdone")),
         mwc_notifications=follow_ups(c, "s297", "mwc", result),
         feedback=feedback(c),
+        repeat=repeat(c) if settings.linking else None,
         by_hour_of_week=by_hour_of_week,
         by_area_hour_of_week=local_heat_map(parts) if detail.heat_map else None,
         series=series(result, window, scope.zone) if detail.series else None,
@@ -304,9 +307,15 @@ def feedback(counts: dict[str, int]) -> Feedback:
     )
 
 
+def repeat(counts: dict[str, int]) -> Repeat:
+    """Repeat presentations, from the `repeat_30d` and `repeat_12m` counters
+    (lua/_common.lua `person_repeat`)."""
+    return Repeat(within_30d=counts.get("repeat_30d", 0), within_12m=counts.get("repeat_12m", 0))
+
+
 def upstream(counts: dict[str, int]) -> dict[str, AreaUpstream]:
     """Requests, detentions and emergency department conveyances by area id, from the
-    `area:`, `adet:` and `aed:` counters (lua/_common.lua `outcome_fields`)."""
+    `area:`, `adet:` and `aed:` counters (lua/_outcome_counts.lua `outcome_fields`)."""
     requests, held, conveyed = (prefixed(counts, p) for p in ("area:", "adet:", "aed:"))
     return {
         _area(area): AreaUpstream(

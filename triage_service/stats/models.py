@@ -81,6 +81,14 @@ class Feedback(BaseModel):
     mean_time_saved_min: float | None
 
 
+class Repeat(BaseModel):
+    """Repeat presentations: requests whose person had an earlier contact (one their
+    clinician did not reject) at most 30 days, or 365 days, before."""
+
+    within_30d: int
+    within_12m: int
+
+
 class Detentions(BaseModel):
     place_of_safety_s297: int
     medical_examination_detention: int
@@ -137,6 +145,10 @@ class WindowStats(Aliased):
     by_mode: dict[str, int]
     by_age_band: dict[str, int]
     by_sex: dict[str, int]
+    consent: dict[str, int] = Field(
+        description="requests by the consent recorded: `given` (a form's `true` too), or the"
+        " reason consent could not be given"
+    )
     triage_codes: dict[str, int]
     conveyances: dict[str, int]
     conveyance_avoided: int = Field(
@@ -148,6 +160,11 @@ class WindowStats(Aliased):
     referrals: FollowUps
     mwc_notifications: FollowUps
     feedback: Feedback
+    repeat: Repeat | None = Field(
+        default=None,
+        description="repeat presentations among the window's requests; null when linking a"
+        " person's requests is off (TRIAGE_PERSON_KEY unset)",
+    )
     by_hour_of_week: list[int] = Field(description="168 hours from Monday 00:00 UTC")
     by_area_hour_of_week: dict[str, list[int]] | None = Field(
         description="requests by area and hour of week; only with heat_map=true"
@@ -184,5 +201,8 @@ class Stats(BaseModel):
     clinicians: Clinicians
     window: WindowStats
     feedback: Feedback = Field(description="the window's officer feedback (as window.feedback)")
+    repeat: Repeat | None = Field(
+        default=None, description="the window's repeat presentations (as window.repeat)"
+    )
     referrals: ReferralsNow
     alarms: list[Alarm]

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 from triage_service.domain.times import to_datetime
 from triage_service.settings import Settings
+from triage_service.stats.board import live_of_board
 from triage_service.stats.figures import Scope, window_stats
 from triage_service.stats.models import Alarm, Clinicians, QueueNow, ReferralsNow, Stats
 from triage_service.stats.window import DAY_MS, Detail, Window
-from triage_service.store.stats import QueueSlice
+from triage_service.store.stats import LiveRows, QueueSlice
 from triage_service.store.store import Store
 
 PRIORITIES = (1, 2, 3)
@@ -36,16 +37,11 @@ class PriorityRows:
 
 @dataclass(frozen=True, slots=True)
 class LiveRead:
-    """The live structures as read in one round trip."""
+    """The live structures as read (of the whole service or of one board), with the queue's
+    slices as priorities."""
 
+    rows: LiveRows
     priorities: list[PriorityRows]
-    in_session: int
-    states: list[str]
-    referrals_open: int
-    referrals_overdue: int
-    mwc_open: int
-    mwc_overdue: int
-    mwc_due_soon: list[tuple[str, float]]
 
 
 async def compute_stats(
@@ -64,7 +60,6 @@ async def compute_stats(
         read_live(store, settings, now_ms=now_ms, board=scope.board if scope else None),
     )
     generated = to_datetime(now_ms)
-    assert generated is not None
     queue, clinicians = queue_now(live, now_ms), clinicians_now(live)
     return Stats(
         generated_at=generated,
@@ -72,6 +67,7 @@ async def compute_stats(
         clinicians=clinicians,
         window=figures,
         feedback=figures.feedback,
+        repeat=figures.repeat,
         referrals=referrals_now(live),
         alarms=alarms(live, settings, queue=queue, clinicians=clinicians, now_ms=now_ms),
     )
@@ -89,19 +85,11 @@ async def read_live(
         ranges.append((low, high, low + now_ms - thresholds.get(p, 10**9) * 1000))
     limits = {"limit": ALARM_LIMIT, "now_ms": now_ms, "mwc_until_ms": now_ms + S298_WARNING_MS}
     if board:
-        rows = await store.stats.live_of_board(board, ranges, **limits)
+        rows = live_of_board(await store.stats.live_members(), board, ranges, **limits)
     else:
         rows = await store.stats.live(ranges, **limits)
-    return LiveRead(
-        [_priority_rows(p, s) for p, s in zip(PRIORITIES, rows.slices, strict=True)],
-        rows.in_session,
-        rows.states,
-        rows.referrals_open,
-        rows.referrals_overdue,
-        rows.mwc_open,
-        rows.mwc_overdue,
-        rows.mwc_due_soon,
-    )
+    priorities = [_priority_rows(p, s) for p, s in zip(PRIORITIES, rows.slices, strict=True)]
+    return LiveRead(rows, priorities)
 
 
 def _priority_rows(priority: int, rows: QueueSlice) -> PriorityRows:
@@ -123,7 +111,7 @@ def queue_now(live: LiveRead, now_ms: int) -> QueueNow:
         waiting=sum(s.waiting for s in live.priorities),
         by_priority={str(s.priority): s.waiting for s in live.priorities},
         longest_wait_s=max(known, default=0.0),
-        in_session=live.in_session,
+        in_session=live.rows.in_session,
         longest_wait_by_priority_s=longest,
         escalated=sum(s.escalated for s in live.priorities),
     )
@@ -132,20 +120,20 @@ def queue_now(live: LiveRead, now_ms: int) -> QueueNow:
 def clinicians_now(live: LiveRead) -> Clinicians:
     """Clinicians by their current availability."""
     return Clinicians(
-        available=live.states.count("available"),
-        busy=live.states.count("busy"),
-        offline=live.states.count("offline"),
+        available=live.rows.states.count("available"),
+        busy=live.rows.states.count("busy"),
+        offline=live.rows.states.count("offline"),
     )
 
 
 def referrals_now(live: LiveRead) -> ReferralsNow:
     """Open and overdue referrals (with s298 notifications), and the notifications apart."""
     return ReferralsNow(
-        open=live.referrals_open,
-        overdue=live.referrals_overdue,
-        mwc_open=live.mwc_open,
-        mwc_overdue=live.mwc_overdue,
-        mwc_due_soon=len(live.mwc_due_soon),
+        open=live.rows.referrals_open,
+        overdue=live.rows.referrals_overdue,
+        mwc_open=live.rows.mwc_open,
+        mwc_overdue=live.rows.mwc_overdue,
+        mwc_due_soon=len(live.rows.mwc_due_soon),
     )
 
 
@@ -175,7 +163,7 @@ def alarms(
                     message=f"A priority {s.priority} request has waited {_minutes(waited)}.",
                 )
             )
-    for referral_id, due_ms in live.mwc_due_soon:
+    for referral_id, due_ms in live.rows.mwc_due_soon:
         due = to_datetime(int(due_ms))
         overdue = due_ms < now_ms
         found.append(

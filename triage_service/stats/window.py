@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from triage_service.domain.errors import Invalid
@@ -13,9 +13,9 @@ HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 WINDOWS = {"1h": HOUR_MS, "24h": DAY_MS, "7d": 7 * DAY_MS, "30d": 30 * DAY_MS}
 MAX_SPAN_DAYS = 366
-MAX_LEVEL = 10  # blocks of up to 2**10 hours, as `lua/_common.lua` keeps them
+MAX_LEVEL = 10  # blocks of up to 2**10 hours, as `lua/_counters.lua` keeps them
 HOURLY_SERIES_UP_TO_MS = 48 * HOUR_MS
-# Requests are also counted per 5-minute slice and per minute (`lua/_common.lua`), widest
+# Requests are also counted per 5-minute slice and per minute (`lua/_counters.lua`), widest
 # first: the plan's lists of each, then the spans left over, read from the requests.
 SLICE_WIDTHS = (("slices", 300_000), ("minutes", 60_000))
 # Reading an hour's block costs about as much as this many slices (see `plan_span`).
@@ -76,6 +76,30 @@ def window_for(
             {"to": f"at most {MAX_SPAN_DAYS} days after from"},
         )
     return Window(from_ms, to_ms)
+
+
+def local_window(
+    name: str | None,
+    start: datetime | date | None,
+    end: datetime | date | None,
+    zone: ZoneInfo,
+    *,
+    now_ms: int,
+    default: str,
+) -> Window:
+    """`window_for` where `from` and `to` may be local days in `zone`: `from` from the first
+    moment of its day, `to` to the end of its day (the last day is included)."""
+    return window_for(
+        name, _day_start(start, zone, 0), _day_start(end, zone, 1), now_ms=now_ms, default=default
+    )
+
+
+def _day_start(value: datetime | date | None, zone: ZoneInfo, days: int) -> datetime | None:
+    """A time as it is; a day as the local midnight starting it (`days` later)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    day = value + timedelta(days=days)
+    return datetime(day.year, day.month, day.day, tzinfo=zone)
 
 
 def dyadic_blocks(first_hour: int, end_hour: int) -> list[list[int]]:

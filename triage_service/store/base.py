@@ -4,6 +4,7 @@ that say what a `decode_responses=True` client answers."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from importlib import resources
 from typing import Any, TypeAlias, cast
 
 import redis.asyncio as aioredis
@@ -32,6 +33,12 @@ class Refused(Exception):
         super().__init__(f"{code} (status {status})" if status else code)
         self.code = code
         self.status = status
+
+
+def lua_source(name: str) -> str:
+    """The text of the script `lua/{name}.lua` (for parts with scripts of their own, which
+    take their keys as KEYS rather than the lifecycle scripts' prelude)."""
+    return (resources.files(__package__) / "lua" / f"{name}.lua").read_text()
 
 
 class Part:

@@ -31,10 +31,12 @@ class Chat(Part):
         *,
         now_ms: int,
         open_only: bool = False,
+        waiting_only: bool = False,
         idempotency: Idempotency | None = None,
     ) -> tuple[str, bool]:
         """Append a message, its event and its wake-up atomically (lua/message.lua); with
-        `open_only`, only to a waiting or in-session request (else `Refused`). The message as
+        `open_only`, only to a waiting or in-session request (else `Refused`); with
+        `waiting_only`, only to a waiting one (and kept in the access log). The message as
         stored and whether this was the repeat of an earlier key (then nothing was added)."""
         flat = [str(part) for pair in event.items() for part in pair]
         result = await self._run(
@@ -44,7 +46,7 @@ class Chat(Part):
             message_json,
             json.dumps(flat),
             wake.to_json(),
-            "1" if open_only else "",
+            "waiting" if waiting_only else "1" if open_only else "",
             idempotency=idempotency,
         )
         return str(result["message"]), bool(result.get("repeated"))

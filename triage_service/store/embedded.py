@@ -3,6 +3,8 @@
 The server is owned: it dies with the thread that started it (Linux `PR_SET_PDEATHSIG`), a
 pid file in the data directory names it and its owner, and a server left running by a
 crashed owner is shut down (its data flushed) before a fresh one is started in its place.
+It is also supervised: one that exits on its own (killed, out of memory) is started again
+at once from its AOF (`EmbeddedRedis.keep_running`), which the log and `/healthz` say.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import os
 import shutil
 import signal
 import sys
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -98,6 +102,17 @@ def restrict(data_dir: Path) -> None:
         path.chmod(0o700 if path.is_dir() else 0o600)
 
 
+@dataclass(frozen=True, slots=True)
+class EmbeddedState:
+    """What `/healthz` says of the embedded server: whether it runs, how often it had to be
+    restarted, and the exit status and time (epoch ms) of the last unexpected exit."""
+
+    running: bool
+    restarts: int
+    last_exit_status: int | None
+    last_exit_ms: int | None
+
+
 class EmbeddedRedis:
     """A private redis-server on a unix socket under `data_dir`, with AOF fsync on every write.
 
@@ -112,6 +127,9 @@ class EmbeddedRedis:
         self.socket = self.data_dir / "redis.sock"
         self.pid_file = self.data_dir / "redis.pid"
         self.process: asyncio.subprocess.Process | None = None
+        self.restarts = 0
+        self.last_exit: tuple[int, int] | None = None  # (status, epoch ms) of the last crash
+        self._stopping = False
 
     @property
     def url(self) -> str:
@@ -156,7 +174,7 @@ class EmbeddedRedis:
                 log.info("started embedded redis-server %s on %s", binary, self.socket)
                 return self.url
             await asyncio.sleep(0.05)
-        await self.stop()
+        await self._end(self.process)
         raise EmbeddedRedisError(f"{binary} did not answer on {self.socket} within 10 s")
 
     def _arguments(self) -> list[str]:
@@ -179,11 +197,56 @@ class EmbeddedRedis:
             str(self.data_dir / "redis.log"),
         ]
 
+    def state(self) -> EmbeddedState:
+        """Whether the server this object started runs, and its restarts so far."""
+        process = self.process
+        running = process is not None and process.returncode is None
+        status, at = self.last_exit or (None, None)
+        return EmbeddedState(running, self.restarts, status, at)
+
+    async def keep_running(self) -> None:
+        """Start the server again, from its AOF, each time it exits on its own, until `stop`.
+
+        Run it as a supervised background task: a failed restart raises and is tried again
+        after the supervisor's back-off. A server this object did not start (another
+        process's, found by `start`) is not ours to supervise: this returns at once.
+        """
+        while not self._stopping and self.process is not None:
+            process = self.process
+            if process.returncode is None:
+                await process.wait()
+            elif not self._stopping:
+                await self._restart(process, process.returncode)
+
+    async def _restart(self, exited: asyncio.subprocess.Process, returncode: int) -> None:
+        """Record how the server ended (`returncode`) and start a new one on the same files."""
+        self.last_exit = (returncode, int(time.time() * 1000))
+        log.error(
+            "embedded redis-server %d exited with status %d; restarting it from its AOF",
+            exited.pid,
+            returncode,
+        )
+        started = time.monotonic()
+        self.socket.unlink(missing_ok=True)
+        await self._spawn()
+        self.restarts += 1
+        log.warning(
+            "embedded redis-server restarted (pid %d, restart %d) in %.1f s",
+            self.process.pid if self.process else 0,
+            self.restarts,
+            time.monotonic() - started,
+        )
+
     async def stop(self) -> None:
-        """Stop the server if this object started it; safe to call twice."""
+        """Stop the server if this object started it, and its supervision; safe to call
+        twice."""
+        self._stopping = True
         process, self.process = self.process, None
-        if process is None:
-            return
+        if process is not None:
+            await self._end(process)
+
+    async def _end(self, process: asyncio.subprocess.Process) -> None:
+        """Terminate (then kill) a server this object started, and drop its pid file."""
         if process.returncode is None:
             process.terminate()
             try:

@@ -18,6 +18,8 @@ FIXED: dict[str, str] = {
     "audit": "audit",  # stream: the access log
     "users": "users",  # hash: lower-cased username -> user id
     "presence_users": "presence:users",  # sorted set: present clinicians by lease expiry
+    # hash: `served_ms` (the store's own time of its last presence step), `lease_ms`
+    "presence_clock": "presence:clock",
     "health": "health",  # string: written by the health probe
     "clin_state": "clin:state",  # hash: clinician id -> availability
     "clin_names": "clin:names",  # hash: clinician id -> display name
@@ -25,7 +27,8 @@ FIXED: dict[str, str] = {
     "referrals": "referrals",  # sorted set: referral ids by creation time
     "referrals_open": "referrals:open",  # sorted set: open referral ids by due time
     "referrals_mwc": "referrals:mwc",  # sorted set: open s298 notifications by due time
-    # sorted set: open `{ref|mwc}:{due ms}:{id}` by their request's creation (stats: not due)
+    # sorted set: open `{ref|mwc}:{due ms}:{id}` by their request's creation (before data
+    # layout 3; `referrals_due` since)
     "referrals_open_created": "referrals:open:created",
     "recent_waits": "recent:waits",  # list: the last waits (ms) for the wait estimate
     "recent_sessions": "recent:sessions",  # list: the last session lengths (ms)
@@ -37,6 +40,8 @@ FIXED: dict[str, str] = {
     "stats_hours": "stats:hours",  # set: the hours holding statistics counters
     "schema": "schema",  # string: the version of the data layout (store/schema.py)
     "schema_lock": "schema:lock",  # string: held by the instance running the migrations
+    "oidc_subjects": "oidc:subjects",  # hash: `{issuer} {subject}` -> user id
+    "passkey_owners": "passkeys:owners",  # hash: passkey credential id -> user id
 }
 
 # Keys with parts: method name -> template, each `{}` filled by one argument in order.
@@ -57,10 +62,37 @@ PER_ID: dict[str, str] = {
     "user_sessions": "user:{}:sessions",  # set: the sign-in session tokens of a user
     "alarm": "alarm:{}",  # hash: one alarm record
     "alarm_claim": "alarm:claim:{}:{}",  # string: the claim that raised an alarm (kind, subject)
-    "stats": "stats:{}",  # the statistics counters and bins (lua/_common.lua)
+    "stats": "stats:{}",  # the statistics counters and bins (lua/_counters.lua)
     "team_open": "teams:{}:open",  # sorted set: a receiving team's open referral ids by due time
     "team_referrals": "teams:{}:referrals",  # sorted set: a team's referral ids by creation
     "clinician_referrals": "clin:{}:referrals",  # sorted set: referrals a clinician made
+    # sorted set: a board's part of `referrals:open:created` (before data layout 3)
+    "board_referrals_open_created": "referrals:open:created:{}",
+    # sorted set: the open referral ids of requests created in one piece of time, by due time;
+    # `{ref|mwc}[@{board}]:{piece}`, the pieces named as the counters' (lua/_counters.lua)
+    "referrals_due": "referrals:due:{}",
+    "oidc_flow": "oidc:flow:{}",  # string (JSON, 10 min): a sign-in under way, by its state
+    "oidc_session": "oidc:sess:{}",  # string (JSON): provider and ID token of a session
+    "mfa": "mfa:{}",  # hash: a user's TOTP secret (pending or confirmed) and last time step
+    "mfa_recovery": "mfa:{}:recovery",  # set: SHA-256 of a user's unused recovery codes
+    "passkeys": "passkeys:{}",  # hash: a user's passkeys, credential id -> JSON
+    "mfa_enrolment": "mfa:enrol:{}",  # string (10 min): enrolment token -> user id
+    "webauthn_challenge": "webauthn:challenge:{}",  # string (JSON, 5 min): a ceremony
+    # sorted set: the requests of one person key (a CHI's, or a name and birth date's), by
+    # creation time (lua/create.lua links a new request to those of the last 24 months)
+    "person": "person_key:{}",
+    # sorted set: a request's earlier contacts, `{chi|name_dob|confirmed|rejected}:{id}` by
+    # their creation time (lua/_common.lua `person_repeat`)
+    "person_links": "req:{}:links",
+    # hash: the people in a request's call beyond its officer and clinician (consultants,
+    # guests): participant id -> JSON `{id, role, display_name, kind}`
+    "call_people": "call:{}:people",
+    # hash: everyone ever added to a request's call (the record names them): id -> JSON
+    "call_history": "call:{}:history",
+    "consult_offers": "consults:{}",  # set: requests a clinician is asked to join
+    "guest": "guest:{}",  # hash: one guest link (request, name, role, expiry, state)
+    "guest_token": "guest:token:{}",  # string (TTL): a link token's SHA-256 -> guest id
+    "guest_session": "guest:sess:{}",  # string (TTL): a guest page's cookie SHA-256 -> id
 }
 
 
@@ -75,6 +107,7 @@ class Keys:
     audit: str
     users: str
     presence_users: str
+    presence_clock: str
     health: str
     clin_state: str
     clin_names: str
@@ -93,6 +126,8 @@ class Keys:
     stats_hours: str
     schema: str
     schema_lock: str
+    oidc_subjects: str
+    passkey_owners: str
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
@@ -185,6 +220,76 @@ class Keys:
     def clinician_referrals(self, clinician_id: str) -> str:
         """The referrals a clinician made, by creation time."""
         return self._fill("clinician_referrals", clinician_id)
+
+    def board_referrals_open_created(self, board: str) -> str:
+        """The open referrals of one health board's requests, by the request's creation."""
+        return self._fill("board_referrals_open_created", board)
+
+    def referrals_due(self, kind_and_piece: str) -> str:
+        """The open referrals (`ref`) or s298 notifications (`mwc`), of one board's requests
+        (`@{board}`) or all, created in one piece of time (`{hour}`, `L{level}:{block}`,
+        `S:{slice}`, `M:{minute}`), by due time."""
+        return self._fill("referrals_due", kind_and_piece)
+
+    def oidc_flow(self, state: str) -> str:
+        """An OpenID Connect sign-in under way, by its `state`."""
+        return self._fill("oidc_flow", state)
+
+    def oidc_session(self, token: str) -> str:
+        """The provider and ID token a sign-in session came from (for signing out there)."""
+        return self._fill("oidc_session", token)
+
+    def mfa(self, user_id: str) -> str:
+        """A user's TOTP secret and the last time step used."""
+        return self._fill("mfa", user_id)
+
+    def mfa_recovery(self, user_id: str) -> str:
+        """The hashes of a user's unused recovery codes."""
+        return self._fill("mfa_recovery", user_id)
+
+    def passkeys(self, user_id: str) -> str:
+        """A user's registered passkeys."""
+        return self._fill("passkeys", user_id)
+
+    def mfa_enrolment(self, token: str) -> str:
+        """The user a short-lived enrolment token lets enrol a second factor."""
+        return self._fill("mfa_enrolment", token)
+
+    def webauthn_challenge(self, ceremony_id: str) -> str:
+        """A passkey registration or sign-in under way, with its challenge."""
+        return self._fill("webauthn_challenge", ceremony_id)
+
+    def person(self, key: str) -> str:
+        """The requests of one person key, by creation time."""
+        return self._fill("person", key)
+
+    def person_links(self, request_id: str) -> str:
+        """A request's earlier contacts and how each was matched, by their creation time."""
+        return self._fill("person_links", request_id)
+
+    def call_people(self, request_id: str) -> str:
+        """The consultants and guests in a request's call now."""
+        return self._fill("call_people", request_id)
+
+    def call_history(self, request_id: str) -> str:
+        """Everyone ever added to a request's call."""
+        return self._fill("call_history", request_id)
+
+    def consult_offers(self, clinician_id: str) -> str:
+        """The requests a clinician has been asked to join as a consultant."""
+        return self._fill("consult_offers", clinician_id)
+
+    def guest(self, guest_id: str) -> str:
+        """One guest link."""
+        return self._fill("guest", guest_id)
+
+    def guest_token(self, token_hash: str) -> str:
+        """The guest a link token (by its hash) admits, until used, revoked or expired."""
+        return self._fill("guest_token", token_hash)
+
+    def guest_session(self, cookie_hash: str) -> str:
+        """The guest a guest page's cookie (by its hash) belongs to."""
+        return self._fill("guest_session", cookie_hash)
 
     @staticmethod
     def lua_prelude() -> str:

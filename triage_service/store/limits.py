@@ -8,6 +8,7 @@ from importlib import resources
 
 from redis.commands.core import AsyncScript
 
+from triage_service.store.requests import Request, parse_request
 from triage_service.store.store import Store
 
 _SCRIPTS: weakref.WeakKeyDictionary[Store, dict[str, AsyncScript]] = weakref.WeakKeyDictionary()
@@ -71,6 +72,27 @@ async def count_action(store: Store, name: str, user_id: str, *, limit: int, now
         pipe.incr(key)
         pipe.expire(key, 120)
         count, _ = await pipe.execute()
-    if int(count) <= limit:
+    return _wait_s(int(count), limit, now_ms)
+
+
+async def load_counting_action(
+    store: Store, request_id: str, name: str, user_id: str, *, limit: int, now_ms: int
+) -> tuple[Request | None, int]:
+    """A request's record, and one `name` action of a user counted in the same round trip
+    (`count_action`): the record (None if there is none) and 0, or the seconds to wait."""
+    key = store.keys.action_count(name, user_id, now_ms // 60_000)
+    # No MULTI/EXEC around them (two commands fewer): the count is INCR's own, atomic, and
+    # the three go down one connection in one write, as a transaction's would.
+    async with store.client.pipeline(transaction=False) as pipe:
+        pipe.hgetall(store.keys.request(request_id))
+        pipe.incr(key)
+        pipe.expire(key, 120)
+        stored, count, _ = await pipe.execute()
+    return parse_request(stored), _wait_s(int(count), limit, now_ms)
+
+
+def _wait_s(count: int, limit: int, now_ms: int) -> int:
+    """0 while `count` is within `limit`, else the seconds until the minute is over."""
+    if count <= limit:
         return 0
     return max(1, 60 - (now_ms // 1000) % 60)

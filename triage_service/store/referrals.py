@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from triage_service.store.base import Part, fields, scored, texts
+from triage_service.store.maintenance import delete_prefix
 
 
 class Referrals(Part):
@@ -69,12 +70,12 @@ class Referrals(Part):
                 pipe.hgetall(self.keys.referral(referral_id))
             return [fields(row) for row in await pipe.execute()]
 
-    async def areas(self, request_ids: Sequence[str]) -> list[str | None]:
-        """The area of each referral's request, in one round trip."""
+    async def places(self, request_ids: Sequence[str]) -> list[tuple[str | None, str | None]]:
+        """The area id and free-text area of each referral's request, in one round trip."""
         async with self.client.pipeline(transaction=False) as pipe:
             for request_id in request_ids:
-                pipe.hget(self.keys.request(request_id), "area")
-            return list(await pipe.execute())
+                pipe.hmget(self.keys.request(request_id), ["area_id", "area"])
+            return [(area_id, area) for area_id, area in await pipe.execute()]
 
     async def fields_of(
         self, referral_ids: Sequence[str], names: Sequence[str]
@@ -85,3 +86,28 @@ class Referrals(Part):
                 pipe.hmget(self.keys.referral(referral_id), list(names))
             found = await pipe.execute()
         return [dict(zip(names, values, strict=True)) for values in found]
+
+    async def index_open_by_board(self) -> int:
+        """Copy each member of `referrals:open:created` into its request's board's set (a
+        store from before boards had their own); how many were indexed."""
+        keys = self.keys
+        members = scored(
+            await self.client.zrange(keys.referrals_open_created, 0, -1, withscores=True)
+        )
+        ids = [member.rsplit(":", 1)[-1] for member, _ in members]
+        requests = await self.fields_of(ids, ("request_id",))
+        async with self.client.pipeline(transaction=False) as pipe:
+            for row in requests:
+                pipe.hget(keys.request(row["request_id"] or ""), "board")
+            boards = texts(await pipe.execute())
+        async with self.client.pipeline(transaction=True) as pipe:
+            for (member, created), board in zip(members, boards, strict=True):
+                if board:
+                    pipe.zadd(keys.board_referrals_open_created(board), {member: created})
+            await pipe.execute()
+        return sum(1 for board in boards if board)
+
+    async def drop_open_created(self) -> int:
+        """Delete what is left of the boards' `referrals:open:created:{board}` sets (data
+        layout 3 indexes the open referrals by due time instead); how many keys."""
+        return await delete_prefix(self.client, self.keys.board_referrals_open_created(""))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from redis.exceptions import ResponseError
+from redis.exceptions import ResponseError, WatchError
 
 from triage_service.store.base import Part, maybe_text, texts
 from triage_service.store.wakes import SessionEndedWake
@@ -64,3 +64,36 @@ class Sessions(Part):
                 pipe.srem(self.keys.user_sessions(user_id), *tokens)
             pipe.publish(self.keys.wake, SessionEndedWake(tuple(tokens)).to_json())
             await pipe.execute()
+
+    async def describe(self, tokens: Sequence[str]) -> list[tuple[str, str | None, int]]:
+        """`(token, JSON or None, milliseconds until it idles out)` of each session, without
+        refreshing any (one round trip)."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for token in tokens:
+                pipe.get(self.keys.session(token))
+                pipe.pttl(self.keys.session(token))
+            found = await pipe.execute(raise_on_error=False)
+        return [
+            (token, raw if isinstance(raw, str) else None, ttl if isinstance(ttl, int) else -2)
+            for token, raw, ttl in zip(tokens, found[::2], found[1::2], strict=True)
+        ]
+
+    async def replace_password(self, user_id: str, password_hash: str, *, keep: str) -> int:
+        """Give the account a new password hash and end every session of the user but
+        `keep`, in one MULTI (retried if a sign-in adds a session meanwhile); how many ended."""
+        index = self.keys.user_sessions(user_id)
+        async with self.client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(index)
+                    tokens = [t for t in texts(await pipe.smembers(index)) if t != keep]
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(self.keys.user(user_id), "password_hash", password_hash)
+                    if tokens:
+                        pipe.delete(*(self.keys.session(token) for token in tokens))
+                        pipe.srem(index, *tokens)
+                        pipe.publish(self.keys.wake, SessionEndedWake(tuple(tokens)).to_json())
+                    await pipe.execute()
+                    return len(tokens)
+                except WatchError:
+                    continue

@@ -10,7 +10,6 @@ from typing import Any
 
 from redis.commands.core import AsyncScript
 
-from triage_service.domain.teams import DEFAULT_BOARD
 from triage_service.store.base import Client, Part, scored, texts
 from triage_service.store.keys import Keys
 from triage_service.store.maintenance import delete_prefix
@@ -42,6 +41,22 @@ class LiveRows:
     mwc_open: int
     mwc_overdue: int
     mwc_due_soon: list[tuple[str, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveMembers:
+    """Every live member as stored, unfiltered: the queue (id, score) in service order, the
+    requests in session, the health board of each of those requests (and of the request of
+    each referral without a team; None: no board), each clinician's availability with the
+    boards they cover (comma-separated; '' covers every board), the open referrals (id, due
+    ms, team, request id) and the open s298 notifications (id, due ms)."""
+
+    queue: list[tuple[str, float]]
+    active: list[str]
+    request_boards: dict[str, str | None]
+    clinicians: list[tuple[str, str]]
+    referrals: list[tuple[str, float, str | None, str | None]]
+    notices: list[tuple[str, float]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,18 +124,9 @@ class Stats(Part):
             scored(soon),
         )
 
-    async def live_of_board(
-        self,
-        board: str,
-        ranges: Sequence[tuple[int, str, int]],
-        *,
-        limit: int,
-        now_ms: int,
-        mwc_until_ms: int,
-    ) -> LiveRows:
-        """`live` for one health board: the waiting and in-session requests of the board,
-        the clinicians covering it and the board's open referrals. It reads each live member's
-        board (three round trips), so its cost still follows what is live now."""
+    async def live_members(self) -> LiveMembers:
+        """Every live member with what places it in a health board, in three round trips
+        (its cost follows what is live now): stats/board.py counts one board's share."""
         keys = self.keys
         async with self.client.pipeline(transaction=False) as pipe:
             pipe.zrange(keys.queue, 0, -1, withscores=True)
@@ -140,51 +146,26 @@ class Stats(Part):
             found = await pipe.execute()
         boards = dict(zip(requests, found[: len(requests)], strict=True))
         covers = found[len(requests) : len(requests) + len(states)]
-        teams = dict(
-            zip((rid for rid, _ in referrals), found[len(requests) + len(states) :], strict=True)
-        )
-        mine = await self._referrals_of_board(board, teams)
-
-        def of_board(rid: str) -> bool:
-            return (boards.get(rid) or DEFAULT_BOARD) == board
-
-        waiting = [(rid, score) for rid, score in scored(queue) if of_board(rid)]
-        slices = []
-        for low, high, late in ranges:
-            top = float(high.lstrip("(")) if high.startswith("(") else float(high)
-            rows = [(rid, score) for rid, score in waiting if low <= score < top]
-            late_rows = [(rid, score) for rid, score in rows if score <= late]
-            slices.append(QueueSlice(len(rows), rows[:1], len(late_rows), late_rows[:limit]))
-        open_rows = [(rid, due) for rid, due in scored(referrals) if rid in mine]
-        mwc_rows = [(rid, due) for rid, due in scored(notices) if rid in mine]
-        return LiveRows(
-            slices,
-            sum(of_board(rid) for rid in active),
-            [
-                state
-                for state, boards_of in zip(texts(list(states.values())), covers, strict=True)
-                if not boards_of or board in boards_of.split(",")
-            ],
-            len(open_rows),
-            sum(due < now_ms for _, due in open_rows),
-            len(mwc_rows),
-            sum(due < now_ms for _, due in mwc_rows),
-            [(rid, due) for rid, due in mwc_rows if due <= mwc_until_ms][:limit],
-        )
-
-    async def _referrals_of_board(self, board: str, teams: dict[str, list[str | None]]) -> set[str]:
-        """The referrals (of `teams`: id -> [team, request id]) of `board`: by their team's
-        board, else (an s298 notification has no team) by their request's."""
-        mine = {rid for rid, (team, _) in teams.items() if team and team.split(":")[-1] == board}
-        unknown = [(rid, request_id) for rid, (team, request_id) in teams.items() if not team]
+        teams = found[len(requests) + len(states) :]
+        unknown = [request_id or "" for team, request_id in teams if not team]
         async with self.client.pipeline(transaction=False) as pipe:
-            for _, request_id in unknown:
-                pipe.hget(self.keys.request(request_id or ""), "board")
-            found = await pipe.execute()
-        mine.update(
-            rid for (rid, _), b in zip(unknown, found, strict=True) if (b or DEFAULT_BOARD) == board
+            for request_id in unknown:
+                pipe.hget(keys.request(request_id), "board")
+            boards.update(zip(unknown, await pipe.execute(), strict=True))
+        return LiveMembers(
+            queue=scored(queue),
+            active=texts(list(active)),
+            request_boards={rid: board or None for rid, board in boards.items()},
+            clinicians=[
+                (state, covered or "")
+                for state, covered in zip(texts(list(states.values())), covers, strict=True)
+            ],
+            referrals=[
+                (rid, due, team or None, request_id or None)
+                for (rid, due), (team, request_id) in zip(scored(referrals), teams, strict=True)
+            ],
+            notices=scored(notices),
         )
-        return mine
 
     async def gauges(self) -> Gauges:
         """The queue's length, sessions and clinicians' states, in one round trip."""

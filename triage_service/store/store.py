@@ -6,15 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Sequence
-from importlib import resources
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
 
@@ -23,14 +23,21 @@ from triage_service.store.accounts import Accounts
 from triage_service.store.alarms import Alarms
 from triage_service.store.audit import Audit
 from triage_service.store.base import Refused
+from triage_service.store.changes import ScriptCall
 from triage_service.store.chat import Chat
 from triage_service.store.clinicians import Clinicians
+from triage_service.store.contacts import Contacts
+from triage_service.store.factors import Factors
+from triage_service.store.identity import Identities
 from triage_service.store.keys import Keys
 from triage_service.store.maintenance import delete_prefix
+from triage_service.store.participants import Participants
+from triage_service.store.presence import Presence
 from triage_service.store.referrals import Referrals
 from triage_service.store.requests import Requests
 from triage_service.store.retention import Retention
 from triage_service.store.schema import Schema
+from triage_service.store.scripts import lua_script
 from triage_service.store.sessions import Sessions
 from triage_service.store.stats import Stats
 from triage_service.store.timers import Timers
@@ -48,20 +55,44 @@ SCRIPT_NAMES = (
     "expire",
     "outcome",
     "referral_update",
+    "place_of_safety",
     "feedback",
+    "report_month",
     "presence",
     "alarm_raise",
     "alarm_ack",
     "alarm_claim_delivery",
     "stats_rebuild",
+    "person_link",
+    "referrals_due_index",
+    "transfer_offer",
+    "transfer_accept",
+    "transfer_end",
+    "transfer_colleagues",
 )
 
 
 # Scripts whose last argument is the change's idempotency key (`Idempotency.to_json()`, or
 # '' for none); `Store.run` appends it.
-IDEMPOTENT = frozenset({"accept", "next", "release", "cancel", "outcome", "message"})
+IDEMPOTENT = frozenset(
+    {
+        "accept",
+        "next",
+        "release",
+        "cancel",
+        "outcome",
+        "message",
+        "referral_update",
+        "alarm_ack",
+        "feedback",
+        "transfer_offer",
+        "transfer_accept",
+        "transfer_end",
+    }
+)
 
 STALE_CONNECTION_RETRIES = 1
+MASTER_CHECK_S = 0.5  # how often an instance on Sentinel asks where the master is
 
 
 class StoreError(RuntimeError):
@@ -86,8 +117,21 @@ _UNAVAILABLE: tuple[tuple[type[Exception], str], ...] = (
     (aioredis.TimeoutError, "unreachable"),
     (OSError, "unreachable"),
 )
-# Refusals that Redis answers as plain errors, by their first word.
-_UNAVAILABLE_WORDS = {"BUSY": "busy", "MASTERDOWN": "master_down", "NOREPLICAS": "no_replicas"}
+# Refusals that Redis answers as plain errors, by their first word: a master cut off from
+# its replicas (`min-replicas-to-write`), or a replica answering as if it were the master (a
+# demoted master still reached through a pooled connection refuses `WAIT`).
+_UNAVAILABLE_WORDS = {
+    "BUSY": "busy",
+    "MASTERDOWN": "master_down",
+    "NOREPLICAS": "no_replicas",
+    "READONLY": "read_only",
+    "WAIT": "read_only",  # "WAIT cannot be used with replica instances"
+}
+# redis-py prefixes the error of a pipelined command with the command.
+_PIPELINED = re.compile(r"^Command # \d+ \(.*?\) of pipeline caused error: \(?['\"]?", re.DOTALL)
+# Reasons that mean the connection reached a server that is no longer (or not yet) the
+# master it was: the pool is dropped so new connections ask the sentinels again.
+ROLE_REASONS = frozenset({"read_only", "no_replicas", "master_down"})
 
 
 def unavailable_reason(error: BaseException) -> str | None:
@@ -97,7 +141,8 @@ def unavailable_reason(error: BaseException) -> str | None:
         if isinstance(error, kind):
             return reason
     if isinstance(error, redis_errors.ResponseError):
-        return _UNAVAILABLE_WORDS.get(str(error).split(" ", 1)[0])
+        text = _PIPELINED.sub("", str(error), count=1)
+        return _UNAVAILABLE_WORDS.get(text.split(" ", 1)[0])
     return None
 
 
@@ -106,23 +151,21 @@ class Store:
 
     Each script is one atomic step that changes state, updates the statistics counters,
     appends its event to the `events` stream and publishes a wake-up. Every script starts
-    with the key names rendered from `Keys` (`Keys.lua_prelude`).
+    with the key names rendered from `Keys` (`Keys.lua_prelude`), then the shared pieces it
+    includes (`lua_script`).
     """
 
     def __init__(
         self, client: aioredis.Redis, prefix: str, *, min_replicas: int = 0, wait_ms: int = 1000
     ) -> None:
-        common = Keys.lua_prelude() + _lua("_common")
         self.min_replicas = min_replicas
         self.wait_ms = wait_ms
-        # Tools and tests may inspect Redis through `client`; the service goes through
-        # the parts below.
+        # Tools and tests may read Redis through `client`; the service uses the parts below.
         self.client = client
         self.keys = keys = Keys(prefix)
         self.scripts: dict[str, AsyncScript] = {
-            name: client.register_script(common + "\n" + _lua(name)) for name in SCRIPT_NAMES
+            name: client.register_script(lua_script(name)) for name in SCRIPT_NAMES
         }
-        window = "\n".join([common, _lua("stats_bins"), _lua("stats")])
         self.requests = Requests(client, keys)
         self.accounts = Accounts(client, keys)
         self.sessions = Sessions(client, keys)
@@ -132,9 +175,14 @@ class Store:
         self.timers = Timers(client, keys)
         self.retention = Retention(client, keys)
         self.audit = Audit(client, keys)
-        self.stats = Stats(client, keys, client.register_script(window))
+        self.stats = Stats(client, keys, client.register_script(lua_script("stats")))
         self.alarms = Alarms(client, keys, self.run)
+        self.presence = Presence(client, keys, self.run)
         self.schema = Schema(client, keys)
+        self.identities = Identities(client, keys)
+        self.factors = Factors(client, keys)
+        self.contacts = Contacts(client, keys)
+        self.participants = Participants(client, keys)
 
     async def probe(self, *, now_ms: int) -> str | None:
         """A small write, as every state change needs; the reason it failed (see
@@ -158,21 +206,62 @@ class Store:
         `wait_ms` raise `NotReplicated` (the change may still be there, as a retry with the
         same idempotency key shows).
         """
-        script, script_args = self.scripts[name], _arguments(self, name, now_ms, args, idempotency)
-        replicas = None
-        if self.min_replicas:
-            async with self.client.pipeline(transaction=False) as pipe:
-                await script(args=script_args, client=pipe)
-                pipe.wait(self.min_replicas, self.wait_ms)
-                raw, replicas = await pipe.execute()
-        else:
-            raw = await script(args=script_args)
+        try:
+            raw, replicas = await self._run_script(name, now_ms, args, idempotency)
+        except redis_errors.ResponseError as e:
+            if unavailable_reason(e) in ROLE_REASONS:  # not the master (any more): ask again
+                await self.forget_connections()
+            raise
         result: dict[str, Any] = json.loads(raw)
         if "error" in result:
             raise Refused(result["error"], result.get("status"))
         if replicas is not None and replicas < self.min_replicas:
             raise NotReplicated(f"{replicas} of {self.min_replicas} replicas have the change")
         return result
+
+    async def change(
+        self, call: ScriptCall, *, now_ms: int, idempotency: Idempotency | None = None
+    ) -> dict[str, Any]:
+        """Run the lifecycle script of `call` with its typed arguments (`store/changes.py`);
+        as `run`."""
+        return await self.run(call.script, now_ms, *call.argv(), idempotency=idempotency)
+
+    async def _run_script(
+        self, name: str, now_ms: int, args: Sequence[Any], idempotency: Idempotency | None
+    ) -> tuple[str, int | None]:
+        """The script's raw answer and, with `min_replicas`, how many replicas have it."""
+        script, script_args = self.scripts[name], _arguments(self, name, now_ms, args, idempotency)
+        if not self.min_replicas:
+            return await script(args=script_args), None
+        async with self.client.pipeline(transaction=False) as pipe:
+            await script(args=script_args, client=pipe)
+            pipe.wait(self.min_replicas, self.wait_ms)
+            raw, replicas = await pipe.execute()
+        return raw, replicas
+
+    async def forget_connections(self) -> None:
+        """Close every pooled connection, in use or idle: each new one finds the master again
+        (through Sentinel, the one the sentinels name now)."""
+        await self.client.connection_pool.disconnect(inuse_connections=True)
+
+    async def master_moved(self) -> bool:
+        """With Sentinel: whether the sentinels name another master than the one the pooled
+        connections reach; if so they are all closed, so no request reads or writes a
+        demoted (or partitioned) master's stale data. Without Sentinel: False."""
+        pool = self.client.connection_pool
+        if not isinstance(pool, SentinelConnectionPool) or pool.master_address is None:
+            return False
+        named = await pool.sentinel_manager.discover_master(pool.service_name)
+        if named == pool.master_address:
+            return False
+        log.warning(
+            "the Redis master moved from %s to %s: closing the connections to the old one",
+            pool.master_address,
+            named,
+        )
+        pool.master_address = named
+        await self.forget_connections()
+        return True
 
     async def run_many(self, calls: Sequence[tuple[str, int, Sequence[Any]]]) -> list[str]:
         """Several scripts `(name, now_ms, args)` in one pipeline, for bulk loading by tools;
@@ -231,10 +320,6 @@ def _arguments(
     return found
 
 
-def _lua(name: str) -> str:
-    return (resources.files(__package__) / "lua" / f"{name}.lua").read_text()
-
-
 def _client_options() -> dict[str, Any]:
     """Options for every connection to Redis (direct or through Sentinel).
 
@@ -263,6 +348,17 @@ def sentinel_client(sentinels: Sequence[tuple[str, int]], service: str) -> aiore
     )
     client: aioredis.Redis = sentinel.master_for(service, **_client_options())
     return client
+
+
+async def follow_master(store: Store, *, interval_s: float = MASTER_CHECK_S) -> None:
+    """Until cancelled, ask the sentinels every `interval_s` where the master is and drop the
+    connections to a master they no longer name (`Store.master_moved`)."""
+    while True:
+        try:
+            await store.master_moved()
+        except STORE_ERRORS as e:
+            log.warning("cannot ask the sentinels where the Redis master is: %s", e)
+        await asyncio.sleep(interval_s)
 
 
 async def close_client(client: aioredis.Redis) -> None:

@@ -2,7 +2,7 @@
 
 Pub/sub only wakes: each instance re-reads the truth from Redis before telling its sockets
 (live/wakeups.py). Python publishes through `Store.publish(wake)`; the lifecycle scripts
-publish `RequestWake`s themselves (`event()` in lua/_common.lua), in the shape documented on
+publish `RequestWake`s themselves (`event()` in lua/_events.lua), in the shape documented on
 that class. `parse` reads any of them back.
 """
 
@@ -46,12 +46,16 @@ class ChatWake:
 
 @dataclass(frozen=True, slots=True)
 class SignalWake:
-    """WebRTC signalling relayed from one party of a call to the other (user `to`)."""
+    """WebRTC signalling relayed from one party of a call to another (participant `to`).
+
+    `peer` is the sender's participant id when the signal was addressed to one participant
+    (a call of more than two); empty for the officer-clinician pair's own signalling."""
 
     to: str
     request_id: str
     from_role: str
     data: Any
+    peer: str = ""
 
     def to_json(self) -> str:
         """The wake-up as published."""
@@ -62,6 +66,28 @@ class SignalWake:
                 "request_id": self.request_id,
                 "from_role": self.from_role,
                 "data": self.data,
+                "peer": self.peer,
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PushWake:
+    """A message for a few participants' sockets as it stands (a consult offer, the call's
+    people changed): it carries no truth, the pages re-read it over REST."""
+
+    to: tuple[str, ...]
+    request_id: str
+    message: dict[str, Any]
+
+    def to_json(self) -> str:
+        """The wake-up as published."""
+        return json.dumps(
+            {
+                "type": "push",
+                "to": list(self.to),
+                "request_id": self.request_id,
+                "message": self.message,
             }
         )
 
@@ -122,15 +148,43 @@ class SessionEndedWake:
         return json.dumps({"type": "session_ended", "tokens": list(self.tokens)})
 
 
+@dataclass(frozen=True, slots=True)
+class TransferWake:
+    """A transfer offer was made (`offered`, to the colleague) or ended (`accepted`,
+    `declined`, `lapsed`, to both clinicians); published by lua/_transfers.lua and
+    lua/transfer_offer.lua with the two clinicians' ids and names (`names`)."""
+
+    request_id: str
+    state: str
+    to: tuple[str, ...]
+    names: dict[str, str]
+
+    def to_json(self) -> str:
+        """The wake-up as published (the transfer scripts publish the same shape)."""
+        return json.dumps(
+            {
+                "type": "transfer",
+                "request_id": self.request_id,
+                "state": self.state,
+                "to": list(self.to),
+                **self.names,
+            }
+        )
+
+
+TRANSFER_NAMES = ("from_id", "from_name", "colleague_id", "colleague_name")
+
 Wake: TypeAlias = (
     SessionEndedWake
     | RequestWake
     | ChatWake
     | SignalWake
+    | PushWake
     | AvailabilityWake
     | FallbackWake
     | AlarmWake
     | ReferralWake
+    | TransferWake
 )
 
 
@@ -163,8 +217,8 @@ def _parse(raw: dict[str, Any]) -> Wake | None:
         return ReferralWake(_str(raw["referral_id"]))
     if not isinstance(kind, str) or not isinstance(request_id, str):
         return None
-    if kind == "signal":
-        return SignalWake(_str(raw["to"]), request_id, _str(raw["from_role"]), raw["data"])
+    if kind in ("signal", "transfer", "push"):
+        return _addressed(kind, raw, request_id)
     if kind == "fallback":
         return FallbackWake(request_id)
     if kind == "message":
@@ -172,6 +226,27 @@ def _parse(raw: dict[str, Any]) -> Wake | None:
         return ChatWake(request_id, message) if isinstance(message, dict) else None
     actor = raw.get("actor")
     return RequestWake(kind, request_id, actor if isinstance(actor, str) else None)
+
+
+def _addressed(kind: str, raw: dict[str, Any], request_id: str) -> Wake | None:
+    """A wake-up for some users only: call signalling, news of a transfer, or a push for
+    some of a call's participants."""
+    if kind == "signal":
+        peer = raw.get("peer")
+        return SignalWake(
+            _str(raw["to"]),
+            request_id,
+            _str(raw["from_role"]),
+            raw["data"],
+            peer if isinstance(peer, str) else "",
+        )
+    if kind == "push":
+        to, message = raw["to"], raw["message"]
+        if not isinstance(to, list) or not isinstance(message, dict):
+            return None
+        return PushWake(tuple(t for t in to if isinstance(t, str)), request_id, message)
+    names = {k: _str(raw.get(k) or "") for k in TRANSFER_NAMES}
+    return TransferWake(request_id, _str(raw["state"]), tuple(map(_str, raw["to"])), names)
 
 
 def _str(value: object) -> str:

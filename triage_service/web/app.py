@@ -9,7 +9,6 @@ from aiohttp import web
 
 from triage_service.domain.times import Clock, wall_clock_ms
 from triage_service.live.hub import Hub
-from triage_service.rtc.echo import echo_peers_ctx
 from triage_service.settings import Settings
 from triage_service.tasks import Supervisor
 from triage_service.web.access import request_id_middleware
@@ -18,33 +17,45 @@ from triage_service.web.assets import add_asset_routes
 from triage_service.web.auth import session_middleware
 from triage_service.web.background import (
     alerts_ctx,
+    echo_peers_ctx,
     leases_ctx,
     redis_ctx,
     stats_push_ctx,
     sweeper_ctx,
     wakeups_ctx,
 )
+from triage_service.web.compression import compression_middleware
 from triage_service.web.errors import deadline_middleware, error_middleware
 from triage_service.web.metrics import METRICS, Metrics, metrics_middleware
 from triage_service.web.security import origin_middleware, security_headers
 from triage_service.web.state import CLOCK, DRAINING, HUB, SETTINGS, TASKS
+from triage_service.web.templates import JINJA, STATIC, jinja_environment
 from triage_service.web.views import (
     alarms,
     areas,
     audit,
+    contacts,
     documents,
     feedback,
+    guest_live,
+    guests,
+    identity,
     live,
+    me,
+    mfa,
     pages,
+    participants,
     queue,
     record,
     referrals,
+    reports,
     requests,
     rtc,
     session,
     stats,
     supervisor,
     system,
+    transfers,
 )
 
 log = logging.getLogger(__name__)
@@ -53,6 +64,7 @@ ROUTE_TABLES: tuple[ApiRoutes, ...] = (
     requests.routes,
     queue.routes,
     record.routes,
+    contacts.routes,
     referrals.routes,
     system.routes,
     live.routes,
@@ -63,6 +75,14 @@ ROUTE_TABLES: tuple[ApiRoutes, ...] = (
     audit.routes,
     documents.routes,
     feedback.routes,
+    identity.routes,
+    mfa.routes,
+    me.routes,
+    reports.routes,
+    transfers.routes,
+    participants.routes,
+    guest_live.routes,
+    guests.routes,
 )
 
 
@@ -73,6 +93,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
         middlewares=[
             request_id_middleware,
             metrics_middleware,
+            compression_middleware,
             error_middleware,
             origin_middleware,
             deadline_middleware(settings.store_deadline_s, settings.body_timeout_s),
@@ -86,15 +107,15 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
     app[HUB] = Hub()
     app[TASKS] = Supervisor()
     app[DRAINING] = asyncio.Event()
-    app[pages.JINJA] = pages.jinja_environment()
+    app[JINJA] = jinja_environment()
     app[ENDPOINTS] = [e for table in ROUTE_TABLES for e in table.endpoints]
     for table in ROUTE_TABLES:
         app.add_routes(table)
     app.add_routes(pages.routes)
     app.add_routes(supervisor.routes)
-    assets = add_asset_routes(app, pages.STATIC)
-    app[pages.JINJA].globals["static"] = assets.prefix
-    app.router.add_static("/static", pages.STATIC)
+    assets = add_asset_routes(app, STATIC)
+    app[JINJA].globals["static"] = assets.prefix
+    app.router.add_static("/static", STATIC)
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(sweeper_ctx)
     app.cleanup_ctx.append(wakeups_ctx)
@@ -102,6 +123,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
     app.cleanup_ctx.append(leases_ctx)
     app.cleanup_ctx.append(alerts_ctx)
     app.cleanup_ctx.append(echo_peers_ctx)
+    app.cleanup_ctx.append(identity.oidc_ctx)
     app.on_shutdown.append(close_sockets)
     return app
 

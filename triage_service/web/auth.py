@@ -11,6 +11,7 @@ from triage_service.domain.codes import Role
 from triage_service.service.sessions import SignIn, load_session
 from triage_service.settings import Settings
 from triage_service.web.errors import ApiError, Handler
+from triage_service.web.proxies import FORWARDED_FOR, client_address
 from triage_service.web.state import CLOCK, SETTINGS, STORE
 
 COOKIE = "triage_session"
@@ -25,6 +26,20 @@ USER: web.RequestKey[SignIn | None] = web.RequestKey("sign_in")
 def cookie_name(settings: Settings) -> str:
     """The session cookie's name: `__Host-` prefixed under TLS."""
     return TLS_COOKIE if settings.tls else COOKIE
+
+
+def set_session_cookie(response: web.StreamResponse, settings: Settings, token: str) -> None:
+    """Give the browser a sign-in session's cookie: HttpOnly, SameSite=Strict, Secure (and
+    `__Host-`) under TLS, for the session's absolute lifetime."""
+    response.set_cookie(
+        cookie_name(settings),
+        token,
+        httponly=True,
+        samesite="Strict",
+        secure=settings.tls,
+        path="/",
+        max_age=settings.session_absolute_s,
+    )
 
 
 @web.middleware
@@ -54,3 +69,10 @@ def check_csrf(request: web.Request, sign_in: SignIn) -> None:
         return
     if not secrets.compare_digest(request.headers.get("X-CSRF-Token", ""), sign_in.csrf_token):
         raise ApiError(403, "csrf", "Missing or wrong X-CSRF-Token header.")
+
+
+def caller_address(request: web.Request) -> str:
+    """The client's address: the socket's peer, or what a trusted proxy says it saw."""
+    trusted = request.app[SETTINGS].trusted_proxy_networks
+    forwarded = request.headers.getall(FORWARDED_FOR, []) if trusted else []
+    return client_address(request.remote, forwarded, trusted)

@@ -11,12 +11,14 @@ from aiohttp import web
 from triage_service.live.leases import renew_forever
 from triage_service.live.stats_push import push_forever
 from triage_service.live.wakeups import Dispatcher, broadcast_queue_changes, listen
+from triage_service.rtc.echo import EchoPeers
 from triage_service.service.migrations import ensure_schema
 from triage_service.service.timers import sweep_forever
 from triage_service.store import EmbeddedRedis, Store, connect
+from triage_service.store.store import follow_master
 from triage_service.tasks import stop_task
 from triage_service.web.alerts import Escalator, escalate_forever
-from triage_service.web.state import CLOCK, HUB, SETTINGS, STORE, TASKS
+from triage_service.web.state import CLOCK, ECHO_PEERS, EMBEDDED, HUB, SETTINGS, STORE, TASKS
 
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 
@@ -26,8 +28,12 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     when neither is configured) and bring its data layout up to date; close on exit."""
     settings = app[SETTINGS]
     embedded = EmbeddedRedis(settings.data_path) if settings.uses_embedded_redis else None
+    supervision = None
     try:
         url = await embedded.start() if embedded else settings.redis_url
+        if embedded is not None:  # restarted from its AOF whenever it exits on its own
+            app[EMBEDDED] = embedded
+            supervision = app[TASKS].start("embedded-redis", embedded.keep_running)
         client = await connect(
             url, sentinels=settings.sentinel_addresses, service=settings.redis_service
         )
@@ -37,12 +43,18 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
             min_replicas=settings.redis_min_replicas,
             wait_ms=settings.redis_wait_ms,
         )
+        if settings.sentinel_addresses:  # a master that moves: its old connections dropped
+            watch = app[TASKS].start("master-watch", lambda: follow_master(store))
         try:
             await ensure_schema(store, settings, app[CLOCK])
             yield
         finally:
+            if settings.sentinel_addresses:
+                await stop_task(watch)
             await store.close()
     finally:
+        if supervision is not None:
+            await stop_task(supervision)
         if embedded is not None:
             await embedded.stop()
 
@@ -104,3 +116,16 @@ async def alerts_ctx(app: web.Application) -> AsyncIterator[None]:
         task = app[TASKS].start("alarm-escalation", lambda: escalate_forever(escalator))
         yield
         await stop_task(task)
+
+
+async def echo_peers_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Hold this instance's echo peers; close them all when the app shuts down."""
+    settings = app[SETTINGS]
+    peers = EchoPeers(
+        limit=settings.connection_test_max,
+        lifetime_s=settings.connection_test_s,
+        ice_servers=settings.ice_server_list,
+    )
+    app[ECHO_PEERS] = peers
+    yield
+    await peers.close()

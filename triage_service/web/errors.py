@@ -23,6 +23,7 @@ from triage_service.domain.errors import (
     RateLimited,
 )
 from triage_service.store import STORE_ERRORS, unavailable_reason
+from triage_service.web.templates import JINJA
 
 log = logging.getLogger(__name__)
 # A body that cannot be read as sent: bad compression, cut short, malformed chunks.
@@ -55,6 +56,7 @@ class ApiError(Exception):
         *,
         fields: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ):
         super().__init__(message)
         self.status = status
@@ -62,6 +64,8 @@ class ApiError(Exception):
         self.message = message
         self.fields = fields
         self.headers = headers or {}
+        # More members of the error object (e.g. the `enrolment_token` of a sign-in).
+        self.extra = extra or {}
 
 
 def not_found(what: str = "request") -> ApiError:
@@ -75,7 +79,11 @@ def invalid(code: str, message: str, fields: dict[str, str]) -> ApiError:
 
 
 # Validation failures that carry a code of their own when they are the only problem.
-DOMAIN_CODES = {"consent_required": "The person's consent is required."}
+DOMAIN_CODES = {
+    "consent_required": "Record the person's consent: given, lacks_capacity or declined.",
+    "capacity_note_required": "Say why the person lacks capacity to consent.",
+    "invalid_chi": "The CHI number is not valid: check it, or leave it out.",
+}
 
 
 def from_validation(error: ValidationError) -> ApiError:
@@ -102,7 +110,9 @@ def deadline_middleware(deadline_s: float, body_timeout_s: float) -> Middleware:
 
     @web.middleware
     async def bounded(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.can_read_body:
+        if request.can_read_body and request.content.is_eof():
+            await request.read()  # all here already (a small body): nothing to wait for
+        elif request.can_read_body:
             try:
                 async with asyncio.timeout(body_timeout_s):
                     await request.read()  # bounded by client_max_size; kept for the view
@@ -129,8 +139,6 @@ def is_page_path(path: str) -> bool:
 
 def not_found_page(request: web.Request) -> web.Response:
     """The HTML not-found page, for a mistyped page address."""
-    from triage_service.web.views.pages import JINJA  # pages import this module
-
     page = (
         request.app[JINJA]
         .get_template("not_found.html")
@@ -146,9 +154,10 @@ def error_response(
     *,
     fields: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> web.Response:
     """The contract's error body."""
-    body: dict[str, Any] = {"code": code, "message": message}
+    body: dict[str, Any] = {**(extra or {}), "code": code, "message": message}
     if fields:
         body["fields"] = fields
     return web.json_response({"error": body}, status=status, headers=headers)
@@ -191,7 +200,9 @@ async def _render_failures(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ApiError as e:
-        return error_response(e.status, e.code, e.message, fields=e.fields, headers=e.headers)
+        return error_response(
+            e.status, e.code, e.message, fields=e.fields, headers=e.headers, extra=e.extra
+        )
     except DomainError as e:
         return domain_response(e)
     except web.HTTPException as e:

@@ -1,4 +1,4 @@
-"""The `Idempotency-Key` header of a state-changing POST, checked and tied to its change."""
+"""The `Idempotency-Key` header of a state change (POST, PATCH), checked and tied to its change."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ def header_key(request: web.Request) -> str | None:
 def idempotency(
     request: web.Request, sign_in: SignIn, body: BaseModel | None = None
 ) -> Idempotency | None:
-    """The signed-in user's key for this POST (its path and canonical body), or None."""
+    """The signed-in user's key for this change (its method, path and canonical body), or
+    None."""
     key = header_key(request)
     if key is None:
         return None

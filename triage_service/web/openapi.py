@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -101,8 +102,19 @@ def _error_statuses(e: Endpoint) -> dict[int, str]:
         statuses[401] = "Not signed in"
         if e.roles or e.method != "GET":
             statuses[403] = "Wrong role or missing CSRF token"
+    if e.method != "GET":
+        # origin_middleware: a change sent from another site's page (sign-in included).
+        found = statuses.get(403)
+        statuses[403] = f"{found}, or " if found else ""
+        statuses[403] += "another site's Origin (bad_origin)"
     if e.body is not None:
-        statuses |= {400: "Malformed JSON", 413: "Body too large", 422: "Invalid fields"}
+        statuses |= {
+            400: "Malformed JSON",
+            408: "The body arrived too slowly",
+            413: "Body too large",
+            415: "The body was not sent as application/json",
+            422: "Invalid fields",
+        }
     if e.query is not None:
         statuses[422] = "Invalid fields"
     if "{id}" in e.path:
@@ -115,29 +127,38 @@ def _error_statuses(e: Endpoint) -> dict[int, str]:
 
 
 def _path_parameters(e: Endpoint) -> list[dict[str, Any]]:
-    if "{id}" not in e.path:
-        return []
-    return [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    """Every `{name}` of the path (a request's `id`, a consultant's `user_id`, ...)."""
+    return [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in re.findall(r"\{(\w+)\}", e.path)
+    ]
 
 
 def _header_parameters(e: Endpoint) -> list[dict[str, Any]]:
-    """The optional `Idempotency-Key` of a change that honours one."""
-    if not e.idempotent:
-        return []
-    schema = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]+$"}
-    text = (
-        "Same user and key: the first answer again, never a second change (kept 24 h); "
-        "the key sent with another change is 422 `idempotency_key_reused`."
-    )
-    return [
-        {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "required": False,
-            "description": text,
-            "schema": schema,
-        }
-    ]
+    """The optional `Idempotency-Key` of a change that honours one, and the optional
+    `X-Access-Reason` of an audited read."""
+    found = []
+    if e.idempotent:
+        schema = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]+$"}
+        text = (
+            "Same user and key: the first answer again, never a second change (kept 24 h); "
+            "the key sent with another change is 422 `idempotency_key_reused`."
+        )
+        found.append(_header("Idempotency-Key", text, schema))
+    if e.audited:
+        text = f"Why the reader reads this: kept in the access log (`{e.audited}` entries)."
+        found.append(_header("X-Access-Reason", text, {"type": "string"}))
+    return found
+
+
+def _header(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "description": description,
+        "schema": schema,
+    }
 
 
 def _query_parameters(e: Endpoint, schemas: dict[str, Any]) -> list[dict[str, Any]]:

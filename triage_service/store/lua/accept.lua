@@ -1,3 +1,4 @@
+-- include: _accept _idempotency
 -- Accepts one waiting request for a clinician: exactly one caller wins.
 -- ARGV: prefix, now, id, clinician_id, clinician_name, idempotency (last)
 local again = idem_repeat()

@@ -1,3 +1,4 @@
+-- include: _now _answers
 -- Claims one due delivery of an alarm (or of a new referral to its team's webhook) for this
 -- instance: its next attempt moves to the end of a lease, so no other instance sends it
 -- meanwhile and a crashed sender's lease runs out.
@@ -19,4 +20,7 @@ elseif redis.call('HEXISTS', record, 'acknowledged_ms') == 1 then
 end
 redis.call('ZADD', K.alarm_deliveries, NOW + tonumber(ARGV[4]), member)
 local attempt = redis.call('HINCRBY', record, member .. ':attempts', 1)
-return ok({attempt = attempt})
+-- `sent`: how many times it was delivered before; a retry of the same send (after a failure
+-- or a crashed sender) has the same number, so receivers can tell a repeat from a retry.
+local sent = tonumber(redis.call('HGET', record, member .. ':sent') or '0')
+return ok({attempt = attempt, sent = sent})

@@ -1,3 +1,4 @@
+-- include: _now _answers _events _counters _alarms _idempotency
 -- The owner officer withdraws a waiting request.
 -- ARGV: prefix, now, id, officer_id, short_abandon_ms, idempotency (last)
 local again = idem_repeat()
@@ -12,6 +13,7 @@ counting(id)
 redis.call('HSET', rkey, 'status', 'cancelled', 'completed_ms', NOW)
 redis.call('ZREM', K.queue, id)
 redis.call('ZREM', K.due, 'expire:' .. id)
+resolve_alarms(id, WAITING_ALARMS, 'request_cancelled')
 count(created, 'cancelled')
 if redis.call('HGET', rkey, 'answered') ~= '1' and NOW - created >= tonumber(ARGV[5]) then
   count(created, 'abandoned')

@@ -3,6 +3,8 @@
 -- ARGV: now_ms, pair_free, account_free, address_limit, max_delay_ms, window_ms
 -- The attempt is counted as a failure before the password is checked (a success undoes it),
 -- so parallel guesses cannot all pass the check before any of them is counted.
+-- The account-wide delay holds back only addresses that have failed on this account in the
+-- window: the right password from an address that has not failed is never refused by it.
 -- Returns 0 when the attempt may go ahead, else the milliseconds to wait.
 local now = tonumber(ARGV[1])
 local max_delay, window = tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -15,7 +17,10 @@ local function wait_for(key, free)
   return math.max(0, last + delay - now)
 end
 
-local wait = math.max(wait_for(KEYS[1], tonumber(ARGV[2])), wait_for(KEYS[2], tonumber(ARGV[3])))
+local wait = wait_for(KEYS[1], tonumber(ARGV[2]))
+if tonumber(redis.call('HGET', KEYS[1], 'n') or '0') > 0 then
+  wait = math.max(wait, wait_for(KEYS[2], tonumber(ARGV[3])))
+end
 if tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[4]) then
   wait = math.max(wait, redis.call('PTTL', KEYS[3]))
 end

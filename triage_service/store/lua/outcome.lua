@@ -1,3 +1,5 @@
+-- include: _now _answers _events _counters _outcome_counts _clinicians _sessions _idempotency
+-- include: _referrals_due
 -- Files the outcome of an in-session request, exactly once, with its referral and any s298
 -- notification, and frees the clinician.
 -- ARGV: prefix, now, id, clinician_id, outcome_json, disposition, triage_code, conveyance,
@@ -10,12 +12,9 @@
 local again = idem_repeat()
 if again then return again end
 local id, clinician = ARGV[3], ARGV[4]
+local _, refused = in_session_with(id, clinician)
+if refused then return refused end
 local rkey = K.request(id)
-local status = redis.call('HGET', rkey, 'status')
-if not status then return fail('not_found') end
-if status ~= 'in_session' or redis.call('HGET', rkey, 'clinician_id') ~= clinician then
-  return fail('not_in_session', status)
-end
 local created = tonumber(redis.call('HGET', rkey, 'created_ms'))
 counting(id)
 local accepted = tonumber(redis.call('HGET', rkey, 'accepted_ms'))
@@ -53,8 +52,7 @@ local function open_referral(json)
     counter = 'mwc'
     redis.call('ZADD', K.referrals_mwc, referral.due_ms, referral.id)
   end
-  redis.call('ZADD', K.referrals_open_created, created,
-             counter .. ':' .. referral.due_ms .. ':' .. referral.id)
+  index_open_referral(counter, created, referral.due_ms, referral.id)
   if referral.team then
     redis.call('ZADD', K.team_open(referral.team), referral.due_ms, referral.id)
     redis.call('ZADD', K.team_referrals(referral.team), NOW, referral.id)
@@ -77,5 +75,7 @@ if ARGV[11] ~= '' then
   count(created, 's297')
 end
 event('completed', id, clinician, 'clinician', {'disposition', disposition, 'triage_code', code})
+audit('outcome_filed', id, clinician, 'clinician',
+      {'referral_id', redis.call('HGET', rkey, 'referral_id') or ''})
 idem_record(id)
 return done(id)

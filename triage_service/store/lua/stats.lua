@@ -1,9 +1,10 @@
+-- include: _outcome_counts stats_bins
 -- Read-only: the statistics of one window and of each point of its series, in one atomic
--- read (so the figures agree with each other). Prepended with _common.lua and
+-- read (so the figures agree with each other). Includes
 -- stats_bins.lua (durations: percentiles and the service level).
 -- ARGV: prefix, now, spec (JSON):
 --   {"span": [from_ms, to_ms],         the window (requests created from, inclusive, to)
---    "blocks": [[level, index], ...]   blocks of whole hours (`stats_key` in _common.lua),
+--    "blocks": [[level, index], ...]   blocks of whole hours (`stats_key` in _counters.lua),
 --    "slices": [[index, sign], ...]   5-minute slices, added (1) or taken away (-1),
 --    "minutes": [[index, sign], ...]  minutes, likewise,
 --    "edges": [[from_ms, to_ms, sign], ...]   the rest, read from the requests themselves,
@@ -17,13 +18,13 @@
 -- (stats_window.plan_span says which blocks, slices, minutes and edges cover a window.)
 local spec = cjson.decode(ARGV[3])
 local BOARD_PREFIX = spec.board and ('b:' .. spec.board .. ':') or nil
-if spec.board then BIN_SUFFIX = '@' .. spec.board end
+if spec.board then bins_of_board(spec.board) end
 local call, tonumber, floor = redis.call, tonumber, math.floor
 local KINDS = {'wait', 'assess', 'police', 'refdone'}
 local RAW = {'status', 'priority', 'area_id', 'board', 'mode', 'first_wait_ms', 'created_ms',
              'accepted_ms', 'completed_ms', 'disposition', 'triage_code', 'conveyance',
              'officer_released_ms', 'referral_id', 'notice_id', 'age_band', 'sex', 'overridden',
-             'useful', 'time_saved_min'}
+             'useful', 'time_saved_min', 'consent', 'repeat_30d', 'repeat_12m'}
 local loaded = {}
 
 -- Slices, minutes and raw records are added, or taken away from a whole hour's block (-1);
@@ -172,9 +173,12 @@ local function add_record(t, r)
   bump(c, 'prio:' .. r.priority)
   bump(c, 'area:' .. r.area_id)
   bump(c, 'mode:' .. r.mode)
+  bump(c, 'consent:' .. (r.consent or 'given'))  -- `given`: before consent was kept
   bump(c, 'age:' .. r.age_band)
   bump(c, 'sex:' .. r.sex)
   bump(c, 'how:' .. how)
+  if r.repeat_30d then bump(c, 'repeat_30d') end  -- lua/_common.lua person_repeat
+  if r.repeat_12m then bump(c, 'repeat_12m') end
   if t.with_heat then bump(t.heat, how .. ':' .. r.area_id) end
   if r.first_wait_ms then
     bump(c, 'accepted')
@@ -212,13 +216,34 @@ local function tally_of(part, kinds, with_heat, fields)
 end
 
 -- Open referrals (and s298 notifications) of the window's requests not yet due at
--- `spec.now_ms`: the on-time rate leaves them out (members `{ref|mwc}:{due_ms}:{id}`).
+-- `spec.now_ms`: the on-time rate leaves them out. One ZCOUNT a piece of the window (its
+-- blocks, slices and minutes, `referrals:due:...` in lua/_referrals_due.lua; a board's own
+-- for a board's figures), and the referrals of the requests at its edges read one by one.
 local function not_yet_due()
   local found = {ref = 0, mwc = 0}
-  for _, member in ipairs(call('ZRANGEBYSCORE', K.referrals_open_created, spec.span[1],
-                               '(' .. spec.span[2])) do
-    local counter, due = member:match('^(%a+):(%d+):')
-    if counter and tonumber(due) > spec.now_ms then found[counter] = found[counter] + 1 end
+  local later, of_board = '(' .. spec.now_ms, spec.board and ('@' .. spec.board) or ''
+  local function add(piece, with_sign)
+    for counter in pairs(found) do
+      local key = K.referrals_due(counter .. of_board .. ':' .. piece)
+      found[counter] = found[counter] + with_sign * call('ZCOUNT', key, later, '+inf')
+    end
+  end
+  for _, b in ipairs(spec.blocks) do add(block_name(b[1], b[2]), 1) end
+  for _, slice in ipairs(spec.slices) do add('S:' .. slice[1], slice[2]) end
+  for _, minute in ipairs(spec.minutes) do add('M:' .. minute[1], minute[2]) end
+  for _, edge in ipairs(spec.edges) do
+    for _, id in ipairs(call('ZRANGEBYSCORE', K.reqs_created, edge[1], '(' .. edge[2])) do
+      local r = load(id)
+      if r.status and (not spec.board or r.board == spec.board) then
+        for _, rid in ipairs({r.referral_id or false, r.notice_id or false}) do
+          local f = rid and call('HMGET', K.referral(rid), 'status', 'due_ms', 'kind')
+          if f and (f[1] == 'pending' or f[1] == 'accepted') and tonumber(f[2]) > spec.now_ms then
+            local counter = f[3] == 'mwc_notification' and 'mwc' or 'ref'
+            found[counter] = found[counter] + edge[3]
+          end
+        end
+      end
+    end
   end
   return found
 end

@@ -1,7 +1,7 @@
 -- Read-only: duration percentiles and threshold counts over a window, from the sorted sets
 -- of whole-second bins (`stats:{kind}:{w}s:{s // w}` for w = 4096, 256, 16 and 1, members
--- `{second}:{request id}` scored by creation time; `observe` in _common.lua). Prepended,
--- after _common.lua, to stats.lua, whose tallies `t` give the window (`t.from_ms`,
+-- `{second}:{request id}` scored by creation time; `observe` in _counters.lua). Included
+-- by stats.lua, whose tallies `t` give the window (`t.from_ms`,
 -- `t.to_ms` with its '(') and the count of its values per 4096 s bin (`t.top[kind]`).
 -- A percentile is nearest-rank: the smallest value v such that at least ceil(p * n / 100) of
 -- the n values are <= v. From its 4096 s bin down, the window's values in each of a bin's 16
@@ -11,6 +11,11 @@
 local FEW = 16
 -- A board's durations are in their own sets (`stats:{kind}@{board}:...`); stats.lua sets it.
 local BIN_SUFFIX = ''
+
+-- Read the bins of one board's durations from now on (`board`: its id).
+local function bins_of_board(board)
+  BIN_SUFFIX = '@' .. board
+end
 
 local function bin_name(kind, width, bin)
   return kind .. BIN_SUFFIX .. ':' .. width .. 's:' .. bin

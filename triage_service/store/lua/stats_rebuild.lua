@@ -1,3 +1,4 @@
+-- include: _answers _counters _outcome_counts
 -- Rebuilds the statistics counters of one hour of request creation from the records, in one
 -- atomic step, so it may run beside live traffic: a lifecycle script lands wholly before it
 -- (and is in the records replayed) or wholly after it (and adds to the rebuilt counters).
@@ -12,7 +13,7 @@ local from_ms = h * 3600000
 local FIELDS = {'status', 'priority', 'area_id', 'mode', 'first_wait_ms', 'created_ms',
                 'accepted_ms', 'completed_ms', 'disposition', 'triage_code', 'conveyance',
                 'officer_released_ms', 'referral_id', 'notice_id', 'age_band', 'sex',
-                'overridden', 'useful', 'time_saved_min'}
+                'overridden', 'useful', 'time_saved_min', 'consent', 'repeat_30d', 'repeat_12m'}
 
 -- Takes the hour's counters of `kind` out of every block holding it; deletes the hour's own.
 local function unwind(kind)
@@ -93,8 +94,11 @@ local function replay(id, r)
   local how = (bucket(created) + 72) % 168
   for _, field in ipairs({'requests', 'prio:' .. r.priority, 'area:' .. r.area,
                           'mode:' .. r.mode, 'age:' .. r.age_band, 'sex:' .. r.sex,
-                          'how:' .. how}) do
+                          'how:' .. how, 'consent:' .. (r.consent or 'given')}) do
     count(created, field)
+  end
+  for _, field in ipairs({'repeat_30d', 'repeat_12m'}) do  -- lua/_common.lua person_repeat
+    if r[field] then count(created, field) end
   end
   add_all_levels('hw', created, how .. ':' .. r.area, 1)
   if BOARD ~= '' then add_all_levels('hw', created, 'b:' .. BOARD .. ':' .. how .. ':' .. r.area, 1) end

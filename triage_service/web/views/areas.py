@@ -19,12 +19,14 @@ routes = ApiRoutes()
     answer=AreasOut,
 )
 async def get_areas(request: web.Request, sign_in: SignIn) -> web.Response:
-    """Every board (with its time zone) and its areas (with coordinates when known)."""
+    """Every board (with its time zone and emergency number) and its areas (with
+    coordinates when known)."""
     boards = [
         BoardOut(
             id=board.id,
             name=board.name,
             timezone=board.timezone,
+            emergency_number=board.emergency_number,
             areas=[AreaOut(id=a.id, name=a.name, lat=a.lat, lon=a.lon) for a in board.areas],
         )
         for board in request.app[SETTINGS].areas.boards

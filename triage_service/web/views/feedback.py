@@ -6,6 +6,7 @@ from aiohttp import web
 
 from triage_service.domain.answers import FeedbackOut
 from triage_service.domain.codes import Role
+from triage_service.domain.idempotency import Idempotency
 from triage_service.domain.models import FeedbackForm
 from triage_service.service.feedback import give_feedback
 from triage_service.service.sessions import SignIn
@@ -24,8 +25,11 @@ routes = ApiRoutes()
     answer=FeedbackOut,
     status=201,
     errors={409: "Feedback already given (feedback_given), or the assessment is not completed"},
+    idempotent=True,
 )
-async def post_feedback(request: web.Request, sign_in: SignIn, form: FeedbackForm) -> web.Response:
+async def post_feedback(
+    request: web.Request, sign_in: SignIn, form: FeedbackForm, *, idempotency: Idempotency | None
+) -> web.Response:
     """Record the officer's rating; a second one is 409 `feedback_given`."""
     found = await give_feedback(
         request.app[STORE],
@@ -33,5 +37,6 @@ async def post_feedback(request: web.Request, sign_in: SignIn, form: FeedbackFor
         request.match_info["id"],
         form,
         now_ms=request.app[CLOCK](),
+        idempotency=idempotency,
     )
     return answer(found, status=201)

@@ -13,8 +13,9 @@ from aiohttp import WSMsgType, web
 
 from triage_service.domain.codes import RequestStatus
 from triage_service.domain.users import User
-from triage_service.live.hub import SESSION_ENDED
+from triage_service.live.hub import SESSION_ENDED, TOO_MANY_SOCKETS
 from triage_service.service import records
+from triage_service.service.participants import relay_signal
 from triage_service.service.presence import (
     clinician_connected,
     clinician_disconnected,
@@ -92,6 +93,9 @@ async def live_channel(request: web.Request) -> web.WebSocketResponse:
     )
     await ws.prepare(request)
     app, lease = request.app, new_lease()
+    if app[HUB].sockets_of(user.id) >= settings.ws_max_per_user:
+        await ws.close(code=TOO_MANY_SOCKETS, message=b"too many live sockets open")
+        return ws
     app[HUB].add(ws, user, sign_in.token, lease=lease if holds_lease(user) else None)
     app[METRICS].websockets.inc()
     watcher = asyncio.create_task(_keep_session(request, ws, sign_in))
@@ -175,23 +179,34 @@ async def _handle(
 async def _relay_signal(
     request: web.Request, ws: web.WebSocketResponse, user: User, message: dict[str, Any]
 ) -> None:
-    """Relay only between the owner officer and the assigned clinician while in session."""
+    """Relay only between the owner officer and the assigned clinician while in session;
+    a signal addressed `to` a participant goes between any two people in the call."""
     request_id = message.get("request_id")
     record = (
         await records.load(request.app[STORE], request_id)
         if isinstance(request_id, str) and len(request_id) <= 64
         else None
     )
-    if record is None or record["status"] != RequestStatus.IN_SESSION or "data" not in message:
+    clinician = record.clinician_id if record else None
+    if record is None or record.status is not RequestStatus.IN_SESSION or clinician is None:
         await _error(ws, "signal_refused", "No call in session for this request.")
         return
-    parties = {record["officer_id"]: "officer", record["clinician_id"]: "clinician"}
+    if "data" not in message:
+        await _error(ws, "signal_refused", "No call in session for this request.")
+        return
+    if "to" in message:  # a call of more than two: one participant to another
+        store = request.app[STORE]
+        refused = await relay_signal(store, record, user.id, message["to"], message["data"])
+        if refused:
+            await _error(ws, "signal_refused", refused)
+        return
+    parties = {record.officer_id: "officer", clinician: "clinician"}
     if user.id not in parties:
         await _error(ws, "signal_refused", "You are not in this call.")
         return
-    to = record["clinician_id"] if parties[user.id] == "officer" else record["officer_id"]
+    to = clinician if parties[user.id] == "officer" else record.officer_id
     await request.app[STORE].publish(
-        SignalWake(to=to, request_id=record["id"], from_role=parties[user.id], data=message["data"])
+        SignalWake(to=to, request_id=record.id, from_role=parties[user.id], data=message["data"])
     )
 
 

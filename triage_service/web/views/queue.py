@@ -5,12 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from triage_service.domain.answers import AvailabilityOut, QueueOut, RequestOut
-from triage_service.domain.codes import Role
+from triage_service.domain.codes import Availability, Role
+from triage_service.domain.idempotency import Idempotency
 from triage_service.domain.models import AvailabilityChange, ReleaseForm
 from triage_service.service import lifecycle, records
 from triage_service.service.sessions import SignIn
 from triage_service.web.api import ApiRoutes, answer
-from triage_service.web.idempotency import idempotency
 from triage_service.web.state import CLOCK, STORE
 from triage_service.web.views.requests import actionable_record, shaped
 
@@ -47,7 +47,7 @@ async def get_availability(request: web.Request, sign_in: SignIn) -> web.Respons
     """The clinician's current availability (offline until set)."""
     store = request.app[STORE]
     status = await store.clinicians.availability(sign_in.user.id)
-    return answer({"status": status or "offline"})
+    return answer(AvailabilityOut(status=Availability(status or "offline")))
 
 
 @routes.endpoint(
@@ -80,16 +80,19 @@ async def get_queue(request: web.Request, sign_in: SignIn) -> web.Response:
     answer=RequestOut,
     errors={409: "Already assigned or no longer waiting"},
 )
-async def accept_request(request: web.Request, sign_in: SignIn) -> web.Response:
+async def accept_request(
+    request: web.Request, sign_in: SignIn, *, idempotency: Idempotency | None
+) -> web.Response:
     """Exactly one of several clinicians accepting at once gets 200; the others 409. The
-    winner's retry with the same Idempotency-Key gets 200 with the same session again."""
-    record = await actionable_record(request, sign_in)
+    winner's retry with the same Idempotency-Key gets 200 with the same session again. Any
+    clinician may try (`records.may_act_on`), so the record is not read first: the script
+    answers 404 for a request that does not exist or is not offered to them."""
     record = await lifecycle.accept_request(
         request.app[STORE],
         sign_in.user,
-        record["id"],
+        request.match_info["id"],
         now_ms=request.app[CLOCK](),
-        idempotency=idempotency(request, sign_in),
+        idempotency=idempotency,
     )
     return answer(await shaped(request, sign_in, record))
 
@@ -103,14 +106,16 @@ async def accept_request(request: web.Request, sign_in: SignIn) -> web.Response:
     answer=RequestOut,
     errors={404: "queue_empty: nobody is waiting"},
 )
-async def take_next(request: web.Request, sign_in: SignIn) -> web.Response:
+async def take_next(
+    request: web.Request, sign_in: SignIn, *, idempotency: Idempotency | None
+) -> web.Response:
     """Take whoever is first in the queue; 404 queue_empty when nobody waits. A repeated
     Idempotency-Key answers the request the first call took and takes no other."""
     record = await lifecycle.take_next(
         request.app[STORE],
         sign_in.user,
         now_ms=request.app[CLOCK](),
-        idempotency=idempotency(request, sign_in),
+        idempotency=idempotency,
     )
     return answer(await shaped(request, sign_in, record))
 
@@ -125,15 +130,17 @@ async def take_next(request: web.Request, sign_in: SignIn) -> web.Response:
     answer=RequestOut,
     errors={409: "Not in session with you"},
 )
-async def release_request(request: web.Request, sign_in: SignIn, form: ReleaseForm) -> web.Response:
+async def release_request(
+    request: web.Request, sign_in: SignIn, form: ReleaseForm, *, idempotency: Idempotency | None
+) -> web.Response:
     """The assigned clinician puts the request back at its original place."""
     record = await actionable_record(request, sign_in)
     record = await lifecycle.release_request(
         request.app[STORE],
         sign_in.user,
-        record["id"],
+        record.id,
         form.reason,
         now_ms=request.app[CLOCK](),
-        idempotency=idempotency(request, sign_in, form),
+        idempotency=idempotency,
     )
     return answer(await shaped(request, sign_in, record))

@@ -7,12 +7,13 @@ from aiohttp import web
 
 from triage_service.domain.answers import ReferralList, ReferralOut
 from triage_service.domain.codes import Role
+from triage_service.domain.idempotency import Idempotency
 from triage_service.domain.models import ReferralUpdate
 from triage_service.domain.queries import ReferralQuery
 from triage_service.service import alarms, referrals
-from triage_service.service.audit import record_accesses
 from triage_service.service.sessions import SignIn
 from triage_service.web.api import ApiRoutes, answer
+from triage_service.web.audited import AccessLog
 from triage_service.web.state import CLOCK, SETTINGS, STORE
 
 routes = ApiRoutes()
@@ -24,13 +25,19 @@ async def visible_referrals(
     """The referrals this reader may list: a receiver's team's, a clinician's (all, or those
     they made), a supervisor's without contact or note."""
     store, now_ms, user = request.app[STORE], request.app[CLOCK](), sign_in.user
+    directory = request.app[SETTINGS].areas
     if user.role is Role.RECEIVER:
-        return await referrals.team_inbox(store, user, query.status, now_ms=now_ms)
+        return await referrals.team_inbox(
+            store, user, query.status, now_ms=now_ms, directory=directory
+        )
     mine = user if query.mine and user.role is Role.CLINICIAN else None
-    found = await referrals.list_referrals(store, query.status, now_ms=now_ms, mine=mine)
+    found = await referrals.list_referrals(
+        store, query.status, now_ms=now_ms, mine=mine, directory=directory
+    )
     if user.role is Role.CLINICIAN:
         found = await referrals.of_clinician(store, user, found)
     if user.role is Role.SUPERVISOR:
+        found = await referrals.of_boards(store, user, found)
         found = [r.model_copy(update={"contact": None, "note": None}) for r in found]
     return found
 
@@ -42,21 +49,15 @@ async def visible_referrals(
     roles=(Role.CLINICIAN, Role.SUPERVISOR, Role.RECEIVER),
     query=ReferralQuery,
     answer=ReferralList,
+    audited="referral",
 )
 async def list_referrals(
-    request: web.Request, sign_in: SignIn, query: ReferralQuery
+    request: web.Request, sign_in: SignIn, query: ReferralQuery, *, access: AccessLog
 ) -> web.Response:
     """Open and overdue soonest due first; all newest first; a clinician's own only (those of
     requests they are or were assigned to)."""
     found = await visible_referrals(request, sign_in, query)
-    await record_accesses(
-        request.app[STORE],
-        sign_in.user,
-        action="referral",
-        request_ids=[r.request_id for r in found],
-        reason=request.headers.get("X-Access-Reason"),
-        now_ms=request.app[CLOCK](),
-    )
+    await access.record([r.request_id for r in found])
     return answer(ReferralList(referrals=found))
 
 
@@ -68,16 +69,20 @@ async def list_referrals(
     body=ReferralUpdate,
     answer=ReferralOut,
     errors={409: "The referral is already closed, or cannot move to that status"},
+    idempotent=True,
 )
 async def update_referral(
-    request: web.Request, sign_in: SignIn, update: ReferralUpdate
+    request: web.Request,
+    sign_in: SignIn,
+    update: ReferralUpdate,
+    *,
+    idempotency: Idempotency | None,
 ) -> web.Response:
-    """Receivers: accepted, declined, completed, did_not_attend; clinicians: accepted,
-    completed, did_not_attend, cancelled, and only on referrals of requests they are or were
-    assigned to (404 otherwise). Each status keeps its time; a decline alarms."""
+    """Receivers: accepted, declined, completed, did_not_attend on their team's referrals;
+    clinicians: accepted, completed, did_not_attend, cancelled, and only on referrals they
+    made (404 otherwise: a clinician who released the request reads it, never changes it).
+    Each status keeps its time; a decline alarms."""
     store, now_ms = request.app[STORE], request.app[CLOCK]()
-    if sign_in.user.role is Role.CLINICIAN:
-        await referrals.ensure_assigned(store, sign_in.user, request.match_info["id"])
     referral = await referrals.update_referral(
         store,
         request.match_info["id"],
@@ -85,6 +90,8 @@ async def update_referral(
         update.note,
         actor=sign_in.user,
         now_ms=now_ms,
+        directory=request.app[SETTINGS].areas,
+        idempotency=idempotency,
     )
     if update.status == "declined":
         await alarms.referral_declined(store, request.app[SETTINGS], referral.id, now_ms=now_ms)

@@ -5,20 +5,26 @@ from __future__ import annotations
 from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
+from triage_service.domain.codes import Role
 from triage_service.domain.models import ConnectionTestOffer
-from triage_service.rtc.echo import ECHO_PEERS, EchoPeerError, InvalidOffer, TooManyPeers
+from triage_service.rtc.echo import EchoPeerError, InvalidOffer, TooManyPeers
 from triage_service.rtc.turn import ice_servers_for
 from triage_service.service.sessions import SignIn
 from triage_service.web.api import ApiRoutes, answer
 from triage_service.web.errors import ApiError, invalid
-from triage_service.web.state import CLOCK, SETTINGS
+from triage_service.web.state import CLOCK, ECHO_PEERS, SETTINGS
 
 routes = ApiRoutes()
+# The roles that are ever in a call: only they get TURN relay credentials.
+CALL_ROLES = frozenset({Role.OFFICER, Role.CLINICIAN})
 
 
 class IceServerOut(BaseModel):
+    # As configured: any other RTCIceServer member passes through.
+    model_config = ConfigDict(extra="allow")
+
     urls: str | list[str]
     username: str | None = None
     credential: str | None = None
@@ -37,17 +43,20 @@ class ConnectionTestAnswer(BaseModel):
     "GET", "/api/v1/ice-servers", summary="STUN/TURN servers for WebRTC", answer=IceServersOut
 )
 async def ice_servers(request: web.Request, sign_in: SignIn) -> web.Response:
-    """The configured servers plus TURN credentials minted for this user (≤ 1 h)."""
+    """The configured servers plus, for the roles that take calls, TURN credentials minted
+    for this user that last no longer than an idle sign-in session (and ≤ 1 h)."""
     settings = request.app[SETTINGS]
+    takes_calls = sign_in.user.role in CALL_ROLES
     servers = ice_servers_for(
         configured=settings.ice_server_list,
-        turn_secret=settings.turn_secret,
+        turn_secret=settings.turn_secret if takes_calls else None,
         turn_urls=settings.turn_urls,
         user_id=sign_in.user.id,
         now_s=request.app[CLOCK]() // 1000,
-        ttl_s=settings.turn_ttl_s,
+        ttl_s=min(settings.turn_ttl_s, settings.session_idle_s),
     )
-    return web.json_response({"iceServers": servers}, headers={"Cache-Control": "no-store"})
+    found = IceServersOut.model_validate({"iceServers": servers})
+    return answer(found, exclude_unset=True, headers={"Cache-Control": "no-store"})
 
 
 @routes.endpoint(

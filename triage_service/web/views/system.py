@@ -3,27 +3,42 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Literal
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
-from triage_service.store import STORE_ERRORS, unavailable_reason
-from triage_service.web.api import ENDPOINTS, ApiRoutes
+from triage_service.domain.times import to_datetime
+from triage_service.store import STORE_ERRORS, EmbeddedRedis, unavailable_reason
+from triage_service.web.api import ENDPOINTS, ApiRoutes, answer
 from triage_service.web.background import DISPATCHER
 from triage_service.web.errors import ApiError
 from triage_service.web.metrics import METRICS
 from triage_service.web.openapi import openapi_document
-from triage_service.web.state import CLOCK, DRAINING, SETTINGS, STORE, TASKS
+from triage_service.web.state import CLOCK, DRAINING, EMBEDDED, SETTINGS, STORE, TASKS
 
 routes = ApiRoutes()
 VERSION = "0.1.0"
 
 
+class EmbeddedRedisOut(BaseModel):
+    """The embedded redis-server (when the instance runs one): whether it runs now, how often
+    it was restarted from its AOF after exiting on its own, and its last such exit."""
+
+    running: bool
+    restarts: int
+    last_exit_status: int | None
+    last_exit_at: datetime | None
+
+
 class HealthOut(BaseModel):
     status: Literal["ok", "degraded"]
-    redis: Literal["ok", "unreachable"]
+    # ok, or why the store cannot serve (unreachable, out_of_memory, read_only, ...)
+    redis: str
+    embedded_redis: EmbeddedRedisOut | None = None
+    failing_tasks: list[str] | None = None
 
 
 @routes.endpoint(
@@ -39,15 +54,30 @@ class HealthOut(BaseModel):
 async def healthz(request: web.Request) -> web.Response:
     """200 when Redis takes a write and no background task keeps dying; else 503 degraded
     with the reason (redis: unreachable, out_of_memory, read_only, loading, busy; or the
-    failing tasks)."""
+    failing tasks). With the embedded redis-server, whether it runs and how often it was
+    restarted after exiting on its own."""
     problem = await request.app[STORE].probe(now_ms=request.app[CLOCK]())
-    body: dict[str, object] = {"status": "ok", "redis": problem or "ok"}
-    if failing := request.app[TASKS].failing():
-        body["failing_tasks"] = failing
+    embedded = request.app.get(EMBEDDED)
+    failing = request.app[TASKS].failing()
+    body = HealthOut(status="degraded" if problem or failing else "ok", redis=problem or "ok")
+    if embedded:
+        body.embedded_redis = embedded_state(embedded)
+    if failing:
+        body.failing_tasks = failing
     if problem or failing:
-        body["status"] = "degraded"
-        return web.json_response(body, status=503, headers={"Retry-After": "5"})
-    return web.json_response(body)
+        return answer(body, 503, exclude_unset=True, headers={"Retry-After": "5"})
+    return answer(body, exclude_unset=True)
+
+
+def embedded_state(embedded: EmbeddedRedis) -> EmbeddedRedisOut:
+    """The embedded server's state as `/healthz` shows it."""
+    state = embedded.state()
+    return EmbeddedRedisOut(
+        running=state.running,
+        restarts=state.restarts,
+        last_exit_status=state.last_exit_status,
+        last_exit_at=to_datetime(state.last_exit_ms),
+    )
 
 
 class ReadyOut(BaseModel):
@@ -76,7 +106,7 @@ async def readyz(request: web.Request) -> web.Response:
     body = await readiness(request.app)
     status = 200 if body.status == "ready" else 503
     headers = {} if status == 200 else {"Retry-After": "5"}
-    return web.json_response(body.model_dump(exclude_none=True), status=status, headers=headers)
+    return answer(body, status, exclude_none=True, headers=headers)
 
 
 async def readiness(app: web.Application) -> ReadyOut:
@@ -124,11 +154,20 @@ async def openapi(request: web.Request) -> web.Response:
     summary="Prometheus metrics",
     signed_in=False,
     media="text/plain",
-    errors={401: "The metrics bearer token is configured and was not sent"},
+    errors={
+        401: "The bearer token was not sent, or none is configured and the service listens "
+        "beyond loopback"
+    },
 )
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text; needs a bearer token when `metrics_token` is set."""
-    token = request.app[SETTINGS].metrics_token
+    """Prometheus text; needs the bearer token when `metrics_token` is set, and is closed
+    without one when the service listens beyond loopback."""
+    settings = request.app[SETTINGS]
+    token = settings.metrics_token
+    if token is None and not settings.loopback_only:
+        raise ApiError(
+            401, "metrics_token_required", "Set TRIAGE_METRICS_TOKEN to read metrics here."
+        )
     if token and not secrets.compare_digest(
         request.headers.get("Authorization", ""), f"Bearer {token}"
     ):

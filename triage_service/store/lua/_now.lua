@@ -1,0 +1,2 @@
+-- The time of the step: ARGV[2], epoch milliseconds, as every lifecycle script gets it.
+local NOW = tonumber(ARGV[2])

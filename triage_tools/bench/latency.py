@@ -1,0 +1,106 @@
+"""Notify and accept latency: clinicians listening with requests waiting, one request at a
+time created, accepted and completed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from triage_client.client import ServiceClient
+from triage_client.forms import SHORT_OUTCOME_FORM, SHORT_REQUEST_FORM
+from triage_service.domain.codes import Role
+from triage_tools.bench.figures import ratios, summary_ms
+from triage_tools.bench.harness import Bench, LiveSocket, bounded, is_created, is_updated
+
+
+@dataclass
+class Staff:
+    """Signed-in clinicians with sockets, and officers with waiting requests and sockets."""
+
+    clinicians: list[ServiceClient]
+    clinician_sockets: list[LiveSocket]
+    officer: ServiceClient
+    officer_socket: LiveSocket
+    waiting: list[tuple[ServiceClient, str]]
+    waiting_sockets: list[LiveSocket]
+
+    async def close_officers(self) -> None:
+        """Close the officers' sockets (the clinicians stay connected to the end)."""
+        await asyncio.gather(*(s.close() for s in (self.officer_socket, *self.waiting_sockets)))
+
+    async def close(self) -> None:
+        """Close every socket still open."""
+        await self.close_officers()
+        await asyncio.gather(*(s.close() for s in self.clinician_sockets))
+
+
+async def staff_up(bench: Bench, clinicians: int, waiting: int) -> Staff:
+    """Clinicians signed in, available and listening; `waiting` requests, each its officer's."""
+    clinician_users = await bench.users(Role.CLINICIAN, clinicians, "clinician")
+    officer_users = await bench.users(Role.OFFICER, waiting + 1, "officer")
+    clinician_sessions = await bench.logins(clinician_users)
+    officer = (await bench.logins(officer_users[:1]))[0]
+    for s in clinician_sessions:
+        await s.request("PUT", "/api/v1/availability", {"status": "available"})
+    queue_officers = await bench.sessions(officer_users[1:])
+    created = await bounded(
+        8, (s.request("POST", "/api/v1/requests", SHORT_REQUEST_FORM) for s in queue_officers)
+    )
+    staff = Staff(
+        clinician_sessions,
+        [await LiveSocket.open(s) for s in clinician_sessions],
+        officer,
+        await LiveSocket.open(officer),
+        [(s, r["id"]) for s, r in zip(queue_officers, created, strict=True)],
+        await bounded(32, (LiveSocket.open(s, keep=False) for s in queue_officers)),
+    )
+    await asyncio.sleep(0.5)
+    return staff
+
+
+async def one_round(
+    bench: Bench, staff: Staff, clinician: ServiceClient
+) -> tuple[float, float, float]:
+    """Create → every clinician notified → accept → officer told → outcome.
+
+    Returns (first clinician notified, last clinician notified, officer told of accept).
+    """
+    for s in (*staff.clinician_sockets, staff.officer_socket):
+        s.drain()
+    sent = time.perf_counter()
+    rid = (await staff.officer.request("POST", "/api/v1/requests", SHORT_REQUEST_FORM))["id"]
+    arrivals = [await s.arrival(is_created(rid)) for s in staff.clinician_sockets]
+    accepting = time.perf_counter()
+    await clinician.request("POST", f"/api/v1/requests/{rid}/accept")
+    told = await staff.officer_socket.arrival(is_updated(rid, "in_session"))
+    await clinician.request("POST", f"/api/v1/requests/{rid}/outcome", SHORT_OUTCOME_FORM)
+    await staff.officer_socket.arrival(is_updated(rid, "completed"))
+    return min(arrivals) - sent, max(arrivals) - sent, told - accepting
+
+
+async def measure_latency(bench: Bench, staff: Staff, samples: int) -> dict[str, Any]:
+    """Notify and accept latency over `samples` rounds after a short warm-up."""
+    first, every, accept = [], [], []
+    for i in range(samples + 10):
+        clinician = staff.clinicians[i % len(staff.clinicians)]
+        notified, all_notified, told = await one_round(bench, staff, clinician)
+        if i >= 10:
+            first.append(notified)
+            every.append(all_notified)
+            accept.append(told)
+        await asyncio.sleep(0.06)  # let the coalesced queue broadcast go out
+    floor = bench.results["floor"]
+    notify = summary_ms(first)
+    accepted = summary_ms(accept)
+    return {
+        "notify": {
+            **notify,
+            "waiting": len(staff.waiting),
+            "clinicians": len(staff.clinicians),
+            "all_clinicians": summary_ms(every),
+            "ratio": ratios(notify, floor),
+        },
+        "accept": {**accepted, "ratio": ratios(accepted, floor)},
+    }
