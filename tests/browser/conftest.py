@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ PHONE: ViewportSize = {"width": 360, "height": 740}
 LAPTOP: ViewportSize = {"width": 1280, "height": 800}
 
 PageFactory = Callable[..., Awaitable[Page]]
+BROWSER_LOG = pytest.StashKey[list[str]]()
 
 PLAYING = """(testid) => {
   const video = document.querySelector(`[data-testid="${testid}"]`);
@@ -84,13 +86,43 @@ async def strict_browser(playwright: Playwright) -> AsyncIterator[Browser]:
     await chromium.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed browser test's report carries what its pages logged (see `open_page`)."""
+    report = yield
+    log = item.stash.get(BROWSER_LOG, None)
+    if report.failed and log:
+        report.sections.append(("browser log", "\n".join(log)))
+    return report
+
+
+def _keep_log(page: Page, role: str, log: list[str]) -> None:
+    """Record `page`'s console messages, failed requests and error answers in `log`."""
+    start = time.monotonic()
+
+    def note(text: str) -> None:
+        log.append(f"{time.monotonic() - start:7.2f} {role}: {text}")
+
+    page.on("console", lambda message: note(f"console {message.type}: {message.text}"))
+    page.on("requestfailed", lambda r: note(f"failed {r.method} {r.url}: {r.failure}"))
+    page.on(
+        "response",
+        lambda r: note(f"{r.status} {r.request.method} {r.url}") if r.status >= 400 else None,
+    )
+    page.on("load", lambda p: note(f"loaded {p.url}"))
+
+
 @pytest.fixture
-async def open_page(browser: Browser) -> AsyncIterator[PageFactory]:
+async def open_page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[PageFactory]:
     """Factory: `await open_page(server, "officer")` → a page signed in as a new account.
 
-    Uncaught script errors and Content-Security-Policy violations on any page fail the test.
+    Uncaught script errors and Content-Security-Policy violations on any page fail the test;
+    a failed test's report shows each page's console, failed requests and error answers.
     """
     errors: list[str] = []
+    log = request.node.stash.setdefault(BROWSER_LOG, [])
 
     async def factory(
         server: TestServer,
@@ -111,6 +143,7 @@ async def open_page(browser: Browser) -> AsyncIterator[PageFactory]:
         )
         await context.grant_permissions(list(permissions), origin=origin)
         page = await context.new_page()
+        _keep_log(page, role, log)
         page.on("pageerror", lambda error: errors.append(f"{role}: {error}"))
         page.on(
             "console",
