@@ -18,6 +18,12 @@ export function setCsrf(token) {
   if (meta) meta.content = token;
 }
 
+// The service answers within its store deadline (5 s) or says it cannot (503); an answer still
+// missing after this long is a dead connection (one bar of signal, a network change), which a
+// phone may otherwise wait on for minutes. It fails like a lost connection, so the caller
+// retries (a change, with its idempotency key) or shows what it can.
+const ANSWER_TIMEOUT_MS = 15000;
+
 export async function api(method, path, body, extraHeaders = {}) {
   const headers = { Accept: 'application/json', ...extraHeaders };
   if (method !== 'GET') headers['X-CSRF-Token'] = csrfMeta()?.content || '';
@@ -25,6 +31,7 @@ export async function api(method, path, body, extraHeaders = {}) {
   const response = await fetch(path, {
     method, headers, credentials: 'same-origin',
     body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS),
   });
   // A body that is not JSON (a proxy's error page) leaves only the status to go by.
   const data = response.status === 204 ? null : await response.json().catch(() => null);
