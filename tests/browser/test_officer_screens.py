@@ -1,10 +1,11 @@
 """The officer's phone screens, second pass: the rating as one row of large buttons, the
-waiting screen's in-place sign-in and its offline banner."""
+waiting screen's in-place sign-in and its offline banner, and a read that never answers."""
 
 from __future__ import annotations
 
 import pytest
 from aiohttp.test_utils import TestServer
+from playwright.async_api import Route
 
 from conftest import PASSWORD, SignInFactory
 
@@ -94,3 +95,23 @@ async def test_waiting_officer_is_told_when_the_signal_goes(
     await officer.context.set_offline(False)
     await banner.wait_for(state="hidden")
     await officer.locator("#live-status").filter(has_text="live").wait_for()
+
+
+async def test_a_read_that_never_answers_leaves_the_officer_the_form(
+    server: TestServer, open_page: PageFactory
+) -> None:
+    """One bar of signal: the page's read of the officer's requests never answers (held here
+    in the browser); the page gives it up after 15 s as a dead connection and shows the form,
+    rather than leaving the officer before a blank page."""
+    officer = await open_page(server, "officer")
+    held: list[Route] = []
+
+    async def hold(route: Route) -> None:
+        held.append(route)  # neither answered nor refused
+
+    await officer.route("**/api/v1/requests?*", hold)
+    await officer.reload()
+    form = officer.get_by_test_id("request-form")
+    assert await form.is_hidden() and held
+    await form.wait_for(timeout=25000)
+    await officer.get_by_test_id("incident-ref").fill("PS-ONE-BAR")
