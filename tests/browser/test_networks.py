@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import secrets
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -59,7 +58,7 @@ def bed() -> Iterator[NetBed]:
 @pytest.fixture
 def turn_port(bed: NetBed) -> Iterator[int]:
     """coturn on the shared address, for the service's TURN secret."""
-    with turnserver(bed.shared, TURN_SECRET) as port:
+    with turnserver(bed.shared, TURN_SECRET, bed.router) as port:
         yield port
 
 
@@ -79,8 +78,8 @@ def settings(key_prefix: str, bed: NetBed, turn_port: int) -> Settings:
 
 @pytest.fixture
 async def net_server(app: web.Application, bed: NetBed) -> AsyncIterator[TestServer]:
-    """The service on the shared address, reachable from both namespaces."""
-    test_server = TestServer(app, host=bed.shared)
+    """The service on the shared address in the bed's router, reachable from both sides."""
+    test_server = TestServer(app, host=bed.shared, socket_factory=bed.listening_socket)
     await test_server.start_server()
     yield test_server
     await test_server.close()
@@ -297,11 +296,6 @@ async def test_the_call_connects_over_turn_tcp_when_udp_is_blocked(
     assert (await netcall.route(officer))["routeLocal"] == f"relay/tcp {bed.shared}"
 
 
-def namespaces() -> str:
-    """`ip netns list` as it stands."""
-    return subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-
-
 def test_beds_at_once_claim_their_own_names_and_remove_only_their_own(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -309,7 +303,8 @@ def test_beds_at_once_claim_their_own_names_and_remove_only_their_own(
     tag, so never a namespace, interface or address: with only two tags to choose from, two
     beds take one each and a third is refused with a clear error; taking one bed down leaves
     the other's namespaces in place."""
-    free = next(t for t in range(220, 250, 2) if f" 10.{t}." not in netbed.addresses_in_use())
+    taken = netbed.namespaces()
+    free = next(t for t in range(220, 250, 2) if netbed.namespace("officer", t) not in taken)
     monkeypatch.setattr(netbed, "TAGS", range(free, free + 2))
     with network_bed() as first, network_bed() as second:
         assert {first.tag, second.tag} == {free, free + 1}
@@ -318,10 +313,10 @@ def test_beds_at_once_claim_their_own_names_and_remove_only_their_own(
         mine = [second.ns("officer"), second.ns("clinician")]
         theirs = [first.ns("officer"), first.ns("clinician")]
         second.down()
-        listed = namespaces().split()
+        listed = netbed.namespaces()
         assert all(name in listed for name in theirs), listed
         assert not any(name in listed for name in mine), listed
-    assert not any(name in namespaces().split() for name in theirs)
+    assert not any(name in netbed.namespaces() for name in theirs)
 
 
 # Each connected peer connection's local candidate types gathered and its selected pair's
