@@ -7,6 +7,7 @@ is placed once, before whatever uses it, so a script carries only the shared cod
 
 from __future__ import annotations
 
+import functools
 import re
 from importlib import resources
 
@@ -35,8 +36,12 @@ def included(source: str, placed: list[str]) -> list[str]:
     return placed
 
 
+@functools.cache
 def lua_script(name: str) -> str:
     """Script `lua/{name}.lua` as Redis runs it: the key names, then the shared pieces it
-    includes (and theirs), each once and before whatever uses it, then the script."""
+    includes (and theirs), each once and before whatever uses it, then the script.
+
+    Put together once per process (the files and rules do not change while it runs): each
+    store made, one per app, would otherwise read and join them all again."""
     source = _lua(name)
     return "\n".join([Keys.lua_prelude(), *(_lua(p) for p in included(source, [])), source])

@@ -27,6 +27,7 @@ from triage_service.web.background import (
 from triage_service.web.compression import compression_middleware
 from triage_service.web.errors import deadline_middleware, error_middleware
 from triage_service.web.metrics import METRICS, Metrics, metrics_middleware
+from triage_service.web.openapi import OPENAPI_TEXT
 from triage_service.web.security import origin_middleware, security_headers
 from triage_service.web.state import CLOCK, DRAINING, HUB, SETTINGS, TASKS
 from triage_service.web.templates import JINJA, STATIC, jinja_environment
@@ -109,6 +110,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
     app[DRAINING] = asyncio.Event()
     app[JINJA] = jinja_environment()
     app[ENDPOINTS] = [e for table in ROUTE_TABLES for e in table.endpoints]
+    app[OPENAPI_TEXT] = []
     for table in ROUTE_TABLES:
         app.add_routes(table)
     app.add_routes(pages.routes)

@@ -7,6 +7,7 @@ before a deploy may ask for an old hash: it gets today's file, without the long 
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import mimetypes
@@ -42,8 +43,10 @@ class Assets:
 ASSETS = web.AppKey("assets", Assets)
 
 
+@functools.cache
 def load_assets(root: Path) -> Assets:
-    """Read and compress every file under `root`; the version is a hash of them all."""
+    """Read and compress every file under `root`; the version is a hash of them all. Once per
+    process: the files do not change while it runs."""
     files: dict[str, Asset] = {}
     digest = hashlib.sha256()
     for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix != ".gz"):

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
@@ -22,6 +23,8 @@ RETRY_AFTER = {
     }
 }
 Refs = Mapping[tuple[Any, JsonSchemaMode], dict[str, Any]]
+# The app's document as JSON, once made (an empty list until the first request asks).
+OPENAPI_TEXT = web.AppKey("openapi_text", list[str])
 
 
 def openapi_document(endpoints: list[Endpoint], *, version: str) -> dict[str, Any]:
