@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from support.checkout import own_files
 from triage_service.cli import main
 from triage_tools.configuration_doc import DOCUMENT, with_table
 
@@ -82,11 +83,10 @@ def test_every_script_named_exists() -> None:
     executable file of the checkout (a renamed or removed script leaves no stale mention)."""
     sources = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]
     for folder in ("triage_service", "triage_client", "triage_tools", "tests", "scripts"):
-        sources += [p for p in (ROOT / folder).rglob("*") if p.suffix in ("", ".py", ".md")]
+        sources += [p for p in own_files(ROOT / folder) if p.suffix in ("", ".py", ".md")]
     named = {
         name
         for path in sources
-        if path.is_file() and "node_modules" not in path.parts
         for name in re.findall(r"\bscripts/([a-z_][a-z_-]*)", path.read_text(errors="replace"))
     }
     assert named
