@@ -9,8 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -40,10 +39,12 @@ from triage_service.web.app import create_app
 from triage_service.web.state import STORE
 
 
-@pytest.fixture
-async def idp(tmp_path: Path) -> AsyncIterator[LocalProvider]:
-    """The OpenID provider, with the service's providers and areas files for it."""
-    with running_provider(tmp_path) as provider:
+@pytest.fixture(scope="module")
+def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProvider]:
+    """The OpenID provider, with the service's providers and areas files for it: one for the
+    module's tests (each signs in with a browser session of its own, against a service with
+    a key prefix of its own), as starting it takes half a second."""
+    with running_provider(tmp_path_factory.mktemp("idp")) as provider:
         yield provider
 
 

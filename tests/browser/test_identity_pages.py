@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,10 +37,12 @@ from triage_tools.pages import HOME
 from .conftest import PageFactory, assert_accessible, fill_for_review, fill_request, go_available
 
 
-@pytest.fixture
-async def idp(tmp_path: Path) -> AsyncIterator[LocalProvider]:
-    """The OpenID provider, with the service's providers and areas files for it."""
-    with running_provider(tmp_path) as provider:
+@pytest.fixture(scope="module")
+def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProvider]:
+    """The OpenID provider, with the service's providers and areas files for it: one for the
+    module's tests (each signs in with a browser session of its own, against a service with
+    a key prefix of its own), as starting it takes half a second."""
+    with running_provider(tmp_path_factory.mktemp("idp")) as provider:
         yield provider
 
 
