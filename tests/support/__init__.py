@@ -1,2 +1,2 @@
-"""What the network tests need besides the service: the two-namespace test bed, a coturn
-TURN server and the real call between two Chromiums driven across them."""
+"""Code the tests share beyond conftest.py: the network test bed, coturn and the call across
+it, forms, alarms, sockets and guests as the tests drive them, and the checkout's own files."""
