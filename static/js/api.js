@@ -18,9 +18,10 @@ export function setCsrf(token) {
   if (meta) meta.content = token;
 }
 
-// The service answers within its store deadline (5 s) or says it cannot (503); an answer still
-// missing after this long is a dead connection (one bar of signal, a network change), which a
-// phone may otherwise wait on for minutes. It fails like a lost connection, so the caller
+// The service answers within its store deadline (5 s; a sign-in's password check, a fraction of
+// a second, aside) or says it cannot (503); an answer still missing after this long is a dead
+// connection (one bar of signal, a network change), which a phone may otherwise wait on for
+// minutes. It fails like a lost connection, so the caller
 // retries (a change, with its idempotency key) or shows what it can.
 const ANSWER_TIMEOUT_MS = 15000;
 
