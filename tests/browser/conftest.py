@@ -1,15 +1,16 @@
 """Browser fixtures: Debian's Chromium driven by Playwright, with fake camera and microphone.
 
-Each test gets its own browser (launching takes well under a second) so the browser lives on
-the same event loop as the test's aiohttp server. Pages sign in through the sign-in page.
+A worker's browser tests share one event loop, driver and Chromium (`SharedBrowsers`); each
+test gets contexts of its own. Pages sign in through the sign-in page.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from triage_service.domain.codes import Role
 from triage_service.web.state import STORE
 from triage_tools.pages import fill_request as fill_request
 from triage_tools.pages import go_available as go_available
-from triage_tools.pages import sign_in_page
+from triage_tools.pages import HOME
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = [
@@ -61,29 +62,83 @@ PLAYING = """(testid) => {
 }"""
 
 
+class SharedBrowsers:
+    """One event loop, one Playwright driver and one Chromium of each kind for all the browser
+    tests of a worker: starting the driver and a browser costs about 0.7 s of CPU, which a test
+    of a few seconds paid every time. Each test still gets fresh contexts, and what it leaves
+    (contexts, tasks) is closed when it ends."""
+
+    def __init__(self) -> None:
+        self.runner = asyncio.Runner()
+        self.driver: Playwright = self.runner.run(async_playwright().start())
+        self.browsers: dict[bool, Browser] = {}
+        self.kept = self.tasks()
+
+    def tasks(self) -> set[asyncio.Task[Any]]:
+        """The loop's unfinished tasks."""
+        return asyncio.all_tasks(self.runner.get_loop())
+
+    async def browser(self, fake_ui: bool) -> Browser:
+        """Chromium with (`fake_ui`) or without every camera and microphone prompt granted;
+        launched again if the last one went away."""
+        chromium = self.browsers.get(fake_ui)
+        if chromium is None or not chromium.is_connected():
+            args = [*BROWSER_ARGS, FAKE_UI] if fake_ui else BROWSER_ARGS
+            chromium = await self.driver.chromium.launch(executable_path=CHROMIUM, args=args)
+            self.browsers[fake_ui] = chromium
+            self.kept = self.tasks()
+        return chromium
+
+    async def after_test(self) -> None:
+        """Close the test's contexts and cancel the tasks it left running."""
+        for chromium in self.browsers.values():
+            for context in chromium.contexts:
+                await context.close()
+        left = self.tasks() - self.kept - {asyncio.current_task()}
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
+
+    def close(self) -> None:
+        """Close the browsers, the driver and the loop."""
+        for chromium in self.browsers.values():
+            self.runner.run(chromium.close())
+        self.runner.run(self.driver.stop())
+        self.runner.close()
+
+
+@pytest.fixture(scope="session")
+def shared_browsers() -> Iterator[SharedBrowsers]:
+    """The worker's loop, driver and browsers (see `SharedBrowsers`)."""
+    shared = SharedBrowsers()
+    yield shared
+    shared.close()
+
+
 @pytest.fixture
-async def playwright() -> AsyncIterator[Playwright]:
+def _function_scoped_runner(shared_browsers: SharedBrowsers) -> Iterator[asyncio.Runner]:
+    """Every browser test and its fixtures run on the worker's one loop (pytest-asyncio asks
+    for this fixture by name; elsewhere each test gets a loop of its own)."""
+    yield shared_browsers.runner
+    shared_browsers.runner.run(shared_browsers.after_test())
+
+
+@pytest.fixture
+def playwright(shared_browsers: SharedBrowsers) -> Playwright:
     """The Playwright driver."""
-    async with async_playwright() as driver:
-        yield driver
+    return shared_browsers.driver
 
 
 @pytest.fixture
-async def browser(playwright: Playwright) -> AsyncIterator[Browser]:
+async def browser(shared_browsers: SharedBrowsers) -> Browser:
     """Chromium whose fake camera and microphone are granted without a prompt."""
-    chromium = await playwright.chromium.launch(
-        executable_path=CHROMIUM, args=[*BROWSER_ARGS, FAKE_UI]
-    )
-    yield chromium
-    await chromium.close()
+    return await shared_browsers.browser(fake_ui=True)
 
 
 @pytest.fixture
-async def strict_browser(playwright: Playwright) -> AsyncIterator[Browser]:
+async def strict_browser(shared_browsers: SharedBrowsers) -> Browser:
     """Chromium that refuses any camera or microphone its context was not granted."""
-    chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-    yield chromium
-    await chromium.close()
+    return await shared_browsers.browser(fake_ui=False)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -118,8 +173,10 @@ def _keep_log(page: Page, role: str, log: list[str]) -> None:
 async def open_page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[PageFactory]:
     """Factory: `await open_page(server, "officer")` → a page signed in as a new account.
 
-    Uncaught script errors and Content-Security-Policy violations on any page fail the test;
-    a failed test's report shows each page's console, failed requests and error answers.
+    The page signs in as the sign-in page's script does, without loading that page (its own
+    tests are in test_sign_in_redirect.py and test_identity_pages.py). Uncaught script errors
+    and Content-Security-Policy violations on any page fail the test; a failed test's report
+    shows each page's console, failed requests and error answers.
     """
     errors: list[str] = []
     log = request.node.stash.setdefault(BROWSER_LOG, [])
@@ -153,11 +210,21 @@ async def open_page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIt
                 else None
             ),
         )
-        await sign_in_page(page, user.username, PASSWORD, role)
+        await sign_in_by_api(page, user.username)
+        await page.goto(HOME[role])
         return page
 
     yield factory
     assert not errors, f"script errors in the pages: {errors}"
+
+
+async def sign_in_by_api(page: Page, username: str) -> None:
+    """Sign `page`'s context in as `username` through the login route, as the sign-in page's
+    script does (the session cookie lands in the context)."""
+    answer = await page.request.post(
+        "/api/v1/login", data={"username": username, "password": PASSWORD}
+    )
+    assert answer.ok, await answer.text()
 
 
 async def wait_state(page: Page, state: str, timeout: float = 20000) -> None:
