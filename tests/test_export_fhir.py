@@ -21,6 +21,7 @@ from support.forms import (  # noon_clock: the fixture `clock`
 from triage_service.domain.codes import Role
 from triage_service.domain.models import OutcomeForm, RequestForm
 from triage_service.domain.users import User
+from triage_service.export import csv as export_csv
 from triage_service.service import lifecycle
 from triage_service.web.state import SETTINGS, STORE
 
@@ -183,18 +184,20 @@ async def test_fhir_export_resources_and_no_identifiers(
 
 
 async def test_fhir_export_pages_through_many_requests(
-    sign_in: SignInFactory, app: web.Application, clock: FakeClock
+    sign_in: SignInFactory, app: web.Application, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """More than a page of completed requests, many created in the same millisecond, each
-    come out once with its referral."""
+    """More than two pages of completed requests, more than a page of them created in the same
+    millisecond, each come out once with its referral (pages of 50 here, as of 500 in
+    service)."""
+    monkeypatch.setattr(export_csv, "PAGE", 50)
     store, settings = app[STORE], app[SETTINGS]
     officer = User(id="o1", username="o1", display_name="O", role=Role.OFFICER)
     clinician = User(id="c1", username="c1", display_name="C", role=Role.CLINICIAN)
     form = RequestForm.model_validate(identifying_form())
     outcome = OutcomeForm.model_validate(OUTCOME_FORM)
     expected = set()
-    for i in range(520):
-        at = DAY + 10 * H + (0 if i < 300 else i)
+    for i in range(130):
+        at = DAY + 10 * H + (0 if i < 75 else i)
         record, _ = await lifecycle.create_request(
             store, settings, officer, form, now_ms=at, idempotency_key=None
         )
@@ -207,7 +210,7 @@ async def test_fhir_export_pages_through_many_requests(
     async with supervisor.client.get(EXPORT, params={"window": "24h"}) as r:
         resources = parse(await r.text())
     assert set(by_type(resources, "Encounter")) == expected
-    assert len(by_type(resources, "ServiceRequest")) == 520 and len(resources) == 1040
+    assert len(by_type(resources, "ServiceRequest")) == 130 and len(resources) == 260
 
 
 @pytest.mark.parametrize("role", ["officer", "clinician"])

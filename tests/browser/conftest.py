@@ -29,9 +29,9 @@ from conftest import OUTCOME_FORM, PASSWORD, REQUEST_FORM, ApiClient, create_acc
 from triage_client.call_flow import accept
 from triage_service.domain.codes import Role
 from triage_service.web.state import STORE
+from triage_tools.pages import HOME
 from triage_tools.pages import fill_request as fill_request
 from triage_tools.pages import go_available as go_available
-from triage_tools.pages import HOME
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = [
