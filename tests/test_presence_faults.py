@@ -11,6 +11,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -33,11 +34,12 @@ from support.commands import start_instance
 from support.sockets import connect
 from triage_service.domain.codes import Role
 from triage_service.domain.users import User
+from triage_service.live.hub import Hub
 from triage_service.service import presence
 from triage_service.settings import Settings
 from triage_service.store import EmbeddedRedis, Store, find_redis_server
 from triage_service.web.app import create_app
-from triage_service.web.state import HUB
+from triage_service.web.state import HUB, STORE
 
 # A one-second grace period, two-second leases and a fast sweeper.
 FAST = pytest.mark.settings(clinician_grace_s=1, presence_lease_s=2, sweep_interval_s=0.1)
@@ -134,6 +136,51 @@ async def test_failed_socket_set_up_leaks_no_socket(
 
     await wait_until(forgotten, timeout=3)
     assert hub.held_leases() == []
+
+
+@pytest.mark.settings(clinician_grace_s=60, presence_lease_s=3, sweep_interval_s=0.1)
+async def test_a_renewal_in_flight_when_the_socket_closes_does_not_bring_its_lease_back(
+    server: TestServer, sign_in: SignInFactory, redis_client: aioredis.Redis, key_prefix: str
+) -> None:
+    """The instance's renewal read the clinician's lease just before the socket closed and
+    reaches the store after the close: the lease stays dropped and the grace timer the close
+    started keeps running (the renewal is held back here until the close has happened). A lease
+brought back would only go at its lapse, three seconds later here, fifteen in service."""
+    clinician = await sign_in("clinician")
+    origin = str(clinician.client.make_url("/")).rstrip("/")
+    ws = await clinician.client.ws_connect("/ws", headers={"Origin": origin})
+    presence_store, hub = server.app[STORE].presence, server.app[HUB]
+    hold, in_flight, go_on, landed = (presence_store.hold, *(asyncio.Event() for _ in range(3)))
+
+    async def held_back(*args: Any, **kwargs: Any) -> None:
+        in_flight.set()
+        await go_on.wait()
+        await hold(*args, **kwargs)
+        landed.set()
+
+    await wait_until(lambda: has_lease(hub), timeout=3)
+    presence_store.hold = held_back  # type: ignore[method-assign]
+    await asyncio.wait_for(in_flight.wait(), timeout=3)  # a renewal holding the lease
+    await ws.close()
+    await wait_until(lambda: no_socket(hub), timeout=3)
+    await asyncio.sleep(0.2)  # without the turns, the drop lands here
+    go_on.set()
+    await asyncio.wait_for(landed.wait(), timeout=3)
+    leases = f"{key_prefix}presence:{clinician.user.id}"
+
+    async def dropped_and_graced() -> bool:
+        pending = await grace_pending(redis_client, key_prefix, clinician.user.id)
+        return pending and await redis_client.zcard(leases) == 0
+
+    await wait_until(dropped_and_graced, timeout=1)
+
+
+async def has_lease(hub: Hub) -> bool:
+    return bool(hub.held_leases())
+
+
+async def no_socket(hub: Hub) -> bool:
+    return not hub.users
 
 
 @pytest.mark.settings(

@@ -6,6 +6,7 @@ into messages for exactly the users entitled to them.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -40,6 +41,10 @@ class Hub:
         self.by_role: dict[Role, set[Socket]] = {role: set() for role in Role}
         self.users: dict[Socket, User] = {}
         self.leases: dict[Socket, str] = {}
+        # Renewals and drops of this instance's leases take turns: a renewal that read a lease
+        # before its socket closed must not land after the lease was dropped (it would bring
+        # the lease back and cancel the grace timer the drop started).
+        self.lease_turns = asyncio.Lock()
 
         self.by_session: dict[str, set[Socket]] = {}
         self.sessions: dict[Socket, str] = {}

@@ -24,6 +24,7 @@ async def renew_forever(hub: Hub, store: Store, settings: Settings, clock: Clock
     while True:
         await asyncio.sleep(settings.presence_lease_s / RENEWALS_PER_LEASE)
         try:
-            await renew_leases(store, settings, hub.held_leases(), now_ms=clock())
+            async with hub.lease_turns:
+                await renew_leases(store, settings, hub.held_leases(), now_ms=clock())
         except STORE_ERRORS as e:
             log.warning("presence lease renewal failed, will retry: %s", e)

@@ -120,7 +120,10 @@ async def live_channel(request: web.Request) -> web.WebSocketResponse:
 async def _drop_lease(request: web.Request, user: User, lease: str) -> None:
     app = request.app
     try:
-        await clinician_disconnected(app[STORE], app[SETTINGS], user, lease, now_ms=app[CLOCK]())
+        async with app[HUB].lease_turns:  # after a renewal that may still hold this lease
+            await clinician_disconnected(
+                app[STORE], app[SETTINGS], user, lease, now_ms=app[CLOCK]()
+            )
         await presence_changed(app[STORE], user)
     except STORE_ERRORS as e:
         log.warning("could not drop a presence lease (it will lapse): %s", e)
