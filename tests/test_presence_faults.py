@@ -144,8 +144,9 @@ async def test_a_renewal_in_flight_when_the_socket_closes_does_not_bring_its_lea
 ) -> None:
     """The instance's renewal read the clinician's lease just before the socket closed and
     reaches the store after the close: the lease stays dropped and the grace timer the close
-    started keeps running (the renewal is held back here until the close has happened). A lease
-brought back would only go at its lapse, three seconds later here, fifteen in service."""
+    started keeps running (the renewal is held back here until the close has happened). A
+    lease brought back would only go at its lapse, three seconds later here, fifteen in
+    service."""
     clinician = await sign_in("clinician")
     origin = str(clinician.client.make_url("/")).rstrip("/")
     ws = await clinician.client.ws_connect("/ws", headers={"Origin": origin})
