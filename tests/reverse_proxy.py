@@ -28,34 +28,47 @@ HOP_HEADERS = frozenset(
 def caddy(upstream: str, work: Path) -> Iterator[str]:
     """Caddy on 127.0.0.1 proxying to `upstream` (host:port); yields its base URL."""
     assert CADDY is not None
-    port = free_port()
-    config = work / "Caddyfile"
-    config.write_text(
-        "{\n\tadmin off\n\tauto_https off\n}\n"
-        f"http://127.0.0.1:{port} {{\n\treverse_proxy {upstream}\n}}\n"
-    )
-    env = {**os.environ, "XDG_DATA_HOME": str(work), "XDG_CONFIG_HOME": str(work)}
-    log = (work / "caddy.log").open("wb")
-    process = subprocess.Popen(
-        [CADDY, "run", "--config", str(config), "--adapter", "caddyfile"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_listening(port, process, work / "caddy.log")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
+    for attempt in range(3):
+        port = free_port()
+        config = work / "Caddyfile"
+        config.write_text(
+            "{\n\tadmin off\n\tauto_https off\n}\n"
+            f"http://127.0.0.1:{port} {{\n\tbind 127.0.0.1\n\treverse_proxy {upstream}\n}}\n"
+        )
+        env = {**os.environ, "XDG_DATA_HOME": str(work), "XDG_CONFIG_HOME": str(work)}
+        log = (work / "caddy.log").open("wb")
+        process = subprocess.Popen(
+            [CADDY, "run", "--config", str(config), "--adapter", "caddyfile"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_listening(port, process, work / "caddy.log")
+            yield f"http://127.0.0.1:{port}"
+            return
+        except PortTaken:  # another process took the free port before Caddy bound it
+            if attempt == 2:
+                raise
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+            log.close()
+
+
+class PortTaken(AssertionError):
+    """Caddy could not bind the port it was given."""
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"caddy exited {process.returncode}:\n{log.read_text()}")
+            text = log.read_text()
+            taken = "address already in use" in text
+            raise (PortTaken if taken else AssertionError)(
+                f"caddy exited {process.returncode}:\n{text}"
+            )
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
             return
         time.sleep(0.05)
