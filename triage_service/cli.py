@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if parsed.command == "serve":
         # Only the server needs the web application (aiohttp's server, aiortc, the pages):
         # the account and store commands start in a third of the time without them.
-        from triage_service.cli_serve import serve
+        from triage_service.web.command import serve
 
         serve(settings)
     elif parsed.command == "migrate":
