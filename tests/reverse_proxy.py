@@ -28,6 +28,7 @@ HOP_HEADERS = frozenset(
 def caddy(upstream: str, work: Path) -> Iterator[str]:
     """Caddy on 127.0.0.1 proxying to `upstream` (host:port); yields its base URL."""
     assert CADDY is not None
+    env = {**os.environ, "XDG_DATA_HOME": str(work), "XDG_CONFIG_HOME": str(work)}
     for attempt in range(3):
         port = free_port()
         config = work / "Caddyfile"
@@ -35,7 +36,6 @@ def caddy(upstream: str, work: Path) -> Iterator[str]:
             "{\n\tadmin off\n\tauto_https off\n}\n"
             f"http://127.0.0.1:{port} {{\n\tbind 127.0.0.1\n\treverse_proxy {upstream}\n}}\n"
         )
-        env = {**os.environ, "XDG_DATA_HOME": str(work), "XDG_CONFIG_HOME": str(work)}
         log = (work / "caddy.log").open("wb")
         process = subprocess.Popen(
             [CADDY, "run", "--config", str(config), "--adapter", "caddyfile"],

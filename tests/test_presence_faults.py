@@ -130,11 +130,7 @@ async def test_failed_socket_set_up_leaks_no_socket(
     assert message.type is aiohttp.WSMsgType.CLOSE and message.data == 1011
     await ws.close()
     hub = server.app[HUB]
-
-    async def forgotten() -> bool:
-        return not hub.users
-
-    await wait_until(forgotten, timeout=3)
+    await wait_until(lambda: no_socket(hub), timeout=3)
     assert hub.held_leases() == []
 
 

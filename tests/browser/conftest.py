@@ -1,7 +1,8 @@
 """Browser fixtures: Debian's Chromium driven by Playwright, with fake camera and microphone.
 
 A worker's browser tests share one event loop, driver and Chromium (`SharedBrowsers`); each
-test gets contexts of its own. Pages sign in through the sign-in page.
+test gets contexts of its own. Pages sign in through the login route, as the sign-in page's
+script does (`sign_in_by_api`); the sign-in page has tests of its own.
 """
 
 from __future__ import annotations
