@@ -13,9 +13,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 from redis.asyncio.client import PubSub
-from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
-from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
 
 from triage_service.domain.idempotency import Idempotency
@@ -32,6 +30,7 @@ from triage_service.store.identity import Identities
 from triage_service.store.keys import Keys
 from triage_service.store.maintenance import delete_prefix
 from triage_service.store.participants import Participants
+from triage_service.store.pool import WaitingSentinelPool, WaitWhenFull, client_options
 from triage_service.store.presence import Presence
 from triage_service.store.referrals import Referrals
 from triage_service.store.requests import Requests
@@ -91,7 +90,6 @@ IDEMPOTENT = frozenset(
     }
 )
 
-STALE_CONNECTION_RETRIES = 1
 MASTER_CHECK_S = 0.5  # how often an instance on Sentinel asks where the master is
 
 
@@ -320,33 +318,15 @@ def _arguments(
     return found
 
 
-def _client_options() -> dict[str, Any]:
-    """Options for every connection to Redis (direct or through Sentinel).
-
-    No per-command socket timeout: on Python 3.11 redis-py runs every send under
-    `asyncio.wait_for`, a task per command, which cost a quarter of each round trip.
-    HTTP requests are bounded as a whole instead (`web.errors.deadline_middleware`), and a
-    lost connection still fails at once. One quick retry: a pooled connection broken by a
-    Redis restart (or failover) fails its first command, and the retry on a fresh connection
-    answers (redis-py's default backs off for seconds, past the request deadline).
-    """
-    return {
-        "decode_responses": True,
-        "health_check_interval": 30,
-        "socket_timeout": None,
-        "socket_connect_timeout": 5,
-        "retry": Retry(ExponentialBackoff(cap=0.1, base=0.02), STALE_CONNECTION_RETRIES),
-        "retry_on_error": [aioredis.ConnectionError, aioredis.TimeoutError],
-    }
-
-
 def sentinel_client(sentinels: Sequence[tuple[str, int]], service: str) -> aioredis.Redis:
     """A client for the master of `service` as Redis Sentinel names it, following failovers:
     each new connection asks the sentinels where the master is now."""
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
         list(sentinels), sentinel_kwargs={"socket_timeout": 1.0}
     )
-    client: aioredis.Redis = sentinel.master_for(service, **_client_options())
+    client: aioredis.Redis = sentinel.master_for(
+        service, connection_pool_class=WaitingSentinelPool, **client_options()
+    )
     return client
 
 
@@ -384,7 +364,7 @@ async def connect(
     if sentinels:
         client = sentinel_client(sentinels, service)
     elif url:
-        client = aioredis.Redis.from_url(url, **_client_options())
+        client = aioredis.Redis.from_pool(WaitWhenFull.from_url(url, **client_options()))
     else:
         raise StoreError("no Redis URL and no Sentinel addresses")
     for attempt in range(1, attempts + 1):
