@@ -29,18 +29,26 @@ export async function api(method, path, body, extraHeaders = {}) {
   const headers = { Accept: 'application/json', ...extraHeaders };
   if (method !== 'GET') headers['X-CSRF-Token'] = csrfMeta()?.content || '';
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const response = await fetch(path, {
-    method, headers, credentials: 'same-origin',
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS),
-  });
-  // A body that is not JSON (a proxy's error page) leaves only the status to go by.
-  const data = response.status === 204 ? null : await response.json().catch(() => null);
-  if (!response.ok) {
-    const retryAfter = Number.parseFloat(response.headers.get('Retry-After'));
-    throw new ApiError(response.status, data, Number.isFinite(retryAfter) ? retryAfter : null);
+  // A timer of the page's own (not AbortSignal.timeout), so a test's clock can run it on.
+  const deadline = new AbortController();
+  const timer = setTimeout(
+    () => deadline.abort(new DOMException('No answer in time.', 'TimeoutError')), ANSWER_TIMEOUT_MS);
+  try {
+    const response = await fetch(path, {
+      method, headers, credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: deadline.signal,
+    });
+    // A body that is not JSON (a proxy's error page) leaves only the status to go by.
+    const data = response.status === 204 ? null : await response.json().catch(() => null);
+    if (!response.ok) {
+      const retryAfter = Number.parseFloat(response.headers.get('Retry-After'));
+      throw new ApiError(response.status, data, Number.isFinite(retryAfter) ? retryAfter : null);
+    }
+    return data;
+  } finally {
+    clearTimeout(timer);
   }
-  return data;
 }
 
 // Answers after which the same change may be sent again: the service was unavailable (the

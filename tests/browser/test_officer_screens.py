@@ -110,8 +110,12 @@ async def test_a_read_that_never_answers_leaves_the_officer_the_form(
         held.append(route)  # neither answered nor refused
 
     await officer.route("**/api/v1/requests?*", hold)
+    await officer.clock.install()
     await officer.reload()
     form = officer.get_by_test_id("request-form")
     assert await form.is_hidden() and held
-    await form.wait_for(timeout=25000)
+    await officer.clock.fast_forward(14_000)
+    assert await form.is_hidden(), "given up before 15 s"
+    await officer.clock.fast_forward(1_500)
+    await form.wait_for(timeout=5000)
     await officer.get_by_test_id("incident-ref").fill("PS-ONE-BAR")
