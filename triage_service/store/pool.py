@@ -3,8 +3,8 @@ for a free connection rather than fail when all are in use.
 
 redis-py's pools hold at most `max_connections` (100 by default) and refuse the next
 command with "Too many connections" (MaxConnectionsError); a burst of more store calls at
-once than that answered 503 although Redis itself was fine (seen under load: 20 officer and
-clinician pairs on uvloop). Here such a call waits until a connection comes back, bounded
+once than that answered 503 although Redis itself was fine (seen in the benchmark's
+throughput phase). Here such a call waits until a connection comes back, bounded
 by the request's own deadline like any other wait on the store. redis-py's
 `BlockingConnectionPool` waits too, but takes a lock for every command (about 15 µs of CPU
 each here); these pools cost nothing until every connection is in use.
