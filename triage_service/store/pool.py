@@ -57,11 +57,9 @@ class WaitWhenFull(ConnectionPool):
         try:
             await turn
         except asyncio.CancelledError:
-            if turn in self._turns:
-                self._turns.remove(turn)
-            elif not turn.cancelled():
+            if turn.done() and not turn.cancelled():
                 self._pass_turn()  # woken, then cancelled before it could use its turn
-            raise
+            raise  # (a turn cancelled while waiting stays queued; `_pass_turn` skips it)
 
     def _pass_turn(self) -> None:
         while self._turns:
