@@ -359,6 +359,9 @@ async def officer_with_outcome(
     """An officer's page (360 px phone) on a session whose outcome `clinician` filed over the
     API: the outcome and the feedback form are showing."""
     officer = await open_page(server, "officer")
+    # Off the officer page while the request moves on: that page goes to the session by itself
+    # when it hears, which would interrupt the navigation below.
+    await officer.goto("about:blank")
     csrf = (await (await officer.request.get("/api/v1/me")).json())["csrf_token"]
     created = await officer.request.post(
         "/api/v1/requests", data=REQUEST_FORM, headers={"X-CSRF-Token": csrf}

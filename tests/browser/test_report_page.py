@@ -6,14 +6,13 @@ from __future__ import annotations
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser
 
-from conftest import OUTCOME_FORM, PASSWORD, REQUEST_FORM, SignInFactory, create_account
-from triage_client.call_flow import accept
+from conftest import PASSWORD, SignInFactory, create_account
 from triage_service.domain.codes import Role
 from triage_service.domain.times import wall_clock_ms
 from triage_service.report.month import last_month
 from triage_service.web.state import SETTINGS, STORE
 
-from .conftest import LAPTOP, PageFactory
+from .conftest import LAPTOP, PageFactory, officer_with_outcome
 
 
 async def test_supervisor_opens_last_months_report_prints_it_and_gets_the_pdf(
@@ -59,17 +58,8 @@ async def test_officer_says_what_they_would_otherwise_have_done(
 ) -> None:
     """After the outcome the officer's feedback form asks what they would most likely have
     done without the assessment; the answer chosen is kept with the rating."""
-    officer = await open_page(server, "officer")
-    csrf = (await (await officer.request.get("/api/v1/me")).json())["csrf_token"]
-    created = await officer.request.post(
-        "/api/v1/requests", data=REQUEST_FORM, headers={"X-CSRF-Token": csrf}
-    )
-    request_id = (await created.json())["id"]
-    clinician = await sign_in("clinician")
-    await accept(clinician, request_id)
-    status, _ = await clinician.post(f"/api/v1/requests/{request_id}/outcome", OUTCOME_FORM)
-    assert status == 201
-    await officer.goto(f"/session/{request_id}")
+    officer = await officer_with_outcome(server, open_page, await sign_in("clinician"))
+    request_id = officer.url.rsplit("/", 1)[1]
     await officer.get_by_test_id("feedback-useful-4").check()
     await officer.get_by_test_id("feedback-counterfactual").select_option("ed_conveyance")
     await officer.get_by_test_id("feedback-submit").click()
