@@ -246,20 +246,38 @@ async def app(settings: Settings, redis_client: aioredis.Redis, clock: Clock) ->
     return create_app(settings, clock=clock)
 
 
+@pytest.fixture(scope="session")
+def server_ports() -> tuple[int, int]:
+    """The ports of `server` and `second_server`: any free one (0); the browser tests keep the
+    same ones from test to test (tests/browser/conftest.py)."""
+    return 0, 0
+
+
+async def started(app: web.Application, port: int) -> TestServer:
+    """`app` on a real HTTP server on `port`, or on a free port if that one is taken."""
+    test_server = TestServer(app, port=port)
+    try:
+        await test_server.start_server()
+    except OSError:
+        test_server = TestServer(app)
+        await test_server.start_server()
+    return test_server
+
+
 @pytest.fixture
-async def server(app: web.Application) -> AsyncIterator[TestServer]:
-    """The app on a real HTTP server on a free port."""
-    test_server = TestServer(app)
-    await test_server.start_server()
+async def server(app: web.Application, server_ports: tuple[int, int]) -> AsyncIterator[TestServer]:
+    """The app on a real HTTP server."""
+    test_server = await started(app, server_ports[0])
     yield test_server
     await test_server.close()
 
 
 @pytest.fixture
-async def second_server(settings: Settings, clock: Clock) -> AsyncIterator[TestServer]:
+async def second_server(
+    settings: Settings, clock: Clock, server_ports: tuple[int, int]
+) -> AsyncIterator[TestServer]:
     """A second instance of the service sharing the first one's Redis, key prefix and clock."""
-    test_server = TestServer(create_app(settings, clock=clock))
-    await test_server.start_server()
+    test_server = await started(create_app(settings, clock=clock), server_ports[1])
     yield test_server
     await test_server.close()
 

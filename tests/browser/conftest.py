@@ -27,6 +27,7 @@ from playwright.async_api import (
 )
 
 from conftest import OUTCOME_FORM, PASSWORD, REQUEST_FORM, ApiClient, create_account
+from support.tabs import TabPool, unused_port
 from triage_client.call_flow import accept
 from triage_service.domain.codes import Role
 from triage_service.web.state import STORE
@@ -70,13 +71,14 @@ PLAYING = """(testid) => {
 class SharedBrowsers:
     """One event loop, one Playwright driver and one Chromium of each kind for all the browser
     tests of a worker: starting the driver and a browser costs about 0.7 s of CPU, which a test
-    of a few seconds paid every time. Each test still gets fresh contexts, and what it leaves
-    (contexts, tasks) is closed when it ends."""
+    of a few seconds paid every time. The pages `open_page` opens are kept tabs where they can
+    be (`TabPool`); what else a test leaves (contexts, tasks) is closed when it ends."""
 
     def __init__(self) -> None:
         self.runner = asyncio.Runner()
         self.driver: Playwright = self.runner.run(async_playwright().start())
         self.browsers: dict[bool, Browser] = {}
+        self.tabs = TabPool()
         self.kept = self.tasks()
 
     def tasks(self) -> set[asyncio.Task[Any]]:
@@ -95,17 +97,22 @@ class SharedBrowsers:
         return chromium
 
     async def after_test(self) -> None:
-        """Close the test's contexts and cancel the tasks it left running."""
+        """Take the tabs back, close the test's other contexts and cancel the tasks it left
+        running."""
+        await self.tabs.take_back()
+        kept = self.tabs.contexts()
         for chromium in self.browsers.values():
             for context in chromium.contexts:
-                await context.close()
+                if context not in kept:
+                    await context.close()
         left = self.tasks() - self.kept - {asyncio.current_task()}
         for task in left:
             task.cancel()
         await asyncio.gather(*left, return_exceptions=True)
 
     def close(self) -> None:
-        """Close the browsers, the driver and the loop."""
+        """Close the tabs, the browsers, the driver and the loop."""
+        self.runner.run(self.tabs.close())
         for chromium in self.browsers.values():
             self.runner.run(chromium.close())
         self.runner.run(self.driver.stop())
@@ -118,6 +125,13 @@ def shared_browsers() -> Iterator[SharedBrowsers]:
     shared = SharedBrowsers()
     yield shared
     shared.close()
+
+
+@pytest.fixture(scope="session")
+def server_ports() -> tuple[int, int]:
+    """The same two ports for each test's servers, so a kept tab's origin (and base URL) fits
+    the next test's server (`TabPool`)."""
+    return unused_port(), unused_port()
 
 
 @pytest.fixture
@@ -158,33 +172,38 @@ def pytest_runtest_makereport(
     return report
 
 
-def _keep_log(page: Page, role: str, log: list[str]) -> None:
+def _keep_log(page: Page, role: str, log: list[str], tabs: TabPool) -> None:
     """Record `page`'s console messages, failed requests and error answers in `log`."""
     start = time.monotonic()
 
     def note(text: str) -> None:
         log.append(f"{time.monotonic() - start:7.2f} {role}: {text}")
 
-    page.on("console", lambda message: note(f"console {message.type}: {message.text}"))
-    page.on("requestfailed", lambda r: note(f"failed {r.method} {r.url}: {r.failure}"))
-    page.on(
+    tabs.listen(page, "console", lambda message: note(f"console {message.type}: {message.text}"))
+    tabs.listen(page, "requestfailed", lambda r: note(f"failed {r.method} {r.url}: {r.failure}"))
+    tabs.listen(
+        page,
         "response",
         lambda r: note(f"{r.status} {r.request.method} {r.url}") if r.status >= 400 else None,
     )
-    page.on("load", lambda p: note(f"loaded {p.url}"))
+    tabs.listen(page, "load", lambda p: note(f"loaded {p.url}"))
 
 
 @pytest.fixture
-async def open_page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[PageFactory]:
+async def open_page(
+    browser: Browser, shared_browsers: SharedBrowsers, request: pytest.FixtureRequest
+) -> AsyncIterator[PageFactory]:
     """Factory: `await open_page(server, "officer")` → a page signed in as a new account.
 
-    The page signs in as the sign-in page's script does, without loading that page (its own
-    tests are in test_sign_in_redirect.py and test_identity_pages.py). Uncaught script errors
-    and Content-Security-Policy violations on any page fail the test; a failed test's report
-    shows each page's console, failed requests and error answers.
+    The page is a tab kept from an earlier test where one fits (`TabPool`), else a new
+    context's. It signs in as the sign-in page's script does, without loading that page (its
+    own tests are in test_sign_in_redirect.py and test_identity_pages.py). Uncaught script
+    errors and Content-Security-Policy violations on any page fail the test; a failed test's
+    report shows each page's console, failed requests and error answers.
     """
     errors: list[str] = []
     log = request.node.stash.setdefault(BROWSER_LOG, [])
+    tabs = shared_browsers.tabs
 
     async def factory(
         server: TestServer,
@@ -197,17 +216,17 @@ async def open_page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIt
         **account: Any,
     ) -> Page:
         user = await create_account(server.app, Role(role), **account)
-        origin = str(server.make_url("")).rstrip("/")
-        context = await (on or browser).new_context(
-            base_url=origin,
+        page = await tabs.lend(
+            on or browser,
+            str(server.make_url("")).rstrip("/"),
             viewport=viewport or (PHONE if role == "officer" else LAPTOP),
+            permissions=list(permissions),
             geolocation=geolocation,
         )
-        await context.grant_permissions(list(permissions), origin=origin)
-        page = await context.new_page()
-        _keep_log(page, role, log)
-        page.on("pageerror", lambda error: errors.append(f"{role}: {error}"))
-        page.on(
+        _keep_log(page, role, log, tabs)
+        tabs.listen(page, "pageerror", lambda error: errors.append(f"{role}: {error}"))
+        tabs.listen(
+            page,
             "console",
             lambda message: (
                 errors.append(f"{role}: {message.text}")
