@@ -105,8 +105,9 @@ class TabPool:
         permissions: list[str],
         geolocation: Geolocation | None,
     ) -> Page:
-        """A blank tab on `browser` for `origin`: kept, or in a new context."""
-        tab = next((t for t in self.idle if t.browser is browser and t.origin == origin), None)
+        """A blank tab on `browser` for `origin`: the last kept, or one in a new context."""
+        fits = [t for t in self.idle if t.browser is browser and t.origin == origin]
+        tab = fits[-1] if fits else None  # the last taken back
         if tab is None:
             context = await browser.new_context(
                 base_url=origin, viewport=viewport, geolocation=geolocation
