@@ -172,21 +172,29 @@ def pytest_runtest_makereport(
     return report
 
 
-def _keep_log(page: Page, role: str, log: list[str], tabs: TabPool) -> None:
-    """Record `page`'s console messages, failed requests and error answers in `log`."""
+Listen = Callable[[Page, str, Callable[..., Any]], None]
+
+
+def _on(page: Page, event: str, listener: Callable[..., Any]) -> None:
+    page.on(event, listener)  # type: ignore[call-overload]
+
+
+def keep_log(page: Page, role: str, log: list[str], listen: Listen = _on) -> None:
+    """Record `page`'s console messages, failed requests and error answers in `log` (a failed
+    test's report shows it: `BROWSER_LOG`)."""
     start = time.monotonic()
 
     def note(text: str) -> None:
         log.append(f"{time.monotonic() - start:7.2f} {role}: {text}")
 
-    tabs.listen(page, "console", lambda message: note(f"console {message.type}: {message.text}"))
-    tabs.listen(page, "requestfailed", lambda r: note(f"failed {r.method} {r.url}: {r.failure}"))
-    tabs.listen(
+    listen(page, "console", lambda message: note(f"console {message.type}: {message.text}"))
+    listen(page, "requestfailed", lambda r: note(f"failed {r.method} {r.url}: {r.failure}"))
+    listen(
         page,
         "response",
         lambda r: note(f"{r.status} {r.request.method} {r.url}") if r.status >= 400 else None,
     )
-    tabs.listen(page, "load", lambda p: note(f"loaded {p.url}"))
+    listen(page, "load", lambda p: note(f"loaded {p.url}"))
 
 
 @pytest.fixture
@@ -223,7 +231,7 @@ async def open_page(
             permissions=list(permissions),
             geolocation=geolocation,
         )
-        _keep_log(page, role, log, tabs)
+        keep_log(page, role, log, tabs.listen)
         tabs.listen(page, "pageerror", lambda error: errors.append(f"{role}: {error}"))
         tabs.listen(
             page,

@@ -30,6 +30,8 @@ from support.participants import call_api, my_id, wait_tile_playing
 from triage_service.domain.codes import Role
 from triage_service.settings import Settings
 
+from .conftest import BROWSER_LOG, keep_log
+
 REASON = netns_unavailable() or coturn_unavailable()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 TURN_SECRET = secrets.token_hex(16)
@@ -125,18 +127,30 @@ async def clinician_browser(
         yield browser
 
 
+@pytest.fixture
+def browser_log(request: pytest.FixtureRequest) -> list[str]:
+    """What the test's pages log, shown when it fails (`keep_log`)."""
+    log: list[str] = request.node.stash.setdefault(BROWSER_LOG, [])
+    return log
+
+
 async def pages(
-    net_server: TestServer, origin: str, officer_browser: Browser, clinician_browser: Browser
+    net_server: TestServer,
+    origin: str,
+    officer_browser: Browser,
+    clinician_browser: Browser,
+    log: list[str],
 ) -> tuple[Page, Page]:
     """A signed-in officer page and clinician page, each in its own namespace, keeping their
-    peer connections in window.peerConnections."""
+    peer connections in window.peerConnections; what they log goes to `log`."""
     officer = await create_account(net_server.app, Role.OFFICER)
     clinician = await create_account(net_server.app, Role.CLINICIAN)
     made = (
         await netcall.signed_in(officer_browser, origin, officer.username, PASSWORD),
         await netcall.signed_in(clinician_browser, origin, clinician.username, PASSWORD),
     )
-    for page in made:
+    for page, role in zip(made, ("officer", "clinician"), strict=True):
+        keep_log(page, role, log)
         await page.context.add_init_script(netcall.KEEP_CONNECTIONS)
     return made
 
@@ -172,10 +186,13 @@ async def test_call_connects_through_turn_without_a_direct_route(
     origin: str,
     officer_browser: Browser,
     clinician_browser: Browser,
+    browser_log: list[str],
 ) -> None:
     """With no route between the two namespaces the call connects through the TURN relay
     within 3 s of both session pages opening, with video playing both ways."""
-    officer, clinician = await pages(net_server, origin, officer_browser, clinician_browser)
+    officer, clinician = await pages(
+        net_server, origin, officer_browser, clinician_browser, browser_log
+    )
     seconds = await connected_call(officer, clinician)
     print(f"\nsetup through TURN: {seconds:.2f} s")
     assert seconds <= 3
@@ -190,10 +207,13 @@ async def test_a_squeezed_link_moves_the_call_to_audio_and_both_are_told(
     origin: str,
     officer_browser: Browser,
     clinician_browser: Browser,
+    browser_log: list[str],
 ) -> None:
     """Squeezing the officer's link to 40 kbit/s each way moves the call to audio by itself
     within 15 s; both pages show the mode and say why in plain words, and audio stays up."""
-    officer, clinician = await pages(net_server, origin, officer_browser, clinician_browser)
+    officer, clinician = await pages(
+        net_server, origin, officer_browser, clinician_browser, browser_log
+    )
     await connected_call(officer, clinician)
     bed.squeeze("officer", 40)
     squeezed = time.perf_counter()
@@ -217,12 +237,13 @@ async def test_the_call_comes_back_after_the_officers_address_changes(
     origin: str,
     officer_browser: Browser,
     clinician_browser: Browser,
+    browser_log: list[str],
 ) -> None:
     """Each time the officer's address changes mid-call (old sockets go silent; RUNS times in
     one call), the call comes back by itself: media stops, then video plays both ways again
     within 25 s (there is no route but the relay), every time. Before each recovery each page
     mints new TURN credentials (theirs were near expiry)."""
-    both = await pages(net_server, origin, officer_browser, clinician_browser)
+    both = await pages(net_server, origin, officer_browser, clinician_browser, browser_log)
     officer, clinician = both
     await connected_call(officer, clinician)
     minted: dict[str, list[str]] = {"officer": [], "clinician": []}
@@ -253,13 +274,16 @@ async def test_a_call_whose_ice_restart_cannot_work_comes_back_on_new_connection
     origin: str,
     officer_browser: Browser,
     clinician_browser: Browser,
+    browser_log: list[str],
 ) -> None:
     """When the officer's address changes and ICE restarts cannot bring media back (here the
     clinician's restartIce() does nothing), both pages build a new peer connection a few
     seconds after they hear each other again, negotiate it over the live channel, and video
     plays both ways within 25 s; meanwhile `connection-state` never says `connecting` (the
     call is `disconnected` until the new connection is up)."""
-    officer, clinician = await pages(net_server, origin, officer_browser, clinician_browser)
+    officer, clinician = await pages(
+        net_server, origin, officer_browser, clinician_browser, browser_log
+    )
     await clinician.context.add_init_script(RESTART_DOES_NOTHING)
     await connected_call(officer, clinician)
     for page in (officer, clinician):
@@ -287,10 +311,13 @@ async def test_the_call_connects_over_turn_tcp_when_udp_is_blocked(
     origin: str,
     officer_browser: Browser,
     clinician_browser: Browser,
+    browser_log: list[str],
 ) -> None:
     """With UDP to the TURN server blocked on the officer's side, the officer relays over TURN
     on TCP (the `?transport=tcp` URL) and the call connects with video both ways."""
-    officer, clinician = await pages(net_server, origin, officer_browser, clinician_browser)
+    officer, clinician = await pages(
+        net_server, origin, officer_browser, clinician_browser, browser_log
+    )
     seconds = await connected_call(officer, clinician)
     print(f"\nsetup through TURN over TCP: {seconds:.2f} s")
     assert (await netcall.route(officer))["routeLocal"] == f"relay/tcp {bed.shared}"
@@ -358,12 +385,15 @@ async def test_a_guest_joins_through_turn_with_credentials_of_their_own(
     origin: str,
     officer_browser: Browser,
     clinician_browser: Browser,
+    browser_log: list[str],
 ) -> None:
     """A call of three with no route between the namespaces: a guest's phone beside the
     officer (a link from the clinician) connects to the clinician through the TURN relay,
     gathering relay candidates with its own credentials, while the officer and the clinician
     stay connected through TURN as before."""
-    officer, clinician = await pages(net_server, origin, officer_browser, clinician_browser)
+    officer, clinician = await pages(
+        net_server, origin, officer_browser, clinician_browser, browser_log
+    )
     await connected_call(officer, clinician)
     made = await invite_guest(clinician, "Ana Interpreter", "interpreter")
     context = await officer_browser.new_context(base_url=origin)
@@ -387,11 +417,14 @@ async def test_the_officer_losing_the_network_leaves_the_clinician_and_guest_con
     origin: str,
     officer_browser: Browser,
     clinician_browser: Browser,
+    browser_log: list[str],
 ) -> None:
     """A call of three (a guest beside the clinician): the officer's link goes down without a
     word; the clinician and the guest stay connected with video playing; when the officer's
     link comes back, so does the officer's call with both."""
-    officer, clinician = await pages(net_server, origin, officer_browser, clinician_browser)
+    officer, clinician = await pages(
+        net_server, origin, officer_browser, clinician_browser, browser_log
+    )
     await connected_call(officer, clinician)
     made = await invite_guest(clinician, "Sam Social Worker", "other")
     context = await clinician_browser.new_context(base_url=origin)
