@@ -55,6 +55,18 @@ BROWSER_CALLS = frozenset(
         "test_transfer.py",
     }
 )
+# Modules whose module-scoped fixture starts processes (a service, a provider, a build): their
+# tests run on one worker, so it starts once (three times on three workers cost the
+# schemathesis tests 29 s of setup against 10).
+SET_UP_ONCE = frozenset(
+    {
+        "test_deploy.py",
+        "test_identity_oidc.py",
+        "test_packaging.py",
+        "test_schemathesis.py",
+        "test_security_parser.py",
+    }
+)
 # Modules of the slow tier besides tests/browser/ (processes, clusters, peers, load).
 SLOW_FILES = frozenset(
     f"test_{name}.py"
@@ -170,16 +182,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """With `--dist loadgroup`, the browser tests form two groups, each run on one worker at a
     time: the calls (never two at once: a Chromium per core would starve the media they
-    measure) and the other pages. xdist's own groups (`xdist_group` marks) do not work with
-    pytest 9, which no longer lets a plugin rename a test, so the group is chosen here, from
-    the test's path."""
+    measure) and the other pages; each module of `SET_UP_ONCE` is a group of its own. xdist's
+    own groups (`xdist_group` marks) do not work with pytest 9, which no longer lets a plugin
+    rename a test, so the group is chosen here, from the test's path."""
     if config.getvalue("dist") != "loadgroup":
         return None
 
     class BrowserGroups(LoadGroupScheduling):  # type: ignore[misc]  # xdist is untyped
         def _split_scope(self, nodeid: str) -> str:
             if not nodeid.startswith(BROWSER_TESTS):
-                return nodeid
+                module = nodeid.split("::")[0]
+                return module if module.removeprefix("tests/") in SET_UP_ONCE else nodeid
             module = nodeid.removeprefix(BROWSER_TESTS).split("::")[0]
             return "browser-calls" if module in BROWSER_CALLS else "browser-pages"
 
