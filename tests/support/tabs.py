@@ -29,8 +29,8 @@ CLEAN_CALLS = {
     "page": {
         "goto", "reload", "goBack", "goForward", "bringToFront", "setViewportSize",
         "screenshot", "expectScreenshot", "pdf", "updateSubscription", "__waitInfo__",
-        "keyboardDown", "keyboardUp", "keyboardPress", "keyboardType", "keyboardInsertText",
-        "mouseMove", "mouseDown", "mouseUp", "mouseClick", "mouseWheel", "touchscreenTap",
+        "keyboardPress", "keyboardType", "keyboardInsertText",
+        "mouseMove", "mouseClick", "mouseWheel", "touchscreenTap",
         "consoleMessages", "pageErrors", "requests",
     },
     "context": {
