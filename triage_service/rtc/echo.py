@@ -5,137 +5,24 @@ sends every received track straight back and answers each data-channel message `
 with `pong:<x>`, so the page can show its own video after a round trip and measure the
 round-trip time, loss and bitrate. Each peer lives at most `lifetime_s` seconds and at most
 `limit` run at once; `EchoPeers.close()` ends them all when the app shuts down.
+
+The peer itself is in echo_peer.py, imported when the first test starts: aiortc takes about
+0.2 s of CPU to load, which every start of the service would pay.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
-from aiortc.sdp import SessionDescription
+from triage_service.rtc.echo_errors import EchoPeerError, TooManyPeers
 
-from triage_service.rtc.errors import SDP_ERRORS
-from triage_service.rtc.ice import rtc_configuration
+if TYPE_CHECKING:
+    from aiortc import RTCSessionDescription
 
-log = logging.getLogger(__name__)
-
-MAX_MEDIA_SECTIONS = 8
-
-
-class EchoPeerError(Exception):
-    """A connection test the service cannot start."""
-
-
-class InvalidOffer(EchoPeerError):
-    """The browser's offer is not an SDP the echo peer can answer."""
-
-
-class TooManyPeers(EchoPeerError):
-    """Every connection-test slot is taken; one frees within `retry_after_s` seconds."""
-
-    def __init__(self, limit: int, retry_after_s: int) -> None:
-        super().__init__(
-            f"all {limit} connection-test slots are in use; retry in {retry_after_s} s"
-        )
-        self.retry_after_s = retry_after_s
-
-
-def check_offer(sdp: str) -> None:
-    """Raise InvalidOffer unless `sdp` parses and has 1..MAX_MEDIA_SECTIONS media sections."""
-    try:
-        media = SessionDescription.parse(sdp).media
-    except SDP_ERRORS as e:
-        raise InvalidOffer(f"the SDP does not parse ({type(e).__name__}: {e})") from e
-    if not media:
-        raise InvalidOffer("the SDP has no media section (m= line)")
-    if len(media) > MAX_MEDIA_SECTIONS:
-        raise InvalidOffer(
-            f"the SDP has {len(media)} media sections, at most {MAX_MEDIA_SECTIONS} allowed"
-        )
-
-
-class EchoPeer:
-    """One echo connection, closed when its time is up, when ICE fails, or on `close()`."""
-
-    def __init__(
-        self,
-        *,
-        owner: str,
-        ice_servers: Sequence[dict[str, Any]],
-        lifetime_s: float,
-        on_closed: Callable[[EchoPeer], None],
-    ) -> None:
-        self.owner = owner
-        self.deadline = asyncio.get_running_loop().time() + lifetime_s
-        self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
-        self._on_closed = on_closed
-        self._ended = asyncio.Event()
-        self._closed: asyncio.Future[None] | None = None
-        self._watchdog = asyncio.create_task(self._close_when_done(lifetime_s))
-        self.pc.on("track", self._echo_track)
-        self.pc.on("datachannel", self._answer_pings)
-        self.pc.on("connectionstatechange", self._on_connection_state)
-
-    @property
-    def closed(self) -> bool:
-        """Whether `close()` has started."""
-        return self._closed is not None
-
-    async def answer(self, sdp: str) -> RTCSessionDescription:
-        """Apply the browser's offer and return the answer with every ICE candidate in it."""
-        try:
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-            # aiortc gathers all candidates inside setLocalDescription: no trickle needed.
-            await self.pc.setLocalDescription(await self.pc.createAnswer())
-        except SDP_ERRORS as e:
-            raise InvalidOffer(
-                f"the offer cannot be answered ({type(e).__name__}: {e}; "
-                f"signaling state {self.pc.signalingState})"
-            ) from e
-        return self.pc.localDescription
-
-    async def close(self) -> None:
-        """Stop the watchdog, then the connection, then leave the registry; safe twice."""
-        if self._closed is not None:
-            await asyncio.shield(self._closed)
-            return
-        self._closed = asyncio.get_running_loop().create_future()
-        try:
-            # 1. stop the watchdog, unless it is the task closing us
-            if self._watchdog is not asyncio.current_task():
-                self._watchdog.cancel()
-                await asyncio.wait({self._watchdog})
-            # 2. close the connection: stops echoed senders, receivers, SCTP, DTLS and ICE
-            await self.pc.close()
-        finally:
-            # 3. free the slot
-            self._on_closed(self)
-            self._closed.set_result(None)
-
-    async def _close_when_done(self, lifetime_s: float) -> None:
-        try:
-            await asyncio.wait_for(self._ended.wait(), timeout=lifetime_s)
-        except TimeoutError:
-            log.debug("connection test of %s reached its %s s limit", self.owner, lifetime_s)
-        await self.close()
-
-    def _echo_track(self, track: MediaStreamTrack) -> None:
-        self.pc.addTrack(track)
-
-    def _answer_pings(self, channel: RTCDataChannel) -> None:
-        def on_message(message: object) -> None:
-            if isinstance(message, str) and message.startswith("ping:"):
-                channel.send("pong:" + message.removeprefix("ping:"))
-
-        channel.on("message", on_message)
-
-    def _on_connection_state(self) -> None:
-        if self.pc.connectionState in ("failed", "closed"):
-            self._ended.set()
+    from triage_service.rtc.echo_peer import EchoPeer
 
 
 class EchoPeers:
@@ -155,6 +42,8 @@ class EchoPeers:
 
     async def answer(self, sdp: str, *, owner: str) -> RTCSessionDescription:
         """Start an echo peer for `owner` (ending their previous one) and return its answer."""
+        from triage_service.rtc.echo_peer import EchoPeer, check_offer  # see the docstring
+
         if self._closing:
             raise EchoPeerError("the service is shutting down")
         check_offer(sdp)

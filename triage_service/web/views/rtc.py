@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from triage_service.domain.codes import Role
 from triage_service.domain.models import ConnectionTestOffer
-from triage_service.rtc.echo import EchoPeerError, InvalidOffer, TooManyPeers
+from triage_service.rtc.echo_errors import EchoPeerError, InvalidOffer, TooManyPeers
 from triage_service.rtc.turn import ice_servers_for
 from triage_service.service.sessions import SignIn
 from triage_service.web.api import ApiRoutes, answer
