@@ -3,7 +3,7 @@ tab an earlier test left, signed in again.
 
 Chromium starts a renderer process for the first page of each context: a new context, its page
 and the first load cost about 1.2 CPU-seconds here, where signing a kept tab in again and
-loading the next page costs about 0.2, and the browser tests open some 600 pages. A tab is kept
+loading the next page costs about 0.2, and `open_page` opens some 120 pages a run. A tab is kept
 only for its origin (the browser tests' servers listen on the same port from test to test) and
 only while nothing a test did to it can reach the next test: any Playwright call on the tab or
 its context outside `CLEAN_CALLS` (a clock, a route, an init script, going offline, …), a
