@@ -250,6 +250,25 @@ async def open_page(
     assert not errors, f"script errors in the pages: {errors}"
 
 
+@pytest.fixture
+def blank_page(browser: Browser, shared_browsers: SharedBrowsers) -> PageFactory:
+    """Factory: `await blank_page(server)` → a page on `about:blank`, signed in as nobody, with
+    `server` as its base URL: a kept tab where one fits (`TabPool`)."""
+
+    async def factory(
+        server: TestServer, *, viewport: ViewportSize = LAPTOP, permissions: tuple[str, ...] = ()
+    ) -> Page:
+        return await shared_browsers.tabs.lend(
+            browser,
+            str(server.make_url("")).rstrip("/"),
+            viewport=viewport,
+            permissions=list(permissions),
+            geolocation=None,
+        )
+
+    return factory
+
+
 async def sign_in_by_api(page: Page, username: str) -> None:
     """Sign `page`'s context in as `username` through the login route, as the sign-in page's
     script does (the session cookie lands in the context)."""

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Literal
 
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser
 
 from conftest import OUTCOME_FORM, PASSWORD, SignInFactory, create_account, in_session, new_request
 from support.alarms import raise_alarm
 from triage_service.domain.codes import Role
 from triage_service.web.state import STORE
+from triage_tools.pages import sign_in_page
 
 from .conftest import (
-    LAPTOP,
     PageFactory,
     assert_accessible,
     both_see_video,
@@ -25,15 +24,13 @@ SCHEMES: tuple[Literal["light", "dark"], ...] = ("light", "dark")
 
 
 async def test_sign_in_and_officer_pages_are_accessible(
-    server: TestServer, browser: Browser, open_page: PageFactory
+    server: TestServer, blank_page: PageFactory, open_page: PageFactory
 ) -> None:
     """The sign-in page, the officer's form (light and dark, and with its errors) and the
     waiting screen with nobody on duty (its phone fallback), light and dark."""
-    context = await browser.new_context(base_url=str(server.make_url("")).rstrip("/"))
-    page = await context.new_page()
+    page = await blank_page(server)
     await page.goto("/")
     await assert_accessible(page, "sign-in")
-    await context.close()
     officer = await open_page(server, "officer")
     await officer.get_by_test_id("request-form").wait_for()
     await assert_accessible(officer, "officer form")
@@ -92,43 +89,29 @@ async def test_console_and_session_pages_are_accessible(
     await assert_accessible(officer, "session text, officer")
 
 
-async def test_supervisor_dashboard_is_accessible(server: TestServer, browser: Browser) -> None:
+async def test_supervisor_dashboard_is_accessible(
+    server: TestServer, blank_page: PageFactory
+) -> None:
     """The supervisor's dashboard with its live figures drawn, light and dark (the alarm
     list with alarms: tests/browser/test_alarm_list.py)."""
     user = await create_account(server.app, Role.SUPERVISOR)
-    context = await browser.new_context(
-        base_url=str(server.make_url("")).rstrip("/"), viewport=LAPTOP
-    )
-    page = await context.new_page()
-    await page.goto("/")
-    await page.get_by_test_id("login-username").fill(user.username)
-    await page.get_by_test_id("login-password").fill(PASSWORD)
-    await page.get_by_test_id("login-submit").click()
-    await page.wait_for_url("**/supervisor")
+    page = await blank_page(server)
+    await sign_in_page(page, user.username, PASSWORD, "supervisor")
     await page.get_by_test_id("sup-connection").filter(has_text="Live").wait_for()
     await assert_accessible(page, "supervisor")
     await page.emulate_media(color_scheme="dark")
     await assert_accessible(page, "supervisor, dark theme")
-    await context.close()
 
 
-async def test_board_report_is_accessible(server: TestServer, browser: Browser) -> None:
+async def test_board_report_is_accessible(server: TestServer, blank_page: PageFactory) -> None:
     """The monthly board report page, on screen and in print media."""
     user = await create_account(server.app, Role.SUPERVISOR)
-    context = await browser.new_context(
-        base_url=str(server.make_url("")).rstrip("/"), viewport=LAPTOP
-    )
-    page = await context.new_page()
-    await page.goto("/")
-    await page.get_by_test_id("login-username").fill(user.username)
-    await page.get_by_test_id("login-password").fill(PASSWORD)
-    await page.get_by_test_id("login-submit").click()
-    await page.wait_for_url("**/supervisor")
+    page = await blank_page(server)
+    await sign_in_page(page, user.username, PASSWORD, "supervisor")
     await page.goto("/reports/default/2026-03")
     await assert_accessible(page, "report")
     await page.emulate_media(media="print")
     await assert_accessible(page, "report printed")
-    await context.close()
 
 
 async def test_alarm_list_and_a_request_page_are_accessible(

@@ -4,7 +4,7 @@ signing in again, and no other officer on the same phone ever sees it."""
 from __future__ import annotations
 
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Page
+from playwright.async_api import Page
 
 from conftest import PASSWORD, create_account
 from triage_service.domain.codes import Role
@@ -12,17 +12,10 @@ from triage_service.service.sessions import end_user_sessions
 from triage_service.web.state import STORE
 from triage_tools.pages import sign_in_page
 
-from .conftest import PHONE
+from .conftest import PHONE, PageFactory
 
 DRAFT_KEYS = "() => Object.keys(sessionStorage).filter((k) => k.includes('draft'))"
 NAME, NOTES = "Jane Example", "Sitting on the bridge parapet, calm now"
-
-
-async def phone(server: TestServer, browser: Browser) -> Page:
-    """One phone's browser (one storage) at the service."""
-    origin = str(server.make_url("")).rstrip("/")
-    context = await browser.new_context(base_url=origin, viewport=PHONE)
-    return await context.new_page()
 
 
 async def fill_draft(page: Page) -> None:
@@ -32,13 +25,13 @@ async def fill_draft(page: Page) -> None:
 
 
 async def test_sign_out_clears_the_draft_and_the_next_officer_starts_empty(
-    server: TestServer, browser: Browser
+    server: TestServer, blank_page: PageFactory
 ) -> None:
     """The officer's draft comes back after a reload; after signing out no draft is left in
     the tab's storage, and the next officer signing in on that phone sees an empty form."""
     first = await create_account(server.app, Role.OFFICER)
     second = await create_account(server.app, Role.OFFICER)
-    page = await phone(server, browser)
+    page = await blank_page(server, viewport=PHONE)  # one phone: one storage
     try:
         await sign_in_page(page, first.username, PASSWORD, "officer")
         await fill_draft(page)
@@ -55,14 +48,14 @@ async def test_sign_out_clears_the_draft_and_the_next_officer_starts_empty(
 
 
 async def test_a_lapsed_officers_draft_is_not_shown_to_the_next(
-    server: TestServer, browser: Browser
+    server: TestServer, blank_page: PageFactory
 ) -> None:
     """If the first officer's session ends without signing out, signing in again as them
     brings the draft back; another officer signing in instead gets an empty form, and the
     first officer's draft is deleted from the phone."""
     first = await create_account(server.app, Role.OFFICER)
     second = await create_account(server.app, Role.OFFICER)
-    page = await phone(server, browser)
+    page = await blank_page(server, viewport=PHONE)  # one phone: one storage
     try:
         await sign_in_page(page, first.username, PASSWORD, "officer")
         await fill_draft(page)

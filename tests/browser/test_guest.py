@@ -4,7 +4,7 @@ the call and the chat only, and the link is refused once the session has ended."
 from __future__ import annotations
 
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Page
+from playwright.async_api import Page
 
 from support.participants import (
     ask_to_consult,
@@ -32,25 +32,24 @@ from .conftest import (
 FOUR = ["officer", "clinician", "consultant", "guest"]
 
 
-async def open_guest(browser: Browser, server: TestServer, url: str, errors: list[str]) -> Page:
+async def open_guest(
+    blank_page: PageFactory, server: TestServer, url: str, errors: list[str]
+) -> Page:
     """A phone's browser with no account opening a guest link (camera and microphone allowed)."""
-    origin = str(server.make_url("")).rstrip("/")
-    context = await browser.new_context(base_url=origin, viewport=PHONE)
-    await context.grant_permissions(["camera", "microphone"], origin=origin)
-    page = await context.new_page()
+    page = await blank_page(server, viewport=PHONE, permissions=("camera", "microphone"))
     page.on("pageerror", lambda error: errors.append(f"guest: {error}"))
     await page.goto(url)
     return page
 
 
 async def test_a_guest_joins_a_call_of_four_by_link_on_a_phone(
-    server: TestServer, browser: Browser, open_page: PageFactory
+    server: TestServer, blank_page: PageFactory, open_page: PageFactory
 ) -> None:
     """Officer, clinician, a consultant and a guest by a link made in the People panel: every
     page lists the four; the guest's phone page connects to all three others with media
     flowing both ways (video, or audio where a loaded machine stepped a pair down), fits
     360 px, passes axe, shows nothing of the record, and its chat reaches the officer."""
-    assert FAKE_UI  # the shared browser grants the fake camera and microphone
+    assert FAKE_UI  # the shared browser (blank_page's) grants the fake camera and microphone
     errors: list[str] = []
     clinician = await open_page(server, "clinician")
     officer = await open_page(server, "officer")
@@ -67,7 +66,7 @@ async def test_a_guest_joins_a_call_of_four_by_link_on_a_phone(
     await clinician.get_by_test_id("guest-link").wait_for()  # shown once the link is made
     url = await clinician.get_by_test_id("guest-link").input_value()
     assert "/guest/" in url, url
-    guest = await open_guest(browser, server, url, errors)
+    guest = await open_guest(blank_page, server, url, errors)
     await clinician.get_by_test_id("people-extra").get_by_text("Ana Interpreter").wait_for()
     guest_id = await guest.locator("#join").get_attribute("data-me") or ""
 
@@ -90,7 +89,7 @@ async def test_a_guest_joins_a_call_of_four_by_link_on_a_phone(
 
 
 async def test_the_link_is_refused_once_the_session_has_ended(
-    server: TestServer, browser: Browser, open_page: PageFactory
+    server: TestServer, blank_page: PageFactory, open_page: PageFactory
 ) -> None:
     """A guest in the call is told when the session ends; the same link opened again (or an
     unused one) gets a clear refusal page, itself accessible."""
@@ -101,7 +100,7 @@ async def test_the_link_is_refused_once_the_session_has_ended(
     request_id = await request_id_of(clinician)
     link = await make_guest_link(clinician, request_id, role="person", display_name="Her phone")
     unused = await make_guest_link(clinician, request_id)
-    guest = await open_guest(browser, server, link["url"], errors)
+    guest = await open_guest(blank_page, server, link["url"], errors)
     await wait_tile_playing(guest, await my_id(officer), timeout=30000)
 
     await clinician.get_by_test_id("tab-outcome").click()
@@ -111,7 +110,7 @@ async def test_the_link_is_refused_once_the_session_has_ended(
     await guest.goto(link["url"])
     await guest.get_by_test_id("guest-refused").wait_for()
     await assert_accessible(guest, "guest link refused")
-    other = await open_guest(browser, server, unused["url"], errors)
+    other = await open_guest(blank_page, server, unused["url"], errors)
     reason = await other.get_by_test_id("guest-refused-reason").text_content() or ""
     assert "ended" in reason
     assert not errors, errors

@@ -4,19 +4,19 @@ the officer's answer that feeds its estimates."""
 from __future__ import annotations
 
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser
 
 from conftest import PASSWORD, SignInFactory, create_account
 from triage_service.domain.codes import Role
 from triage_service.domain.times import wall_clock_ms
 from triage_service.report.month import last_month
 from triage_service.web.state import SETTINGS, STORE
+from triage_tools.pages import sign_in_page
 
-from .conftest import LAPTOP, PageFactory, officer_with_outcome
+from .conftest import PageFactory, officer_with_outcome
 
 
 async def test_supervisor_opens_last_months_report_prints_it_and_gets_the_pdf(
-    server: TestServer, browser: Browser
+    server: TestServer, blank_page: PageFactory
 ) -> None:
     """From the dashboard a supervisor opens last month's report of their board: it loads
     with no script and no CSP complaint, print media hides the on-screen links, and its PDF
@@ -24,18 +24,11 @@ async def test_supervisor_opens_last_months_report_prints_it_and_gets_the_pdf(
     user = await create_account(server.app, Role.SUPERVISOR)
     board = server.app[SETTINGS].areas.boards[0]
     month = last_month(wall_clock_ms(), board.zone)
-    context = await browser.new_context(
-        base_url=str(server.make_url("")).rstrip("/"), viewport=LAPTOP
-    )
-    page = await context.new_page()
+    page = await blank_page(server)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda m: errors.append(m.text) if "Content Security" in m.text else None)
-    await page.goto("/")
-    await page.get_by_test_id("login-username").fill(user.username)
-    await page.get_by_test_id("login-password").fill(PASSWORD)
-    await page.get_by_test_id("login-submit").click()
-    await page.wait_for_url("**/supervisor")
+    await sign_in_page(page, user.username, PASSWORD, "supervisor")
     await page.get_by_test_id(f"sup-report-{board.id}").click()
     await page.wait_for_url(f"**/reports/{board.id}/{month}")
     report = page.get_by_test_id("report")
@@ -49,7 +42,6 @@ async def test_supervisor_opens_last_months_report_prints_it_and_gets_the_pdf(
     pdf = await page.request.get(str(await link.get_attribute("href")))
     assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
     assert (await pdf.body()).startswith(b"%PDF-")
-    await context.close()
     assert not errors, errors
 
 

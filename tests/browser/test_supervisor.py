@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Page
+from playwright.async_api import Page
 
 from conftest import OUTCOME_FORM, PASSWORD, REQUEST_FORM, SignInFactory, create_account
 from triage_service.domain.codes import Role
 from triage_service.export.csv import COLUMNS
+from triage_tools.pages import sign_in_page
 
-from .conftest import LAPTOP, assert_accessible
+from .conftest import PageFactory, assert_accessible
 
 IDENTIFYING = [
     REQUEST_FORM["incident_ref"],
@@ -28,13 +29,10 @@ IDENTIFYING = [
 
 
 @pytest.fixture
-async def dashboard(server: TestServer, browser: Browser) -> AsyncIterator[Page]:
+async def dashboard(server: TestServer, blank_page: PageFactory) -> AsyncIterator[Page]:
     """A supervisor signed in through the sign-in page, on the dashboard; page errors fail."""
     user = await create_account(server.app, Role.SUPERVISOR)
-    context = await browser.new_context(
-        base_url=str(server.make_url("")).rstrip("/"), viewport=LAPTOP
-    )
-    page = await context.new_page()
+    page = await blank_page(server)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on(
@@ -43,13 +41,8 @@ async def dashboard(server: TestServer, browser: Browser) -> AsyncIterator[Page]
             errors.append(message.text) if "Content Security Policy" in message.text else None
         ),
     )
-    await page.goto("/")
-    await page.get_by_test_id("login-username").fill(user.username)
-    await page.get_by_test_id("login-password").fill(PASSWORD)
-    await page.get_by_test_id("login-submit").click()
-    await page.wait_for_url("**/supervisor")
+    await sign_in_page(page, user.username, PASSWORD, "supervisor")
     yield page
-    await context.close()
     assert not errors, errors
 
 
@@ -114,19 +107,13 @@ async def test_export_for_chosen_days(dashboard: Page, sign_in: SignInFactory) -
     await error.filter(has_text="must not be before the first day").wait_for()
 
 
-async def test_other_roles_are_sent_away(server: TestServer, browser: Browser) -> None:
+async def test_other_roles_are_sent_away(server: TestServer, blank_page: PageFactory) -> None:
     """A clinician opening /supervisor lands back on their own page."""
     user = await create_account(server.app, Role.CLINICIAN)
-    context = await browser.new_context(base_url=str(server.make_url("")).rstrip("/"))
-    page = await context.new_page()
-    await page.goto("/")
-    await page.get_by_test_id("login-username").fill(user.username)
-    await page.get_by_test_id("login-password").fill(PASSWORD)
-    await page.get_by_test_id("login-submit").click()
-    await page.wait_for_url("**/console")
+    page = await blank_page(server)
+    await sign_in_page(page, user.username, PASSWORD, "clinician")
     await page.goto("/supervisor")
     assert page.url.endswith("/console")
-    await context.close()
 
 
 SMALLEST_TEXT = """() => Math.min(...[...document.querySelectorAll('.plot svg text')]
@@ -139,7 +126,7 @@ CUT_TEXT = """() => [...document.querySelectorAll('.plot svg text')].filter((t) 
 
 
 async def test_open_requests_list_and_readable_charts(
-    server: TestServer, browser: Browser, sign_in: SignInFactory
+    server: TestServer, blank_page: PageFactory, sign_in: SignInFactory
 ) -> None:
     """At 1440x900 the open-request list shows a waiting request, then the same request in
     session, linked by id to its read-only page (in session, no identifying value, axe
@@ -147,20 +134,13 @@ async def test_open_requests_list_and_readable_charts(
     heat map has a colour scale, an hour axis and a table of the same figures, and the
     service level says what it counts."""
     user = await create_account(server.app, Role.SUPERVISOR)
-    context = await browser.new_context(
-        base_url=str(server.make_url("")).rstrip("/"), viewport={"width": 1440, "height": 900}
-    )
-    page = await context.new_page()
+    page = await blank_page(server, viewport={"width": 1440, "height": 900})
     officer, clinician = await sign_in("officer"), await sign_in("clinician")
     _, done = await officer.post("/api/v1/requests", REQUEST_FORM)
     await clinician.post(f"/api/v1/requests/{done['id']}/accept")
     await clinician.post(f"/api/v1/requests/{done['id']}/outcome", OUTCOME_FORM)
     _, created = await officer.post("/api/v1/requests", REQUEST_FORM)
-    await page.goto("/")
-    await page.get_by_test_id("login-username").fill(user.username)
-    await page.get_by_test_id("login-password").fill(PASSWORD)
-    await page.get_by_test_id("login-submit").click()
-    await page.wait_for_url("**/supervisor")
+    await sign_in_page(page, user.username, PASSWORD, "supervisor")
     row = page.locator(f"[data-testid=sup-request][data-request-id='{created['id']}']")
     await row.wait_for()
     assert await row.get_attribute("data-status") == "waiting"
@@ -192,4 +172,3 @@ async def test_open_requests_list_and_readable_charts(
     content = await page.content()
     for value in IDENTIFYING:
         assert value not in content
-    await context.close()
