@@ -140,15 +140,21 @@ class TabPool:
             if await self._wiped(tab):
                 self.idle.append(tab)
             else:
-                await tab.page.context.close()
+                await self._close(tab)
         while len(self.idle) > KEEP_AT_MOST:
-            await self.idle.pop(0).page.context.close()
+            await self._close(self.idle.pop(0))
 
     async def close(self) -> None:
         """Close every kept tab's context."""
         for tab in self.idle + self.lent:
-            await tab.page.context.close()
+            await self._close(tab)
         self.idle, self.lent = [], []
+
+    async def _close(self, tab: Tab) -> None:
+        """Close the tab's context and stop noting its calls."""
+        for owner in (tab.page, tab.page.context):
+            self.calls.pop(_impl(owner)._guid, None)
+        await tab.page.context.close()
 
     async def _wiped(self, tab: Tab) -> bool:
         """Whether the tab is fit for another test; if so it is left blank and signed out."""
