@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser, Page, Playwright
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from triage_tools.measure_call import ARGS, CHROMIUM
 
@@ -112,6 +113,10 @@ async def place_call(officer: Page, clinician: Page, incident_ref: str) -> float
     open, as time.perf_counter()."""
     await clinician.get_by_test_id("availability-toggle").click()
     await clinician.get_by_test_id("availability-status").filter(has_text="available").wait_for()
+    try:
+        await officer.get_by_test_id("request-form").wait_for(timeout=30000)
+    except PlaywrightTimeoutError as e:  # seen twice: say what the page had instead
+        raise AssertionError(f"the officer's form never showed: {await page_state(officer)}") from e
     await officer.get_by_test_id("incident-ref").fill(incident_ref)
     await officer.get_by_test_id("location-description").fill("Bus station, Buchanan St")
     await officer.get_by_test_id("consent").check()
@@ -121,6 +126,21 @@ async def place_call(officer: Page, clinician: Page, incident_ref: str) -> float
     await officer.wait_for_url("**/session/*")
     await officer.get_by_test_id("connection-state").wait_for()
     return time.perf_counter()
+
+
+PAGE_STATE = """() => ({
+  ready: document.readyState,
+  url: location.href,
+  shown: [...document.querySelectorAll('[data-testid]')].filter((e) => e.offsetParent !== null)
+    .map((e) => e.dataset.testid).slice(0, 20),
+  loaded: performance.getEntriesByType('resource').map((r) => r.name.split('/').pop()),
+})"""
+
+
+async def page_state(page: Page) -> dict[str, Any]:
+    """What `page` shows and has loaded, for a failure's message."""
+    state: dict[str, Any] = await page.evaluate(PAGE_STATE)
+    return state
 
 
 async def wait_connected(page: Page, timeout_s: float = 20) -> None:
