@@ -75,8 +75,8 @@ async def open_session(
 async def load_session(store: Store, settings: Settings, token: str, now_ms: int) -> SignIn | None:
     """The session for `token`, refreshing its idle timeout; None if absent or too old.
 
-    A JSON string rather than a hash, so that reading and refreshing are one command
-    (GETEX): this runs on every request.
+    A JSON string rather than a hash, so that reading and refreshing are one round trip: this
+    runs on every request (and refreshes only once a minute of the timeout has run down).
     """
     raw = await store.sessions.touch(token, idle_s=settings.session_idle_s)
     if raw is None:

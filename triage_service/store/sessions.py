@@ -7,12 +7,22 @@ from collections.abc import Sequence
 
 from redis.exceptions import ResponseError, WatchError
 
-from triage_service.store.base import Part, maybe_text, texts
+from triage_service.store.base import Client, Part, lua_source, maybe_text, texts
+from triage_service.store.keys import Keys
 from triage_service.store.wakes import SessionEndedWake
+
+# A use restarts a session's idle timeout once it has run down by this much (or by a tenth of
+# it, if less): most requests then write nothing, and a session lapses at most this long
+# before its idle timeout unused.
+REFRESH_AFTER_MS = 60_000
 
 
 class Sessions(Part):
     """Sessions by token, with their idle timeout, and each user's set of tokens."""
+
+    def __init__(self, client: Client, keys: Keys) -> None:
+        super().__init__(client, keys)
+        self._touch = client.register_script(lua_source("session_touch"))
 
     async def save(
         self, token: str, session_json: str, *, user_id: str, idle_s: int, lifetime_s: int
@@ -27,12 +37,16 @@ class Sessions(Part):
             await pipe.execute()
 
     async def touch(self, token: str, *, idle_s: int) -> str | None:
-        """The session's JSON, its idle timeout restarted, in one command (GETEX); None if
-        absent. A hash written by an earlier version is deleted (sign in again); any other
-        Redis error is raised."""
+        """The session's JSON, its idle timeout restarted once it has run down by
+        `REFRESH_AFTER_MS` (lua/session_touch.lua), in one round trip; None if absent. A hash
+        written by an earlier version is deleted (sign in again); any other Redis error is
+        raised."""
         key = self.keys.session(token)
+        idle_ms = idle_s * 1000
         try:
-            return maybe_text(await self.client.getex(key, ex=idle_s))
+            return maybe_text(
+                await self._touch(keys=[key], args=[idle_ms, min(REFRESH_AFTER_MS, idle_ms // 10)])
+            )
         except ResponseError as e:
             if not str(e).startswith("WRONGTYPE"):
                 raise

@@ -31,13 +31,20 @@ local op = ARGV[3]
 local USERS = K.presence_users
 local leases = K.leases
 
+-- The steps that only read (`on_duty`, `place`: every create, read of a waiting request
+-- and queue broadcast) write nothing unless they find a stall, so they cost no append-only
+-- file write and nothing to replicate; the sweep's and the renewals' steps, every second or
+-- so on each instance, keep the clock current.
+local READS = {on_duty = true, place = true}
+
 local function resumed()
   local time = redis.call('TIME')
   local served = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
   local last = redis.call('HMGET', K.presence_clock, 'served_ms', 'lease_ms')
-  redis.call('HSET', K.presence_clock, 'served_ms', served)
   local gap, lease_ms = served - (tonumber(last[1]) or served), tonumber(last[2]) or 0
-  if lease_ms == 0 or gap * 3 <= lease_ms then return end
+  local stalled = lease_ms > 0 and gap * 3 > lease_ms
+  if stalled or not READS[op] then redis.call('HSET', K.presence_clock, 'served_ms', served) end
+  if not stalled then return end
   for _, user in ipairs(redis.call('ZRANGE', USERS, 0, -1)) do
     local set = leases(user)
     local held = redis.call('ZRANGE', set, 0, -1, 'WITHSCORES')
