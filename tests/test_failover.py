@@ -11,7 +11,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,12 +46,23 @@ class Cluster:
 
     master_port: int
     sentinel_ports: list[int]
+    directory: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
     def sentinels(self) -> str:
         """The `redis_sentinels` setting for this cluster."""
         return ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports)
+
+    def sentinel_events(self) -> str:
+        """The last events each sentinel logged (down, votes, failover, tilt), for a failure
+        message: why a failover took longer than it should."""
+        found = []
+        for n in range(len(self.sentinel_ports)):
+            log = self.directory / f"s{n}" / f"sentinel{n}.log"
+            events = [line for line in log.read_text().splitlines() if " # " in line]
+            found.append(f"sentinel{n}:\n" + "\n".join(events[-25:]))
+        return "\n".join(found)
 
 
 def start_redis(name: str, directory: Path, *args: str) -> subprocess.Popen[bytes]:
@@ -70,14 +81,15 @@ def start_redis(name: str, directory: Path, *args: str) -> subprocess.Popen[byte
     )
 
 
-async def until(check: object, timeout: float, what: str) -> None:
-    """Poll the async `check()` until it is true or fail with `what`."""
+async def until(check: object, timeout: float, what: str, explain: Callable[[], str] = str) -> None:
+    """Poll the async `check()` until it is true or fail with `what` (and `explain()`)."""
     deadline = time.monotonic() + timeout
     while True:
         with contextlib.suppress(aioredis.RedisError, OSError):
             if await check():  # type: ignore[operator]
                 return
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out waiting for {what}\n{explain()}")
         await asyncio.sleep(0.1)
 
 
@@ -87,7 +99,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
     2 s refuses writes, as deploy/compose.yaml's) and three sentinels, all in sync."""
     ports = [free_port() for _ in range(6)]
     master, replicas, sentinel_ports = ports[0], ports[1:3], ports[3:]
-    found = Cluster(master, sentinel_ports)
+    found = Cluster(master, sentinel_ports, tmp_path)
     durable = [
         "--save",
         "",
@@ -355,7 +367,7 @@ async def test_a_partitioned_master_that_comes_back_serves_no_stale_answer(
         async def promoted() -> bool:
             return await master_named(sentinel) != cluster.master_port
 
-        await until(promoted, 20, "Sentinel to promote a replica")
+        await until(promoted, 20, "Sentinel to promote a replica", cluster.sentinel_events)
         await asyncio.sleep(3 * MASTER_CHECK_S)  # every instance has asked where it is now
         # Until the new master has a replica to confirm a write (redis_min_replicas=1) a create
         # is answered 503; the officer's page then sends it again with the same key, as here.
