@@ -122,21 +122,24 @@ async def test_serve_embedded_redis_demo_accounts_and_restart(
 
 async def test_user_add_receiver_with_a_team(tmp_path: Path) -> None:
     """`user add NAME --role receiver --team SERVICE:BOARD` creates a team member; a receiver
-    without a team or with an unknown service or board fails with one clear line."""
+    without a team or with an unknown service or board fails with one clear line, before any
+    store is opened (its data directory's embedded Redis is never started)."""
 
-    async def receiver(name: str, *team: str) -> tuple[int, str, str]:
+    async def receiver(name: str, *team: str, data: Path = tmp_path) -> tuple[int, str, str]:
         return await run(
             "user", "add", name, "--role", "receiver", *team, "--password-stdin",
-            "--data-dir", str(tmp_path), stdin="correct horse battery\n",
+            "--data-dir", str(data), stdin="correct horse battery\n",
         )  # fmt: skip
 
     status, out, err = await receiver("crisis1", "--team", "crisis_team:default")
     assert status == 0, err
     assert "created receiver crisis1 in team crisis_team:default" in out
+    untouched = tmp_path / "untouched"
     for team, problem in (
         ((), "needs --team"),
         (("--team", "plumbers:default"), "unknown service 'plumbers'"),
         (("--team", "cmht:atlantis"), "unknown board 'atlantis'"),
     ):
-        status, _, err = await receiver("other", *team)
+        status, _, err = await receiver("other", *team, data=untouched)
         assert status == 1 and len(error_lines(err)) == 1 and problem in err, err
+        assert not untouched.exists() or not any(untouched.iterdir())

@@ -19,14 +19,14 @@ from triage_service.logs import configure_logging
 from triage_service.service.accounts import (
     DuplicateUser,
     add_user,
-    check_phone,
+    checked_account,
     list_users,
     reset_password,
     set_disabled,
     set_phone,
     set_role,
 )
-from triage_service.service.identity import provision_account
+from triage_service.service.identity import provision_account, split_subject
 from triage_service.service.mfa import reset_second_factors
 from triage_service.settings import Settings, SettingsError, add_arguments
 from triage_service.store.embedded import EmbeddedRedis
@@ -87,7 +87,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             parsed.issuers = [p.issuer for p in settings.oidc_providers.values()]
             if not parsed.oidc and not parsed.password_stdin:
                 parser.error("user add needs --password-stdin (or --oidc ISSUER:SUBJECT)")
-        raise SystemExit(asyncio.run(with_store(settings, user_action(parsed))))
+        try:
+            action = user_action(parsed)
+        except ValueError as e:  # a new account refused before any store is opened
+            print(f"triage-service: {e}", file=sys.stderr)
+            raise SystemExit(1) from e
+        raise SystemExit(asyncio.run(with_store(settings, action)))
 
 
 def _boards(
@@ -152,14 +157,16 @@ StoreAction = Callable[[Store], Awaitable[str]]
 
 
 def user_action(parsed: argparse.Namespace) -> StoreAction:
-    """What a `user` subcommand does to the store; it returns the line to print."""
+    """What a `user` subcommand does to the store; it returns the line to print. A new
+    account is checked first (ValueError), before any store is opened."""
     action = parsed.action
     reads_password = action == "reset-password" or (action == "add" and parsed.password_stdin)
     password = sys.stdin.readline().rstrip("\n") if reads_password else ""
+    if action == "add":
+        check_new_account(parsed, password)
 
     async def run(store: Store) -> str:
         if action == "add" and parsed.oidc:
-            check_phone(parsed.phone)
             user = await provision_account(
                 store,
                 username=parsed.username,
@@ -204,6 +211,21 @@ def user_action(parsed: argparse.Namespace) -> StoreAction:
         return f"{parsed.username} is now {parsed.role}"
 
     return run
+
+
+def check_new_account(parsed: argparse.Namespace, password: str) -> None:
+    """ValueError naming what is wrong with the account `user add` would create."""
+    if parsed.oidc:
+        split_subject(parsed.oidc, parsed.issuers)
+    checked_account(
+        Role(parsed.role),
+        username=parsed.username,
+        display_name=parsed.display_name,
+        team=parsed.team,
+        known_boards=parsed.known_boards,
+        phone=parsed.phone,
+        password=None if parsed.oidc else password,
+    )
 
 
 def _account_line(user: User, disabled: bool) -> str:

@@ -57,15 +57,15 @@ async def add_user(
     `known_boards`: the area directory's; any with a call-back `phone`); raise
     `DuplicateUser` if the username exists, ValueError for a bad name, password, team or
     phone."""
-    team = checked_team(role, team, known_boards)
-    check_phone(phone)
-    if problem := username_problem(username):
-        raise ValueError(problem)
-    context = [display_name] if display_name else []
-    if problem := password_problem(password, username=username, context=context):
-        raise ValueError(problem)
-    if display_name is not None and (problem := display_name_problem(display_name)):
-        raise ValueError(problem)
+    team = checked_account(
+        role,
+        username=username,
+        display_name=display_name,
+        team=team,
+        known_boards=known_boards,
+        phone=phone,
+        password=password,
+    )
     user = await save_user(
         store,
         username=username,
@@ -78,6 +78,33 @@ async def add_user(
     )
     await record_account_change(store, user.id, "added", now_ms=wall_clock_ms())
     return user
+
+
+def checked_account(
+    role: Role,
+    *,
+    username: str,
+    display_name: str | None,
+    team: str | None,
+    known_boards: Iterable[str],
+    phone: str | None = None,
+    password: str | None = None,
+) -> str | None:
+    """A new account's team, checked (`checked_team`); ValueError naming what is wrong with
+    it, its call-back number, username, password (one signing in with a password) or display
+    name. Touches no store: the command line checks before it opens one, so a mistyped
+    `user add` answers at once and starts no database."""
+    team = checked_team(role, team, known_boards)
+    check_phone(phone)
+    if problem := username_problem(username):
+        raise ValueError(problem)
+    if password is not None:
+        context = [display_name] if display_name else []
+        if problem := password_problem(password, username=username, context=context):
+            raise ValueError(problem)
+    if display_name is not None and (problem := display_name_problem(display_name)):
+        raise ValueError(problem)
+    return team
 
 
 def check_phone(phone: str | None) -> None:

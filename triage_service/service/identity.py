@@ -24,8 +24,7 @@ from triage_service.domain.teams import DEFAULT_BOARD
 from triage_service.domain.users import User
 from triage_service.service.accounts import (
     DuplicateUser,
-    checked_team,
-    display_name_problem,
+    checked_account,
     get_user,
     username_problem,
 )
@@ -257,11 +256,9 @@ async def provision_account(
     (`ISSUER:SUBJECT`), ready for their first sign-in there (`user add --oidc`);
     `DuplicateUser` when the username or the subject is taken, ValueError for bad input."""
     issuer, subject = split_subject(oidc, issuers)
-    team = checked_team(role, team, known_boards)
-    if problem := username_problem(username):
-        raise ValueError(problem)
-    if display_name is not None and (problem := display_name_problem(display_name)):
-        raise ValueError(problem)
+    team = checked_account(
+        role, username=username, display_name=display_name, team=team, known_boards=known_boards
+    )
     identity = Identity(subject, username, display_name or username, role, boards, team)
     new_id = secrets.token_hex(8)
     linked = await store.identities.account_for(
