@@ -70,7 +70,23 @@ class WaitWhenFull(ConnectionPool):
 
 
 class WaitingSentinelPool(WaitWhenFull, SentinelConnectionPool):
-    """The same for a master found through Redis Sentinel."""
+    """The same for a master found through Redis Sentinel, never handing out a connection to
+    a master the sentinels no longer name.
+
+    A new connection asks the sentinels where the master is, and on news of another one
+    redis-py's pool closes its idle connections but not those in use (a command blocked on a
+    stopped master, say); its asyncio pool then takes them back as they are. Put to use
+    again, such a connection would read a partitioned old master's stale data once it answers
+    (a request just created on the new master: 404). Here it is closed as it comes back, so
+    its next command connects to the master named now."""
+
+    async def release(self, connection: AbstractConnection) -> None:
+        """Return a connection, closed if it reaches a master the pool no longer names."""
+        # (redis-py's own `owns_connection` asks its base class for a method it lacks.)
+        reaches = (getattr(connection, "host", None), getattr(connection, "port", None))
+        if self.master_address is not None and reaches != tuple(self.master_address):
+            await connection.disconnect()
+        await super().release(connection)
 
 
 def client_options() -> dict[str, Any]:

@@ -158,6 +158,8 @@ class Store:
     ) -> None:
         self.min_replicas = min_replicas
         self.wait_ms = wait_ms
+        # With Sentinel: the master this store last found the sentinels naming (`master_moved`).
+        self.followed_master: tuple[str, int] | None = None
         # Tools and tests may read Redis through `client`; the service uses the parts below.
         self.client = client
         self.keys = keys = Keys(prefix)
@@ -243,18 +245,25 @@ class Store:
         await self.client.connection_pool.disconnect(inuse_connections=True)
 
     async def master_moved(self) -> bool:
-        """With Sentinel: whether the sentinels name another master than the one the pooled
-        connections reach; if so they are all closed, so no request reads or writes a
-        demoted (or partitioned) master's stale data. Without Sentinel: False."""
+        """With Sentinel: whether the sentinels name another master than when this store last
+        asked; if so every connection is closed, in use or idle, so no request (nor the
+        wake-up listener) reads or writes a demoted (or partitioned) master's stale data.
+        Without Sentinel: False.
+
+        The comparison is with the store's own last answer, not the pool's address: a new
+        connection asking the sentinels moves that one by itself, leaving the connections
+        in use on the old master."""
         pool = self.client.connection_pool
-        if not isinstance(pool, SentinelConnectionPool) or pool.master_address is None:
+        if not isinstance(pool, SentinelConnectionPool):
             return False
         named = await pool.sentinel_manager.discover_master(pool.service_name)
-        if named == pool.master_address:
+        followed = self.followed_master or pool.master_address
+        self.followed_master = named
+        if followed is None or named == followed:
             return False
         log.warning(
             "the Redis master moved from %s to %s: closing the connections to the old one",
-            pool.master_address,
+            followed,
             named,
         )
         pool.master_address = named
