@@ -45,11 +45,16 @@ def fetch(url: str, *, timeout: float = 5.0) -> tuple[int, str, bytes]:
 def serving(
     command: Sequence[str], *, port: int, cwd: Path, env: dict[str, str] | None = None
 ) -> Iterator[str]:
-    """Run `command` until /healthz answers 200, yield its base URL, then stop it."""
+    """Run `command` until /healthz answers 200, yield its base URL, then stop it (at once:
+    no drain, which would add its 5 s; tests/test_drain.py tests the drain)."""
     log = cwd / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            command, cwd=cwd, env=env or environment(), stdout=out, stderr=subprocess.STDOUT
+            command,
+            cwd=cwd,
+            env={"TRIAGE_DRAIN_S": "0", **(env or environment())},
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
     try:

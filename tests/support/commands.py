@@ -134,7 +134,9 @@ class Server:
 
 
 async def start_serve(servers: list[Server], data_dir: Path, *extra: str) -> Server:
-    """Start `serve` on a free port with `data_dir` and wait until it listens."""
+    """Start `serve` on a free port with `data_dir` and wait until it listens. It stops at
+    once on SIGTERM (`--drain-s 0`: the drain is tests/test_drain.py's; it would add its
+    5 s to every stop here)."""
     port = free_port()
     log = (data_dir.parent / f"serve-{port}.log").open("wb")
     process = await asyncio.create_subprocess_exec(
@@ -144,6 +146,8 @@ async def start_serve(servers: list[Server], data_dir: Path, *extra: str) -> Ser
         str(port),
         "--data-dir",
         str(data_dir),
+        "--drain-s",
+        "0",
         *extra,
         stdout=asyncio.subprocess.PIPE,
         stderr=log,
