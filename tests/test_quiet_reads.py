@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from private_redis import start, stop
+from private_redis import running
 
 from triage_service.domain.codes import Role
 from triage_service.domain.times import wall_clock_ms
@@ -27,11 +27,10 @@ OFFICER = User(id="u-officer", username="officer", display_name="Officer", role=
 @pytest.fixture
 async def own_store(tmp_path: Path) -> AsyncIterator[Store]:
     """A store on a redis-server of this test's own."""
-    process, port = start(tmp_path / "redis")
-    client = await connect(f"redis://127.0.0.1:{port}/0", attempts=5, delay_s=0.1)
-    yield Store(client, "quiet:")
-    await client.aclose()
-    stop(process)
+    with running(tmp_path / "redis") as port:
+        store = Store(await connect(f"redis://127.0.0.1:{port}/0", attempts=5), "quiet:")
+        yield store
+        await store.close()
 
 
 async def writes(store: Store) -> int:

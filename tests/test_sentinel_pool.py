@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
-from private_redis import start, stop
+from private_redis import running
 
 from triage_service.store.pool import WaitingSentinelPool, client_options
 from triage_service.store.store import Store
@@ -47,18 +47,13 @@ class Masters:
 async def masters(tmp_path: Path) -> AsyncIterator[Masters]:
     """Two redis-servers, the sentinels naming the first, and a store on a pool that asks
     them."""
-    (old_process, old_port), (new_process, new_port) = (
-        start(tmp_path / "old"),
-        start(tmp_path / "new"),
-    )
-    old, new = ("127.0.0.1", old_port), ("127.0.0.1", new_port)
-    naming = Naming(old)
-    pool = WaitingSentinelPool("triage", naming, **client_options())
-    store = Store(aioredis.Redis(connection_pool=pool), "moved:")
-    yield Masters(old, new, naming, pool, store)
-    await store.close()
-    stop(old_process)
-    stop(new_process)
+    with running(tmp_path / "old") as old_port, running(tmp_path / "new") as new_port:
+        old, new = ("127.0.0.1", old_port), ("127.0.0.1", new_port)
+        naming = Naming(old)
+        pool = WaitingSentinelPool("triage", naming, **client_options())
+        store = Store(aioredis.Redis(connection_pool=pool), "moved:")
+        yield Masters(old, new, naming, pool, store)
+        await store.close()
 
 
 def reaches(connection: object) -> Address:
