@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
-from support.checkout import own_files
+from support.checkout import own_files, parse_python
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "triage_service"
@@ -29,15 +29,8 @@ def module_name(path: Path) -> str:
 
 @functools.cache
 def parse(path: Path) -> ast.Module:
-    """The module's syntax tree. CPython 3.11 may raise a spurious SystemError
-    ("AST constructor recursion depth mismatch") when another thread of the process built an
-    AST meanwhile (python/cpython#106905); parsing again succeeds."""
-    for _attempt in range(2):
-        try:
-            return ast.parse(path.read_text(encoding="utf-8"))
-        except SystemError:
-            continue
-    return ast.parse(path.read_text(encoding="utf-8"))
+    """The module's syntax tree."""
+    return parse_python(path.read_text(encoding="utf-8"))
 
 
 def imported(path: Path) -> Iterator[str]:

@@ -20,6 +20,7 @@ import pytest
 
 from conftest import REDIS_URL
 from live_server import delete_keys, environment, fetch, free_port, serving
+from support.checkout import parse_python
 from triage_client.call_flow import accept, raise_request
 from triage_client.client import ServiceClient
 from triage_client.forms import REQUEST_FORM
@@ -85,7 +86,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def imports_of(source: bytes) -> Iterator[str]:
     """The top-level names of every module a Python file imports."""
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse_python(source)):
         if isinstance(node, ast.Import):
             yield from (alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from support.checkout import parse_python
 from triage_service.store.changes import SCRIPT_CALLS, FileOutcome, ScriptCall
 from triage_service.store.presence import PresenceOp
 from triage_service.store.store import IDEMPOTENT
@@ -84,7 +85,7 @@ def test_services_pass_no_positional_lists_to_lifecycle_scripts() -> None:
     typed = {call.script for call in SCRIPT_CALLS} | {"presence"}
     found = []
     for path in sorted((PACKAGE / "service").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parse_python(path.read_text())):
             if (
                 isinstance(node, ast.Call)
                 and ast.unparse(node.func).endswith("store.run")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from support.checkout import parse_python
 from triage_service.settings import Settings, SettingsError
 
 PACKAGE = Path(__file__).resolve().parent.parent / "triage_service"
@@ -66,7 +67,7 @@ def test_no_assert_narrows_types_in_the_package() -> None:
     found = [
         f"{path.relative_to(PACKAGE)}:{node.lineno}"
         for path in sorted(PACKAGE.rglob("*.py"))
-        for node in ast.walk(ast.parse(path.read_text()))
+        for node in ast.walk(parse_python(path.read_text()))
         if isinstance(node, ast.Assert)
     ]
     assert found == []
