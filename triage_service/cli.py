@@ -6,31 +6,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
-from triage_service.cli_report import add_report_arguments, report_command
-from triage_service.cli_store import migrate_command, stats_rebuild_command
 from triage_service.domain.codes import Role
 from triage_service.domain.routing import parse_boards
-from triage_service.domain.times import wall_clock_ms
-from triage_service.domain.users import User
 from triage_service.logs import configure_logging
-from triage_service.service.accounts import (
-    DuplicateUser,
-    add_user,
-    checked_account,
-    list_users,
-    reset_password,
-    set_disabled,
-    set_phone,
-    set_role,
-)
-from triage_service.service.identity import provision_account, split_subject
-from triage_service.service.mfa import reset_second_factors
 from triage_service.settings import Settings, SettingsError, add_arguments
-from triage_service.store.embedded import EmbeddedRedis
-from triage_service.store.store import Store, StoreError, connect
+
+REPORT_FORMATS = ("json", "html", "pdf")
 
 
 class OneLineErrors(argparse.ArgumentParser):
@@ -59,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     add_arguments(stats.add_parser("rebuild", help="rebuild the counters from the records"))
     report = commands.add_parser("report", help="a board's monthly report", allow_abbrev=False)
-    add_report_arguments(add_arguments(report))
+    _report_arguments(add_arguments(report))
     parsed = parser.parse_args(args)
     nested = parsed.command in ("user", "stats")
     try:
@@ -68,19 +53,28 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"triage-service: bad setting: {e}", file=sys.stderr)
         raise SystemExit(2) from e
     configure_logging(settings.log_format if parsed.command == "serve" else "text")
+    # Each command imports what it runs, so an account command starts without the web
+    # application, the report's renderer or the identity providers' client (in half the
+    # time: docs/performance.md "The test suite").
     if parsed.command == "serve":
-        # Only the server needs the web application (aiohttp's server, aiortc, the pages):
-        # the account and store commands start in a third of the time without them.
         from triage_service.web.command import serve
 
         serve(settings)
     elif parsed.command == "migrate":
+        from triage_service.cli_store import migrate_command
+
         raise SystemExit(asyncio.run(migrate_command(settings)))
     elif parsed.command == "stats":
+        from triage_service.cli_store import stats_rebuild_command
+
         raise SystemExit(asyncio.run(stats_rebuild_command(settings)))
     elif parsed.command == "report":
+        from triage_service.cli_report import report_command
+
         raise SystemExit(asyncio.run(report_command(settings, parsed)))
     else:
+        from triage_service.cli_user import user_action, with_store
+
         if parsed.action == "add":
             parsed.boards = _boards(parser, parsed, settings)
             parsed.known_boards = settings.areas.board_ids
@@ -93,6 +87,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"triage-service: {e}", file=sys.stderr)
             raise SystemExit(1) from e
         raise SystemExit(asyncio.run(with_store(settings, action)))
+
+
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    """The report command's own flags (the settings' flags are added beside them)."""
+    parser.add_argument("--board", required=True, help="the health board's id (areas file)")
+    parser.add_argument("--month", required=True, help="the board's local month, YYYY-MM")
+    parser.add_argument("--format", choices=REPORT_FORMATS, default="html", help="default html")
+    parser.add_argument("--out", required=True, type=Path, help="the file to write")
 
 
 def _boards(
@@ -151,112 +153,3 @@ def _user_commands(user: argparse._SubParsersAction[OneLineErrors]) -> None:
             required=command is reset,
             help="read the password from standard input",
         )
-
-
-StoreAction = Callable[[Store], Awaitable[str]]
-
-
-def user_action(parsed: argparse.Namespace) -> StoreAction:
-    """What a `user` subcommand does to the store; it returns the line to print. A new
-    account is checked first (ValueError), before any store is opened."""
-    action = parsed.action
-    reads_password = action == "reset-password" or (action == "add" and parsed.password_stdin)
-    password = sys.stdin.readline().rstrip("\n") if reads_password else ""
-    if action == "add":
-        check_new_account(parsed, password)
-
-    async def run(store: Store) -> str:
-        if action == "add" and parsed.oidc:
-            user = await provision_account(
-                store,
-                username=parsed.username,
-                role=Role(parsed.role),
-                oidc=parsed.oidc,
-                issuers=parsed.issuers,
-                display_name=parsed.display_name,
-                boards=parsed.boards,
-                team=parsed.team,
-                known_boards=parsed.known_boards,
-                now_ms=wall_clock_ms(),
-            )
-            if parsed.phone:
-                await set_phone(store, user.id, parsed.phone)
-            return f"created {parsed.role} {parsed.username} (signs in through {parsed.oidc})"
-        if action == "add":
-            await add_user(
-                store,
-                username=parsed.username,
-                role=Role(parsed.role),
-                password=password,
-                display_name=parsed.display_name,
-                boards=parsed.boards,
-                team=parsed.team,
-                known_boards=parsed.known_boards,
-                phone=parsed.phone,
-            )
-            team = f" in team {parsed.team}" if parsed.team else ""
-            return f"created {parsed.role} {parsed.username}{team}"
-        if action == "list":
-            return "\n".join(_account_line(u, off) for u, off in await list_users(store))
-        if action in ("disable", "enable"):
-            await set_disabled(store, parsed.username, action == "disable")
-            return f"{action}d {parsed.username}"
-        if action == "reset-password":
-            await reset_password(store, parsed.username, password)
-            return f"new password for {parsed.username}"
-        if action == "reset-mfa":
-            removed = await reset_second_factors(store, parsed.username, now_ms=wall_clock_ms())
-            return f"second factors of {parsed.username} removed ({removed} passkeys)"
-        await set_role(store, parsed.username, Role(parsed.role))
-        return f"{parsed.username} is now {parsed.role}"
-
-    return run
-
-
-def check_new_account(parsed: argparse.Namespace, password: str) -> None:
-    """ValueError naming what is wrong with the account `user add` would create."""
-    if parsed.oidc:
-        split_subject(parsed.oidc, parsed.issuers)
-    checked_account(
-        Role(parsed.role),
-        username=parsed.username,
-        display_name=parsed.display_name,
-        team=parsed.team,
-        known_boards=parsed.known_boards,
-        phone=parsed.phone,
-        password=None if parsed.oidc else password,
-    )
-
-
-def _account_line(user: User, disabled: bool) -> str:
-    state = "disabled" if disabled else "enabled"
-    return f"{user.username}\t{user.role.value}\t{state}\t{user.display_name}"
-
-
-async def with_store(settings: Settings, action: StoreAction) -> int:
-    """Run `action` against the configured (or embedded) Redis; 0 on success, 1 on a refusal."""
-    embedded = EmbeddedRedis(settings.data_path) if settings.uses_embedded_redis else None
-    url = await embedded.start() if embedded else settings.redis_url
-    try:
-        store = Store(
-            await connect(
-                url,
-                sentinels=settings.sentinel_addresses,
-                service=settings.redis_service,
-                attempts=3,
-            ),
-            settings.key_prefix,
-        )
-        try:
-            line = await action(store)
-        finally:
-            await store.close()
-    except (DuplicateUser, ValueError, StoreError) as e:
-        print(f"triage-service: {e}", file=sys.stderr)
-        return 1
-    finally:
-        if embedded is not None:
-            await embedded.stop()
-    if line:
-        print(line)
-    return 0

@@ -20,16 +20,6 @@ from triage_service.settings import Settings
 from triage_service.store import StoreError
 from triage_service.web.templates import STATIC, jinja_environment
 
-FORMATS = ("json", "html", "pdf")
-
-
-def add_report_arguments(parser: argparse.ArgumentParser) -> None:
-    """The report command's own flags (the settings' flags are added beside them)."""
-    parser.add_argument("--board", required=True, help="the health board's id (areas file)")
-    parser.add_argument("--month", required=True, help="the board's local month, YYYY-MM")
-    parser.add_argument("--format", choices=FORMATS, default="html", help="default html")
-    parser.add_argument("--out", required=True, type=Path, help="the file to write")
-
 
 async def report_command(settings: Settings, parsed: argparse.Namespace) -> int:
     """Write the report; 0 on success, 2 for a bad board or month, 1 when Redis fails."""
