@@ -37,6 +37,16 @@ def run(*args: str, ns: str | None = None) -> None:
         raise RuntimeError(f"{' '.join(command)}: {done.stderr.strip()}")
 
 
+def without_ipv6(ns: str) -> None:
+    """No IPv6 in `ns`, set before it gets its links. With it, each link gets a link-local
+    address some 1.6 s after coming up (when duplicate detection ends), which a Chromium inside
+    takes for a network change: the requests it has in flight fail with ERR_NETWORK_CHANGED,
+    and a page that loses one of its modules so never runs (the officer's form never shown, in
+    whole runs). The bed's addresses are all IPv4."""
+    sysctls = ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]
+    run("sysctl", "-q", "-w", *sysctls, ns=ns)
+
+
 def netns_unavailable() -> str | None:
     """Why a bed cannot be built here (not root, no iproute2, no netns), or None if it can."""
     if os.geteuid() != 0:
@@ -140,6 +150,7 @@ class NetBed:
         self.tag = claim_tag()
         self.router = namespace("router", self.tag)
         run("ip", "netns", "add", self.router)
+        without_ipv6(self.router)
         run("ip", "link", "set", "lo", "up", ns=self.router)
         for index, role in enumerate(("officer", "clinician"), start=1):
             suffix = f"{self.tag}{role[0]}"
@@ -153,6 +164,7 @@ class NetBed:
             self.sides[role] = side
             if role != "officer":  # the officer's namespace was made by claim_tag
                 run("ip", "netns", "add", side.ns)
+            without_ipv6(side.ns)
             pair = ["link", "add", side.router_if, "type", "veth", "peer", "name", side.ns_if]
             run("ip", *pair, "netns", side.ns, ns=self.router)
             run("ip", "addr", "add", f"{side.router_ip}/24", "dev", side.router_if, ns=self.router)

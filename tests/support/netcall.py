@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Browser, Page, Playwright
+from playwright.async_api import Browser, Page, Playwright, Request
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from triage_tools.measure_call import ARGS, CHROMIUM
@@ -95,11 +95,38 @@ async def launch_in(driver: Playwright, ns: str, origin: str, directory: Path) -
     )
 
 
+# Each page's requests not yet finished (URL → when sent) and those that failed, for a
+# failure's message (`page_state`).
+UNFINISHED: dict[Page, dict[str, float]] = {}
+FAILED: dict[Page, list[str]] = {}
+
+
+def follow_requests(page: Page) -> None:
+    """Keep `page`'s unfinished and failed requests in UNFINISHED and FAILED."""
+    unfinished = UNFINISHED.setdefault(page, {})
+    failed = FAILED.setdefault(page, [])
+
+    def fail(request: Request) -> None:
+        unfinished.pop(request.url, None)
+        failed.append(f"{request.url.rsplit('/', 1)[-1]}: {request.failure}")
+
+    def sent(request: Request) -> None:
+        unfinished[request.url] = time.monotonic()
+
+    def finished(request: Request) -> None:
+        unfinished.pop(request.url, None)
+
+    page.on("request", sent)
+    page.on("requestfinished", finished)
+    page.on("requestfailed", fail)
+
+
 async def signed_in(browser: Browser, origin: str, username: str, password: str) -> Page:
     """A new context on `origin` signed in through the sign-in page, on the role's home page."""
     context = await browser.new_context(base_url=origin)
     await context.grant_permissions(["camera", "microphone"], origin=origin)
     page = await context.new_page()
+    follow_requests(page)
     await page.goto("/")
     await page.get_by_test_id("login-username").fill(username)
     await page.get_by_test_id("login-password").fill(password)
@@ -138,8 +165,13 @@ PAGE_STATE = """() => ({
 
 
 async def page_state(page: Page) -> dict[str, Any]:
-    """What `page` shows and has loaded, for a failure's message."""
+    """What `page` shows and has loaded, and the requests it still waits on (seconds since
+    each was sent) or saw fail, for a failure's message."""
     state: dict[str, Any] = await page.evaluate(PAGE_STATE)
+    now = time.monotonic()
+    unfinished = UNFINISHED.get(page, {})
+    state["waiting_on"] = {url: round(now - sent, 1) for url, sent in unfinished.items()}
+    state["failed"] = FAILED.get(page, [])
     return state
 
 
