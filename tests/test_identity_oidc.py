@@ -36,6 +36,7 @@ from triage_service.service.identity import provision_account
 from triage_service.service.oidc import OidcClient, OidcError, Pkce
 from triage_service.settings import Settings
 from triage_service.web.app import create_app
+from triage_service.web.provider_http import AiohttpProviders
 from triage_service.web.state import STORE
 
 
@@ -396,7 +397,7 @@ async def token_for_other_service(idp: LocalProvider, client: OidcClient) -> tup
 async def oidc_client() -> AsyncIterator[OidcClient]:
     """The service's OpenID client on its own HTTP session."""
     async with aiohttp.ClientSession() as http:
-        yield OidcClient(http)
+        yield OidcClient(AiohttpProviders(http))
 
 
 async def test_a_token_for_another_audience_is_refused(

@@ -12,15 +12,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
-import aiohttp
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 
-from triage_service.cpu import deadline_paused
 from triage_service.domain.providers import Provider
 
 # Asymmetric signatures only: a token "signed" with `none` or with an HMAC over a public key
@@ -43,7 +41,6 @@ ALGORITHMS = frozenset(
 LEEWAY_S = 60  # clock difference tolerated on exp, iat and nbf
 METADATA_TTL_S = 3600  # discovery documents and keys are fetched again after this long
 KEYS_RETRY_S = 30  # an unknown key id fetches the keys again, at most this often
-HTTP_TIMEOUT_S = 10.0
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 PrivateKey = RSAKey | ECKey | OKPKey
 SIGNING = {"RSA": "RS256", "EC": "ES256", "OKP": "EdDSA"}
@@ -85,13 +82,27 @@ class Pkce:
         return cls(verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii"))
 
 
+class ProviderHttp(Protocol):
+    """How the client reaches a provider (web/provider_http.py): each answer a JSON object,
+    each failure to get one an `OidcError`."""
+
+    async def get_json(self, url: str) -> dict[str, Any]:
+        """The JSON object a GET of `url` answers with 200 (`provider_unreachable` else)."""
+        ...
+
+    async def post_form(
+        self, url: str, form: dict[str, str], headers: dict[str, str]
+    ) -> dict[str, Any]:
+        """The JSON object a form POST answers with 200 (`token_refused` for an answer
+        that is not, `provider_unreachable` for none)."""
+        ...
+
+
 class OidcClient:
     """Talks to the providers: discovery and keys (cached per instance: public data, not
     state), authorization URLs, code exchange and ID token checks."""
 
-    def __init__(
-        self, http: aiohttp.ClientSession, *, clock_s: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, http: ProviderHttp, *, clock_s: Callable[[], float] = time.time) -> None:
         self.http = http
         self.clock_s = clock_s
         self._metadata: dict[str, tuple[float, Metadata]] = {}
@@ -105,7 +116,7 @@ class OidcClient:
         if cached and self.clock_s() - cached[0] < METADATA_TTL_S:
             return cached[1]
         url = provider.issuer.rstrip("/") + "/.well-known/openid-configuration"
-        found = await self._get_json(url)
+        found = await self.http.get_json(url)
         if found.get("issuer") != provider.issuer:
             raise OidcError(
                 "bad_discovery", f"{provider.name} names another issuer: {found.get('issuer')!r}"
@@ -161,13 +172,12 @@ class OidcClient:
         headers = {}
         if provider.client_secret is not None:
             # client_secret_basic: each part form-encoded first (RFC 6749 §2.3.1).
-            headers["Authorization"] = aiohttp.encode_basic_auth(
-                quote(provider.client_id, safe=""), quote(provider.client_secret, safe="")
-            )
+            pair = f"{quote(provider.client_id, safe='')}:{quote(provider.client_secret, safe='')}"
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
         else:
             form["client_assertion_type"] = ASSERTION_TYPE
             form["client_assertion"] = self.client_assertion(provider, metadata)
-        answer = await self._post_form(metadata.token_endpoint, form, headers)
+        answer = await self.http.post_form(metadata.token_endpoint, form, headers)
         id_token = answer.get("id_token")
         if not isinstance(id_token, str):
             raise OidcError("token_refused", f"{provider.name} sent no ID token")
@@ -237,7 +247,7 @@ class OidcClient:
         cached = self._keys.get(provider.issuer)
         if cached and not refresh and self.clock_s() - cached[0] < METADATA_TTL_S:
             return cached[1]
-        found = await self._get_json(metadata.jwks_uri)
+        found = await self.http.get_json(metadata.jwks_uri)
         try:
             keys = KeySet.import_key_set(
                 {"keys": [k for k in found.get("keys", []) if k.get("use", "sig") == "sig"]}
@@ -254,35 +264,6 @@ class OidcClient:
             path = Path(provider.private_key_file or "")
             self._private_keys[provider.id] = load_private_key(path)
         return self._private_keys[provider.id]
-
-    async def _get_json(self, url: str) -> dict[str, Any]:
-        try:
-            async with deadline_paused(), self.http.get(url, timeout=_timeout()) as response:
-                if response.status != 200:
-                    raise OidcError("provider_unreachable", f"{url} answered {response.status}")
-                found = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as e:
-            raise OidcError("provider_unreachable", f"cannot read {url}: {e}") from e
-        if not isinstance(found, dict):
-            raise OidcError("provider_unreachable", f"{url} did not answer a JSON object")
-        return found
-
-    async def _post_form(
-        self, url: str, form: dict[str, str], headers: dict[str, str]
-    ) -> dict[str, Any]:
-        try:
-            async with (
-                deadline_paused(),
-                self.http.post(url, data=form, headers=headers, timeout=_timeout()) as response,
-            ):
-                found = await response.json(content_type=None)
-                status = response.status
-        except (aiohttp.ClientError, TimeoutError, ValueError) as e:
-            raise OidcError("provider_unreachable", f"cannot reach {url}: {e}") from e
-        if status != 200 or not isinstance(found, dict):
-            error = found.get("error") if isinstance(found, dict) else None
-            raise OidcError("token_refused", f"the provider refused the code ({error or status})")
-        return found
 
 
 def load_private_key(path: Path) -> PrivateKey:
@@ -314,7 +295,3 @@ def _url(value: Any) -> str:
     if not isinstance(value, str) or not value.startswith(("https://", "http://")):
         raise ValueError(f"not a URL: {value!r}")
     return value
-
-
-def _timeout() -> aiohttp.ClientTimeout:
-    return aiohttp.ClientTimeout(total=HTTP_TIMEOUT_S)

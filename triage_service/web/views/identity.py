@@ -31,6 +31,7 @@ from triage_service.service.sessions import SignIn, open_session
 from triage_service.settings import Settings
 from triage_service.web.api import ApiRoutes
 from triage_service.web.auth import set_session_cookie
+from triage_service.web.provider_http import AiohttpProviders
 from triage_service.web.state import CLOCK, SETTINGS, STORE
 from triage_service.web.views.pages import HOME, render, safe_next
 
@@ -54,7 +55,7 @@ async def oidc_ctx(app: web.Application) -> AsyncIterator[None]:
     (if it signs in with one) is read now, so a bad key stops the start."""
     clock = app[CLOCK]
     async with aiohttp.ClientSession() as http:
-        client = OidcClient(http, clock_s=lambda: clock() / 1000)
+        client = OidcClient(AiohttpProviders(http), clock_s=lambda: clock() / 1000)
         for provider in app[SETTINGS].oidc_providers.values():
             try:
                 if provider.private_key_file:
