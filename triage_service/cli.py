@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     configure_logging(settings.log_format if parsed.command == "serve" else "text")
     # Each command imports what it runs, so an account command starts without the web
     # application, the report's renderer or the identity providers' client (in half the
-    # time: docs/performance.md "The test suite").
+    # import time: docs/performance.md, "The test suite's time").
     if parsed.command == "serve":
         from triage_service.web.command import serve
 
