@@ -8,6 +8,7 @@ default); `scripts/measure_network` runs it 20 times for the figures in the READ
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import statistics
@@ -146,14 +147,16 @@ async def pages(
     peer connections in window.peerConnections; what they log goes to `log`."""
     officer = await create_account(net_server.app, Role.OFFICER)
     clinician = await create_account(net_server.app, Role.CLINICIAN)
-    made = (
-        await netcall.signed_in(officer_browser, origin, officer.username, PASSWORD),
-        await netcall.signed_in(clinician_browser, origin, clinician.username, PASSWORD),
-    )
-    for page, role in zip(made, ("officer", "clinician"), strict=True):
-        keep_log(page, role, log)
+    made = []
+    for role, browser, user in (
+        ("officer", officer_browser, officer),
+        ("clinician", clinician_browser, clinician),
+    ):
+        logged = functools.partial(keep_log, role=role, log=log)
+        page = await netcall.signed_in(browser, origin, user.username, PASSWORD, logged)
         await page.context.add_init_script(netcall.KEEP_CONNECTIONS)
-    return made
+        made.append(page)
+    return made[0], made[1]
 
 
 async def connected_call(officer: Page, clinician: Page) -> float:

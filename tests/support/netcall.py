@@ -9,6 +9,7 @@ treated as secure so getUserMedia works. Used by tests/browser/test_networks.py 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,38 +96,40 @@ async def launch_in(driver: Playwright, ns: str, origin: str, directory: Path) -
     )
 
 
-# Each page's requests not yet finished (URL → when sent) and those that failed, for a
-# failure's message (`page_state`).
+# Each page's requests not yet finished (URL → when sent), for a failure's message
+# (`page_state`); what failed, the test's browser log shows (`keep_log`).
 UNFINISHED: dict[Page, dict[str, float]] = {}
-FAILED: dict[Page, list[str]] = {}
 
 
-def follow_requests(page: Page) -> None:
-    """Keep `page`'s unfinished and failed requests in UNFINISHED and FAILED."""
+def follow_unfinished(page: Page) -> None:
+    """Keep `page`'s requests not yet finished or failed in UNFINISHED."""
     unfinished = UNFINISHED.setdefault(page, {})
-    failed = FAILED.setdefault(page, [])
-
-    def fail(request: Request) -> None:
-        unfinished.pop(request.url, None)
-        failed.append(f"{request.url.rsplit('/', 1)[-1]}: {request.failure}")
 
     def sent(request: Request) -> None:
         unfinished[request.url] = time.monotonic()
 
-    def finished(request: Request) -> None:
+    def done(request: Request) -> None:
         unfinished.pop(request.url, None)
 
     page.on("request", sent)
-    page.on("requestfinished", finished)
-    page.on("requestfailed", fail)
+    page.on("requestfinished", done)
+    page.on("requestfailed", done)
 
 
-async def signed_in(browser: Browser, origin: str, username: str, password: str) -> Page:
-    """A new context on `origin` signed in through the sign-in page, on the role's home page."""
+async def signed_in(
+    browser: Browser,
+    origin: str,
+    username: str,
+    password: str,
+    watch: Callable[[Page], None] = lambda page: None,
+) -> Page:
+    """A new context on `origin` signed in through the sign-in page, on the role's home page;
+    `watch` is given the page before it loads anything (a test's `keep_log`)."""
     context = await browser.new_context(base_url=origin)
     await context.grant_permissions(["camera", "microphone"], origin=origin)
     page = await context.new_page()
-    follow_requests(page)
+    follow_unfinished(page)
+    watch(page)
     await page.goto("/")
     await page.get_by_test_id("login-username").fill(username)
     await page.get_by_test_id("login-password").fill(password)
@@ -166,12 +169,11 @@ PAGE_STATE = """() => ({
 
 async def page_state(page: Page) -> dict[str, Any]:
     """What `page` shows and has loaded, and the requests it still waits on (seconds since
-    each was sent) or saw fail, for a failure's message."""
+    each was sent), for a failure's message."""
     state: dict[str, Any] = await page.evaluate(PAGE_STATE)
     now = time.monotonic()
     unfinished = UNFINISHED.get(page, {})
     state["waiting_on"] = {url: round(now - sent, 1) for url, sent in unfinished.items()}
-    state["failed"] = FAILED.get(page, [])
     return state
 
 

@@ -21,7 +21,7 @@ class AiohttpProviders:
         self.session = session
 
     async def get_json(self, url: str) -> dict[str, Any]:
-        """The JSON object a GET of `url` answers with 200 (`provider_unreachable` else)."""
+        """`ProviderHttp.get_json`."""
         try:
             async with deadline_paused(), self.session.get(url, timeout=TIMEOUT) as response:
                 if response.status != 200:
@@ -36,8 +36,7 @@ class AiohttpProviders:
     async def post_form(
         self, url: str, form: dict[str, str], headers: dict[str, str]
     ) -> dict[str, Any]:
-        """The JSON object a form POST answers with 200 (`token_refused` for an answer that
-        is not, `provider_unreachable` for none)."""
+        """`ProviderHttp.post_form`."""
         try:
             async with (
                 deadline_paused(),
