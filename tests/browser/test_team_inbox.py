@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser
 
 from conftest import OUTCOME_FORM, SignInFactory, in_session
 
@@ -74,14 +75,18 @@ async def test_inbox_is_due_soonest_first_and_a_decline_needs_a_reason(
 
 
 async def test_a_new_referral_rings_and_reads_plainly(
-    server: TestServer, open_page: PageFactory, sign_in: SignInFactory
+    server: TestServer, open_page: PageFactory, sign_in: SignInFactory, full_browser: Browser
 ) -> None:
     """With the inbox open (notifications allowed), each new referral sounds (the tone hook),
     shows a notification, counts in the tab's title and is marked New until the page is
     touched; urgency B is marked apart from C (colour and a marker); its due time reads
     "in 4 h"; the team is named, not `crisis_team:default`."""
     page = await open_page(
-        server, "receiver", team="crisis_team:default", permissions=("notifications",)
+        server,
+        "receiver",
+        team="crisis_team:default",
+        permissions=("notifications",),
+        on=full_browser,
     )
     assert await page.get_by_test_id("team-name").text_content() == "Crisis team, Default board"
     await page.get_by_test_id("live-state").filter(has_text="Live.").wait_for()
