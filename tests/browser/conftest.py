@@ -1,8 +1,9 @@
-"""Browser fixtures: Debian's Chromium driven by Playwright, with fake camera and microphone.
+"""Browser fixtures: Debian's Chromium and its headless shell driven by Playwright, with fake
+camera and microphone.
 
-A worker's browser tests share one event loop, driver and Chromium (`SharedBrowsers`); each
-test gets contexts of its own. Pages sign in through the login route, as the sign-in page's
-script does (`sign_in_by_api`); the sign-in page has tests of its own.
+A worker's browser tests share one event loop, driver and browser of each kind (`KINDS`,
+`SharedBrowsers`); each test gets contexts of its own. Pages sign in through the login route,
+as the sign-in page's script does (`sign_in_by_api`); the sign-in page has tests of its own.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ PLAYING = """(testid) => {
 
 
 class SharedBrowsers:
-    """One event loop, one Playwright driver and one Chromium of each kind for all the browser
+    """One event loop, one Playwright driver and one browser of each kind (`KINDS`) for all the browser
     tests of a worker: starting the driver and a browser costs about 0.7 s of CPU, which a test
     of a few seconds paid every time. The pages `open_page` opens are kept tabs where they can
     be (`TabPool`); what else a test leaves (contexts, tasks) is closed when it ends."""
