@@ -85,8 +85,9 @@ PLAYING = """(testid) => {
 class SharedBrowsers:
     """One event loop, one Playwright driver and one browser of each kind (`KINDS`) for all the
     browser tests of a worker: starting the driver and a browser costs about 0.7 s of CPU,
-    which a test of a few seconds paid every time. The pages `open_page` opens are kept tabs where they can
-    be (`TabPool`); what else a test leaves (contexts, tasks) is closed when it ends."""
+    which a test of a few seconds paid every time. The pages `open_page` opens are kept tabs
+    where they can be (`TabPool`); what else a test leaves (contexts, tasks) is closed when it
+    ends."""
 
     def __init__(self) -> None:
         self.runner = asyncio.Runner()
