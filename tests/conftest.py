@@ -94,6 +94,10 @@ SLOW_FILES = frozenset(
 )
 REDIS_URL = os.environ.get("TRIAGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "correct horse battery"
+# The store deadline of the tests that freeze Redis (SIGSTOP): long enough for the sign-in
+# before the freeze and the calls after it on a loaded machine (0.5 s answered a sign-in 503 in
+# a whole run), short enough for the answers they wait out while it is frozen.
+FROZEN_STORE_DEADLINE_S = 2.0
 # One real argon2id hash for every test account: hashing per user would dominate run time.
 # Its parameters are light (they travel inside the hash), so each sign-in still runs the real
 # argon2id verification without the production cost of ~0.2 s per sign-in on a small machine.

@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 
 from conftest import (
+    FROZEN_STORE_DEADLINE_S,
     OUTCOME_FORM,
     REQUEST_FORM,
     ApiClient,
@@ -159,9 +160,7 @@ async def test_a_store_that_stops_answering_gives_503_then_recovers(
     embedded.append(frozen)
     url = await frozen.start()
     assert frozen.process is not None
-    # Long enough for the sign-in before the freeze and the create after it on a loaded
-    # machine (0.5 s answered a sign-in 503 in a whole run).
-    deadline_s = 2.0
+    deadline_s = FROZEN_STORE_DEADLINE_S
     settings = Settings(redis_url=url, key_prefix="frozen:", store_deadline_s=deadline_s)
     server = TestServer(create_app(settings))
     await server.start_server()

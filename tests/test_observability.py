@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from conftest import ApiClient, create_account, log_in
+from conftest import FROZEN_STORE_DEADLINE_S, ApiClient, create_account, log_in
 from live_server import free_port
 from triage_client.forms import request_form
 from triage_service.domain.codes import Role
@@ -112,9 +112,8 @@ async def test_every_503_carries_retry_after(
     """With the store frozen (SIGSTOP) and then gone (kill -9), /healthz, the console page
     and the API answer 503 with Retry-After."""
     process, port = own_redis
-    # Long enough for the sign-in before the freeze on a loaded machine (0.5 s was not: a
-    # whole run answered it 503), short enough for the eight answers after it.
-    settings = Settings(redis_url=f"redis://127.0.0.1:{port}/0", store_deadline_s=2.0)
+    url = f"redis://127.0.0.1:{port}/0"
+    settings = Settings(redis_url=url, store_deadline_s=FROZEN_STORE_DEADLINE_S)
     app = create_app(settings)
     server = TestServer(app)
     await asyncio.sleep(0.3)  # the server binds its port
