@@ -31,6 +31,7 @@ from triage_service.web.app import create_app
 
 SERVICE = "triage"
 BACK_WITHIN_S = 15.0
+LOAD_AFTER_BACK_S = 2.0  # the load goes on this long once requests succeed again
 
 
 def free_port() -> int:
@@ -128,19 +129,6 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
             "127.0.0.1",
             str(master),
         )
-    for n, port in enumerate(sentinel_ports):
-        conf = tmp_path / f"s{n}" / "sentinel.conf"
-        conf.parent.mkdir(parents=True)
-        conf.write_text(
-            f"port {port}\n"
-            f"sentinel monitor {SERVICE} 127.0.0.1 {master} 2\n"
-            f"sentinel down-after-milliseconds {SERVICE} 1000\n"
-            f"sentinel failover-timeout {SERVICE} 2000\n"
-            f"sentinel parallel-syncs {SERVICE} 1\n"
-        )
-        found.processes[f"sentinel{n}"] = start_redis(
-            f"sentinel{n}", conf.parent, str(conf), "--sentinel"
-        )
     master_client = aioredis.Redis(port=master, decode_responses=True)
     sentinel = aioredis.Redis(port=sentinel_ports[0], decode_responses=True)
 
@@ -159,6 +147,22 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
 
     try:
         await until(replicated, 60, "both replicas to be in sync")  # set-up, not the figure
+        # The sentinels start once the replicas are in sync: a sentinel learns of replicas
+        # from the master's INFO, read at once and then every 10 s, so sentinels started with
+        # the replicas waited 10 s for the second reading.
+        for n, port in enumerate(sentinel_ports):
+            conf = tmp_path / f"s{n}" / "sentinel.conf"
+            conf.parent.mkdir(parents=True)
+            conf.write_text(
+                f"port {port}\n"
+                f"sentinel monitor {SERVICE} 127.0.0.1 {master} 2\n"
+                f"sentinel down-after-milliseconds {SERVICE} 1000\n"
+                f"sentinel failover-timeout {SERVICE} 2000\n"
+                f"sentinel parallel-syncs {SERVICE} 1\n"
+            )
+            found.processes[f"sentinel{n}"] = start_redis(
+                f"sentinel{n}", conf.parent, str(conf), "--sentinel"
+            )
         await until(sentinels_agree, 30, "the sentinels to find each other and the replicas")
         yield found
     finally:
@@ -188,6 +192,10 @@ class Tally:
         killed = self.killed_at
         if 200 <= status < 300 and killed is not None and sent_at > killed and not self.back_at:
             self.back_at = time.monotonic()
+
+    def settled(self) -> bool:
+        """Whether the service has been back for LOAD_AFTER_BACK_S (the load may stop)."""
+        return self.back_at is not None and time.monotonic() > self.back_at + LOAD_AFTER_BACK_S
 
 
 async def retried(
@@ -227,9 +235,9 @@ async def account_once_writable(server: TestServer) -> User:
 
 
 async def one_pair(tally: Tally, officer: ApiClient, clinician: ApiClient, stop_at: float) -> None:
-    """Requests, accepts and outcomes in a loop until `stop_at`, recording what was
-    acknowledged."""
-    while time.monotonic() < stop_at:
+    """Requests, accepts and outcomes in a loop until `stop_at` or the service has been back
+    a while, recording what was acknowledged."""
+    while time.monotonic() < stop_at and not tally.settled():
         status, created = await retried(
             tally, officer, "/api/v1/requests", REQUEST_FORM, secrets.token_hex(8), stop_at
         )
