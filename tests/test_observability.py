@@ -134,13 +134,17 @@ async def test_every_503_carries_retry_after(
 
 
 async def expect_503s(client: TestClient[Any, Any]) -> None:
-    """/healthz, /console, /api/v1/me and sign-in each answer 503 with a Retry-After header."""
+    """/healthz, /console, /api/v1/me and sign-in each answer 503 with a Retry-After header
+    (asked at once: against a frozen store each waits out the deadline)."""
+
+    async def answered(method: str, path: str, body: dict[str, str] | None = None) -> None:
+        async with client.request(method, path, json=body, allow_redirects=False) as r:
+            assert r.status == 503, (path, r.status)  # sign-in's store calls keep the deadline
+            assert int(r.headers["Retry-After"]) > 0, path
+
+    credentials = {"username": "nobody", "password": "long enough"}
     async with asyncio.timeout(30):
-        for path in ("/healthz", "/console", "/api/v1/me"):
-            async with client.get(path, allow_redirects=False) as r:
-                assert r.status == 503, (path, r.status)
-                assert int(r.headers["Retry-After"]) > 0, path
-        credentials = {"username": "nobody", "password": "long enough"}
-        async with client.post("/api/v1/login", json=credentials) as r:
-            assert r.status == 503, "sign-in's own store calls keep their deadline"
-            assert int(r.headers["Retry-After"]) > 0
+        await asyncio.gather(
+            *(answered("GET", path) for path in ("/healthz", "/console", "/api/v1/me")),
+            answered("POST", "/api/v1/login", credentials),
+        )
