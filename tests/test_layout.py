@@ -101,7 +101,7 @@ def test_the_service_imports_no_test_or_tool_code() -> None:
     assert found == set()
 
 
-def test_no_module_of_the_service_is_over_400_lines() -> None:
+def test_no_module_of_the_service_client_or_tools_is_over_400_lines() -> None:
     """Every module of the service package, the client and the tools is at most 400 lines
     long."""
     long = {
