@@ -5,6 +5,7 @@ the alarm check each sweep runs costs the same round trips however many requests
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -21,7 +22,9 @@ from triage_client.forms import SHORT_OUTCOME_FORM, request_form
 from triage_service.domain.codes import Availability, Role
 from triage_service.domain.models import OutcomeForm, RequestForm
 from triage_service.domain.users import User
+from triage_service.live.foreground import Foreground
 from triage_service.live.hub import Hub
+from triage_service.live.queue_news import YIELD_EVERY
 from triage_service.live.wakeups import BroadcastPace, Dispatcher
 from triage_service.service import alarms, lifecycle, presence, records
 from triage_service.settings import Settings
@@ -340,3 +343,49 @@ def test_back_to_back_changes_get_at_most_their_share_of_the_loop() -> None:
         busy += 0.05
         pace.spent(0.05, now)
     assert 0.2 * 60.0 - 0.05 <= busy <= 0.2 * 60.0 + 0.25 + 0.05 + 1e-9
+
+
+async def test_a_broadcast_gives_way_to_a_request_being_served_and_then_goes_on(
+    store: Store, settings: Settings
+) -> None:
+    """A broadcast to 40 waiting officers that finds a request being served here sends no
+    more officer messages until it is answered (at most `YIELD_EVERY` went before), then
+    tells everyone; and however long a request takes, the broadcast waits at most
+    `give_way_max_s` at each point, so it is never held up for good."""
+    scene = Scene(store, settings)
+    await scene.clinician("")
+    await scene.officers_waiting(40, ("leith", "govan"))
+    sockets = [socket for _, socket in scene.officers.values()]
+
+    def told() -> int:
+        return sum(1 for s in sockets for m in s.messages if m["type"] == "queue.changed")
+
+    foreground = scene.dispatcher.foreground = Foreground(give_way_max_s=60.0)
+    with foreground.serving():  # a request arrives as the broadcast starts
+        broadcast = asyncio.create_task(scene.dispatcher.broadcast_queue())
+        await asyncio.sleep(0.2)
+        assert told() <= YIELD_EVERY
+        assert not broadcast.done()
+    await asyncio.wait_for(broadcast, 2.0)
+    assert told() == 40
+
+    scene.dispatcher.foreground = Foreground(give_way_max_s=0.001)
+    with scene.dispatcher.foreground.serving():  # a request that outlasts the broadcast
+        await asyncio.wait_for(scene.dispatcher.broadcast_queue(), 2.0)
+    assert told() == 80
+
+
+async def test_give_way_is_immediate_with_nothing_served_and_waits_while_something_is() -> None:
+    """Nothing served: `give_way` only yields; one request served: it returns once that is
+    answered, or after `give_way_max_s`, whichever comes first."""
+    foreground = Foreground(give_way_max_s=60.0)
+    await asyncio.wait_for(foreground.give_way(), 0.5)
+    with foreground.serving():
+        waiting = asyncio.create_task(foreground.give_way())
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+    await asyncio.wait_for(waiting, 0.5)
+    assert foreground.serving_now == 0
+    capped = Foreground(give_way_max_s=0.01)
+    with capped.serving():
+        await asyncio.wait_for(capped.give_way(), 0.5)

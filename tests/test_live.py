@@ -7,12 +7,24 @@ import json
 
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from conftest import PASSWORD, REQUEST_FORM, ApiClient, SignInFactory, create_account
+from conftest import (
+    PASSWORD,
+    REQUEST_FORM,
+    ApiClient,
+    SignInFactory,
+    create_account,
+    log_in,
+    started,
+)
 from support.sockets import connect
 from triage_service.domain.codes import Role
+from triage_service.settings import Settings
+from triage_service.web.app import create_app
+from triage_service.web.background import DISPATCHER, FOREGROUND
 
 
 async def test_created_reaches_clinicians_and_supervisors_not_other_officers(
@@ -114,3 +126,31 @@ async def test_two_instances_behave_as_one(server: TestServer, second_server: Te
         await s.close()
     await officer.client.close()
     await clinician.client.close()
+
+
+async def test_requests_being_served_count_as_foreground_and_open_sockets_do_not(
+    settings: Settings, redis_client: aioredis.Redis
+) -> None:
+    """What the queue broadcast gives way to: a request counts while it is served; a live
+    socket, open for hours, does not (or the broadcast would always wait); the wake-up
+    dispatcher counts with the same count."""
+    app = create_app(settings)
+    seen: list[int] = []
+
+    async def probe(request: web.Request) -> web.Response:
+        seen.append(request.app[FOREGROUND].serving_now)
+        return web.Response()
+
+    app.router.add_get("/probe", probe)
+    server = await started(app, 0)
+    try:
+        clinician = await log_in(server, await create_account(app, Role.CLINICIAN))
+        socket = await connect(clinician)
+        await clinician.client.get("/probe")
+        assert seen == [1]
+        assert app[FOREGROUND].serving_now == 0
+        assert app[DISPATCHER].foreground is app[FOREGROUND]
+        await socket.close()
+        await clinician.client.close()
+    finally:
+        await server.close()

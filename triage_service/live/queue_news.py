@@ -17,6 +17,7 @@ from triage_service.domain.codes import Availability, RequestStatus, Role
 from triage_service.domain.safety import fallback_reason
 from triage_service.domain.times import Clock
 from triage_service.domain.users import User
+from triage_service.live.foreground import Foreground
 from triage_service.live.hub import Hub
 from triage_service.live.waiting import Estimator, Waiting, WaitingState
 from triage_service.service import records
@@ -26,7 +27,7 @@ from triage_service.store import QueueState, Request
 from triage_service.store.store import Store
 
 log = logging.getLogger(__name__)
-YIELD_EVERY = 8  # officer messages sent between yields, so other wake-ups are not held up
+YIELD_EVERY = 8  # officer messages sent between giving way to requests and wake-ups
 
 
 class QueueNews:
@@ -41,8 +42,11 @@ class QueueNews:
         phone_fallback: str,
         fallback_after_s: Mapping[int, int] | None = None,
         areas: AreaDirectory | None = None,
+        foreground: Foreground | None = None,
     ) -> None:
         self.store = store
+        # What the broadcast gives way to: this instance's requests and wake-ups.
+        self.foreground = foreground or Foreground()
         self.hub = hub
         self.clock = clock
         self.phone_fallback = phone_fallback
@@ -167,7 +171,7 @@ class QueueNews:
             if self.told.get(request_id) != (position, history.on_duty, reason):
                 changed[request_id] = place
             if position % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
+                await self.foreground.give_way()
         return changed
 
     async def _send_changed(self, places: dict[str, WaitingPlace], now: int) -> None:
@@ -181,7 +185,7 @@ class QueueNews:
             if record.status is RequestStatus.WAITING:
                 await self._send_full(record.officer_id, record, (places[record.id], now))
             if sent % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
+                await self.foreground.give_way()
 
     async def _owners(self, ids: list[str]) -> list[Waiting]:
         """Officer, creation, expiry and priority of each request, read from Redis only once."""

@@ -17,6 +17,7 @@ from triage_service.domain.areas import AreaDirectory
 from triage_service.domain.codes import STATS_ROLES, RequestStatus, Role
 from triage_service.domain.times import Clock
 from triage_service.domain.users import User
+from triage_service.live.foreground import Foreground
 from triage_service.live.hub import Hub
 from triage_service.live.queue_news import QueueNews
 from triage_service.live.transfers import tell_transfer
@@ -68,6 +69,7 @@ class Dispatcher(QueueNews):
         phone_fallback: str,
         fallback_after_s: Mapping[int, int] | None = None,
         areas: AreaDirectory | None = None,
+        foreground: Foreground | None = None,
     ) -> None:
         super().__init__(
             store,
@@ -76,6 +78,7 @@ class Dispatcher(QueueNews):
             phone_fallback=phone_fallback,
             fallback_after_s=fallback_after_s,
             areas=areas,
+            foreground=foreground,
         )
         # request id → who else is in its call, as read for the wake-ups being served.
         self.others: dict[str, list[str]] = {}
@@ -336,7 +339,8 @@ async def _serve_wakes(dispatcher: Dispatcher, pubsub: PubSub) -> None:
         batch = [message["data"]]
         while len(batch) < BATCH_MAX and (more := await pubsub.get_message(timeout=0.0)):
             batch.append(more["data"])
-        await dispatcher.dispatch_batch(batch)
+        with dispatcher.foreground.serving():
+            await dispatcher.dispatch_batch(batch)
 
 
 class BroadcastPace:

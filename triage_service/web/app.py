@@ -8,6 +8,7 @@ import logging
 from aiohttp import web
 
 from triage_service.domain.times import Clock, wall_clock_ms
+from triage_service.live.foreground import Foreground
 from triage_service.live.hub import Hub
 from triage_service.settings import Settings
 from triage_service.tasks import Supervisor
@@ -16,8 +17,10 @@ from triage_service.web.api import ENDPOINTS, ApiRoutes
 from triage_service.web.assets import add_asset_routes
 from triage_service.web.auth import session_middleware
 from triage_service.web.background import (
+    FOREGROUND,
     alerts_ctx,
     echo_peers_ctx,
+    foreground_middleware,
     leases_ctx,
     redis_ctx,
     stats_push_ctx,
@@ -92,6 +95,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
+            foreground_middleware,
             request_id_middleware,
             metrics_middleware,
             compression_middleware,
@@ -106,6 +110,7 @@ def create_app(settings: Settings, *, clock: Clock = wall_clock_ms) -> web.Appli
     app[CLOCK] = clock
     app[METRICS] = Metrics()
     app[HUB] = Hub()
+    app[FOREGROUND] = Foreground()
     app[TASKS] = Supervisor()
     app[DRAINING] = asyncio.Event()
     app[JINJA] = jinja_environment()

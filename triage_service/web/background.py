@@ -1,13 +1,15 @@
 """Background work for the life of the app: one cleanup context per resource, each started
-when the app starts and stopped (cancelled and awaited) when it stops."""
+when the app starts and stopped (cancelled and awaited) when it stops; and the foreground
+(HTTP requests) the queue broadcast gives way to."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
 import aiohttp
-from aiohttp import web
+from aiohttp import hdrs, web
 
+from triage_service.live.foreground import Foreground
 from triage_service.live.leases import renew_forever
 from triage_service.live.stats_push import push_forever
 from triage_service.live.wakeups import Dispatcher, broadcast_queue_changes, listen
@@ -18,9 +20,21 @@ from triage_service.store import EmbeddedRedis, Store, connect
 from triage_service.store.store import follow_master
 from triage_service.tasks import stop_task
 from triage_service.web.alerts import Escalator, escalate_forever
+from triage_service.web.errors import Handler
 from triage_service.web.state import CLOCK, ECHO_PEERS, EMBEDDED, HUB, SETTINGS, STORE, TASKS
 
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+FOREGROUND = web.AppKey("foreground", Foreground)
+
+
+@web.middleware
+async def foreground_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count the request as served in the foreground while it is (a live socket, open for
+    hours, is not a request being served)."""
+    if request.headers.get(hdrs.UPGRADE):
+        return await handler(request)
+    with request.app[FOREGROUND].serving():
+        return await handler(request)
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -77,6 +91,7 @@ async def wakeups_ctx(app: web.Application) -> AsyncIterator[None]:
         phone_fallback=settings.phone_fallback,
         fallback_after_s=settings.fallback_thresholds,
         areas=settings.areas,
+        foreground=app[FOREGROUND],
     )
     app[DISPATCHER] = dispatcher
     tasks = [
