@@ -13,6 +13,7 @@ from triage_client.forms import SHORT_OUTCOME_FORM, SHORT_REQUEST_FORM
 from triage_service.domain.codes import Role
 from triage_tools.bench.figures import ratios, summary_ms
 from triage_tools.bench.harness import Bench, LiveSocket, bounded, is_created, is_updated
+from triage_tools.bench.listeners import Listeners
 
 PAUSE_S = 0.06  # after a round, its coalesced queue broadcast goes out; the same before each
 
@@ -26,11 +27,12 @@ class Staff:
     officer: ServiceClient
     officer_socket: LiveSocket
     waiting: list[tuple[ServiceClient, str]]
-    waiting_sockets: list[LiveSocket]
+    waiting_sockets: Listeners  # in a process of their own, as on phones of their own
 
     async def close_officers(self) -> None:
         """Close the officers' sockets (the clinicians stay connected to the end)."""
-        await asyncio.gather(*(s.close() for s in (self.officer_socket, *self.waiting_sockets)))
+        await self.officer_socket.close()
+        await self.waiting_sockets.close()
 
     async def close(self) -> None:
         """Close every socket still open."""
@@ -56,7 +58,7 @@ async def staff_up(bench: Bench, clinicians: int, waiting: int) -> Staff:
         officer,
         await LiveSocket.open(officer),
         [(s, r["id"]) for s, r in zip(queue_officers, created, strict=True)],
-        await bounded(32, (LiveSocket.open(s, keep=False) for s in queue_officers)),
+        await Listeners.start(bench.pool.base_url, [s.token or "" for s in queue_officers]),
     )
     await asyncio.sleep(0.5)
     return staff
