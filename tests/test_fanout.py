@@ -22,6 +22,7 @@ from triage_client.forms import SHORT_OUTCOME_FORM, request_form
 from triage_service.domain.codes import Availability, Role
 from triage_service.domain.models import OutcomeForm, RequestForm
 from triage_service.domain.users import User
+from triage_service.live import queue_news
 from triage_service.live.foreground import Foreground
 from triage_service.live.hub import Hub
 from triage_service.live.queue_news import YIELD_EVERY
@@ -346,12 +347,13 @@ def test_back_to_back_changes_get_at_most_their_share_of_the_loop() -> None:
 
 
 async def test_a_broadcast_gives_way_to_a_request_being_served_and_then_goes_on(
-    store: Store, settings: Settings
+    store: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A broadcast to 40 waiting officers that finds a request being served here sends no
     more officer messages until it is answered (at most `YIELD_EVERY` went before), then
-    tells everyone; and however long a request takes, the broadcast waits at most
-    `give_way_max_s` at each point, so it is never held up for good."""
+    tells everyone; and however long a request takes, the broadcast gives way at most
+    `give_way_max_s` at each point and `GIVE_WAY_BUDGET_S` in all, so a steady load never
+    holds it up for long."""
     scene = Scene(store, settings)
     await scene.clinician("")
     await scene.officers_waiting(40, ("leith", "govan"))
@@ -360,6 +362,7 @@ async def test_a_broadcast_gives_way_to_a_request_being_served_and_then_goes_on(
     def told() -> int:
         return sum(1 for s in sockets for m in s.messages if m["type"] == "queue.changed")
 
+    monkeypatch.setattr(queue_news, "GIVE_WAY_BUDGET_S", 60.0)
     foreground = scene.dispatcher.foreground = Foreground(give_way_max_s=60.0)
     with foreground.serving():  # a request arrives as the broadcast starts
         broadcast = asyncio.create_task(scene.dispatcher.broadcast_queue())
@@ -374,18 +377,27 @@ async def test_a_broadcast_gives_way_to_a_request_being_served_and_then_goes_on(
         await asyncio.wait_for(scene.dispatcher.broadcast_queue(), 2.0)
     assert told() == 80
 
+    monkeypatch.setattr(queue_news, "GIVE_WAY_BUDGET_S", 0.05)
+    scene.dispatcher.foreground = Foreground(give_way_max_s=60.0)
+    with scene.dispatcher.foreground.serving():  # a steady load: the budget runs out
+        await asyncio.wait_for(scene.dispatcher.broadcast_queue(), 2.0)
+    assert told() == 120
+    assert 0.05 <= scene.dispatcher.gave_way_s < 0.5
+
 
 async def test_give_way_is_immediate_with_nothing_served_and_waits_while_something_is() -> None:
     """Nothing served: `give_way` only yields; one request served: it returns once that is
-    answered, or after `give_way_max_s`, whichever comes first."""
+    answered, or after `give_way_max_s` or the budget, whichever comes first, with the time
+    it waited."""
     foreground = Foreground(give_way_max_s=60.0)
-    await asyncio.wait_for(foreground.give_way(), 0.5)
+    assert await asyncio.wait_for(foreground.give_way(60.0), 0.5) == 0.0
     with foreground.serving():
-        waiting = asyncio.create_task(foreground.give_way())
+        waiting = asyncio.create_task(foreground.give_way(60.0))
         await asyncio.sleep(0.05)
         assert not waiting.done()
-    await asyncio.wait_for(waiting, 0.5)
+    assert 0.04 < await asyncio.wait_for(waiting, 0.5) < 0.5
     assert foreground.serving_now == 0
     capped = Foreground(give_way_max_s=0.01)
     with capped.serving():
-        await asyncio.wait_for(capped.give_way(), 0.5)
+        assert await asyncio.wait_for(capped.give_way(60.0), 0.5) < 0.5
+        assert await asyncio.wait_for(foreground.give_way(0.0), 0.5) == 0.0

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 
-GIVE_WAY_MAX_S = 0.005  # the longest a broadcast waits at one point: busy, it still goes on
+GIVE_WAY_MAX_S = 0.005  # the longest bulk work waits at one point: busy, it still goes on
 
 
 class Foreground:
@@ -32,11 +32,15 @@ class Foreground:
             if not self.serving_now:
                 self._quiet.set()
 
-    async def give_way(self) -> None:
-        """Let whatever is ready run, then wait (at most `give_way_max_s`) while anything
-        is being served."""
+    async def give_way(self, budget_s: float) -> float:
+        """Let whatever is ready run, then, while anything is being served, wait until it is
+        answered, at most `give_way_max_s` and at most `budget_s`; the seconds waited."""
         await asyncio.sleep(0)
-        if self.serving_now:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.give_way_max_s):
-                    await self._quiet.wait()
+        if not self.serving_now or budget_s <= 0:
+            return 0.0
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(min(self.give_way_max_s, budget_s)):
+                await self._quiet.wait()
+        return loop.time() - started

@@ -28,6 +28,8 @@ from triage_service.store.store import Store
 
 log = logging.getLogger(__name__)
 YIELD_EVERY = 8  # officer messages sent between giving way to requests and wake-ups
+# The longest one broadcast gives way in all: under a steady load it still goes out at once.
+GIVE_WAY_BUDGET_S = 0.02
 
 
 class QueueNews:
@@ -45,8 +47,10 @@ class QueueNews:
         foreground: Foreground | None = None,
     ) -> None:
         self.store = store
-        # What the broadcast gives way to: this instance's requests and wake-ups.
+        # What the broadcast gives way to (this instance's requests and wake-ups), and how
+        # long the broadcast under way has given way.
         self.foreground = foreground or Foreground()
+        self.gave_way_s = 0.0
         self.hub = hub
         self.clock = clock
         self.phone_fallback = phone_fallback
@@ -96,7 +100,7 @@ class QueueNews:
         those of their boards), and each waiting officer their position and honest wait
         from the clinicians the request is offered to; an officer whose position, clinicians
         on duty or fallback changed also gets the whole request (`request.updated`)."""
-        now = self.clock()
+        now, self.gave_way_s = self.clock(), 0.0
         ids, queue = await self.store.requests.queue()
         owners = await self._owners(ids)
         base = queue_counts(owners, now)
@@ -171,7 +175,7 @@ class QueueNews:
             if self.told.get(request_id) != (position, history.on_duty, reason):
                 changed[request_id] = place
             if position % YIELD_EVERY == 0:
-                await self.foreground.give_way()
+                await self._give_way()
         return changed
 
     async def _send_changed(self, places: dict[str, WaitingPlace], now: int) -> None:
@@ -185,7 +189,11 @@ class QueueNews:
             if record.status is RequestStatus.WAITING:
                 await self._send_full(record.officer_id, record, (places[record.id], now))
             if sent % YIELD_EVERY == 0:
-                await self.foreground.give_way()
+                await self._give_way()
+
+    async def _give_way(self) -> None:
+        """Let the requests and wake-ups being served go first, within the budget left."""
+        self.gave_way_s += await self.foreground.give_way(GIVE_WAY_BUDGET_S - self.gave_way_s)
 
     async def _owners(self, ids: list[str]) -> list[Waiting]:
         """Officer, creation, expiry and priority of each request, read from Redis only once."""
