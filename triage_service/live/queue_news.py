@@ -28,7 +28,7 @@ from triage_service.store.store import Store
 
 log = logging.getLogger(__name__)
 YIELD_EVERY = 8  # officer messages sent between giving way to requests and wake-ups
-# The longest one broadcast gives way in all: under a steady load it still goes out at once.
+# The longest one broadcast gives way in all: under a steady load it is late by at most this.
 GIVE_WAY_BUDGET_S = 0.02
 
 
