@@ -28,6 +28,7 @@ import redis.asyncio.connection as connection
 from aiohttp import web_ws
 
 OUT_ENV = "BENCH_COUNT_OUT"
+PROFILES_ENV = "BENCH_COUNT_PROFILES"  # a directory: each count's cProfile is kept there
 
 
 class Counters:
@@ -67,6 +68,8 @@ class Counters:
             "python_calls_not_builtin": python,
             "cpu_ms": round(cpu_s * 1000, 2),
         }
+        if keep := os.environ.get(PROFILES_ENV):
+            self.profile.dump_stats(Path(keep) / f"{time.time_ns()}.prof")
         self.out.write_text(json.dumps(found))
 
     def collected(self, phase: str, info: dict[str, int]) -> None:

@@ -12,6 +12,9 @@ two messages, outcome). Prints one JSON object. CPU times depend on the machine'
 counts do not (but for the queue broadcasts, whose number follows the timing).
 
     scripts/bench_counts [--waiting 200] [--rounds 40]
+
+With BENCH_COUNT_PROFILES=DIR each counted operation's cProfile is also kept in DIR (one
+`.prof` file each, in the order above), to be read with `pstats`.
 """
 
 from __future__ import annotations

@@ -69,6 +69,30 @@ def verdicts(results: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def throughput_rows(t: dict[str, Any], floor: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """The lifecycle throughput's rows, and what a /healthz costs the server beside one."""
+    busy = next(v for k, v in t.items() if k.startswith("with_"))
+    for label, f in (("lifecycles per second", t), ("  ... with the queue full", busy)):
+        yield (
+            label,
+            f"{f['lifecycles_per_s']}",
+            f"{f['pairs']} pairs, {f['server_cpu_ms_per_lifecycle']} ms server CPU each, "
+            f"notify right after {f['notify_right_after_ms']} ms, "
+            f"host probe {f['host_probe_ms'][0]}/{f['host_probe_ms'][1]} ms; "
+            f"cpu % server {f['cpu_pct']['server']} bench {f['cpu_pct']['bench']} "
+            f"redis {f['cpu_pct']['redis']} others {f['cpu_pct']['other_processes']}",
+        )
+    healthz_cpu, healthz = t.get("server_cpu_ms_per_healthz"), floor.get("healthz_ms", {})
+    if healthz_cpu and healthz:
+        yield (
+            "server CPU per /healthz",
+            f"{healthz_cpu:.3f} ms",
+            f"a lifecycle is {t['server_cpu_ms_per_lifecycle'] / healthz_cpu:.1f} of them; "
+            f"its 5 requests at that alone are x{5 * healthz_cpu / healthz['p50']:.2f} "
+            "the /healthz p50",
+        )
+
+
 def table_rows(r: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
     """(figure, value, note) rows for the readable table."""
     floor = r.get("floor", {})
@@ -95,18 +119,7 @@ def table_rows(r: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
                 f"healthz ({f['ratio_back_to_back']['p99_to_healthz']}x back to back)",
             )
     if "throughput" in r:
-        t = r["throughput"]
-        busy = next(v for k, v in t.items() if k.startswith("with_"))
-        for label, f in (("lifecycles per second", t), ("  ... with the queue full", busy)):
-            yield (
-                label,
-                f"{f['lifecycles_per_s']}",
-                f"{f['pairs']} pairs, {f['server_cpu_ms_per_lifecycle']} ms server CPU each, "
-                f"notify right after {f['notify_right_after_ms']} ms, "
-                f"host probe {f['host_probe_ms'][0]}/{f['host_probe_ms'][1]} ms; "
-                f"cpu % server {f['cpu_pct']['server']} bench {f['cpu_pct']['bench']} "
-                f"redis {f['cpu_pct']['redis']} others {f['cpu_pct']['other_processes']}",
-            )
+        yield from throughput_rows(r["throughput"], floor)
     if "call_setup" in r and "median_ms" in r["call_setup"]:
         yield ("call setup (accept → data channel)", f"{r['call_setup']['median_ms']} ms", "median")
     if "capacity" in r:

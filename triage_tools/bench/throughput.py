@@ -136,6 +136,18 @@ async def measure_throughput(
     }
 
 
+async def healthz_cpu_ms(bench: Bench, times: int = 1000) -> float:
+    """The server's CPU for one GET /healthz, back to back (the HTTP handling and middlewares
+    every request has, and a Redis PING), in the same scene as the lifecycles; `times` of
+    them so that the kernel's 10 ms ticks are small beside the whole."""
+    for _ in range(50):
+        await bench.pool.healthz()
+    before = cpu_seconds(bench.deployment.server_pid)
+    for _ in range(times):
+        await bench.pool.healthz()
+    return round((cpu_seconds(bench.deployment.server_pid) - before) * 1000 / times, 3)
+
+
 async def measure_both_throughputs(bench: Bench, staff: Staff) -> None:
     """Lifecycle throughput with the latency phases' requests still waiting, then without."""
     args = bench.args
@@ -152,6 +164,7 @@ async def measure_both_throughputs(bench: Bench, staff: Staff) -> None:
             bench, staff, pairs, args.throughput_seconds
         )
     bench.results["throughput"][f"with_{args.waiting}_waiting"] = busy_queue
+    bench.results["throughput"]["server_cpu_ms_per_healthz"] = await healthz_cpu_ms(bench)
     await asyncio.gather(*(s.close() for s in pairs.sockets))
 
 
