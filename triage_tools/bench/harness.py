@@ -93,6 +93,7 @@ class LiveSocket:
         self.ws = ws
         self.keep = keep
         self.inbox: list[tuple[float, dict[str, Any]]] = []
+        self.frames = 0  # text frames received, kept or not
         self._arrived = asyncio.Event()
         self._reader = asyncio.create_task(self._read(), name="bench-socket")
 
@@ -104,6 +105,7 @@ class LiveSocket:
     async def _read(self) -> None:
         async for msg in self.ws:
             arrived = time.perf_counter()
+            self.frames += msg.type is aiohttp.WSMsgType.TEXT
             if msg.type is aiohttp.WSMsgType.TEXT and self.keep:
                 self.inbox.append((arrived, json.loads(msg.data)))
                 self._arrived.set()

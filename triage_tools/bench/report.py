@@ -83,14 +83,26 @@ def throughput_rows(t: dict[str, Any], floor: dict[str, Any]) -> Iterator[tuple[
             f"redis {f['cpu_pct']['redis']} others {f['cpu_pct']['other_processes']}",
         )
     healthz_cpu, healthz = t.get("server_cpu_ms_per_healthz"), floor.get("healthz_ms", {})
-    if healthz_cpu and healthz:
-        yield (
-            "server CPU per /healthz",
-            f"{healthz_cpu:.3f} ms",
-            f"a lifecycle is {t['server_cpu_ms_per_lifecycle'] / healthz_cpu:.1f} of them; "
-            f"its 5 requests at that alone are x{5 * healthz_cpu / healthz['p50']:.2f} "
-            "the /healthz p50",
-        )
+    if not healthz_cpu or not healthz:
+        return
+    yield (
+        "server CPU per /healthz",
+        f"{healthz_cpu:.3f} ms",
+        f"a lifecycle is {t['server_cpu_ms_per_lifecycle'] / healthz_cpu:.1f} of them",
+    )
+    least, bare = t["lifecycle_floor_ms"], t["stack_floor"]
+    yield (
+        "a lifecycle at the least",
+        f"{least['service_requests']:.2f} ms",
+        f"x{least['service_requests'] / healthz['p50']:.2f} /healthz p50: 5 requests at a "
+        f"/healthz's CPU and a second Redis round trip, {t['frames_per_lifecycle']} frames",
+    )
+    yield (
+        "  ... on the bare stack",
+        f"{least['bare_stack']:.2f} ms",
+        f"x{least['bare_stack'] / healthz['p50']:.2f}: aiohttp POST with 2 Redis round trips "
+        f"{bare['post_2_redis_us']} us, a frame {bare['frame_in_bursts_us']} us",
+    )
 
 
 def table_rows(r: dict[str, Any]) -> Iterator[tuple[str, str, str]]:

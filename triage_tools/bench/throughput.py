@@ -26,6 +26,7 @@ from triage_tools.bench.harness import (
     profiled,
 )
 from triage_tools.bench.latency import Staff
+from triage_tools.bench.stack_floor import run as stack_floor
 
 
 async def lifecycle_loop(
@@ -96,6 +97,8 @@ async def measure_throughput(
     done: list[tuple[float, float]] = []
     pids = [bench.deployment.server_pid, *filter(None, [bench.deployment.redis_pid])]
 
+    sockets = [*staff.clinician_sockets, staff.officer_socket, *pairs.sockets]
+
     def cpu_now() -> list[float]:
         return [*map(cpu_seconds, pids), time.process_time(), machine_cpu_seconds()]
 
@@ -107,10 +110,11 @@ async def measure_throughput(
         for o, c in zip(pairs.officers, pairs.clinicians, strict=True)
     ]
     await asyncio.sleep(warmup)
-    cpu_before = cpu_now()
+    cpu_before, frames_before = cpu_now(), sum(s.frames for s in sockets)
     await asyncio.gather(*loops)
     elapsed = time.perf_counter() - window[0]
     used = [100 * (a - b) / elapsed for a, b in zip(cpu_now(), cpu_before, strict=True)]
+    frames = sum(s.frames for s in sockets) - frames_before
     counted = [end - begin for begin, end in done if window[0] <= end <= window[1]]
     lag = await live_lag_ms(bench, staff)
     return {
@@ -122,6 +126,9 @@ async def measure_throughput(
         "lifecycles_per_s": round(len(counted) / seconds, 1),
         "server_cpu_ms_per_lifecycle": round(10 * used[0] * elapsed / max(1, len(counted)), 2),
         "http_requests_per_s": round(5 * len(counted) / seconds, 1),
+        # Received by the clinicians', the officer's and the pairs' sockets (not the waiting
+        # officers', read by their own process).
+        "frames_per_lifecycle": round(frames / max(1, len(counted)), 1),
         "lifecycle_ms": summary_ms(counted),
         "per_second": [
             sum(1 for _, end in done if window[0] + i <= end < window[0] + i + 1)
@@ -136,7 +143,7 @@ async def measure_throughput(
     }
 
 
-async def healthz_cpu_ms(bench: Bench, times: int = 1000) -> float:
+async def healthz_cpu_ms(bench: Bench, times: int = 3000) -> float:
     """The server's CPU for one GET /healthz, back to back (the HTTP handling and middlewares
     every request has, and a Redis PING), in the same scene as the lifecycles; `times` of
     them so that the kernel's 10 ms ticks are small beside the whole."""
@@ -164,8 +171,28 @@ async def measure_both_throughputs(bench: Bench, staff: Staff) -> None:
             bench, staff, pairs, args.throughput_seconds
         )
     bench.results["throughput"][f"with_{args.waiting}_waiting"] = busy_queue
-    bench.results["throughput"]["server_cpu_ms_per_healthz"] = await healthz_cpu_ms(bench)
+    t = bench.results["throughput"]
+    t["server_cpu_ms_per_healthz"] = await healthz_cpu_ms(bench)
+    log("the bare stack's floor: aiohttp and redis-py without the service")
+    t["stack_floor"] = await stack_floor(bench.deployment.redis_url)
+    t["lifecycle_floor_ms"] = lifecycle_floor_ms(t)
     await asyncio.gather(*(s.close() for s in pairs.sockets))
+
+
+def lifecycle_floor_ms(t: dict[str, Any]) -> dict[str, float]:
+    """The least a lifecycle (5 requests, each with at least two Redis round trips: its
+    session and its change, and the frames its sockets received) can cost the server: on the
+    bare stack, and with each request costing what a /healthz costs the service (its
+    middlewares, one round trip) and its second round trip."""
+    bare = t["stack_floor"]
+    frames_ms = t["frames_per_lifecycle"] * bare["frame_in_bursts_us"] / 1000
+    second_trip_ms = (bare["post_2_redis_us"] - bare["post_1_redis_us"]) / 1000
+    return {
+        "bare_stack": round(5 * bare["post_2_redis_us"] / 1000 + frames_ms, 3),
+        "service_requests": round(
+            5 * (t["server_cpu_ms_per_healthz"] + second_trip_ms) + frames_ms, 3
+        ),
+    }
 
 
 async def cancel_waiting(bench: Bench, staff: Staff) -> None:
