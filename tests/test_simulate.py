@@ -13,6 +13,7 @@ from conftest import read_stream
 from triage_service.store.store import Store
 from triage_service.web.state import STORE
 from triage_tools.bench.figures import percentile
+from triage_tools.bench.throughput import lifecycle_floor_ms
 from triage_tools.shift_data import NATIONAL, area_mix
 from triage_tools.shift_mix import AREAS
 from triage_tools.simulate.accounts import create_accounts
@@ -79,6 +80,25 @@ def test_percentile_is_nearest_rank() -> None:
         percentile([], 50)
     with pytest.raises(ValueError):
         percentile([1, 2], 0)
+
+
+def test_the_least_a_lifecycle_costs_is_five_requests_and_its_frames() -> None:
+    """The benchmark's least for a lifecycle: five requests at a /healthz's CPU plus their
+    second round trip (bare stack: two round trips less one), and the frames received; on the
+    bare stack, five POSTs with two round trips and the same frames."""
+    throughput = {
+        "server_cpu_ms_per_healthz": 0.25,
+        "frames_per_lifecycle": 60.0,
+        "stack_floor": {
+            "post_1_redis_us": 130.0,
+            "post_2_redis_us": 170.0,
+            "frame_in_bursts_us": 8.0,
+        },
+    }
+    assert lifecycle_floor_ms(throughput) == {
+        "bare_stack": round(5 * 0.170 + 60 * 0.008, 3),
+        "service_requests": round(5 * (0.25 + 0.040) + 60 * 0.008, 3),
+    }
 
 
 EXAMPLE_AREAS = Path(__file__).parent.parent / "docs" / "areas.example.toml"

@@ -31,7 +31,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child: get SIGTERM if the benchmark dies, so nothing is left running."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -75,7 +75,7 @@ class Deployment:
                     str(self.tmp / "redis.log"),
                 ],
                 stdout=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
             self.redis_url = f"redis://127.0.0.1:{port}/0"
         # BENCH_SERVER_CMD runs another build of the server (for before/after comparisons).
@@ -105,7 +105,7 @@ class Deployment:
         ]
         with (self.tmp / "server.log").open("wb") as out:
             self.server = subprocess.Popen(
-                command, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+                command, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
             )
 
     async def wait_ready(self) -> None:

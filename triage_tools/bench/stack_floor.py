@@ -27,7 +27,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from triage_service.store.pool import WaitWhenFull, client_options
-from triage_tools.bench.deployment import free_port
+from triage_tools.bench.deployment import die_with_parent, free_port
 from triage_tools.bench.figures import cpu_seconds
 
 SOCKETS = 20
@@ -113,7 +113,8 @@ async def run(redis_url: str) -> dict[str, Any]:
     """Start the bare server, measure it, stop it."""
     port = free_port()
     server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "triage_tools.bench.stack_floor", "serve", str(port), redis_url
+        *(sys.executable, "-m", "triage_tools.bench.stack_floor", "serve", str(port), redis_url),
+        preexec_fn=die_with_parent,
     )
     try:
         base = f"http://127.0.0.1:{port}"
