@@ -15,6 +15,7 @@ from types import FunctionType
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
+import redis
 import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -130,18 +131,31 @@ class ApiClient(ServiceClient):
 SignInFactory = Callable[..., Awaitable[ApiClient]]
 
 
+def delete_keys(prefix: str) -> None:
+    """Remove every Redis key under `prefix`."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+    finally:
+        client.close()
+
+
 @pytest.fixture
-def key_prefix() -> str:
-    """A fresh key prefix so tests never see each other's data."""
-    return f"test:{secrets.token_hex(6)}:"
+def key_prefix() -> Iterator[str]:
+    """A fresh key prefix so tests never see each other's data; every key under it is
+    deleted after the test, whoever wrote it (the app, a command, a process of the test's)."""
+    prefix = f"test:{secrets.token_hex(6)}:"
+    yield prefix
+    delete_keys(prefix)
 
 
 @pytest.fixture
 async def redis_client(key_prefix: str) -> AsyncIterator[aioredis.Redis]:
-    """A client on the test Redis; the test's keys are deleted afterwards."""
+    """A client on the test Redis (the test's keys go with its `key_prefix`)."""
     client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
     yield client
-    await delete_prefix(client, key_prefix)
     await client.aclose()
 
 

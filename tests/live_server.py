@@ -12,10 +12,6 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import redis
-
-from conftest import REDIS_URL
-
 START_TIMEOUT_S = 30.0
 
 
@@ -79,14 +75,3 @@ def _wait_healthy(process: subprocess.Popen[bytes], base: str, log: Path) -> Non
                 return
         time.sleep(0.1)
     raise AssertionError(f"server not healthy within {START_TIMEOUT_S} s:\n{log.read_text()}")
-
-
-def delete_keys(prefix: str) -> None:
-    """Remove every Redis key under `prefix`."""
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        keys = list(client.scan_iter(match=prefix + "*", count=1000))
-        for start in range(0, len(keys), 500):
-            client.delete(*keys[start : start + 500])
-    finally:
-        client.close()

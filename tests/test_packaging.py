@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import REDIS_URL
-from live_server import delete_keys, environment, fetch, free_port, serving
+from conftest import REDIS_URL, delete_keys
+from live_server import environment, fetch, free_port, serving
 from support.checkout import parse_python
 from triage_client.call_flow import accept, raise_request
 from triage_client.client import ServiceClient

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REDIS_URL
-from live_server import delete_keys, free_port, serving
+from conftest import REDIS_URL, delete_keys
+from live_server import free_port, serving
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 ROLES = ("officer", "clinician", "supervisor", "admin")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REDIS_URL
-from live_server import delete_keys, free_port, serving
+from conftest import REDIS_URL, delete_keys
+from live_server import free_port, serving
 from triage_service.logs import JsonFormatter, TextFormatter
 
 CLI = [sys.executable, "-c", "from triage_service.cli import main; main()"]
