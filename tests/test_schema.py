@@ -144,9 +144,32 @@ async def test_layout_2_open_referrals_are_indexed_by_due_time(
     assert await as_layout_2(store) > 0
     assert await all_stats(supervisor) != before
     assert await migrate_command(settings) == 0
-    assert await store.schema.version() == CURRENT == 3
+    assert await store.schema.version() == CURRENT
     assert await all_stats(supervisor) == before
     assert not await store.client.keys(store.keys.referrals_open_created + "*")
+
+
+async def test_layout_3_hours_get_their_waits_indexed_by_value(
+    sign_in: SignInFactory, app: web.Application, server: TestServer, settings: Settings
+) -> None:
+    """A store of data layout 3, without each hour's waits by value, gives every figure (the
+    hourly series walk the duration bins instead); `triage-service migrate` indexes them
+    (layout 4), one member a request answered, and every figure stays the same."""
+    store = app[STORE]
+    await make_random_requests(store, app, random.Random(13), start_ms=DAY, hours=96, count=160)
+    supervisor = await sign_in("supervisor")
+    before = await all_stats(supervisor)
+    pattern = store.keys.stats("wait*:hs:*")
+    answered = sum([await store.client.zcard(k) for k in await store.client.keys(pattern)])
+    accepted = sum(w["accepted"] for w in before[:1])
+    assert answered > accepted > 0  # every answered request, and again under its board
+    await store.client.delete(*await store.client.keys(pattern))
+    await store.schema.set_version(3)
+    assert await all_stats(supervisor) == before
+    assert await migrate_command(settings) == 0
+    assert await store.schema.version() == CURRENT == 4
+    assert sum([await store.client.zcard(k) for k in await store.client.keys(pattern)]) == answered
+    assert await all_stats(supervisor) == before
 
 
 async def test_start_up_migrates_an_unversioned_store(

@@ -67,6 +67,7 @@ MIGRATIONS: dict[int, tuple[str, Migration]] = {
         count_per_board,
     ),
     3: ("open referrals indexed by due time per piece of creation time", index_referrals_due),
+    4: ("each hour's waits indexed by value (the hourly series); counters rebuilt", rebuild_stats),
 }
 CURRENT = max(MIGRATIONS)
 

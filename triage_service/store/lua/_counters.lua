@@ -10,7 +10,9 @@
 -- the sorted sets of its 4096 s, 256 s and 16 s bins and its second
 -- (`stats:{kind}:{w}s:{s // w}`), so a percentile counts a window's values in any bin with
 -- one ZCOUNT, 16 bins at a time down to the second (lua/stats_bins.lua), whatever the number
--- of values or the window's length.
+-- of values or the window's length. A wait's second also goes, scored by itself, into the
+-- set of its hour of creation (`stats:wait:hs:{hour}`, members the request ids), so a whole
+-- hour's percentiles and service level are one call each (the hourly series).
 local STATS_LEVELS = 10
 
 local function bucket(created_ms) return math.floor(tonumber(created_ms) / 3600000) end
@@ -74,6 +76,7 @@ local function observe(kind, id, created_ms, ms)
       redis.call('ZADD', K.stats(name .. ':' .. width .. 's:' .. math.floor(s / width)),
                  created_ms, s .. ':' .. id)
     end
+    if kind == 'wait' then redis.call('ZADD', K.stats(name .. ':hs:' .. bucket(created_ms)), s, id) end
   end
   count(created_ms, kind .. '_b:' .. math.floor(s / 4096))
   count(created_ms, kind .. '_sum_ms', math.floor(ms))

@@ -138,6 +138,24 @@ local function upto_in(t, kind, width, node, count, limit)
   return n + count
 end
 
+-- The service level and wait percentiles of tally `t` of one whole hour, from the set of
+-- that hour's waits by value (`stats:wait:hs:{hour}`, lua/_counters.lua): one call each
+-- instead of walks down the bins. Nil when the set does not hold the tally's waits (an hour
+-- not indexed yet), for the walks.
+local function hour_waits(t, limit, percentiles)
+  local n = 0
+  for _, count in pairs(t.top.wait) do n = n + count end
+  local key = K.stats('wait' .. BIN_SUFFIX .. ':hs:' .. math.floor(t.from_ms / 3600000))
+  if redis.call('ZCARD', key) ~= n then return nil end
+  local out = {n = n}
+  if n == 0 then return 0, out end
+  for _, p in ipairs(percentiles) do
+    local rank = math.floor((p * n + 99) / 100)
+    out['p' .. p] = tonumber(redis.call('ZRANGE', key, rank - 1, rank - 1, 'WITHSCORES')[2])
+  end
+  return redis.call('ZCOUNT', key, '-inf', limit), out
+end
+
 -- How many of the window's waits were at most `limit` (whole seconds).
 local function within(t, limit)
   local n, node = 0, math.floor(limit / 4096)
