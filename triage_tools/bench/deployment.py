@@ -78,7 +78,10 @@ class Deployment:
                 preexec_fn=die_with_parent,
             )
             self.redis_url = f"redis://127.0.0.1:{port}/0"
-        # BENCH_SERVER_CMD runs another build of the server (for before/after comparisons).
+        # BENCH_SERVER_CMD runs another build of the server (for before/after comparisons),
+        # e.g. `env PYTHONPATH=/tmp/other-checkout .venv/bin/python -m triage_service`. The
+        # server runs in the deployment's own directory: `python -m` puts the working
+        # directory first on sys.path, and in this checkout that would import this build.
         server = (
             os.environ["BENCH_SERVER_CMD"].split()
             if os.environ.get("BENCH_SERVER_CMD")
@@ -105,7 +108,11 @@ class Deployment:
         ]
         with (self.tmp / "server.log").open("wb") as out:
             self.server = subprocess.Popen(
-                command, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
+                command,
+                cwd=self.tmp,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,
             )
 
     async def wait_ready(self) -> None:
