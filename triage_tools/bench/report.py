@@ -178,9 +178,10 @@ def print_table(results: dict[str, Any]) -> None:
     """The readable table, on stderr."""
     rows = list(table_rows(results))
     width = max(len(r[0]) for r in rows) + 2
+    value_width = max(28, max(len(r[1]) for r in rows) + 2)
     print("", file=sys.stderr)
     for name, value, note in rows:
-        print(f"{name:<{width}}{value:<28}{note}", file=sys.stderr)
+        print(f"{name:<{width}}{value:<{value_width}}{note}", file=sys.stderr)
     print("", file=sys.stderr)
     for v in results["targets"].values():
         mark = {True: "met", False: "MISSED", None: "not measured"}[v["met"]]
