@@ -247,13 +247,9 @@ end
 local POINT_FIELDS = {'requests', 'accepted', 'wait_sum_ms'}
 local point_counters = {unpack(POINT_FIELDS)}
 for bin in pairs(main.top.wait) do point_counters[#point_counters + 1] = 'wait_b:' .. bin end
-local HOUR_MS = 3600000
 for i, part in ipairs(spec.series) do
   local t = tally_of(part, {'wait'}, false, point_counters)
-  local within_n, wait
-  if part.span[1] % HOUR_MS == 0 and part.span[2] - part.span[1] == HOUR_MS then
-    within_n, wait = hour_waits(t, spec.threshold_s, {50, 90})
-  end
+  local within_n, wait = hour_waits(t, part.span, spec.threshold_s, {50, 90})
   if not wait then within_n, wait = within(t, spec.threshold_s), durations(t, 'wait', {50, 90}) end
   local point = {within = within_n, wait = wait}
   for _, name in ipairs(POINT_FIELDS) do point[name] = t.counts[name] or 0 end

@@ -138,14 +138,16 @@ local function upto_in(t, kind, width, node, count, limit)
   return n + count
 end
 
--- The service level and wait percentiles of tally `t` of one whole hour, from the set of
--- that hour's waits by value (`stats:wait:hs:{hour}`, lua/_counters.lua): one call each
--- instead of walks down the bins. Nil when the set does not hold the tally's waits (an hour
--- not indexed yet), for the walks.
-local function hour_waits(t, limit, percentiles)
+-- The service level and wait percentiles of tally `t` of `span`, when it is one whole hour,
+-- from the set of that hour's waits by value (`stats:wait:hs:{hour}`, lua/_counters.lua):
+-- one call each instead of walks down the bins. Nil for any other span, or when the set
+-- does not hold the tally's waits (an hour not indexed yet), for the walks.
+local function hour_waits(t, span, limit, percentiles)
+  local HOUR_MS = 3600000
+  if span[1] % HOUR_MS ~= 0 or span[2] - span[1] ~= HOUR_MS then return nil end
   local n = 0
   for _, count in pairs(t.top.wait) do n = n + count end
-  local key = K.stats('wait' .. BIN_SUFFIX .. ':hs:' .. math.floor(t.from_ms / 3600000))
+  local key = K.stats('wait' .. BIN_SUFFIX .. ':hs:' .. math.floor(span[1] / HOUR_MS))
   if redis.call('ZCARD', key) ~= n then return nil end
   local out = {n = n}
   if n == 0 then return 0, out end
