@@ -29,6 +29,7 @@ from aiohttp import web
 from triage_service.store.pool import WaitWhenFull, client_options
 from triage_tools.bench.deployment import die_with_parent, free_port
 from triage_tools.bench.figures import cpu_seconds
+from triage_tools.bench.listeners import read_all
 
 SOCKETS = 20
 FRAME = json.dumps({"type": "request.updated", "request": {"note": "x" * 400}})
@@ -82,17 +83,19 @@ async def measure(pid: int, base: str) -> dict[str, Any]:
     """The server's CPU per request and per frame, in microseconds."""
     found: dict[str, Any] = {}
     async with aiohttp.ClientSession(base) as http:
+
+        async def post(pings: int, times: int) -> None:
+            for _ in range(times):
+                async with http.post(f"/{pings}", json={"a": 1}) as r:
+                    await r.read()
+
         for pings in (0, 1, 2):
-            for _ in range(300):
-                async with http.post(f"/{pings}", json={"a": 1}) as r:
-                    await r.read()
+            await post(pings, 300)  # warm-up
             before = cpu_seconds(pid)
-            for _ in range(REQUESTS):
-                async with http.post(f"/{pings}", json={"a": 1}) as r:
-                    await r.read()
+            await post(pings, REQUESTS)
             found[f"post_{pings}_redis_us"] = round((cpu_seconds(pid) - before) / REQUESTS * 1e6, 1)
         sockets = [await http.ws_connect("/ws") for _ in range(SOCKETS)]
-        readers = [asyncio.create_task(_drain(ws)) for ws in sockets]
+        readers = [asyncio.create_task(read_all(ws)) for ws in sockets]
         for label, pause in (("frame_back_to_back_us", 0.0), ("frame_in_bursts_us", 0.004)):
             before = cpu_seconds(pid)
             async with http.post("/frames", json={"rounds": ROUNDS, "pause": pause}) as r:
@@ -102,11 +105,6 @@ async def measure(pid: int, base: str) -> dict[str, Any]:
             await ws.close()
         await asyncio.gather(*readers)
     return found
-
-
-async def _drain(ws: aiohttp.ClientWebSocketResponse) -> None:
-    async for _ in ws:
-        pass
 
 
 async def run(redis_url: str) -> dict[str, Any]:
